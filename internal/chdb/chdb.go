@@ -105,6 +105,19 @@ func (e *NotFoundError) Error() string {
 		strings.Join(e.Tried, "; "), LibraryEnv, libraryName)
 }
 
+// Find returns the first candidate library path that exists, without
+// loading it (tests hand it to child processes as $CHDB_LIB_PATH).
+func Find(explicit string) (string, error) {
+	var tried []string
+	for _, p := range Candidates(explicit) {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		tried = append(tried, p+" (not found)")
+	}
+	return "", &NotFoundError{Tried: tried}
+}
+
 // Candidates lists, in order, the paths Load tries.
 func Candidates(explicit string) []string {
 	if explicit != "" {

@@ -1,0 +1,73 @@
+# Nexus — one command to run, one to test. Every target shares one build
+# cache: the collector builder compiles with CGO_ENABLED=0 and -trimpath, so
+# everything here does too (a mismatch recompiles the world).
+export CGO_ENABLED := 0
+export GOFLAGS := -trimpath -buildvcs=false
+
+BUILDER_VERSION := v0.165.0
+BUILDER := go run go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VERSION)
+DIST_DIR := cmd/otelcol-nexus
+BIN := bin/otelcol-nexus
+ENGINE := .engine/libchdb.so
+CONFIG ?= configs/local.yaml
+GENERATED := main.go main_others.go main_windows.go components.go
+
+.PHONY: all engine build run test test-unit test-e2e vet generate check-generated bench fmt clean
+
+all: build
+
+## engine: fetch the pinned chDB library (the embedded ClickHouse engine) once.
+engine: $(ENGINE)
+
+$(ENGINE): scripts/fetch-engine.sh
+	./scripts/fetch-engine.sh
+
+## build: the distribution binary, with the engine library beside it.
+build: $(ENGINE)
+	cd $(DIST_DIR) && go build -o ../../$(BIN) .
+	ln -sf ../$(ENGINE) bin/libchdb.so
+
+## run: Nexus on its embedded default (OTLP on :4317/:4318, ClickHouse HTTP on :8123).
+run: build
+	./$(BIN) --config $(CONFIG)
+
+## test: every test, unit and end to end, against the real embedded engine.
+test: build
+	go vet ./...
+	NEXUS_BIN=$(abspath $(BIN)) go test -count=1 ./...
+	cd $(DIST_DIR) && go vet ./...
+
+vet:
+	go vet ./...
+	cd $(DIST_DIR) && go vet ./...
+
+## bench: throughput and latency figures quoted in the README.
+bench: build
+	NEXUS_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -benchmem -benchtime 3x ./test/e2e/
+	go test -run '^$$' -bench . -benchmem ./internal/... ./exporter/... ./extension/...
+
+## generate: re-run the collector builder from builder-config.yaml.
+generate:
+	mkdir -p $(DIST_DIR)
+	$(BUILDER) --config builder-config.yaml --skip-compilation
+
+## check-generated: fail when cmd/otelcol-nexus is stale against builder-config.yaml.
+check-generated:
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	sed "s#output_path: .*#output_path: $$tmp/out#" builder-config.yaml > $$tmp/builder-config.yaml; \
+	mkdir -p $$tmp/out; \
+	$(BUILDER) --config $$tmp/builder-config.yaml --skip-compilation --skip-get-modules >$$tmp/log 2>&1 || { cat $$tmp/log; exit 1; }; \
+	stale=0; for f in $(GENERATED); do \
+	  diff -u $(DIST_DIR)/$$f $$tmp/out/$$f || stale=1; \
+	done; \
+	for m in $$(awk '/gomod:/ {print $$3}' builder-config.yaml | sort -u); do \
+	  grep -q "$$m" $(DIST_DIR)/go.mod || { echo "$(DIST_DIR)/go.mod lacks $$m"; stale=1; }; \
+	done; \
+	if [ $$stale -ne 0 ]; then echo "$(DIST_DIR) is stale: run 'make generate' and commit"; exit 1; fi; \
+	echo "$(DIST_DIR) is up to date with builder-config.yaml"
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,52 @@
+// Package nexusexporter provides the nexus exporter: it turns spans of API
+// calls into typed rows of the Nexus tables and writes them through the
+// chstore extension.
+package nexusexporter
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+// TypeStr is the exporter's type in collector configs.
+const TypeStr = "nexus"
+
+var componentType = component.MustNewType(TypeStr)
+
+// NewFactory returns the nexus exporter factory.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(componentType, createDefaultConfig,
+		exporter.WithTraces(createTraces, component.StabilityLevelAlpha))
+}
+
+func createDefaultConfig() component.Config {
+	queue := exporterhelper.NewDefaultQueueConfig()
+	// Rows are inserted in large blocks: ClickHouse wants few big inserts,
+	// not many small ones.
+	queue.NumConsumers = 2
+	return &Config{
+		TimeoutConfig: exporterhelper.TimeoutConfig{Timeout: 30 * time.Second},
+		QueueConfig:   configoptional.Some(queue),
+		BackOffConfig: configretry.NewDefaultBackOffConfig(),
+		Store:         component.MustNewID("chstore"),
+	}
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	c := cfg.(*Config)
+	e := newTracesExporter(c, set)
+	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces,
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithRetry(c.BackOffConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+	)
+}

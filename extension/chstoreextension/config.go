@@ -1,0 +1,133 @@
+package chstoreextension
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configtls"
+)
+
+// Store modes.
+const (
+	ModeEmbedded = "embedded"
+	ModeRemote   = "remote"
+)
+
+// Remote protocols, as clickhouse-go names them.
+const (
+	ProtocolNative = "native"
+	ProtocolHTTP   = "http"
+)
+
+// DataDirEnv overrides the embedded data directory when data_dir is empty.
+const DataDirEnv = "NEXUS_DATA_DIR"
+
+// Config configures the chstore extension.
+type Config struct {
+	// Mode is "embedded" (chDB in-process, the default) or "remote" (a
+	// ClickHouse server or cluster).
+	Mode string `mapstructure:"mode"`
+	// Database holds every Nexus table.
+	Database string `mapstructure:"database"`
+	// Migrate applies pending schema migrations at start.
+	Migrate bool `mapstructure:"migrate"`
+
+	Embedded EmbeddedConfig `mapstructure:"embedded"`
+	Remote   RemoteConfig   `mapstructure:"remote"`
+	// HTTP serves the ClickHouse HTTP interface over the embedded engine, so
+	// curl, Grafana and clickhouse-go can read it as they would a server.
+	HTTP HTTPConfig `mapstructure:"http"`
+}
+
+// EmbeddedConfig configures the in-process engine.
+type EmbeddedConfig struct {
+	// DataDir is where the engine keeps its files; empty means
+	// $NEXUS_DATA_DIR, else ./data. One process per directory.
+	DataDir string `mapstructure:"data_dir"`
+	// LibraryPath is libchdb.so; empty searches $CHDB_LIB_PATH, beside the
+	// executable, then the engine cache (.engine/) of `make engine`.
+	LibraryPath string `mapstructure:"library_path"`
+	// Connections is how many statements may run at once (each engine
+	// connection runs one at a time).
+	Connections int `mapstructure:"connections"`
+}
+
+// RemoteConfig configures a ClickHouse server or cluster.
+type RemoteConfig struct {
+	// Endpoints are host:port pairs (9000/9440 native, 8123/8443 http).
+	Endpoints []string            `mapstructure:"endpoints"`
+	Protocol  string              `mapstructure:"protocol"`
+	Username  string              `mapstructure:"username"`
+	Password  configopaque.String `mapstructure:"password"`
+	// TLS is off unless insecure is set to false.
+	TLS         configtls.ClientConfig `mapstructure:"tls"`
+	DialTimeout time.Duration          `mapstructure:"dial_timeout"`
+	// MaxOpenConns bounds the client's connection pool.
+	MaxOpenConns int `mapstructure:"max_open_conns"`
+	// Cluster, when set, runs DDL ON CLUSTER with Replicated* engines.
+	Cluster string `mapstructure:"cluster"`
+}
+
+// HTTPConfig configures the ClickHouse HTTP interface of the embedded store.
+type HTTPConfig struct {
+	Enabled                 bool `mapstructure:"enabled"`
+	confighttp.ServerConfig `mapstructure:",squash"`
+	// ReadOnly refuses every statement that writes (the default): the
+	// interface is for reading; Nexus components write through the store.
+	ReadOnly bool                `mapstructure:"read_only"`
+	Username string              `mapstructure:"username"`
+	Password configopaque.String `mapstructure:"password"`
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate checks the configuration; each error names its key.
+func (cfg *Config) Validate() error {
+	var errs []error
+	switch cfg.Mode {
+	case ModeEmbedded, ModeRemote:
+	default:
+		errs = append(errs, fmt.Errorf("mode: must be %q or %q, got %q", ModeEmbedded, ModeRemote, cfg.Mode))
+	}
+	if !identifier.MatchString(cfg.Database) {
+		errs = append(errs, fmt.Errorf("database: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", cfg.Database))
+	}
+	if cfg.Embedded.Connections < 1 {
+		errs = append(errs, fmt.Errorf("embedded.connections: must be at least 1, got %d", cfg.Embedded.Connections))
+	}
+	if cfg.Mode == ModeRemote {
+		if len(cfg.Remote.Endpoints) == 0 {
+			errs = append(errs, errors.New("remote.endpoints: at least one host:port is required in remote mode"))
+		}
+		switch cfg.Remote.Protocol {
+		case ProtocolNative, ProtocolHTTP:
+		default:
+			errs = append(errs, fmt.Errorf("remote.protocol: must be %q or %q, got %q", ProtocolNative, ProtocolHTTP, cfg.Remote.Protocol))
+		}
+		if cfg.Remote.Cluster != "" && !identifier.MatchString(cfg.Remote.Cluster) {
+			errs = append(errs, fmt.Errorf("remote.cluster: %q is not a plain identifier", cfg.Remote.Cluster))
+		}
+		if cfg.Remote.DialTimeout < 0 {
+			errs = append(errs, errors.New("remote.dial_timeout: must not be negative"))
+		}
+		if err := cfg.Remote.TLS.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("remote.tls: %w", err))
+		}
+	}
+	if cfg.HTTP.Enabled {
+		if cfg.Mode != ModeEmbedded {
+			errs = append(errs, errors.New("http.enabled: the HTTP interface serves the embedded store only; a ClickHouse server has its own"))
+		}
+		if cfg.HTTP.NetAddr.Endpoint == "" {
+			errs = append(errs, errors.New("http.endpoint: required when http.enabled is true"))
+		}
+		if (cfg.HTTP.Username == "") != (cfg.HTTP.Password == "") {
+			errs = append(errs, errors.New("http.username, http.password: set both or neither"))
+		}
+	}
+	return errors.Join(errs...)
+}

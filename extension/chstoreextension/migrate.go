@@ -1,0 +1,195 @@
+package chstoreextension
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/nexus-otel/nexus/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migration is one versioned schema change: NNNN_name.sql, a template
+// rendered per deployment (database, ON CLUSTER, Replicated engines) so that
+// the embedded engine and a cluster run the same statements.
+type migration struct {
+	version  uint32
+	name     string
+	text     string // rendered SQL
+	checksum string
+}
+
+// schemaVars are what a migration template may use.
+type schemaVars struct {
+	DB        string
+	OnCluster string
+	cluster   string
+}
+
+func loadMigrations(db, cluster string) ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded migrations: %w", err)
+	}
+	vars := schemaVars{DB: quoteIdent(db), cluster: cluster}
+	if cluster != "" {
+		vars.OnCluster = "ON CLUSTER " + quoteIdent(cluster)
+	}
+	funcs := template.FuncMap{"engine": vars.engine}
+	var out []migration
+	seen := map[uint32]string{}
+	for _, e := range entries {
+		name := e.Name()
+		num, rest, ok := strings.Cut(strings.TrimSuffix(name, ".sql"), "_")
+		v, err := strconv.ParseUint(num, 10, 32)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", name)
+		}
+		if prev, dup := seen[uint32(v)]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, name, v)
+		}
+		seen[uint32(v)] = name
+		raw, err := migrationFiles.ReadFile(path.Join("migrations", name))
+		if err != nil {
+			return nil, err
+		}
+		tmpl, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(raw))
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", name, err)
+		}
+		var buf bytes.Buffer
+		if err := tmpl.Execute(&buf, vars); err != nil {
+			return nil, fmt.Errorf("migration %s: %w", name, err)
+		}
+		sum := sha256.Sum256(raw)
+		out = append(out, migration{version: uint32(v), name: rest, text: buf.String(), checksum: hex.EncodeToString(sum[:8])})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// engine renders a table engine: MergeTree-family engines become their
+// Replicated* form on a cluster, with the conventional ZooKeeper path macros.
+// args are the engine's own arguments (e.g. the version column of a
+// ReplacingMergeTree).
+func (v schemaVars) engine(name string, args ...string) string {
+	if v.cluster == "" || !strings.HasSuffix(name, "MergeTree") {
+		return name + "(" + strings.Join(args, ", ") + ")"
+	}
+	all := append([]string{"'/clickhouse/tables/{shard}/{database}/{table}'", "'{replica}'"}, args...)
+	return "Replicated" + name + "(" + strings.Join(all, ", ") + ")"
+}
+
+// statements splits a migration into statements at semicolons that end a
+// line; the engine runs one statement per call.
+func statements(sql string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.SplitAfter(sql, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "--") && cur.Len() == 0 {
+			continue
+		}
+		cur.WriteString(line)
+		if strings.HasSuffix(trimmed, ";") {
+			if s := strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"); s != "" {
+				out = append(out, s)
+			}
+			cur.Reset()
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+// migrate applies every migration the database has not recorded, in order.
+// Statements are idempotent (IF NOT EXISTS), so a migration interrupted half
+// way, or run by two collectors at once, converges on a second run.
+func migrate(ctx context.Context, s store.Store, cluster string, logger *zap.Logger) error {
+	db := s.Database()
+	onCluster := ""
+	if cluster != "" {
+		onCluster = " ON CLUSTER " + quoteIdent(cluster)
+	}
+	vars := schemaVars{cluster: cluster}
+	bootstrap := []string{
+		"CREATE DATABASE IF NOT EXISTS " + quoteIdent(db) + onCluster,
+		"CREATE TABLE IF NOT EXISTS " + quoteIdent(db) + ".schema_migrations" + onCluster +
+			" (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC'))" +
+			" ENGINE = " + vars.engine("ReplacingMergeTree", "applied_at") + " ORDER BY version",
+	}
+	for _, q := range bootstrap {
+		if err := s.Exec(ctx, q, nil); err != nil {
+			return fmt.Errorf("create migrations table: %w", err)
+		}
+	}
+	applied, err := appliedMigrations(ctx, s)
+	if err != nil {
+		return err
+	}
+	migrations, err := loadMigrations(db, cluster)
+	if err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if sum, ok := applied[m.version]; ok {
+			if sum != m.checksum {
+				logger.Warn("applied migration differs from the one in this build; not re-applied",
+					zap.Uint32("version", m.version), zap.String("name", m.name))
+			}
+			continue
+		}
+		for _, stmt := range statements(m.text) {
+			if err := s.Exec(ctx, stmt, nil); err != nil {
+				return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			}
+		}
+		err := s.Exec(ctx, "INSERT INTO "+quoteIdent(db)+".schema_migrations (version, name, checksum, applied_at) "+
+			"VALUES ({v:UInt32}, {n:String}, {c:String}, {t:DateTime64(3, 'UTC')})", store.Params{
+			"v": strconv.FormatUint(uint64(m.version), 10), "n": m.name, "c": m.checksum,
+			"t": time.Now().UTC().Format("2006-01-02 15:04:05.000"),
+		})
+		if err != nil {
+			return fmt.Errorf("record migration %04d_%s: %w", m.version, m.name, err)
+		}
+		logger.Info("applied schema migration", zap.Uint32("version", m.version), zap.String("name", m.name))
+	}
+	return nil
+}
+
+func appliedMigrations(ctx context.Context, s store.Store) (map[uint32]string, error) {
+	rows, err := s.Query(ctx, "SELECT version, checksum FROM "+quoteIdent(s.Database())+".schema_migrations FINAL", nil)
+	if err != nil {
+		return nil, fmt.Errorf("read applied migrations: %w", err)
+	}
+	defer rows.Close()
+	out := map[uint32]string{}
+	for rows.Next() {
+		var v uint32
+		var sum string
+		if err := rows.Scan(&v, &sum); err != nil {
+			return nil, fmt.Errorf("read applied migrations: %w", err)
+		}
+		out[v] = sum
+	}
+	return out, rows.Err()
+}
+
+// quoteIdent quotes a validated identifier for SQL text.
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }

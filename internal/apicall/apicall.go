@@ -1,0 +1,194 @@
+// Package apicall reads an API call out of a span: which provider, what
+// operation and model, how it ended and what it used. It understands the
+// OpenTelemetry GenAI and HTTP semantic conventions in their current and
+// deprecated spellings, so every component that looks at calls (the cost
+// processor, the nexus exporter, the proxy's tests) agrees on what a call is.
+package apicall
+
+import (
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/nexus-otel/nexus/internal/provider"
+)
+
+// Attribute names, current first, deprecated after.
+const (
+	AttrProviderName   = "gen_ai.provider.name"
+	AttrSystem         = "gen_ai.system" // deprecated by gen_ai.provider.name
+	AttrOperationName  = "gen_ai.operation.name"
+	AttrRequestModel   = "gen_ai.request.model"
+	AttrResponseModel  = "gen_ai.response.model"
+	AttrInputTokens    = "gen_ai.usage.input_tokens"
+	AttrPromptTokens   = "gen_ai.usage.prompt_tokens" // deprecated
+	AttrOutputTokens   = "gen_ai.usage.output_tokens"
+	AttrCompletionTok  = "gen_ai.usage.completion_tokens" // deprecated
+	AttrCacheReadToken = "gen_ai.usage.cache_read.input_tokens"
+
+	AttrServerAddress  = "server.address"
+	AttrNetPeerName    = "net.peer.name" // deprecated
+	AttrURLFull        = "url.full"
+	AttrHTTPURL        = "http.url" // deprecated
+	AttrHTTPRoute      = "http.route"
+	AttrURLPath        = "url.path"
+	AttrMethod         = "http.request.method"
+	AttrMethodOld      = "http.method" // deprecated
+	AttrStatusCode     = "http.response.status_code"
+	AttrStatusCodeOld  = "http.status_code" // deprecated
+	AttrErrorType      = "error.type"
+	AttrServiceName    = "service.name"
+	AttrDeploymentEnv  = "deployment.environment.name"
+	AttrDeploymentEnv0 = "deployment.environment" // deprecated
+
+	// Attributes Nexus components write on spans; when present they win, so
+	// that what the cost processor decided is what the exporter stores.
+	AttrNexusProvider  = "nexus.provider"
+	AttrNexusOperation = "nexus.operation"
+	AttrNexusModel     = "nexus.model"
+)
+
+// Call is what Nexus knows of one API call. Strings point into the span's
+// attributes: reading a call allocates nothing.
+type Call struct {
+	Provider      string
+	Operation     string
+	Model         string
+	RequestModel  string
+	ServerAddress string
+	HTTPMethod    string
+	HTTPStatus    int64
+	ErrorType     string
+	Failed        bool // the span's status is Error or the HTTP status is >= 400
+	ErrorClass    string
+
+	InputTokens       int64 // includes cached input tokens
+	OutputTokens      int64
+	CachedInputTokens int64
+}
+
+// FromSpan reads the call a span describes. ok is false when the span is not
+// a call to an external API Nexus can name: neither a GenAI span nor an HTTP
+// client span to a known provider host.
+func FromSpan(span ptrace.Span) (c Call, ok bool) {
+	attrs := span.Attributes()
+	c.ServerAddress = str(attrs, AttrServerAddress, AttrNetPeerName)
+	fullURL := str(attrs, AttrURLFull, AttrHTTPURL)
+
+	c.Provider = str(attrs, AttrNexusProvider)
+	genAIName := str(attrs, AttrProviderName, AttrSystem)
+	if c.Provider == "" && genAIName != "" {
+		c.Provider = provider.FromGenAIName(genAIName)
+	}
+	if c.Provider == "" {
+		c.Provider = provider.FromHost(c.ServerAddress)
+	}
+	if c.Provider == "" && fullURL != "" {
+		c.Provider = provider.FromURL(fullURL)
+	}
+	if c.Provider == "" {
+		// A GenAI call to a provider Nexus has no table for is still a call:
+		// keep its own name rather than dropping it.
+		if genAIName == "" {
+			return Call{}, false
+		}
+		c.Provider = strings.ToLower(genAIName)
+	}
+	if c.ServerAddress == "" && fullURL != "" {
+		if u, err := url.Parse(fullURL); err == nil {
+			c.ServerAddress = u.Hostname()
+		}
+	}
+
+	c.Operation = str(attrs, AttrNexusOperation, AttrOperationName)
+	if c.Operation == "" {
+		c.Operation = str(attrs, AttrHTTPRoute, AttrURLPath)
+	}
+	c.RequestModel = str(attrs, AttrRequestModel)
+	c.Model = str(attrs, AttrNexusModel, AttrResponseModel)
+	if c.Model == "" {
+		c.Model = c.RequestModel
+	}
+	c.HTTPMethod = str(attrs, AttrMethod, AttrMethodOld)
+	c.HTTPStatus = Count(attrs, AttrStatusCode, AttrStatusCodeOld)
+	c.ErrorType = str(attrs, AttrErrorType)
+
+	c.InputTokens = Count(attrs, AttrInputTokens, AttrPromptTokens)
+	c.OutputTokens = Count(attrs, AttrOutputTokens, AttrCompletionTok)
+	c.CachedInputTokens = Count(attrs, AttrCacheReadToken)
+
+	c.Failed = span.Status().Code() == ptrace.StatusCodeError || c.HTTPStatus >= 400 || c.ErrorType != ""
+	if c.Failed {
+		c.ErrorClass = provider.ClassifyHTTP(int(c.HTTPStatus), c.ErrorType)
+		if c.ErrorClass == provider.ClassNone {
+			c.ErrorClass = provider.ClassError
+		}
+	}
+	return c, true
+}
+
+// Resource reads the service and environment of a resource.
+func Resource(res pcommon.Resource) (service, environment string) {
+	attrs := res.Attributes()
+	return str(attrs, AttrServiceName), str(attrs, AttrDeploymentEnv, AttrDeploymentEnv0)
+}
+
+// str returns the first of keys present, as a string.
+func str(attrs pcommon.Map, keys ...string) string {
+	for _, k := range keys {
+		if v, ok := attrs.Get(k); ok {
+			if v.Type() == pcommon.ValueTypeStr {
+				if s := v.Str(); s != "" {
+					return s
+				}
+				continue
+			}
+			return v.AsString()
+		}
+	}
+	return ""
+}
+
+// MaxCount bounds any count read from a span: larger values are bad input
+// (a corrupt attribute), not usage, and would overflow sums downstream.
+const MaxCount = 1 << 40
+
+// Count reads the first of keys present as a non-negative count. Counts
+// arrive as ints, doubles or strings depending on the instrumentation;
+// negative, non-numeric or absurd values read as 0.
+func Count(attrs pcommon.Map, keys ...string) int64 {
+	for _, k := range keys {
+		v, ok := attrs.Get(k)
+		if !ok {
+			continue
+		}
+		var n int64
+		switch v.Type() {
+		case pcommon.ValueTypeInt:
+			n = v.Int()
+		case pcommon.ValueTypeDouble:
+			d := v.Double()
+			if math.IsNaN(d) || d < 0 || d > MaxCount {
+				return 0
+			}
+			n = int64(d)
+		case pcommon.ValueTypeStr:
+			parsed, err := strconv.ParseInt(strings.TrimSpace(v.Str()), 10, 64)
+			if err != nil {
+				return 0
+			}
+			n = parsed
+		default:
+			return 0
+		}
+		if n < 0 || n > MaxCount {
+			return 0
+		}
+		return n
+	}
+	return 0
+}

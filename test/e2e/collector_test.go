@@ -1,0 +1,244 @@
+// Package e2e drives the built Nexus distribution as its users do: the
+// binary, the shipped config, OTLP from the OpenTelemetry Go SDK, and the
+// ClickHouse HTTP interface to read what landed.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nexus-otel/nexus/internal/chdb"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary returns the distribution binary: $NEXUS_BIN (what `make test`
+// builds), else one built here from cmd/otelcol-nexus.
+func binary(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("NEXUS_BIN"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "nexus-e2e-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "otelcol-nexus")
+		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		cmd.Dir = filepath.Join("..", "..", "cmd", "otelcol-nexus")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build distribution: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// syncBuffer collects a child's output while it runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type collector struct {
+	tb       testing.TB
+	cmd      *exec.Cmd
+	out      *syncBuffer
+	done     chan error
+	dataDir  string
+	config   string
+	otlpGRPC string
+	otlpHTTP string
+	health   string
+	chHTTP   string
+}
+
+func freePort(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// localConfig is configs/local.yaml, the config `make run` uses, with its
+// ports moved to free ones so tests never collide with a running Nexus.
+func localConfig(tb testing.TB, c *collector) string {
+	tb.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "configs", "local.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	repl := strings.NewReplacer(
+		"127.0.0.1:4317", c.otlpGRPC, "127.0.0.1:4318", c.otlpHTTP, "127.0.0.1:13133", c.health,
+		"127.0.0.1:8123", c.chHTTP, "127.0.0.1:55679", freePort(tb), "127.0.0.1:1777", freePort(tb),
+	)
+	path := filepath.Join(tb.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(repl.Replace(string(raw))), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+func newCollector(tb testing.TB, dataDir string) *collector {
+	tb.Helper()
+	c := &collector{tb: tb, dataDir: dataDir, otlpGRPC: freePort(tb), otlpHTTP: freePort(tb), health: freePort(tb), chHTTP: freePort(tb)}
+	c.config = localConfig(tb, c)
+	return c
+}
+
+// start runs the binary with args (the config by default) and waits until
+// the health check says it is ready.
+func (c *collector) start(extraArgs ...string) {
+	c.tb.Helper()
+	c.run(extraArgs...)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-c.done:
+			c.tb.Fatalf("collector exited during start: %v\n%s", err, c.out)
+		default:
+		}
+		resp, err := http.Get("http://" + c.health + "/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.tb.Fatalf("collector not healthy after 60s\n%s", c.out)
+}
+
+// run starts the binary without waiting.
+func (c *collector) run(extraArgs ...string) {
+	c.tb.Helper()
+	args := append([]string{"--config", c.config}, extraArgs...)
+	c.cmd = exec.Command(binary(c.tb), args...)
+	c.cmd.Dir = c.tb.TempDir()
+	c.cmd.Env = append(os.Environ(), "NEXUS_DATA_DIR="+c.dataDir)
+	if os.Getenv("NEXUS_BIN") == "" {
+		// The binary built by the test has no engine beside it.
+		lib, err := chdb.Find("")
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		c.cmd.Env = append(c.cmd.Env, chdb.LibraryEnv+"="+lib)
+	}
+	c.out = &syncBuffer{}
+	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
+	if err := c.cmd.Start(); err != nil {
+		c.tb.Fatal(err)
+	}
+	c.done = make(chan error, 1)
+	go func() { c.done <- c.cmd.Wait() }()
+	c.tb.Cleanup(func() { c.stop() })
+}
+
+// wait returns the exit error once the process ends by itself.
+func (c *collector) wait(timeout time.Duration) error {
+	select {
+	case err := <-c.done:
+		c.done <- err
+		return err
+	case <-time.After(timeout):
+		c.tb.Fatalf("collector still running after %s\n%s", timeout, c.out)
+		return nil
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (c *collector) stop() error {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return nil
+	}
+	select {
+	case err := <-c.done:
+		c.done <- err
+		return err
+	default:
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-c.done:
+		c.done <- err
+		return err
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		return fmt.Errorf("collector did not stop within 30s after SIGTERM")
+	}
+}
+
+// query asks the embedded store through its ClickHouse HTTP interface.
+func (c *collector) query(sql string) (string, error) {
+	resp, err := http.Get("http://" + c.chHTTP + "/?query=" + url.QueryEscape(sql))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
+	}
+	return strings.TrimSpace(string(body)), nil
+}
+
+// waitForCount polls until sql returns want, returning how long it took.
+func (c *collector) waitForCount(sql, want string, timeout time.Duration) (time.Duration, error) {
+	began := time.Now()
+	var last string
+	var lastErr error
+	for time.Since(began) < timeout {
+		last, lastErr = c.query(sql)
+		if lastErr == nil && last == want {
+			return time.Since(began), nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(began), fmt.Errorf("%s: got %q (err %v) after %s, want %q", sql, last, lastErr, timeout, want)
+}
+
+func contextTimeout(tb testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	tb.Cleanup(cancel)
+	return ctx
+}
