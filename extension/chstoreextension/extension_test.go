@@ -1,0 +1,204 @@
+package chstoreextension
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+
+	"github.com/nexus-otel/nexus/internal/store"
+)
+
+// One data directory per process (an engine rule): tests share it and each
+// keeps to its own database.
+var dataDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "chstore-test")
+	if err != nil {
+		panic(err)
+	}
+	dataDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func startEmbedded(t *testing.T, db string, tweak func(*Config)) (*chstore, store.Store) {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Database = db
+	cfg.Embedded.DataDir = dataDir
+	if tweak != nil {
+		tweak(cfg)
+	}
+	ext := newExtension(cfg, extensiontest.NewNopSettings(componentType))
+	if err := ext.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ext.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return ext, ext.Store()
+}
+
+func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
+	ext, s := startEmbedded(t, "mig_test", nil)
+	ctx := context.Background()
+	migrations, err := loadMigrations("mig_test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() string {
+		rows, err := s.Query(ctx, "SELECT toString(count()) FROM mig_test.schema_migrations", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		rows.Next()
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	want := strconv.Itoa(len(migrations))
+	if got := count(); got != want {
+		t.Fatalf("recorded %s migrations, want %s", got, want)
+	}
+	// Running again applies nothing and records nothing new.
+	if err := migrate(ctx, s, "", ext.logger); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != want {
+		t.Fatalf("after second run: %s, want %s", got, want)
+	}
+	// Every table the migrations create exists.
+	rows, err := s.Query(ctx, "SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name", store.Params{"db": "mig_test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if strings.Join(names, ",") != "api_calls,schema_migrations" {
+		t.Fatalf("tables: %v", names)
+	}
+}
+
+func TestClusterRendersReplicatedEngines(t *testing.T) {
+	ms, err := loadMigrations("nexus", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if !strings.Contains(m.text, "ON CLUSTER `prod`") || !strings.Contains(m.text, "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')") {
+			t.Fatalf("migration %d on a cluster:\n%s", m.version, m.text)
+		}
+	}
+	local, err := loadMigrations("nexus", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(local[0].text, "Replicated") || strings.Contains(local[0].text, "ON CLUSTER") {
+		t.Fatalf("local migration mentions cluster:\n%s", local[0].text)
+	}
+}
+
+func TestStatements(t *testing.T) {
+	got := statements("-- comment\nCREATE TABLE a (x String DEFAULT ';') ENGINE = Memory;\n\nCREATE VIEW b AS\nSELECT 1;\n")
+	if len(got) != 2 || !strings.HasPrefix(got[0], "CREATE TABLE a") || !strings.HasPrefix(got[1], "CREATE VIEW b") {
+		t.Fatalf("statements: %q", got)
+	}
+}
+
+func TestEmbeddedStoreRoundTrip(t *testing.T) {
+	_, s := startEmbedded(t, "rt_test", nil)
+	ctx := context.Background()
+	if err := s.Exec(ctx, "CREATE TABLE rt_test.t (ts DateTime64(9, 'UTC'), name LowCardinality(String), cost Decimal(18, 9), n UInt64, labels Map(String, String)) ENGINE = MergeTree ORDER BY ts", nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.PrepareBatch(ctx, "t", []string{"ts", "name", "cost", "n", "labels"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Date(2026, 11, 26, 1, 2, 3, 456789012, time.UTC)
+	hostile := "it's\n\n\"x\"\t\\"
+	for i := range 3 {
+		if err := b.Append(ts.Add(time.Duration(i)), hostile, decimal.RequireFromString("0.000000001"), uint64(i), map[string]string{"k": "v"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Append(ts, "bad", "not a number", uint64(0), nil); err == nil {
+		t.Fatal("bad decimal accepted")
+	}
+	if b.Rows() != 3 {
+		t.Fatalf("rows = %d", b.Rows())
+	}
+	if err := b.Send(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Query(ctx, "SELECT count(), sum(cost), max(ts), any(labels) FROM rt_test.t WHERE name = {name:String}", store.Params{"name": hostile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		t.Fatal("no row")
+	}
+	var n uint64
+	var sum decimal.Decimal
+	var maxTS time.Time
+	var labels map[string]string
+	if err := rows.Scan(&n, &sum, &maxTS, &labels); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || sum.String() != "0.000000003" || !maxTS.Equal(ts.Add(2)) || labels["k"] != "v" {
+		t.Fatalf("got n=%d sum=%s max=%s labels=%v", n, sum, maxTS, labels)
+	}
+
+	if _, err := s.PrepareBatch(ctx, "t", []string{"ts", "nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("unknown column: %v", err)
+	}
+	if _, err := s.PrepareBatch(ctx, "missing", []string{"ts"}); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("missing table: %v", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRemoteDownDoesNotStopCollector: a ClickHouse server that is not there
+// at start is an outage, not a startup failure.
+func TestRemoteDownDoesNotStopCollector(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Mode = ModeRemote
+	cfg.Remote.Endpoints = []string{"127.0.0.1:1"} // nothing listens on port 1
+	cfg.Remote.DialTimeout = 200 * time.Millisecond
+	ext := newExtension(cfg, extensiontest.NewNopSettings(componentType))
+	if err := ext.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatalf("start with the server down: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := ext.Store().Ping(ctx); err == nil {
+		t.Fatal("ping succeeded with no server")
+	}
+	if err := ext.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
