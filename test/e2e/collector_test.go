@@ -108,8 +108,10 @@ func localConfig(tb testing.TB, c *collector) string {
 		"127.0.0.1:4317", c.otlpGRPC, "127.0.0.1:4318", c.otlpHTTP, "127.0.0.1:13133", c.health,
 		"127.0.0.1:8123", c.chHTTP, "127.0.0.1:55679", freePort(tb), "127.0.0.1:1777", freePort(tb),
 	)
+	_, metricsPort, _ := net.SplitHostPort(freePort(tb))
+	cfg := strings.Replace(repl.Replace(string(raw)), "port: 8888", "port: "+metricsPort, 1)
 	path := filepath.Join(tb.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, []byte(repl.Replace(string(raw))), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	return path

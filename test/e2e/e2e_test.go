@@ -167,8 +167,8 @@ func readmeSpan(t *testing.T) []byte {
 	}
 	body := s[i+len(begin) : i+len(begin)+j]
 	now := time.Now().UnixNano()
-	body = strings.ReplaceAll(body, "$(date +%s%N)", fmt.Sprint(now))
 	body = strings.ReplaceAll(body, "$(($(date +%s%N)+850000000))", fmt.Sprint(now+850_000_000))
+	body = strings.ReplaceAll(body, "$(date +%s%N)", fmt.Sprint(now))
 	if !json.Valid([]byte(body)) {
 		t.Fatalf("README OTLP example is not valid JSON after substitution:\n%s", body)
 	}
