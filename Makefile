@@ -50,6 +50,7 @@ bench: build
 generate:
 	mkdir -p $(DIST_DIR)
 	$(BUILDER) --config builder-config.yaml --skip-compilation
+	gofmt -w $(DIST_DIR)/*.go
 
 ## check-generated: fail when cmd/otelcol-nexus is stale against builder-config.yaml.
 check-generated:
@@ -57,6 +58,7 @@ check-generated:
 	sed "s#output_path: .*#output_path: $$tmp/out#" builder-config.yaml > $$tmp/builder-config.yaml; \
 	mkdir -p $$tmp/out; \
 	$(BUILDER) --config $$tmp/builder-config.yaml --skip-compilation --skip-get-modules >$$tmp/log 2>&1 || { cat $$tmp/log; exit 1; }; \
+	gofmt -w $$tmp/out/*.go; \
 	stale=0; for f in $(GENERATED); do \
 	  diff -u $(DIST_DIR)/$$f $$tmp/out/$$f || stale=1; \
 	done; \

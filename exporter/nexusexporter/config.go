@@ -14,8 +14,8 @@ type Config struct {
 	exporterhelper.TimeoutConfig `mapstructure:",squash"`
 	// QueueConfig buffers data while the store is slow or down; with
 	// `storage: file_storage` it survives restarts.
-	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
-	configretry.BackOffConfig    `mapstructure:"retry_on_failure"`
+	QueueConfig               configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
 	// Store is the chstore extension that owns the ClickHouse connection.
 	Store component.ID `mapstructure:"store"`

@@ -264,4 +264,3 @@ func waitFor(t *testing.T, s store.Store, sql, want string, timeout time.Duratio
 	}
 	t.Fatalf("%s = %s after %s, want %s", sql, got, timeout, want)
 }
-
