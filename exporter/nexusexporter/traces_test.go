@@ -2,14 +2,12 @@ package nexusexporter
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -19,54 +17,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/nexus-otel/nexus/extension/chstoreextension"
 	"github.com/nexus-otel/nexus/internal/store"
+	"github.com/nexus-otel/nexus/internal/storetest"
 )
 
-// The embedded engine serves one data directory per process: every test
-// here shares it and keeps to a database of its own.
-var dataDir string
+func TestMain(m *testing.M) { storetest.Main(m) }
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "nexusexporter-test")
-	if err != nil {
-		panic(err)
-	}
-	dataDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-type host struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h host) GetExtensions() map[component.ID]component.Component { return h.exts }
-
-var storeID = component.MustNewID("chstore")
-
-// startStore starts a real chstore extension on database db.
-func startStore(t *testing.T, db string) (store.Store, host) {
-	t.Helper()
-	f := chstoreextension.NewFactory()
-	cfg := f.CreateDefaultConfig().(*chstoreextension.Config)
-	cfg.Database = db
-	cfg.Embedded.DataDir = dataDir
-	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := host{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{storeID: ext}}
-	if err := ext.Start(context.Background(), h); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ext.Shutdown(context.Background()) })
-	return ext.(store.Provider).Store(), h
-}
-
-func newExporter(t *testing.T, h host, tweak func(*Config)) exporter.Traces {
+func newExporter(t *testing.T, h storetest.Host, tweak func(*Config)) exporter.Traces {
 	t.Helper()
 	f := NewFactory()
 	cfg := f.CreateDefaultConfig().(*Config)
@@ -122,25 +79,8 @@ func calls(n int, base time.Time) ptrace.Traces {
 	return td
 }
 
-func scalar(t *testing.T, s store.Store, sql string) string {
-	t.Helper()
-	rows, err := s.Query(context.Background(), sql, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		t.Fatalf("%s: no row (%v)", sql, rows.Err())
-	}
-	var v string
-	if err := rows.Scan(&v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func TestExportWritesOneRowPerCall(t *testing.T) {
-	s, h := startStore(t, "exp_rows")
+	s, h := storetest.Start(t, "exp_rows")
 	exp := newExporter(t, h, nil)
 	base := time.Date(2026, 11, 26, 10, 0, 0, 123456789, time.UTC)
 	if err := exp.ConsumeTraces(context.Background(), calls(100, base)); err != nil {
@@ -149,13 +89,13 @@ func TestExportWritesOneRowPerCall(t *testing.T) {
 	if err := exp.Shutdown(context.Background()); err != nil { // drains the queue
 		t.Fatal(err)
 	}
-	got := scalar(t, s, "SELECT toString(tuple(count(), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), "+
+	got := storetest.Scalar(t, s, "SELECT toString(tuple(count(), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), "+
 		"min(timestamp), uniqExact(trace_id), any(service), any(environment), any(model), any(request_model), any(duration_ns))) FROM exp_rows.api_calls")
 	want := "(100,14950,1000,6400,'2026-11-26 10:00:00.123456789',100,'billing','staging','gpt-4o-2024-08-06','gpt-4o',250000000)"
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
-	if tid := scalar(t, s, "SELECT trace_id FROM exp_rows.api_calls ORDER BY timestamp LIMIT 1"); tid != "01000000000000000000000000000000" {
+	if tid := storetest.Scalar(t, s, "SELECT trace_id FROM exp_rows.api_calls ORDER BY timestamp LIMIT 1"); tid != "01000000000000000000000000000000" {
 		t.Fatalf("trace id stored as %q", tid)
 	}
 }
@@ -163,7 +103,7 @@ func TestExportWritesOneRowPerCall(t *testing.T) {
 // TestStoreOutageLosesNothing takes the api_calls table away while spans
 // arrive, then brings it back: every span lands exactly once.
 func TestStoreOutageLosesNothing(t *testing.T) {
-	s, h := startStore(t, "exp_outage")
+	s, h := storetest.Start(t, "exp_outage")
 	ctx := context.Background()
 	if err := s.Exec(ctx, "DETACH TABLE exp_outage.api_calls", nil); err != nil {
 		t.Fatal(err)
@@ -183,7 +123,7 @@ func TestStoreOutageLosesNothing(t *testing.T) {
 	if err := exp.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := scalar(t, s, "SELECT count() FROM exp_outage.api_calls"); n != "1000" {
+	if n := storetest.Scalar(t, s, "SELECT count() FROM exp_outage.api_calls"); n != "1000" {
 		t.Fatalf("after shutdown: %s rows, want 1000 (duplicates?)", n)
 	}
 }
@@ -191,7 +131,7 @@ func TestStoreOutageLosesNothing(t *testing.T) {
 // TestPersistentQueueSurvivesRestart queues spans on disk while the store is
 // down, stops the exporter, and lets a new one deliver them.
 func TestPersistentQueueSurvivesRestart(t *testing.T) {
-	s, h := startStore(t, "exp_persist")
+	s, h := storetest.Start(t, "exp_persist")
 	ctx := context.Background()
 
 	fsf := filestorage.NewFactory()
@@ -219,7 +159,7 @@ func TestPersistentQueueSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs1 := startFileStorage()
-	h.exts[fsID] = fs1
+	h.Extensions[fsID] = fs1
 	exp1 := newExporter(t, h, withQueue)
 	if err := exp1.ConsumeTraces(ctx, calls(300, time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))); err != nil {
 		t.Fatal(err)
@@ -233,7 +173,7 @@ func TestPersistentQueueSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if n := scalar(t, s, "SELECT count() FROM system.tables WHERE database = 'exp_persist' AND name = 'api_calls'"); n != "0" {
+	if n := storetest.Scalar(t, s, "SELECT count() FROM system.tables WHERE database = 'exp_persist' AND name = 'api_calls'"); n != "0" {
 		t.Fatalf("table came back early")
 	}
 
@@ -241,7 +181,7 @@ func TestPersistentQueueSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs2 := startFileStorage()
-	h.exts[fsID] = fs2
+	h.Extensions[fsID] = fs2
 	exp2 := newExporter(t, h, withQueue)
 	waitFor(t, s, "SELECT count() FROM exp_persist.api_calls", "300", 20*time.Second)
 	if err := exp2.Shutdown(ctx); err != nil {
@@ -257,7 +197,7 @@ func waitFor(t *testing.T, s store.Store, sql, want string, timeout time.Duratio
 	deadline := time.Now().Add(timeout)
 	var got string
 	for time.Now().Before(deadline) {
-		if got = scalar(t, s, sql); got == want {
+		if got = storetest.Scalar(t, s, sql); got == want {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
