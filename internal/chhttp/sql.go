@@ -1,0 +1,821 @@
+package chhttp
+
+import (
+	"fmt"
+	"strings"
+)
+
+// This file holds the small amount of SQL awareness the HTTP interface
+// needs: where one statement ends (multi-statements are refused, as by
+// ClickHouse's HTTP interface), what kind of statement it is, its trailing
+// FORMAT clause (for the response headers and for merging URL settings),
+// where an INSERT's inline data starts, and a few safety checks.
+//
+// The tokenizer mirrors the boundary rules of ClickHouse's own lexer
+// (src/Parsers/Lexer.cpp): '…' strings and `…`/"…" identifiers with
+// backslash escapes and doubled quotes, $tag$…$tag$ heredocs, nested /* */
+// comments, "--" comments and "# "/"#!" comments to the end of the line.
+// Where it cannot be exact it errs towards seeing *more* code (numbers stop
+// at the first letter, any non-ASCII byte separates tokens), never less, so
+// that a check looking for a token cannot be hidden from it.
+
+type tokKind uint8
+
+const (
+	tokWord    tokKind = iota + 1 // bare word: keyword or identifier
+	tokQuoted                     // `identifier` or "identifier"
+	tokString                     // 'string'
+	tokHeredoc                    // $tag$string$tag$
+	tokNumber                     // digits and dots only
+	tokPunct                      // any other single byte
+)
+
+type token struct {
+	kind       tokKind
+	start, end int // byte offsets in the source
+	depth      int // bracket nesting depth the token is at (for an opening bracket: outside it)
+}
+
+// maxStatementBytes bounds the SQL this package tokenizes (an INSERT's
+// data is not SQL and not counted). The engine's own max_query_size
+// (256 KiB unless raised with the max_query_size setting) is usually lower.
+const maxStatementBytes = 4 << 20
+
+// maxHeredocMisses bounds "$tag$" openings without a closing tag, each of
+// which costs a scan of the rest of the input.
+const maxHeredocMisses = 64
+
+type lexer struct {
+	src    string
+	pos    int
+	depth  int
+	err    *lexError
+	misses int // heredoc openings without a closing
+}
+
+// lexError is an unterminated string, identifier or comment.
+type lexError struct {
+	pos  int
+	what string
+}
+
+func isWordChar(c byte) bool {
+	return c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func isWordCharStrict(c byte) bool { return c != '$' && isWordChar(c) }
+
+// next returns the next token; ok is false at the end of the input or on a
+// lexical error (then l.err is set).
+func (l *lexer) next() (token, bool) {
+	t, ok := l.scan()
+	if l.pos > maxStatementBytes && l.err == nil {
+		l.err = &lexError{pos: maxStatementBytes, what: fmt.Sprintf(
+			"Max query size exceeded (this HTTP interface parses at most %d bytes of SQL)", maxStatementBytes)}
+		return token{}, false
+	}
+	return t, ok
+}
+
+func (l *lexer) scan() (token, bool) {
+	src := l.src
+	for l.pos < len(src) {
+		start := l.pos
+		if start >= maxStatementBytes {
+			return token{}, false // next reports it
+		}
+		c := src[start]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c >= 0x80:
+			// Non-ASCII bytes: ClickHouse skips Unicode whitespace and
+			// refuses anything else, so treating every such byte as a
+			// separator never hides a token.
+			l.pos++
+		case c == '-' && start+1 < len(src) && src[start+1] == '-',
+			c == '#' && start+1 < len(src) && (src[start+1] == ' ' || src[start+1] == '!'):
+			if i := strings.IndexByte(src[start:], '\n'); i >= 0 {
+				l.pos = start + i + 1
+			} else {
+				l.pos = len(src)
+			}
+		case c == '/' && start+1 < len(src) && src[start+1] == '*':
+			nesting := 1
+			p := start + 2
+			for nesting > 0 {
+				if p+2 > len(src) {
+					l.err = &lexError{pos: start, what: "Multiline comment is not closed"}
+					return token{}, false
+				}
+				switch {
+				case src[p] == '/' && src[p+1] == '*':
+					nesting++
+					p += 2
+				case src[p] == '*' && src[p+1] == '/':
+					nesting--
+					p += 2
+				default:
+					p++
+				}
+			}
+			l.pos = p
+		case c == '\'' || c == '`' || c == '"':
+			end, ok := quotedEnd(src, start)
+			if !ok {
+				what := map[byte]string{'\'': "Single quoted string", '`': "Back quoted identifier", '"': "Double quoted identifier"}[c]
+				l.err = &lexError{pos: start, what: what + " is not closed"}
+				return token{}, false
+			}
+			l.pos = end
+			kind := tokQuoted
+			if c == '\'' {
+				kind = tokString
+			}
+			return token{kind: kind, start: start, end: end, depth: l.depth}, true
+		case c == '$':
+			end, ok, searched := heredocEnd(src, start)
+			if ok {
+				l.pos = end
+				return token{kind: tokHeredoc, start: start, end: end, depth: l.depth}, true
+			}
+			if searched {
+				if l.misses++; l.misses > maxHeredocMisses {
+					l.err = &lexError{pos: start, what: "Too many unclosed heredocs"}
+					return token{}, false
+				}
+			}
+			if start+1 < len(src) && isWordChar(src[start+1]) {
+				return l.word(start), true
+			}
+			l.pos++
+			return token{kind: tokPunct, start: start, end: start + 1, depth: l.depth}, true
+		case c >= '0' && c <= '9':
+			p := start
+			for p < len(src) && (src[p] >= '0' && src[p] <= '9' || src[p] == '.') {
+				p++
+			}
+			l.pos = p
+			return token{kind: tokNumber, start: start, end: p, depth: l.depth}, true
+		case isWordChar(c):
+			return l.word(start), true
+		default:
+			l.pos++
+			t := token{kind: tokPunct, start: start, end: start + 1, depth: l.depth}
+			switch c {
+			case '(', '[', '{':
+				l.depth++
+			case ')', ']', '}':
+				if l.depth > 0 {
+					l.depth--
+				}
+				t.depth = l.depth
+			}
+			return t, true
+		}
+	}
+	return token{}, false
+}
+
+func (l *lexer) word(start int) token {
+	p := start + 1
+	for p < len(l.src) && isWordChar(l.src[p]) {
+		p++
+	}
+	l.pos = p
+	return token{kind: tokWord, start: start, end: p, depth: l.depth}
+}
+
+// quotedEnd finds the end of the quoted token starting at src[start], as
+// ClickHouse's quotedString does: a backslash escapes the next byte and a
+// doubled quote stands for one.
+func quotedEnd(src string, start int) (int, bool) {
+	q := src[start]
+	p := start + 1
+	for p < len(src) {
+		switch src[p] {
+		case q:
+			if p+1 < len(src) && src[p+1] == q {
+				p += 2
+				continue
+			}
+			return p + 1, true
+		case '\\':
+			p += 2
+		default:
+			p++
+		}
+	}
+	return 0, false
+}
+
+// heredocEnd recognises $tag$…$tag$ where tag is a possibly empty run of
+// [A-Za-z0-9_], as the engine does ("$a b$…" is not a heredoc). searched
+// reports that an opening tag was found and the rest of src scanned.
+func heredocEnd(src string, start int) (end int, ok, searched bool) {
+	p := start + 1
+	for p < len(src) && isWordCharStrict(src[p]) {
+		p++
+	}
+	if p >= len(src) || src[p] != '$' {
+		return 0, false, false
+	}
+	tag := src[start : p+1]
+	i := strings.Index(src[p+1:], tag)
+	if i < 0 {
+		return 0, false, true
+	}
+	return p + 1 + i + len(tag), true, true
+}
+
+// text returns the token's source text.
+func (t token) text(src string) string { return src[t.start:t.end] }
+
+// isWord reports whether t is the bare word w (case-insensitive, as keywords are).
+func (t token) isWord(src, w string) bool {
+	return t.kind == tokWord && strings.EqualFold(t.text(src), w)
+}
+
+func (t token) isPunct(src string, c byte) bool {
+	return t.kind == tokPunct && src[t.start] == c
+}
+
+// name is the identifier a word or quoted-identifier token stands for.
+func (t token) name(src string) string {
+	switch t.kind {
+	case tokWord:
+		return t.text(src)
+	case tokQuoted:
+		return unescapeQuoted(src[t.start+1 : t.end-1])
+	}
+	return ""
+}
+
+// stringValue is the raw (undecoded) content of a string or heredoc token.
+func (t token) stringValue(src string) string {
+	switch t.kind {
+	case tokString:
+		return src[t.start+1 : t.end-1]
+	case tokHeredoc:
+		tagLen := strings.IndexByte(src[t.start+1:], '$') + 2
+		return src[t.start+tagLen : t.end-tagLen]
+	}
+	return ""
+}
+
+// unescapeQuoted decodes the escapes ClickHouse accepts in quoted names and
+// strings (\n, \t, \xHH, a doubled quote, and \c for any other c).
+func unescapeQuoted(s string) string {
+	if !strings.ContainsAny(s, "\\`\"'") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c == '`' || c == '"' || c == '\'') && i+1 < len(s) && s[i+1] == c {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		if c != '\\' || i+1 >= len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		b.WriteString(unescapeByte(s, &i))
+	}
+	return b.String()
+}
+
+// unescapeByte decodes the escape whose letter is s[*i] (the byte after a
+// backslash), advancing *i past any extra bytes it consumes.
+func unescapeByte(s string, i *int) string {
+	c := s[*i]
+	switch c {
+	case 'x':
+		if *i+2 < len(s) && isHex(s[*i+1]) && isHex(s[*i+2]) {
+			v := hexVal(s[*i+1])<<4 | hexVal(s[*i+2])
+			*i += 2
+			return string([]byte{v})
+		}
+		return "x"
+	case 'a':
+		return "\a"
+	case 'b':
+		return "\b"
+	case 'e':
+		return "\x1b"
+	case 'f':
+		return "\f"
+	case 'n':
+		return "\n"
+	case 'r':
+		return "\r"
+	case 't':
+		return "\t"
+	case 'v':
+		return "\v"
+	case '0':
+		return "\x00"
+	}
+	return string(c)
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}
+
+// unescapeTSV decodes a value in ClickHouse's "escaped" (TabSeparated) text
+// form, the form the HTTP interface takes param_<name> values in: "\t" is a
+// tab, "\\" a backslash, and so on.
+func unescapeTSV(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		b.WriteString(unescapeByte(s, &i))
+	}
+	return b.String()
+}
+
+// statement is one analysed SQL statement.
+type statement struct {
+	src  string
+	kind string // first keyword, upper case ("SELECT", "INSERT", "(" for a parenthesised query)
+	toks []token
+	// text is the statement without a trailing ';' and trailing comments:
+	// it ends at its last token, so text can be appended to it.
+	text string
+
+	// Output FORMAT clause, for statements other than INSERT.
+	format        string // name as written ("" if none)
+	outSettingsAt int    // offset in text just after the SETTINGS keyword that follows FORMAT, or -1
+
+	insert *insertStatement
+
+	// For INSERT … SELECT: where the SELECT starts and, if the INSERT part
+	// has a SETTINGS clause, the offset just after its keyword (else -1).
+	selectAt, insertSettingsAt int
+}
+
+// insertStatement describes an INSERT whose data is not a SELECT.
+type insertStatement struct {
+	header     string // "INSERT INTO t (a, b) [SETTINGS …]", without VALUES/FORMAT
+	settingsAt int    // offset in header just after its SETTINGS keyword, or -1
+	format     string // "Values", the FORMAT name, or "" when the statement has neither
+	dataAt     int    // offset in the source where inline data starts (after VALUES / FORMAT name)
+}
+
+// sqlError is a refusal in ClickHouse's words.
+type sqlError struct {
+	code int
+	msg  string
+}
+
+func (e *sqlError) Error() string { return e.msg }
+
+func syntaxError(src string, pos int, reason string) *sqlError {
+	snippet := src[pos:]
+	if len(snippet) > 60 {
+		snippet = snippet[:60]
+	}
+	where := snippet
+	if where == "" {
+		where = "end of query"
+	}
+	if reason != "" {
+		reason = " (" + reason + ")"
+	}
+	return &sqlError{code: codeSyntaxError, msg: fmt.Sprintf(
+		"Code: 62. DB::Exception: Syntax error%s: failed at position %d (%s): %s. (SYNTAX_ERROR)",
+		reason, pos+1, where, snippet)}
+}
+
+// parseStatement analyses src, which must hold exactly one statement (a
+// trailing ';' is allowed).
+func parseStatement(src string) (*statement, *sqlError) {
+	l := &lexer{src: src}
+	first, ok := l.next()
+	if !ok || first.isPunct(src, ';') {
+		if l.err != nil {
+			return nil, lexSyntaxError(src, l.err)
+		}
+		return nil, &sqlError{code: codeSyntaxError, msg: "Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)"}
+	}
+	st := &statement{src: src, outSettingsAt: -1, selectAt: -1, insertSettingsAt: -1}
+	switch first.kind {
+	case tokWord:
+		st.kind = strings.ToUpper(first.text(src))
+	case tokPunct:
+		st.kind = first.text(src)
+	}
+	st.toks = append(st.toks, first)
+	if st.kind == "INSERT" {
+		done, err := st.parseInsert(l)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return st, nil
+		}
+	}
+	if err := st.lexRest(l); err != nil {
+		return nil, err
+	}
+	if st.insert != nil { // INSERT without VALUES/FORMAT: data, if any, is TabSeparated
+		st.insert.header = st.text
+		if st.insert.settingsAt > len(st.text) {
+			st.insert.settingsAt = -1
+		}
+	}
+	if st.kind != "INSERT" {
+		st.findFormat()
+	}
+	return st, nil
+}
+
+func lexSyntaxError(src string, e *lexError) *sqlError {
+	se := syntaxError(src, e.pos, "")
+	se.msg = "Code: 62. DB::Exception: " + e.what + ": " + strings.TrimPrefix(se.msg, "Code: 62. DB::Exception: ")
+	return se
+}
+
+// lexRest reads the remaining tokens up to the end or a top-level ';',
+// after which only whitespace and comments may follow (ClickHouse's HTTP
+// interface refuses multi-statements; the engine would run them all).
+func (st *statement) lexRest(l *lexer) *sqlError {
+	for {
+		t, ok := l.next()
+		if !ok {
+			if l.err != nil {
+				return lexSyntaxError(st.src, l.err)
+			}
+			break
+		}
+		if t.isPunct(st.src, ';') && t.depth == 0 {
+			if extra, ok := l.next(); ok {
+				return syntaxError(st.src, extra.start, "Multi-statements are not allowed")
+			} else if l.err != nil {
+				return lexSyntaxError(st.src, l.err)
+			}
+			break
+		}
+		st.toks = append(st.toks, t)
+	}
+	st.text = st.src[:st.toks[len(st.toks)-1].end]
+	return nil
+}
+
+// parseInsert reads an INSERT up to where its data starts. done reports
+// that the statement was fully analysed (inline data found); otherwise the
+// caller lexes the rest (INSERT … SELECT, or no data clause).
+func (st *statement) parseInsert(l *lexer) (done bool, err *sqlError) {
+	src := st.src
+	var pending []token
+	read := func() (token, bool) {
+		if len(pending) > 0 {
+			t := pending[0]
+			pending = pending[1:]
+			return t, true
+		}
+		t, ok := l.next()
+		if ok {
+			st.toks = append(st.toks, t)
+		}
+		return t, ok
+	}
+	fail := func() (bool, *sqlError) {
+		if l.err != nil {
+			return false, lexSyntaxError(src, l.err)
+		}
+		return false, nil
+	}
+	// INSERT [INTO] [TABLE] [FUNCTION f(…) | [db.]table]
+	t, ok := read()
+	if ok && t.isWord(src, "INTO") {
+		t, ok = read()
+	}
+	if ok && t.isWord(src, "TABLE") {
+		t, ok = read()
+	}
+	if !ok {
+		return fail()
+	}
+	if t.isWord(src, "FUNCTION") {
+		if _, ok = read(); !ok { // function name
+			return fail()
+		}
+		t, ok = read()
+		if !ok {
+			return fail()
+		}
+		if t.isPunct(src, '(') {
+			for {
+				t, ok = read()
+				if !ok {
+					return fail()
+				}
+				if t.depth == 0 && t.isPunct(src, ')') {
+					break
+				}
+			}
+		} else {
+			pending = append(pending, t)
+		}
+	} else if t.kind == tokWord || t.kind == tokQuoted {
+		// [db.]table: the name may be a keyword such as "values".
+		if t, ok = read(); ok {
+			if t.isPunct(src, '.') {
+				read()
+			} else {
+				pending = append(pending, t)
+			}
+		}
+	} else {
+		pending = append(pending, t)
+	}
+	ins := &insertStatement{settingsAt: -1}
+	st.insert = ins
+	for {
+		t, ok := read()
+		if !ok {
+			if l.err != nil {
+				return false, lexSyntaxError(src, l.err)
+			}
+			return false, nil // no data clause (ins.format == "")
+		}
+		if t.depth != 0 {
+			continue
+		}
+		switch {
+		case t.isWord(src, "VALUES"):
+			ins.format = "Values"
+			ins.dataAt = t.end
+		case t.isWord(src, "FORMAT"):
+			name, ok := read()
+			if !ok || (name.kind != tokWord && name.kind != tokQuoted) {
+				if l.err != nil {
+					return false, lexSyntaxError(src, l.err)
+				}
+				at := len(src)
+				if ok {
+					at = name.start
+				}
+				return false, syntaxError(src, at, "expected format name after FORMAT")
+			}
+			ins.format = name.name(src)
+			ins.dataAt = dataStart(src, name.end)
+		case t.isWord(src, "SELECT"), t.isWord(src, "WITH"):
+			st.insertSelect(t.start, ins.settingsAt) // an ordinary query
+			return false, nil
+		case t.isPunct(src, '('):
+			// A column list, or a parenthesised SELECT.
+			if n, ok := read(); ok {
+				if n.isWord(src, "SELECT") || n.isWord(src, "WITH") {
+					st.insertSelect(t.start, ins.settingsAt)
+					return false, nil
+				}
+				pending = append(pending, n)
+			}
+			continue
+		case t.isPunct(src, ';'):
+			// End of a statement without data: let lexRest check what follows.
+			st.toks = st.toks[:len(st.toks)-1]
+			l.pos = t.start
+			return false, nil
+		default:
+			if t.isWord(src, "SETTINGS") {
+				ins.settingsAt = t.end
+			}
+			continue
+		}
+		// VALUES or FORMAT found: the header ends at the token before it.
+		for len(st.toks) > 0 && st.toks[len(st.toks)-1].start >= t.start {
+			st.toks = st.toks[:len(st.toks)-1]
+		}
+		ins.header = src[:st.toks[len(st.toks)-1].end]
+		if ins.settingsAt > len(ins.header) {
+			ins.settingsAt = -1
+		}
+		st.text = ins.header
+		return true, nil
+	}
+}
+
+func (st *statement) insertSelect(selectAt, settingsAt int) {
+	st.insert = nil
+	st.selectAt, st.insertSettingsAt = selectAt, settingsAt
+}
+
+// dataStart skips what ClickHouse skips between a FORMAT name and inline
+// data: spaces and tabs, then one line break.
+func dataStart(src string, p int) int {
+	for p < len(src) && (src[p] == ' ' || src[p] == '\t' || src[p] == '\f') {
+		p++
+	}
+	if p < len(src) && src[p] == '\r' {
+		p++
+	}
+	if p < len(src) && src[p] == '\n' {
+		p++
+	}
+	return p
+}
+
+// findFormat locates a top-level "FORMAT name" that ends the statement or is
+// followed only by a SETTINGS clause.
+func (st *statement) findFormat() {
+	src := st.src
+	var top []token
+	for _, t := range st.toks {
+		if t.depth == 0 {
+			top = append(top, t)
+		}
+	}
+	for i := len(top) - 2; i >= 0; i-- {
+		if !top[i].isWord(src, "FORMAT") {
+			continue
+		}
+		name := top[i+1]
+		if name.kind != tokWord && name.kind != tokQuoted {
+			continue
+		}
+		if i+2 == len(top) {
+			st.format = name.name(src)
+			return
+		}
+		if top[i+2].isWord(src, "SETTINGS") {
+			st.format = name.name(src)
+			st.outSettingsAt = top[i+2].end
+			return
+		}
+	}
+}
+
+// localFileFunctions are functions, table functions and table engines that
+// read or write the local filesystem, or run queries built at run time
+// (eval, QueryRunner), which would get around these checks. Names are
+// compared in lower case.
+var localFileFunctions = map[string]bool{
+	"file": true, "filecluster": true, "filesystem": true, "filelog": true,
+	"deltalakelocal": true, "iceberglocal": true, "iceberglocalcluster": true, "paimonlocal": true,
+	"sqlite": true, "executable": true, "executablepool": true,
+	"eval": true, "queryrunner": true, "urlcluster": true,
+}
+
+// checkPolicy refuses what the embedded engine would allow but a ClickHouse
+// server's HTTP interface would not (or what would escape read-only mode):
+//
+//   - INTO OUTFILE (a server refuses it: INTO_OUTFILE_NOT_ALLOWED);
+//   - "readonly = DEFAULT" anywhere: the engine lets a SETTINGS clause reset
+//     readonly to its default (0) even on a readonly=2 connection;
+//   - unless allowLocalFiles: local filesystem access, which a server limits
+//     to user_files_path but the embedded engine (clickhouse-local
+//     semantics) does not limit at all: file(), filesystem(), url() with a
+//     non-http(s) URL (url('file:///…') reads local files), FROM INFILE,
+//     ATTACH … FROM 'path', *Local lake functions, sqlite(), executable(),
+//     eval() and the QueryRunner engine.
+//
+// It works on tokens, so names inside strings and comments do not trip it.
+func (st *statement) checkPolicy(allowLocalFiles bool) *sqlError {
+	src := st.src
+	toks := st.toks
+	for i, t := range toks {
+		var next, next2 token
+		if i+1 < len(toks) {
+			next = toks[i+1]
+		}
+		if i+2 < len(toks) {
+			next2 = toks[i+2]
+		}
+		if t.isWord(src, "INTO") && next.isWord(src, "OUTFILE") {
+			return &sqlError{code: codeIntoOutfileNotAllowed,
+				msg: "Code: 358. DB::Exception: INTO OUTFILE is not allowed. (INTO_OUTFILE_NOT_ALLOWED)"}
+		}
+		if (t.kind == tokWord || t.kind == tokQuoted) && strings.EqualFold(t.name(src), "readonly") &&
+			next.isPunct(src, '=') && next2.isWord(src, "DEFAULT") {
+			return &sqlError{code: codeReadonly,
+				msg: "Code: 164. DB::Exception: Cannot modify 'readonly' setting in readonly mode. (READONLY)"}
+		}
+		if allowLocalFiles {
+			continue
+		}
+		if t.isWord(src, "FROM") && next.isWord(src, "INFILE") {
+			return localFilesDenied("FROM INFILE")
+		}
+		if st.kind == "ATTACH" && t.isWord(src, "FROM") && (next.kind == tokString || next.kind == tokHeredoc) {
+			return localFilesDenied("ATTACH … FROM 'path'")
+		}
+		if (t.kind != tokWord && t.kind != tokQuoted) || !next.isPunct(src, '(') {
+			continue
+		}
+		for _, name := range nameVariants(t, src) {
+			if localFileFunctions[name] {
+				return localFilesDenied(t.name(src) + "()")
+			}
+			if name == "url" && !httpURLArgument(src, toks[i+2:]) {
+				return localFilesDenied(t.name(src) + "() with a URL that is not an http:// or https:// string literal")
+			}
+		}
+	}
+	return nil
+}
+
+// nameVariants lists the lower-case names a token may stand for: decoded,
+// and with backslashes dropped, so an escape cannot disguise a name.
+func nameVariants(t token, src string) []string {
+	n := strings.ToLower(t.name(src))
+	if t.kind == tokQuoted {
+		raw := strings.ToLower(strings.ReplaceAll(src[t.start+1:t.end-1], `\`, ""))
+		if raw != n {
+			return []string{n, raw}
+		}
+	}
+	return []string{n}
+}
+
+// httpURLArgument reports whether toks (what follows "url(") start with a
+// plain string literal naming an http(s) URL, followed by ',' or ')'.
+func httpURLArgument(src string, toks []token) bool {
+	if len(toks) < 2 || (toks[0].kind != tokString && toks[0].kind != tokHeredoc) {
+		return false
+	}
+	if !toks[1].isPunct(src, ',') && !toks[1].isPunct(src, ')') {
+		return false
+	}
+	v := toks[0].stringValue(src)
+	if strings.ContainsAny(v, `\'`) {
+		return false
+	}
+	v = strings.ToLower(v)
+	return strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://")
+}
+
+func localFilesDenied(what string) *sqlError {
+	return &sqlError{code: codeAccessDenied, msg: "Code: 497. DB::Exception: default: Not enough privileges. " +
+		"Access to local files (" + what + ") is disabled on this HTTP interface. (ACCESS_DENIED)"}
+}
+
+// readonlyEscape reports whether sql contains "readonly = DEFAULT", for the
+// engine adapter's own check of what it runs on the read-only connection.
+// Unparsable SQL counts as an escape: it is not run there.
+func readonlyEscape(sql string) bool {
+	l := &lexer{src: sql}
+	var prev2, prev1 token
+	for {
+		t, ok := l.next()
+		if !ok {
+			return l.err != nil
+		}
+		if (prev2.kind == tokWord || prev2.kind == tokQuoted) && strings.EqualFold(prev2.name(sql), "readonly") &&
+			prev1.isPunct(sql, '=') && t.isWord(sql, "DEFAULT") {
+			return true
+		}
+		prev2, prev1 = prev1, t
+	}
+}
+
+// firstKeyword is the upper-cased first word of sql ("" if none).
+func firstKeyword(sql string) string {
+	l := &lexer{src: sql}
+	t, ok := l.next()
+	if !ok || t.kind != tokWord {
+		return ""
+	}
+	return strings.ToUpper(t.text(sql))
+}
+
+// isIdentifier reports whether s is a plain ClickHouse identifier.
+func isIdentifier(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isWordCharStrict(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteIdentifier back-quotes a name for splicing into SQL.
+func quoteIdentifier(s string) string {
+	return "`" + strings.NewReplacer(`\`, `\\`, "`", "\\`", "\x00", `\0`).Replace(s) + "`"
+}
+
+// quoteString single-quotes a value for splicing into SQL.
+func quoteString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`).Replace(s) + "'"
+}
