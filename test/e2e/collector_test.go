@@ -125,27 +125,46 @@ func newCollector(tb testing.TB, dataDir string) *collector {
 }
 
 // start runs the binary with args (the config by default) and waits until
-// the health check says it is ready.
+// the health check says it is ready. Ports are picked free just before the
+// start, so another process can take one in between: a start that fails to
+// bind is retried on fresh ports.
 func (c *collector) start(extraArgs ...string) {
 	c.tb.Helper()
+	for attempt := 1; ; attempt++ {
+		err := c.tryStart(extraArgs...)
+		if err == nil {
+			return
+		}
+		if attempt < 4 && strings.Contains(c.out.String(), "address already in use") {
+			c.tb.Logf("port taken before the collector bound it; retrying on new ports")
+			c.otlpGRPC, c.otlpHTTP, c.health, c.chHTTP = freePort(c.tb), freePort(c.tb), freePort(c.tb), freePort(c.tb)
+			c.config = localConfig(c.tb, c)
+			continue
+		}
+		c.tb.Fatalf("%v\n%s", err, c.out)
+	}
+}
+
+func (c *collector) tryStart(extraArgs ...string) error {
 	c.run(extraArgs...)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-c.done:
-			c.tb.Fatalf("collector exited during start: %v\n%s", err, c.out)
+			c.done <- err
+			return fmt.Errorf("collector exited during start: %v", err)
 		default:
 		}
 		resp, err := http.Get("http://" + c.health + "/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	c.tb.Fatalf("collector not healthy after 60s\n%s", c.out)
+	return fmt.Errorf("collector not healthy after 60s")
 }
 
 // run starts the binary without waiting.
