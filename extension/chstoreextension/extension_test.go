@@ -95,7 +95,7 @@ func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
 		}
 		names = append(names, n)
 	}
-	if strings.Join(names, ",") != "api_calls,schema_migrations" {
+	if strings.Join(names, ",") != "api_calls,api_calls_1d,api_calls_1d_mv,api_calls_1h,api_calls_1h_mv,api_calls_1m,api_calls_1m_mv,schema_migrations" {
 		t.Fatalf("tables: %v", names)
 	}
 }
@@ -106,8 +106,13 @@ func TestClusterRendersReplicatedEngines(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		if !strings.Contains(m.text, "ON CLUSTER `prod`") || !strings.Contains(m.text, "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')") {
-			t.Fatalf("migration %d on a cluster:\n%s", m.version, m.text)
+		for _, stmt := range statements(m.text) {
+			if !strings.Contains(stmt, "ON CLUSTER `prod`") {
+				t.Fatalf("migration %d: statement without ON CLUSTER:\n%s", m.version, stmt)
+			}
+			if strings.Contains(stmt, "MergeTree") && !strings.Contains(stmt, "MergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')") {
+				t.Fatalf("migration %d: MergeTree without replication:\n%s", m.version, stmt)
+			}
 		}
 	}
 	local, err := loadMigrations("nexus", "")

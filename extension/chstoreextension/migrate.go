@@ -49,7 +49,7 @@ func loadMigrations(db, cluster string) ([]migration, error) {
 	if cluster != "" {
 		vars.OnCluster = "ON CLUSTER " + quoteIdent(cluster)
 	}
-	funcs := template.FuncMap{"engine": vars.engine}
+	funcs := template.FuncMap{"engine": vars.engine, "rollup": vars.rollup}
 	var out []migration
 	seen := map[uint32]string{}
 	for _, e := range entries {
@@ -92,6 +92,27 @@ func (v schemaVars) engine(name string, args ...string) string {
 	}
 	all := append([]string{"'/clickhouse/tables/{shard}/{database}/{table}'", "'{replica}'"}, args...)
 	return "Replicated" + name + "(" + strings.Join(all, ", ") + ")"
+}
+
+// rollup renders the SELECT of a materialized view that folds api_calls into
+// a rollup table whose bucket start is bucket(timestamp). One definition for
+// every grain keeps the three rollups identical but for their bucket.
+func (v schemaVars) rollup(bucket string) string {
+	return "SELECT " + bucket + "(timestamp) AS ts, provider, model, operation, service, environment,\n" +
+		"    count() AS calls,\n" +
+		"    countIf(status = 'error') AS errors,\n" +
+		"    countIf(cost_status = 'unpriced') AS unpriced,\n" +
+		"    countIf(is_anomaly) AS anomalies,\n" +
+		"    sum(input_tokens) AS input_tokens,\n" +
+		"    sum(cached_input_tokens) AS cached_input_tokens,\n" +
+		"    sum(cache_write_input_tokens) AS cache_write_input_tokens,\n" +
+		"    sum(output_tokens) AS output_tokens,\n" +
+		"    sum(reasoning_tokens) AS reasoning_tokens,\n" +
+		"    sum(ifNull(cost_usd, toDecimal64(0, 12))) AS cost_usd,\n" +
+		"    sum(duration_ns) AS duration_ns_sum,\n" +
+		"    quantileTDigestState(toFloat64(duration_ns) / 1e6) AS latency_ms\n" +
+		"FROM " + v.DB + ".api_calls\n" +
+		"GROUP BY ts, provider, model, operation, service, environment"
 }
 
 // statements splits a migration into statements at semicolons that end a
