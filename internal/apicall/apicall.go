@@ -7,7 +7,6 @@ package apicall
 
 import (
 	"math"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -29,6 +28,23 @@ const (
 	AttrOutputTokens   = "gen_ai.usage.output_tokens"
 	AttrCompletionTok  = "gen_ai.usage.completion_tokens" // deprecated
 	AttrCacheReadToken = "gen_ai.usage.cache_read.input_tokens"
+	AttrCacheWriteTok  = "gen_ai.usage.cache_creation.input_tokens"
+	AttrReasoningTok   = "gen_ai.usage.reasoning.output_tokens"
+	AttrReasoningTok1  = "gen_ai.usage.reasoning_tokens" // OpenLIT and others
+	AttrUsageCost      = "gen_ai.usage.cost"             // OpenLIT; USD, as reported by the provider
+
+	// Usage and reported cost of the non-GenAI providers. No semantic
+	// convention covers them; the apiproxy receiver emits these names and
+	// instrumentations can set them the same way.
+	AttrExaCost        = "exa.cost_dollars.total" // costDollars.total
+	AttrExaResults     = "exa.num_results"
+	AttrExaPages       = "exa.num_pages"
+	AttrTwilioPrice    = "twilio.price" // the message's price (often negative: billed amounts)
+	AttrTwilioSegments = "twilio.num_segments"
+	AttrTwilioCountry  = "twilio.to_country" // ISO 3166 code of the destination
+	AttrTwilioSeconds  = "twilio.duration_seconds"
+	AttrApolloCredits  = "apollo.credits"
+	AttrReportedCost   = "nexus.reported_cost.usd" // any provider-reported cost
 
 	AttrServerAddress  = "server.address"
 	AttrNetPeerName    = "net.peer.name" // deprecated
@@ -52,6 +68,9 @@ const (
 	AttrNexusModel     = "nexus.model"
 )
 
+// reportedCostAttrs are where a provider-reported cost may stand, in order.
+var reportedCostAttrs = [...]string{AttrReportedCost, AttrUsageCost, AttrExaCost, AttrTwilioPrice}
+
 // Call is what Nexus knows of one API call. Strings point into the span's
 // attributes: reading a call allocates nothing.
 type Call struct {
@@ -66,15 +85,43 @@ type Call struct {
 	Failed        bool // the span's status is Error or the HTTP status is >= 400
 	ErrorClass    string
 
-	InputTokens       int64 // includes cached input tokens
-	OutputTokens      int64
+	InputTokens       int64 // includes cached and cache-write input tokens
+	OutputTokens      int64 // includes reasoning tokens
 	CachedInputTokens int64
+	CacheWriteTokens  int64
+	ReasoningTokens   int64
+	Results           int64 // Exa
+	Pages             int64 // Exa
+	SMSSegments       int64 // Twilio
+	VoiceSeconds      int64 // Twilio
+	Credits           int64 // Apollo
+	Country           string
+
+	// ReportedCost is the cost the provider reported, as the span carries it
+	// (a double or a decimal string), when HasReportedCost.
+	ReportedCost    pcommon.Value
+	HasReportedCost bool
+}
+
+// Reader reads calls with the built-in provider knowledge plus a
+// deployment's own hosts (a gateway, a regional endpoint) and routes.
+type Reader struct {
+	// Hosts maps extra host names to provider names.
+	Hosts map[string]string
+	// Routes are tried before the built-in ones.
+	Routes []provider.Route
 }
 
 // FromSpan reads the call a span describes. ok is false when the span is not
 // a call to an external API Nexus can name: neither a GenAI span nor an HTTP
 // client span to a known provider host.
-func FromSpan(span ptrace.Span) (c Call, ok bool) {
+func FromSpan(span ptrace.Span) (Call, bool) {
+	var r Reader
+	return r.FromSpan(span)
+}
+
+// FromSpan reads the call a span describes; see the package function.
+func (r *Reader) FromSpan(span ptrace.Span) (c Call, ok bool) {
 	attrs := span.Attributes()
 	c.ServerAddress = str(attrs, AttrServerAddress, AttrNetPeerName)
 	fullURL := str(attrs, AttrURLFull, AttrHTTPURL)
@@ -85,10 +132,10 @@ func FromSpan(span ptrace.Span) (c Call, ok bool) {
 		c.Provider = provider.FromGenAIName(genAIName)
 	}
 	if c.Provider == "" {
-		c.Provider = provider.FromHost(c.ServerAddress)
+		c.Provider = r.fromHost(c.ServerAddress)
 	}
 	if c.Provider == "" && fullURL != "" {
-		c.Provider = provider.FromURL(fullURL)
+		c.Provider = r.fromHost(hostOf(fullURL))
 	}
 	if c.Provider == "" {
 		// A GenAI call to a provider Nexus has no table for is still a call:
@@ -99,27 +146,47 @@ func FromSpan(span ptrace.Span) (c Call, ok bool) {
 		c.Provider = strings.ToLower(genAIName)
 	}
 	if c.ServerAddress == "" && fullURL != "" {
-		if u, err := url.Parse(fullURL); err == nil {
-			c.ServerAddress = u.Hostname()
-		}
+		c.ServerAddress = hostOf(fullURL)
 	}
 
+	c.HTTPMethod = str(attrs, AttrMethod, AttrMethodOld)
 	c.Operation = str(attrs, AttrNexusOperation, AttrOperationName)
 	if c.Operation == "" {
-		c.Operation = str(attrs, AttrHTTPRoute, AttrURLPath)
+		path := fullURL
+		if path == "" {
+			path = str(attrs, AttrURLPath, AttrHTTPRoute)
+		}
+		c.Operation = provider.Operation(c.Provider, c.HTTPMethod, path, r.Routes)
+		if c.Operation == "" {
+			c.Operation = str(attrs, AttrHTTPRoute, AttrURLPath)
+		}
 	}
 	c.RequestModel = str(attrs, AttrRequestModel)
 	c.Model = str(attrs, AttrNexusModel, AttrResponseModel)
 	if c.Model == "" {
 		c.Model = c.RequestModel
 	}
-	c.HTTPMethod = str(attrs, AttrMethod, AttrMethodOld)
 	c.HTTPStatus = Count(attrs, AttrStatusCode, AttrStatusCodeOld)
 	c.ErrorType = str(attrs, AttrErrorType)
 
 	c.InputTokens = Count(attrs, AttrInputTokens, AttrPromptTokens)
 	c.OutputTokens = Count(attrs, AttrOutputTokens, AttrCompletionTok)
 	c.CachedInputTokens = Count(attrs, AttrCacheReadToken)
+	c.CacheWriteTokens = Count(attrs, AttrCacheWriteTok)
+	c.ReasoningTokens = Count(attrs, AttrReasoningTok, AttrReasoningTok1)
+	c.Results = Count(attrs, AttrExaResults)
+	c.Pages = Count(attrs, AttrExaPages)
+	c.SMSSegments = Count(attrs, AttrTwilioSegments)
+	c.VoiceSeconds = Count(attrs, AttrTwilioSeconds)
+	c.Credits = Count(attrs, AttrApolloCredits)
+	c.Country = str(attrs, AttrTwilioCountry)
+	for _, k := range reportedCostAttrs {
+		if v, ok := attrs.Get(k); ok && (v.Type() == pcommon.ValueTypeDouble || v.Type() == pcommon.ValueTypeInt ||
+			(v.Type() == pcommon.ValueTypeStr && v.Str() != "")) {
+			c.ReportedCost, c.HasReportedCost = v, true
+			break
+		}
+	}
 
 	c.Failed = span.Status().Code() == ptrace.StatusCodeError || c.HTTPStatus >= 400 || c.ErrorType != ""
 	if c.Failed {
@@ -129,6 +196,38 @@ func FromSpan(span ptrace.Span) (c Call, ok bool) {
 		}
 	}
 	return c, true
+}
+
+func (r *Reader) fromHost(host string) string {
+	if p := provider.FromHost(host); p != "" {
+		return p
+	}
+	if len(r.Hosts) > 0 {
+		if h, _, ok := strings.Cut(host, ":"); ok {
+			host = h
+		}
+		return r.Hosts[host]
+	}
+	return ""
+}
+
+// hostOf returns the host of a URL as a substring (no allocation).
+func hostOf(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return ""
+	}
+	h := raw[i+3:]
+	if j := strings.IndexAny(h, "/?#"); j >= 0 {
+		h = h[:j]
+	}
+	if j := strings.LastIndexByte(h, '@'); j >= 0 {
+		h = h[j+1:]
+	}
+	if j := strings.LastIndexByte(h, ':'); j >= 0 && !strings.Contains(h[j:], "]") {
+		h = h[:j]
+	}
+	return h
 }
 
 // Resource reads the service and environment of a resource.

@@ -49,7 +49,7 @@ func TestFromSpan(t *testing.T) {
 				"http.response.status_code": 429, "http.route": "/search",
 			},
 			error: true,
-			want: Call{Provider: "exa", Operation: "/search", ServerAddress: "api.exa.ai", HTTPMethod: "POST",
+			want: Call{Provider: "exa", Operation: "search", ServerAddress: "api.exa.ai", HTTPMethod: "POST",
 				HTTPStatus: 429, Failed: true, ErrorClass: "rate_limited"},
 			ok: true,
 		},
@@ -70,6 +70,30 @@ func TestFromSpan(t *testing.T) {
 			attrs: map[string]any{"gen_ai.provider.name": "Anthropic"},
 			want:  Call{Provider: "anthropic"},
 			ok:    true,
+		},
+		{
+			name: "twilio sms with segments, country and price",
+			attrs: map[string]any{
+				"url.full": "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json", "http.request.method": "POST",
+				"twilio.num_segments": 3, "twilio.to_country": "GB",
+			},
+			want: Call{Provider: "twilio", Operation: "sms", ServerAddress: "api.twilio.com", HTTPMethod: "POST",
+				SMSSegments: 3, Country: "GB"},
+			ok: true,
+		},
+		{
+			name:  "apollo credits and cache/reasoning tokens",
+			attrs: map[string]any{"server.address": "api.apollo.io", "url.path": "/api/v1/people/match", "apollo.credits": "2"},
+			want:  Call{Provider: "apollo", Operation: "people/match", ServerAddress: "api.apollo.io", Credits: 2},
+			ok:    true,
+		},
+		{
+			name: "token kinds",
+			attrs: map[string]any{"gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": 1000,
+				"gen_ai.usage.cache_creation.input_tokens": 200, "gen_ai.usage.output_tokens": 500,
+				"gen_ai.usage.reasoning.output_tokens": 300},
+			want: Call{Provider: "openai", InputTokens: 1000, CacheWriteTokens: 200, OutputTokens: 500, ReasoningTokens: 300},
+			ok:   true,
 		},
 		{name: "not an api call", attrs: map[string]any{"http.route": "/internal", "server.address": "db.local"}, ok: false},
 	}
@@ -98,5 +122,26 @@ func TestFromSpanDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { _, _ = FromSpan(s) })
 	if allocs != 0 {
 		t.Fatalf("FromSpan allocates %.0f times per span", allocs)
+	}
+}
+
+func TestReportedCostAndCustomHosts(t *testing.T) {
+	s := span(map[string]any{"gen_ai.system": "openrouter", "gen_ai.usage.cost": 0.00123})
+	c, _ := FromSpan(s)
+	if !c.HasReportedCost || c.ReportedCost.Double() != 0.00123 {
+		t.Fatalf("reported cost not read: %+v", c)
+	}
+	s = span(map[string]any{"url.full": "https://api.exa.ai/search", "exa.cost_dollars.total": "0.005"})
+	if c, _ = FromSpan(s); !c.HasReportedCost || c.ReportedCost.Str() != "0.005" {
+		t.Fatalf("exa cost not read: %+v", c)
+	}
+	s = span(map[string]any{"url.full": "https://llm-gw.corp:8443/v1/chat/completions", "http.request.method": "POST"})
+	if _, ok := FromSpan(s); ok {
+		t.Fatal("unknown host taken for a provider")
+	}
+	r := Reader{Hosts: map[string]string{"llm-gw.corp": "openai"}}
+	c, ok := r.FromSpan(s)
+	if !ok || c.Provider != "openai" || c.Operation != "chat" || c.ServerAddress != "llm-gw.corp" {
+		t.Fatalf("custom host: %+v", c)
 	}
 }

@@ -60,3 +60,33 @@ func TestClassifyHTTP(t *testing.T) {
 		}
 	}
 }
+
+func TestOperation(t *testing.T) {
+	extra := []Route{{Provider: Exa, Pattern: "websets/v0/websets", Operation: "websets"}}
+	cases := []struct{ provider, method, path, want string }{
+		{Exa, "POST", "https://api.exa.ai/search", "search"},
+		{Exa, "POST", "/contents?x=1", "contents"},
+		{Exa, "POST", "https://api.exa.ai/findSimilar", "find_similar"},
+		{Exa, "POST", "https://api.exa.ai/websets/v0/websets", "websets"},
+		{Twilio, "POST", "https://api.twilio.com/2010-04-01/Accounts/AC123/Messages.json", "sms"},
+		{Twilio, "GET", "https://api.twilio.com/2010-04-01/Accounts/AC123/Messages.json", ""},
+		{Twilio, "POST", "/2010-04-01/Accounts/AC1/Calls.json", "voice"},
+		{Apollo, "POST", "https://api.apollo.io/api/v1/people/match", "people/match"},
+		{Apollo, "POST", "/v1/mixed_companies/search", "mixed_companies/search"},
+		{Apollo, "GET", "https://api.apollo.io/api/v1/organizations/5e66b6381e05b4008c8331b8", "organizations/show"},
+		{OpenAI, "POST", "https://api.openai.com/v1/chat/completions", "chat"},
+		{OpenAI, "POST", "https://api.openai.com", ""},
+		{Exa, "POST", "/unknown", ""},
+	}
+	for _, c := range cases {
+		if got := Operation(c.provider, c.method, c.path, extra); got != c.want {
+			t.Errorf("Operation(%s %s %s) = %q, want %q", c.provider, c.method, c.path, got, c.want)
+		}
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		Operation(Twilio, "POST", "https://api.twilio.com/2010-04-01/Accounts/AC123/Messages.json?x=1", extra)
+	})
+	if allocs != 0 {
+		t.Fatalf("Operation allocates %.0f times", allocs)
+	}
+}
