@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func startEmbedded(t *testing.T, db string, tweak func(*Config)) (*chstore, store.Store) {
+func startEmbedded(t testing.TB, db string, tweak func(*Config)) (*chstore, store.Store) {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Database = db
