@@ -38,6 +38,8 @@ type Config struct {
 
 	Embedded EmbeddedConfig `mapstructure:"embedded"`
 	Remote   RemoteConfig   `mapstructure:"remote"`
+	// Retention is how long each table keeps rows (a TTL per table).
+	Retention RetentionConfig `mapstructure:"retention"`
 	// HTTP serves the ClickHouse HTTP interface over the embedded engine, so
 	// curl, Grafana and clickhouse-go can read it as they would a server.
 	HTTP HTTPConfig `mapstructure:"http"`
@@ -118,6 +120,7 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("remote.tls: %w", err))
 		}
 	}
+	errs = append(errs, cfg.Retention.validate()...)
 	if cfg.HTTP.Enabled {
 		if cfg.Mode != ModeEmbedded {
 			errs = append(errs, errors.New("http.enabled: the HTTP interface serves the embedded store only; a ClickHouse server has its own"))

@@ -68,6 +68,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"remote_without_endpoints": "remote.endpoints",
 		"http_in_remote":           "http.enabled",
 		"half_auth":                "http.username, http.password",
+		"bad_retention":            "retention.api_calls: must not be negative",
 	}
 	for name, key := range cases {
 		_, err := loadConfig(t, name)

@@ -57,7 +57,7 @@ func (e *chstore) Start(ctx context.Context, host component.Host) error {
 			zap.String("data_dir", resolveDataDir(e.cfg.Embedded)))
 		// The engine is local: a migration failure is a real fault, not an outage.
 		if e.cfg.Migrate {
-			if err := migrate(ctx, s, "", e.logger); err != nil {
+			if err := e.prepareSchema(ctx); err != nil {
 				s.close()
 				return err
 			}
@@ -91,8 +91,20 @@ func (e *chstore) Start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
+// prepareSchema brings the schema up to date and applies retention.
+func (e *chstore) prepareSchema(ctx context.Context) error {
+	cluster := ""
+	if e.cfg.Mode == ModeRemote {
+		cluster = e.cfg.Remote.Cluster
+	}
+	if err := migrate(ctx, e.store, cluster, e.logger); err != nil {
+		return err
+	}
+	return applyRetention(ctx, e.store, e.cfg.Retention, cluster, e.logger)
+}
+
 func (e *chstore) migrateOnce(ctx context.Context) error {
-	err := migrate(ctx, e.store, e.cfg.Remote.Cluster, e.logger)
+	err := e.prepareSchema(ctx)
 	e.mu.Lock()
 	e.migrated, e.lastErr = err == nil, err
 	e.mu.Unlock()

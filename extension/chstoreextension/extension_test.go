@@ -207,3 +207,52 @@ func TestRemoteDownDoesNotStopCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRetentionSetsTTLOnce(t *testing.T) {
+	ext, s := startEmbedded(t, "ttl_test", nil)
+	ctx := context.Background()
+	ttl, err := tableTTL(ctx, s, "api_calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if normalizeTTL(ttl) != normalizeTTL("toDateTime(timestamp) + toIntervalSecond(7776000)") {
+		t.Fatalf("api_calls TTL = %q, want 90 days", ttl)
+	}
+	if ttl, _ := tableTTL(ctx, s, "api_calls_1d"); ttl != "" {
+		t.Fatalf("api_calls_1d TTL = %q, want none (kept forever)", ttl)
+	}
+	mutations := func() string {
+		rows, err := s.Query(ctx, "SELECT toString(count()) FROM system.mutations WHERE database = 'ttl_test'", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		rows.Next()
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := mutations()
+	// The same retention again changes nothing.
+	if err := applyRetention(ctx, s, defaultRetention(), "", ext.logger); err != nil {
+		t.Fatal(err)
+	}
+	if after := mutations(); after != before {
+		t.Fatalf("re-applying the same retention ran ALTERs: mutations %s -> %s", before, after)
+	}
+	// A new retention replaces the TTL; 0 removes it.
+	r := defaultRetention()
+	r.APICalls = 48 * time.Hour
+	r.APICalls1m = 0
+	if err := applyRetention(ctx, s, r, "", ext.logger); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, _ := tableTTL(ctx, s, "api_calls"); !strings.Contains(ttl, "172800") {
+		t.Fatalf("api_calls TTL after change = %q", ttl)
+	}
+	if ttl, _ := tableTTL(ctx, s, "api_calls_1m"); ttl != "" {
+		t.Fatalf("api_calls_1m TTL after removal = %q", ttl)
+	}
+}

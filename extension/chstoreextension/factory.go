@@ -27,10 +27,11 @@ func createDefaultConfig() component.Config {
 	httpCfg := confighttp.NewDefaultServerConfig()
 	httpCfg.NetAddr.Endpoint = "127.0.0.1:8123"
 	return &Config{
-		Mode:     ModeEmbedded,
-		Database: "nexus",
-		Migrate:  true,
-		Embedded: EmbeddedConfig{Connections: 4},
+		Mode:      ModeEmbedded,
+		Database:  "nexus",
+		Migrate:   true,
+		Embedded:  EmbeddedConfig{Connections: 4},
+		Retention: defaultRetention(),
 		Remote: RemoteConfig{
 			Protocol:     ProtocolNative,
 			DialTimeout:  10 * time.Second,
