@@ -66,6 +66,15 @@ const (
 	AttrNexusProvider  = "nexus.provider"
 	AttrNexusOperation = "nexus.operation"
 	AttrNexusModel     = "nexus.model"
+
+	// What the cost processor decided. The cost is an integer in pico-USD
+	// (1e-12 USD) so that it travels exactly; it is absent when unpriced.
+	AttrCostPicoUSD    = "nexus.cost.picousd"
+	AttrCostStatus     = "nexus.cost.status" // reported | computed | unpriced
+	AttrUnpricedReason = "nexus.cost.unpriced_reason"
+	AttrPricingVersion = "nexus.pricing.version"
+	AttrAnomalyScore   = "nexus.anomaly.score"
+	AttrAnomaly        = "nexus.anomaly"
 )
 
 // reportedCostAttrs are where a provider-reported cost may stand, in order.
@@ -121,8 +130,13 @@ func FromSpan(span ptrace.Span) (Call, bool) {
 }
 
 // FromSpan reads the call a span describes; see the package function.
-func (r *Reader) FromSpan(span ptrace.Span) (c Call, ok bool) {
-	attrs := span.Attributes()
+func (r *Reader) FromSpan(span ptrace.Span) (Call, bool) {
+	return r.FromAttributes(span.Attributes(), span.Status().Code() == ptrace.StatusCodeError)
+}
+
+// FromAttributes reads a call from attributes alone (a log record that
+// describes a call); failed says whether the record marks it as failed.
+func (r *Reader) FromAttributes(attrs pcommon.Map, failed bool) (c Call, ok bool) {
 	c.ServerAddress = str(attrs, AttrServerAddress, AttrNetPeerName)
 	fullURL := str(attrs, AttrURLFull, AttrHTTPURL)
 
@@ -188,7 +202,7 @@ func (r *Reader) FromSpan(span ptrace.Span) (c Call, ok bool) {
 		}
 	}
 
-	c.Failed = span.Status().Code() == ptrace.StatusCodeError || c.HTTPStatus >= 400 || c.ErrorType != ""
+	c.Failed = failed || c.HTTPStatus >= 400 || c.ErrorType != ""
 	if c.Failed {
 		c.ErrorClass = provider.ClassifyHTTP(int(c.HTTPStatus), c.ErrorType)
 		if c.ErrorClass == provider.ClassNone {
