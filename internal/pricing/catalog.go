@@ -1,0 +1,538 @@
+// Package pricing is Nexus's versioned pricing catalog and the exact,
+// allocation-free cost computation the cost processor runs for every call.
+//
+// Money is integer pico-USD (1e-12 USD), never a float. A call whose price is
+// not known is Unpriced, never $0. Cached and cache-write input tokens are a
+// subset of input tokens, reasoning tokens a subset of output tokens, and are
+// never counted twice.
+//
+// The catalog (catalog.yaml, embedded) is a list of price lists, each for
+// one model or operation and effective from a date: a call is priced by the
+// list with the latest effective date on or before the call, so a price
+// change never rewrites history. The cost processor's config can override
+// and extend it (Overrides); the catalog version, stored with every computed
+// cost, then says so.
+package pricing
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/nexus-otel/nexus/internal/provider"
+)
+
+// Entry is one price list, effective from a date. It is the shape of both
+// the entries of catalog.yaml and the processor config's pricing.models.
+//
+// OpenAI and OpenRouter lists are keyed by Model; Exa, Twilio and Apollo
+// lists by Operation (Exa: search, contents, answer, find_similar, research;
+// Twilio: sms, voice, optionally per destination Country, ISO 3166 alpha-2,
+// "" being the default for every other country; Apollo: the endpoint path
+// without /api/v1, e.g. people/match).
+//
+// Prices are decimal USD strings: per 1,000,000 tokens for token units, per
+// unit for the others. An entry is a complete price list: the units it does
+// not name have no price from its effective date on.
+//
+// Apollo is priced in credits: an entry with an Operation gives the Credits
+// one call to that endpoint consumes, and the entry without an Operation
+// gives the USD price of one credit (prices: {credit: "…"}).
+type Entry struct {
+	Provider  string            `mapstructure:"provider" yaml:"provider"`
+	Model     string            `mapstructure:"model" yaml:"model,omitempty"`
+	Operation string            `mapstructure:"operation" yaml:"operation,omitempty"`
+	Country   string            `mapstructure:"country" yaml:"country,omitempty"`
+	Effective string            `mapstructure:"effective" yaml:"effective"`
+	Prices    map[string]string `mapstructure:"prices" yaml:"prices,omitempty"`
+	Credits   string            `mapstructure:"credits" yaml:"credits,omitempty"`
+}
+
+// Overrides are the processor config's changes to the built-in catalog.
+type Overrides struct {
+	// Models are price lists added to the catalog. One with the same key
+	// (provider, model or operation, country) and effective date as a
+	// built-in list replaces it; one with a later date changes the price
+	// from that date on.
+	Models []Entry `mapstructure:"models"`
+	// ApolloUSDPerCredit is the USD price of one Apollo credit, at every
+	// date; "" keeps the catalog's rate.
+	ApolloUSDPerCredit string `mapstructure:"apollo_usd_per_credit"`
+}
+
+// Catalog is a set of price lists. It is immutable after construction and
+// safe for concurrent use.
+type Catalog struct {
+	version string
+	tables  [numProviders]table
+	entries []normEntry
+
+	apolloRate    Money // override of the USD price of one Apollo credit
+	hasApolloRate bool
+}
+
+//go:embed catalog.yaml
+var catalogYAML []byte
+
+var defaultCatalog = sync.OnceValues(func() (*Catalog, error) { return Load(catalogYAML, "catalog.yaml") })
+
+// Default returns the catalog embedded in the binary. It is parsed once.
+func Default() (*Catalog, error) { return defaultCatalog() }
+
+type catalogFile struct {
+	Version string  `yaml:"version"`
+	Entries []Entry `yaml:"entries"`
+}
+
+// Load reads a catalog in the catalog.yaml format; name prefixes errors.
+func Load(data []byte, name string) (*Catalog, error) {
+	var f catalogFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if strings.TrimSpace(f.Version) == "" {
+		return nil, fmt.Errorf("%s: missing version", name)
+	}
+	norm, err := normalize(f.Entries, name+": entries", 0)
+	if err != nil {
+		return nil, err
+	}
+	c := &Catalog{version: strings.TrimSpace(f.Version)}
+	if err := c.build(norm); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Version is the catalog's version, stored with every computed cost: the
+// catalog file's own version ("2026-11-26"), followed by "+cfg." and a hash
+// of the overrides when there are any, so that two collectors with the same
+// catalog and config store the same version.
+func (c *Catalog) Version() string { return c.version }
+
+// Entries returns the catalog's price lists, normalized (lowercase keys), in
+// order: built-in first, then overrides.
+func (c *Catalog) Entries() []Entry {
+	out := make([]Entry, len(c.entries))
+	for i, e := range c.entries {
+		out[i] = e.Entry
+	}
+	return out
+}
+
+// With returns a catalog with the overrides applied. Each malformed entry is
+// an error naming it (pricing.models[2].prices.input_tokens: "abc" is not a
+// decimal amount); all are reported at once.
+func (c *Catalog) With(o Overrides) (*Catalog, error) {
+	if len(o.Models) == 0 && strings.TrimSpace(o.ApolloUSDPerCredit) == "" {
+		return c, nil
+	}
+	var errs []error
+	gen := 1
+	if n := len(c.entries); n > 0 {
+		gen = c.entries[n-1].gen + 1
+	}
+	norm, err := normalize(o.Models, "pricing.models", gen)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	nc := &Catalog{version: c.version, apolloRate: c.apolloRate, hasApolloRate: c.hasApolloRate}
+	if s := strings.TrimSpace(o.ApolloUSDPerCredit); s != "" {
+		m, err := parsePrice(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pricing.apollo_usd_per_credit: %w", err))
+		}
+		nc.apolloRate, nc.hasApolloRate = m, true
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if err := nc.build(append(slices.Clip(c.entries), norm...)); err != nil {
+		return nil, err
+	}
+	nc.version = c.version + "+cfg." + overridesHash(norm, o.ApolloUSDPerCredit)
+	return nc, nil
+}
+
+func overridesHash(norm []normEntry, rate string) string {
+	h := sha256.New()
+	for _, e := range norm {
+		fmt.Fprintf(h, "%s|%s|%s|%s|%s|%s|", e.Provider, e.Model, e.Operation, e.Country, e.Effective, e.Credits)
+		units := make([]string, 0, len(e.Prices))
+		for u := range e.Prices {
+			units = append(units, u)
+		}
+		sort.Strings(units)
+		for _, u := range units {
+			// Hash the value, not the text: "2.5" and "2.50" are one price.
+			m, _ := ParseMoney(e.Prices[u])
+			fmt.Fprintf(h, "%s=%d,", u, m)
+		}
+		h.Write([]byte{'\n'})
+	}
+	if rate != "" {
+		m, _ := ParseMoney(rate)
+		fmt.Fprintf(h, "apollo_usd_per_credit=%d\n", m)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:4])
+}
+
+// Provider indexes.
+type provIdx uint8
+
+const (
+	pOpenAI provIdx = iota
+	pOpenRouter
+	pExa
+	pTwilio
+	pApollo
+	numProviders
+)
+
+var provNames = [numProviders]string{provider.OpenAI, provider.OpenRouter, provider.Exa, provider.Twilio, provider.Apollo}
+
+// byModel reports whether the provider's lists are keyed by model (token
+// pricing) rather than by operation.
+func (p provIdx) byModel() bool { return p == pOpenAI || p == pOpenRouter }
+
+func providerIndex(s string) (provIdx, bool) {
+	for i, n := range provNames { // exact first: no folding on the common path
+		if s == n {
+			return provIdx(i), true
+		}
+	}
+	s = trimSpace(s)
+	for i, n := range provNames {
+		if strings.EqualFold(s, n) {
+			return provIdx(i), true
+		}
+	}
+	return 0, false
+}
+
+// priceList is one entry, parsed.
+type priceList struct {
+	eff        int64  // unix seconds of 00:00 UTC on the effective date
+	date       string // effective date, YYYY-MM-DD
+	priced     uint16 // bit u set when p[u] is a price
+	p          [NumUnits]Money
+	credits    Money // Apollo endpoint: credits per call, in 1e-12 credits
+	hasCredits bool
+}
+
+func (pl *priceList) has(u Unit) bool { return pl.priced&(1<<u) != 0 }
+
+// series is the price history of one key.
+type series struct {
+	provider  string
+	key       string      // model or operation, lowercase
+	country   string      // Twilio destination, lowercase; "" for the default
+	lists     []priceList // by effective date, ascending
+	countries map[string]*series
+}
+
+// at returns the list in effect at t (unix seconds), nil before the first.
+func (s *series) at(t int64) *priceList {
+	for i := len(s.lists) - 1; i >= 0; i-- {
+		if s.lists[i].eff <= t {
+			return &s.lists[i]
+		}
+	}
+	return nil
+}
+
+type table struct {
+	byKey map[string]*series
+}
+
+// normEntry is a validated, normalized entry.
+type normEntry struct {
+	Entry
+	path string // where it came from, for errors
+	gen  int    // 0 built-in catalog, 1… successive overrides
+	pi   provIdx
+	list priceList
+}
+
+func normalize(in []Entry, path string, gen int) ([]normEntry, error) {
+	var errs []error
+	out := make([]normEntry, 0, len(in))
+	for i, e := range in {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		n, err := normalizeEntry(e, p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n.gen = gen
+		out = append(out, n)
+	}
+	return out, errors.Join(errs...)
+}
+
+func normalizeEntry(e Entry, path string) (normEntry, error) {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(path+": "+format, a...)) }
+	n := normEntry{path: path}
+	n.Provider = asciiLower(trimSpace(e.Provider))
+	n.Model = asciiLower(trimSpace(e.Model))
+	n.Operation = normOperation(asciiLower(trimSpace(e.Operation)))
+	n.Country = asciiLower(trimSpace(e.Country))
+	n.Effective = trimSpace(e.Effective)
+	n.Credits = trimSpace(e.Credits)
+
+	pi, ok := providerIndex(n.Provider)
+	switch {
+	case n.Provider == "":
+		bad("missing provider (one of %s)", strings.Join(provNames[:], ", "))
+	case !ok:
+		bad("unknown provider %q (one of %s)", e.Provider, strings.Join(provNames[:], ", "))
+	}
+	n.pi = pi
+
+	if n.Effective == "" {
+		bad("missing effective date (YYYY-MM-DD)")
+	} else if t, err := time.Parse(time.DateOnly, n.Effective); err != nil {
+		bad("effective date %q is not YYYY-MM-DD", e.Effective)
+	} else {
+		n.list.eff, n.list.date = t.Unix(), n.Effective
+	}
+
+	// Key fields by provider.
+	if ok {
+		name := provNames[pi]
+		if strings.ContainsAny(n.Model, " \t\r\n") || strings.ContainsAny(n.Operation, " \t\r\n") {
+			bad("model and operation must not contain spaces")
+		}
+		switch {
+		case pi.byModel():
+			if n.Model == "" {
+				bad("missing model (%s prices are per model)", name)
+			}
+			if n.Operation != "" {
+				bad("operation %q is not used for %s prices (they are per model)", e.Operation, name)
+			}
+		default:
+			if n.Model != "" {
+				bad("model %q is not used for %s prices (they are per operation)", e.Model, name)
+			}
+			if n.Operation == "" && pi != pApollo {
+				bad("missing operation (%s prices are per operation)", name)
+			}
+		}
+		if n.Country != "" {
+			if pi != pTwilio {
+				bad("country is only used for twilio prices")
+			} else if len(n.Country) != 2 || !isLetters(n.Country) {
+				bad("country %q is not an ISO 3166 two-letter code", e.Country)
+			}
+		}
+	}
+
+	// Prices, in unit order so that errors come out in a stable order.
+	units := make([]string, 0, len(e.Prices))
+	for u := range e.Prices {
+		units = append(units, u)
+	}
+	sort.Slice(units, func(i, j int) bool {
+		ui, oki := ParseUnit(units[i])
+		uj, okj := ParseUnit(units[j])
+		if oki != okj {
+			return oki
+		}
+		if oki && ui != uj {
+			return ui < uj
+		}
+		return units[i] < units[j]
+	})
+	prices := make(map[string]string, len(e.Prices))
+	for _, name := range units {
+		text := e.Prices[name]
+		u, okU := ParseUnit(name)
+		if !okU {
+			errs = append(errs, fmt.Errorf("%s.prices.%s: unknown unit (one of %s)", path, name, strings.Join(unitNames[:], ", ")))
+			continue
+		}
+		m, err := parsePrice(text)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.prices.%s: %w", path, name, err))
+			continue
+		}
+		n.list.p[u] = m
+		n.list.priced |= 1 << u
+		prices[name] = trimSpace(text)
+	}
+	n.Prices = prices
+
+	if ok && pi == pApollo {
+		if n.Operation == "" { // the USD price of one credit
+			if n.Credits != "" {
+				bad("credits is for an endpoint; the entry without operation gives the USD price of one credit")
+			}
+			if !n.list.has(Credits) || n.list.priced != 1<<Credits {
+				bad("the apollo entry without operation must give exactly prices.credit, the USD price of one credit")
+			}
+		} else {
+			if len(e.Prices) > 0 {
+				bad("apollo endpoint %q: give credits (per call), not prices; the USD price of a credit is a separate entry", n.Operation)
+			}
+			if n.Credits == "" {
+				bad("apollo endpoint %q: missing credits (credits one call consumes)", n.Operation)
+			} else if m, err := parsePrice(n.Credits); err != nil {
+				errs = append(errs, fmt.Errorf("%s.credits: %w", path, err))
+			} else {
+				n.list.credits, n.list.hasCredits = m, true
+			}
+		}
+	} else {
+		if n.Credits != "" {
+			bad("credits is only used for apollo endpoints")
+		}
+		if len(e.Prices) == 0 {
+			bad("no prices")
+		}
+	}
+	if len(errs) > 0 {
+		return normEntry{}, errors.Join(errs...)
+	}
+	return n, nil
+}
+
+// parsePrice reads a non-negative price (or credit count) no larger than
+// MaxCost. Token prices are per 1,000,000 tokens in pico-USD, so they may
+// have up to 12 fractional digits: the per-token price (up to 18 fractional
+// digits of USD) is never rounded, only a call's total is.
+func parsePrice(s string) (Money, error) {
+	m, err := ParseMoney(s)
+	if err != nil {
+		return 0, err
+	}
+	if m < 0 {
+		return 0, fmt.Errorf("negative price %q", s)
+	}
+	if m > MaxCost {
+		return 0, fmt.Errorf("price %q is out of range (at most %s)", s, MaxCost)
+	}
+	return m, nil
+}
+
+type dupKey struct {
+	pi                    provIdx
+	key, country, effDate string
+}
+
+// build indexes entries. An entry replaces an earlier one with the same key
+// and date from an earlier generation; within one generation that is an
+// error.
+func (c *Catalog) build(entries []normEntry) error {
+	var errs []error
+	seen := make(map[dupKey]int, len(entries))
+	kept := make([]normEntry, 0, len(entries))
+	for _, e := range entries {
+		k := dupKey{e.pi, e.Model + e.Operation, e.Country, e.Effective}
+		if j, ok := seen[k]; ok {
+			if kept[j].gen == e.gen {
+				errs = append(errs, fmt.Errorf("%s: same %s %q%s effective %s as %s", e.path, provNames[e.pi],
+					k.key, countrySuffix(e.Country), e.Effective, kept[j].path))
+				continue
+			}
+			kept[j] = e
+			continue
+		}
+		seen[k] = len(kept)
+		kept = append(kept, e)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for i := range c.tables {
+		c.tables[i].byKey = make(map[string]*series)
+	}
+	for _, e := range kept {
+		t := &c.tables[e.pi]
+		key := e.Model + e.Operation
+		s := t.byKey[key]
+		if s == nil {
+			s = &series{provider: provNames[e.pi], key: key}
+			t.byKey[key] = s
+		}
+		if e.Country != "" {
+			if s.countries == nil {
+				s.countries = make(map[string]*series)
+			}
+			cs := s.countries[e.Country]
+			if cs == nil {
+				cs = &series{provider: s.provider, key: key, country: e.Country}
+				s.countries[e.Country] = cs
+			}
+			s = cs
+		}
+		s.lists = append(s.lists, e.list)
+	}
+	for i := range c.tables {
+		for _, s := range c.tables[i].byKey {
+			sortLists(s)
+			for _, cs := range s.countries {
+				sortLists(cs)
+			}
+		}
+	}
+	c.entries = kept
+	return nil
+}
+
+func sortLists(s *series) {
+	sort.SliceStable(s.lists, func(i, j int) bool { return s.lists[i].eff < s.lists[j].eff })
+}
+
+func countrySuffix(c string) string {
+	if c == "" {
+		return ""
+	}
+	return " country " + strings.ToUpper(c)
+}
+
+// normOperation strips what a caller may leave on an operation named by
+// its path: leading slashes and an /api/v1/ prefix (Apollo).
+func normOperation(op string) string {
+	op = strings.TrimLeft(op, "/")
+	op = strings.TrimPrefix(op, "api/")
+	op = strings.TrimPrefix(op, "v1/")
+	return strings.TrimRight(op, "/")
+}
+
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+func isLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,534 @@
+package pricing
+
+import (
+	"fmt"
+	"math/bits"
+	"strings"
+	"time"
+
+	"github.com/nexus-otel/nexus/internal/provider"
+)
+
+// Short reasons a call is unpriced, in Result.Reason. They are constants so
+// that pricing never allocates and so that they group well on a dashboard;
+// Result.Detail spells out the specifics.
+const (
+	ReasonUnknownProvider = "unknown provider"
+	ReasonNoModel         = "no model or operation given"
+	ReasonNoEntry         = "no catalog entry"
+	ReasonNotInEffect     = "no price in effect at call time"
+	ReasonUnitNotPriced   = "used unit has no price"
+	ReasonNegativeUsage   = "negative usage quantity"
+	ReasonOverflow        = "cost out of range"
+	ReasonNoCreditRate    = "no usd price per apollo credit"
+)
+
+// Result is the outcome of pricing one call.
+type Result struct {
+	Cost   Money  // valid unless Status is Unpriced
+	Status Status // Computed or Unpriced (Reported is set by callers)
+	// Reason says why the call is unpriced: one of the Reason constants
+	// (or a caller's text). Detail gives the full story.
+	Reason string
+	// Model is the catalog key that matched, after dated-suffix, vendor and
+	// fine-tune resolution: a model (gpt-4o) or an operation (search, sms,
+	// people/match).
+	Model string
+	// Provider is the provider whose price list was used: openai for an
+	// OpenRouter call to openai/gpt-4o priced from OpenAI's list.
+	Provider string
+	// Effective is the first day (YYYY-MM-DD) of the price list used.
+	Effective string
+
+	d detail
+}
+
+// detail keeps what Detail needs, without formatting it.
+type detail struct {
+	provider, name, country string // as asked
+	at                      int64  // unix seconds
+	unit                    Unit
+	qty                     int64
+	s                       *series
+	freeVariant             bool
+}
+
+// Detail explains the result in a sentence, e.g. "no catalog entry for
+// openai model gpt-9". It allocates: call it for logs, not per call.
+func (r Result) Detail() string {
+	d := &r.d
+	what := "model"
+	if p, ok := providerIndex(d.provider); ok && !p.byModel() {
+		what = "operation"
+	}
+	subject := fmt.Sprintf("%s %s %s", d.provider, what, d.name)
+	if d.country != "" {
+		subject += " to " + strings.ToUpper(d.country)
+	}
+	date := time.Unix(d.at, 0).UTC().Format(time.DateOnly)
+	switch r.Status {
+	case Reported:
+		return "cost reported by the provider"
+	case Computed:
+		return fmt.Sprintf("computed from %s %s prices effective %s", r.Provider, r.Model, r.Effective)
+	}
+	switch r.Reason {
+	case ReasonUnknownProvider:
+		return fmt.Sprintf("unknown provider %q", d.provider)
+	case ReasonNoModel:
+		return fmt.Sprintf("no %s given for the %s call", what, d.provider)
+	case ReasonNoEntry:
+		if d.freeVariant {
+			return fmt.Sprintf("no catalog entry for %s (a :free variant is priced only by an entry of its own)", subject)
+		}
+		if d.country != "" && d.s != nil {
+			return fmt.Sprintf("no catalog entry for %s, and no default price for other countries", subject)
+		}
+		return "no catalog entry for " + subject
+	case ReasonNotInEffect:
+		if d.s != nil && len(d.s.lists) > 0 {
+			return fmt.Sprintf("no price in effect at %s for %s (prices start %s)", date, subject, d.s.lists[0].date)
+		}
+		return fmt.Sprintf("no price in effect at %s for %s", date, subject)
+	case ReasonUnitNotPriced:
+		extra := ""
+		if d.unit == ReasoningTokens {
+			extra = " or output_tokens"
+		}
+		return fmt.Sprintf("%s %s (prices effective %s) has no %s%s price, but the call used %d",
+			r.Provider, r.Model, r.Effective, d.unit, extra, d.qty)
+	case ReasonNegativeUsage:
+		return fmt.Sprintf("negative %s quantity %d for %s", d.unit, d.qty, subject)
+	case ReasonOverflow:
+		return fmt.Sprintf("cost of a call to %s exceeds %s USD", subject, MaxCost)
+	case ReasonNoCreditRate:
+		return fmt.Sprintf("no USD price per apollo credit in effect at %s (set apollo_usd_per_credit)", date)
+	}
+	return r.Reason
+}
+
+var zeroUsage Usage
+
+// Price prices one call to provider at time at from its usage u (nil: no
+// usage). model names the model (OpenAI, OpenRouter), operation the
+// operation (Exa, Twilio, Apollo), country the destination (Twilio).
+//
+// It does not allocate when the names fit in 128 bytes.
+//
+// Token prices: uncached input = input − cached − cache_write, uncached
+// output = output − reasoning; reasoning tokens take the reasoning price when
+// the list has one, else the output price. When cached + cache_write exceed
+// input (or reasoning exceeds output) the reported total is taken to be too
+// low: the larger parts are charged in full and the remainder is 0 — never
+// negative, and never more than what was reported used. A token kind the
+// call used with no price in the list makes the call Unpriced (naming the
+// unit), as does a negative quantity.
+//
+// Per-call units (request, page, result, sms_segment, voice_minute) are
+// charged when the list prices them; quantities of units an operation's list
+// does not price are not billed by that operation.
+//
+// Arithmetic is exact: Σ tokens × price-per-1M-tokens (pico-USD) in 128 bits,
+// divided by 1,000,000 once and rounded half to even to the pico-USD, plus
+// Σ quantity × unit price. A call with zero usage of a known model costs a
+// real $0 (a failed call). A cost above MaxCost is Unpriced (overflow).
+func (c *Catalog) Price(prov, model, operation, country string, at time.Time, u *Usage) Result {
+	r := Result{d: detail{provider: prov, name: model, at: at.Unix()}}
+	pi, ok := providerIndex(prov)
+	if !ok {
+		r.Reason = ReasonUnknownProvider
+		return r
+	}
+	r.d.provider = provNames[pi]
+	if u == nil {
+		u = &zeroUsage
+	}
+	for i, q := range u {
+		if q < 0 {
+			r.Reason, r.d.unit, r.d.qty = ReasonNegativeUsage, Unit(i), q
+			if !pi.byModel() {
+				r.d.name = operation
+			}
+			return r
+		}
+	}
+	if pi == pApollo {
+		r.d.name = operation
+		return c.priceApollo(r, u)
+	}
+
+	var nb [128]byte
+	var s *series
+	pricedAs := pi
+	if pi.byModel() {
+		name := lowerInto(nb[:], model)
+		if len(name) == 0 {
+			r.Reason = ReasonNoModel
+			return r
+		}
+		if pi == pOpenAI {
+			s = c.resolveOpenAI(name)
+		} else {
+			s, pricedAs, r.d.freeVariant = c.resolveOpenRouter(name)
+		}
+	} else {
+		r.d.name = operation
+		name := opBytes(lowerInto(nb[:], operation))
+		if len(name) == 0 {
+			r.Reason = ReasonNoModel
+			return r
+		}
+		s = c.tables[pi].byKey[string(name)]
+		if s != nil && pi == pTwilio {
+			r.d.country = country
+			s = c.twilioCountry(s, country, r.d.at)
+		}
+	}
+	if s == nil {
+		r.Reason = ReasonNoEntry
+		return r
+	}
+	r.Model, r.Provider, r.d.s = s.key, provNames[pricedAs], s
+	if pi == pTwilio && len(s.lists) == 0 { // only per-country lists, none for this country
+		r.Reason = ReasonNoEntry
+		return r
+	}
+	pl := s.at(r.d.at)
+	if pl == nil {
+		r.Reason = ReasonNotInEffect
+		return r
+	}
+	r.Effective = pl.date
+	cost, reason, unit, qty := pl.cost(u)
+	if reason != "" {
+		r.Reason, r.d.unit, r.d.qty = reason, unit, qty
+		return r
+	}
+	r.Cost, r.Status = cost, Computed
+	return r
+}
+
+// twilioCountry picks the country's series when it has a price in effect,
+// else the default (which may have no lists).
+func (c *Catalog) twilioCountry(s *series, country string, at int64) *series {
+	if s.countries == nil || country == "" {
+		return s
+	}
+	var cb [16]byte
+	cc := lowerInto(cb[:], country)
+	if cs := s.countries[string(cc)]; cs != nil && cs.at(at) != nil {
+		return cs
+	}
+	return s
+}
+
+func (c *Catalog) resolveOpenAI(name []byte) *series {
+	t := c.tables[pOpenAI].byKey
+	if s := t[string(name)]; s != nil {
+		return s
+	}
+	if rest, ok := cutPrefix(name, "openai/"); ok { // gateways' vendor/model
+		name = rest
+		if s := t[string(name)]; s != nil {
+			return s
+		}
+	}
+	if d, ok := stripDated(name); ok {
+		if s := t[string(d)]; s != nil {
+			return s
+		}
+	}
+	// Fine-tuned models: ft:<base>:<org>:<suffix>:<id>, priced by an entry
+	// for the full name, else for ft:<base>, else ft:<base without date>.
+	if rest, ok := cutPrefix(name, "ft:"); ok {
+		end := len(name)
+		for i := range rest {
+			if rest[i] == ':' {
+				end = 3 + i
+				break
+			}
+		}
+		base := name[:end]
+		if s := t[string(base)]; s != nil {
+			return s
+		}
+		if d, ok := stripDated(base); ok {
+			if s := t[string(d)]; s != nil {
+				return s
+			}
+		}
+	}
+	return nil
+}
+
+// resolveOpenRouter looks name up in OpenRouter's lists, then, for
+// vendor/model[:variant] names whose vendor is a provider with its own model
+// lists (openai), in the vendor's lists without the variant. A :free variant
+// never falls back to the vendor's paid price.
+func (c *Catalog) resolveOpenRouter(name []byte) (s *series, pricedAs provIdx, free bool) {
+	t := c.tables[pOpenRouter].byKey
+	if s := t[string(name)]; s != nil {
+		return s, pOpenRouter, false
+	}
+	slash := -1
+	for i := range name {
+		if name[i] == '/' {
+			slash = i
+			break
+		}
+	}
+	base, variant := name, []byte(nil)
+	for i := len(name) - 1; i > slash; i-- {
+		if name[i] == ':' {
+			base, variant = name[:i], name[i+1:]
+			break
+		}
+	}
+	if variant == nil {
+		if d, ok := stripDated(name); ok {
+			if s := t[string(d)]; s != nil {
+				return s, pOpenRouter, false
+			}
+		}
+	}
+	if slash <= 0 {
+		return nil, pOpenRouter, false
+	}
+	if string(variant) == "free" {
+		return nil, pOpenRouter, true
+	}
+	vendor := base[:slash]
+	if string(vendor) == provider.OpenAI {
+		if s := c.resolveOpenAI(base[slash+1:]); s != nil {
+			return s, pOpenAI, false
+		}
+	}
+	return nil, pOpenRouter, false
+}
+
+func (c *Catalog) priceApollo(r Result, u *Usage) Result {
+	var nb [128]byte
+	op := opBytes(lowerInto(nb[:], r.d.name))
+	s := c.tables[pApollo].byKey[string(op)]
+	if len(op) == 0 {
+		s = nil // the rate entry is not an endpoint
+	}
+	r.Provider = provNames[pApollo]
+	if s != nil {
+		r.Model, r.d.s = s.key, s
+	}
+	reported := u[Credits]
+	var endpoint *priceList
+	if reported == 0 {
+		switch {
+		case len(op) == 0:
+			r.Reason = ReasonNoModel
+			return r
+		case s == nil:
+			r.Reason = ReasonNoEntry
+			return r
+		}
+		if endpoint = s.at(r.d.at); endpoint == nil {
+			r.Reason = ReasonNotInEffect
+			return r
+		}
+		r.Effective = endpoint.date
+	}
+	rate, rateDate, ok := c.apolloRateAt(r.d.at)
+	if !ok {
+		r.Reason = ReasonNoCreditRate
+		return r
+	}
+	if r.Effective == "" {
+		r.Effective = rateDate
+	}
+	var cost uint64
+	if reported > 0 {
+		hi, lo := bits.Mul64(uint64(reported), uint64(rate))
+		if hi != 0 || lo > uint64(MaxCost) {
+			r.Reason = ReasonOverflow
+			return r
+		}
+		cost = lo
+	} else {
+		// credits (1e-12 credits) × rate (pico-USD) / 1e12
+		hi, lo := bits.Mul64(uint64(endpoint.credits), uint64(rate))
+		q, ok := divRound(hi, lo, pow10Scale)
+		if !ok || q > uint64(MaxCost) {
+			r.Reason = ReasonOverflow
+			return r
+		}
+		cost = q
+	}
+	r.Cost, r.Status = Money(cost), Computed
+	return r
+}
+
+func (c *Catalog) apolloRateAt(t int64) (Money, string, bool) {
+	if c.hasApolloRate {
+		return c.apolloRate, "", true
+	}
+	s := c.tables[pApollo].byKey[""]
+	if s == nil {
+		return 0, "", false
+	}
+	pl := s.at(t)
+	if pl == nil {
+		return 0, "", false
+	}
+	return pl.p[Credits], pl.date, true
+}
+
+// cost prices u with the list. It returns a reason when it cannot.
+func (pl *priceList) cost(u *Usage) (Money, string, Unit, int64) {
+	in, cached, cw := uint64(u[InputTokens]), uint64(u[CachedInputTokens]), uint64(u[CacheWriteTokens])
+	var uncached uint64
+	if sub := cached + cw; in > sub { // cached+cw < 2^64: both are below 2^63
+		uncached = in - sub
+	}
+	out, reasoning := uint64(u[OutputTokens]), uint64(u[ReasoningTokens])
+	var plain uint64
+	if out > reasoning {
+		plain = out - reasoning
+	}
+	reasoningUnit := ReasoningTokens
+	if !pl.has(ReasoningTokens) {
+		reasoningUnit = OutputTokens // reasoning tokens are output tokens
+	}
+	parts := [5]struct {
+		qty       uint64
+		unit, use Unit // the quantity's unit, the price's unit
+	}{
+		{uncached, InputTokens, InputTokens},
+		{cached, CachedInputTokens, CachedInputTokens},
+		{cw, CacheWriteTokens, CacheWriteTokens},
+		{plain, OutputTokens, OutputTokens},
+		{reasoning, ReasoningTokens, reasoningUnit},
+	}
+	// Σ qty × price < 5 × 2^63 × 2^60 < 2^126: the 128-bit sum cannot wrap.
+	var hi, lo uint64
+	for _, p := range parts {
+		if p.qty == 0 {
+			continue
+		}
+		if !pl.has(p.use) {
+			return 0, ReasonUnitNotPriced, p.unit, int64(p.qty)
+		}
+		h, l := bits.Mul64(p.qty, uint64(pl.p[p.use]))
+		var carry uint64
+		lo, carry = bits.Add64(lo, l, 0)
+		hi, _ = bits.Add64(hi, h, carry)
+	}
+	total, ok := divRound(hi, lo, 1_000_000)
+	if !ok {
+		return 0, ReasonOverflow, 0, 0
+	}
+	for unit := Requests; unit < NumUnits; unit++ {
+		q := uint64(u[unit])
+		if q == 0 || !pl.has(unit) {
+			continue
+		}
+		h, l := bits.Mul64(q, uint64(pl.p[unit]))
+		var carry uint64
+		total, carry = bits.Add64(total, l, 0)
+		if h != 0 || carry != 0 {
+			return 0, ReasonOverflow, 0, 0
+		}
+	}
+	if total > uint64(MaxCost) {
+		return 0, ReasonOverflow, 0, 0
+	}
+	return Money(total), "", 0, 0
+}
+
+// divRound returns (hi,lo) / d rounded half to even, and false when the
+// quotient does not fit in 64 bits.
+func divRound(hi, lo, d uint64) (uint64, bool) {
+	if hi >= d {
+		return 0, false
+	}
+	q, rem := bits.Div64(hi, lo, d)
+	// rem < d < 2^63 for our divisors, so 2*rem does not wrap.
+	if twice := 2 * rem; twice > d || twice == d && q&1 == 1 {
+		q++
+		if q == 0 {
+			return 0, false
+		}
+	}
+	return q, true
+}
+
+// lowerInto copies s, trimmed and ASCII-lowercased, into buf. Names longer
+// than buf are lowered on the heap.
+func lowerInto(buf []byte, s string) []byte {
+	s = trimSpace(s)
+	if len(s) > len(buf) {
+		return []byte(asciiLower(s))
+	}
+	b := buf[:len(s)]
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		b[i] = ch
+	}
+	return b
+}
+
+// opBytes is normOperation on bytes, without allocating.
+func opBytes(b []byte) []byte {
+	for len(b) > 0 && b[0] == '/' {
+		b = b[1:]
+	}
+	b, _ = cutPrefix(b, "api/")
+	b, _ = cutPrefix(b, "v1/")
+	for len(b) > 0 && b[len(b)-1] == '/' {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func cutPrefix(b []byte, prefix string) ([]byte, bool) {
+	if len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix {
+		return b[len(prefix):], true
+	}
+	return b, false
+}
+
+// stripDated removes a snapshot date from a model name: -YYYY-MM-DD
+// (gpt-4o-2024-08-06), -YYYYMMDD (claude-3-5-sonnet-20241022) or -MMDD
+// (gpt-4-0613). Month and day must be plausible, so that model names that
+// merely end in digits are left alone.
+func stripDated(b []byte) ([]byte, bool) {
+	n := len(b)
+	if n > 11 && b[n-11] == '-' && b[n-6] == '-' && b[n-3] == '-' &&
+		digits(b[n-10:n-6]) && b[n-10] == '2' && monthDay(b[n-5:n-3], b[n-2:]) {
+		return b[:n-11], true
+	}
+	if n > 9 && b[n-9] == '-' && digits(b[n-8:]) && b[n-8] == '2' && monthDay(b[n-4:n-2], b[n-2:]) {
+		return b[:n-9], true
+	}
+	if n > 5 && b[n-5] == '-' && digits(b[n-4:]) && monthDay(b[n-4:n-2], b[n-2:]) {
+		return b[:n-5], true
+	}
+	return b, false
+}
+
+func digits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func monthDay(m, d []byte) bool {
+	if !digits(m) || !digits(d) {
+		return false
+	}
+	mm := int(m[0]-'0')*10 + int(m[1]-'0')
+	dd := int(d[0]-'0')*10 + int(d[1]-'0')
+	return mm >= 1 && mm <= 12 && dd >= 1 && dd <= 31
+}
