@@ -95,6 +95,10 @@ func TestExportWritesOneRowPerCall(t *testing.T) {
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
+	// Without a cost processor nothing was priced: unpriced, never $0.
+	if got := storetest.Scalar(t, s, "SELECT toString(tuple(countIf(cost_usd IS NULL), any(cost_status), any(unpriced_reason))) FROM exp_rows.api_calls"); got != "(100,'unpriced','"+noCostProcessor+"')" {
+		t.Fatalf("cost columns without a cost processor: %s", got)
+	}
 	if tid := storetest.Scalar(t, s, "SELECT trace_id FROM exp_rows.api_calls ORDER BY timestamp LIMIT 1"); tid != "01000000000000000000000000000000" {
 		t.Fatalf("trace id stored as %q", tid)
 	}

@@ -143,6 +143,20 @@ func TestEndToEnd(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("per provider (calls, input tokens, errors):\n got %v\nwant %v", got, want)
 	}
+	// Every call is priced or marked unpriced, never a silent $0: OpenAI
+	// from the catalog (gpt-4o-mini: $0.15 in, $0.60 out per 1M), Exa
+	// search at $0.007 a request, the rest (an OpenRouter model of a vendor
+	// Nexus has no prices for, HTTP calls without a known route) unpriced.
+	out, err = col.query("SELECT provider, cost_status, count(), toString(sum(ifNull(cost_usd, 0))) FROM nexus.api_calls " +
+		"GROUP BY provider, cost_status ORDER BY provider, cost_status FORMAT CSV")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCost := "\"apollo\",\"unpriced\",200,\"0\"\n\"exa\",\"computed\",200,\"1.4\"\n" +
+		"\"openai\",\"computed\",200,\"0.020325\"\n\"openrouter\",\"unpriced\",200,\"0\"\n\"twilio\",\"unpriced\",200,\"0\""
+	if out != wantCost {
+		t.Fatalf("cost by provider:\n%s\nwant\n%s", out, wantCost)
+	}
 	// Error classification survives the trip.
 	if out, _ := col.query("SELECT DISTINCT error_class FROM nexus.api_calls WHERE provider = 'twilio'"); out != "rate_limited" {
 		t.Fatalf("twilio error class = %q, want rate_limited", out)
@@ -206,11 +220,12 @@ func TestQuickstartSpanVisibleWithinTwoSeconds(t *testing.T) {
 		t.Fatalf("%v\n%s", err, col.out)
 	}
 	t.Logf("README span queryable after %s", took)
-	out, err := col.query("SELECT provider, model, input_tokens, output_tokens, cached_input_tokens, duration_ns FROM nexus.api_calls")
+	// 176 uncached × $0.15 + 1024 cached × $0.075 + 80 × $0.60 per 1M.
+	out, err := col.query("SELECT provider, model, input_tokens, output_tokens, cached_input_tokens, duration_ns, cost_status, cost_usd FROM nexus.api_calls")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out != "openai\tgpt-4o-mini-2024-07-18\t1200\t80\t1024\t850000000" {
+	if out != "openai\tgpt-4o-mini-2024-07-18\t1200\t80\t1024\t850000000\tcomputed\t0.0001512" {
 		t.Fatalf("README span stored as %q", out)
 	}
 }

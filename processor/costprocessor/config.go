@@ -1,0 +1,55 @@
+package costprocessor
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/nexus-otel/nexus/internal/anomaly"
+	"github.com/nexus-otel/nexus/internal/pricing"
+	"github.com/nexus-otel/nexus/internal/provider"
+)
+
+// Config configures the cost processor.
+type Config struct {
+	// Pricing overrides and extends the catalog built into the binary.
+	Pricing pricing.Overrides `mapstructure:"pricing"`
+	// Hosts maps extra API hosts (gateways, regional endpoints) to providers.
+	Hosts map[string]string `mapstructure:"hosts"`
+	// Routes name operations of paths the built-in routes do not know.
+	Routes []provider.Route `mapstructure:"routes"`
+	// Anomaly configures per-series anomaly scoring.
+	Anomaly anomaly.Config `mapstructure:"anomaly"`
+}
+
+// Validate checks the configuration; each error names its key.
+func (cfg *Config) Validate() error {
+	var errs []error
+	for host, p := range cfg.Hosts {
+		if _, ok := provider.Lookup(p); !ok {
+			errs = append(errs, fmt.Errorf("hosts[%s]: unknown provider %q", host, p))
+		}
+	}
+	for i, r := range cfg.Routes {
+		if _, ok := provider.Lookup(r.Provider); !ok {
+			errs = append(errs, fmt.Errorf("routes[%d].provider: unknown provider %q", i, r.Provider))
+		}
+		if r.Pattern == "" {
+			errs = append(errs, fmt.Errorf("routes[%d].pattern: required", i))
+		}
+		if r.Operation == "" {
+			errs = append(errs, fmt.Errorf("routes[%d].operation: required", i))
+		}
+	}
+	if err := cfg.Anomaly.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("anomaly: %w", err))
+	}
+	// Building the catalog checks every override; a malformed entry stops
+	// the collector at start with the entry named.
+	base, err := pricing.Default()
+	if err != nil {
+		errs = append(errs, fmt.Errorf("pricing: built-in catalog: %w", err))
+	} else if _, err := base.With(cfg.Pricing); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,260 @@
+package costprocessor
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/nexus-otel/nexus/internal/anomaly"
+	"github.com/nexus-otel/nexus/internal/apicall"
+	"github.com/nexus-otel/nexus/internal/pricing"
+	"github.com/nexus-otel/nexus/internal/provider"
+)
+
+type costProcessor struct {
+	logger   *zap.Logger
+	reader   apicall.Reader
+	catalog  *pricing.Catalog
+	version  string
+	detector *anomaly.Detector
+
+	calls     metric.Int64Counter
+	anomalies metric.Int64Counter
+	byStatus  [3]metric.MeasurementOption // reported, computed, unpriced
+}
+
+func newCostProcessor(cfg *Config, set processor.Settings) (*costProcessor, error) {
+	base, err := pricing.Default()
+	if err != nil {
+		return nil, fmt.Errorf("load pricing catalog: %w", err)
+	}
+	catalog, err := base.With(cfg.Pricing)
+	if err != nil {
+		return nil, err
+	}
+	meter := set.MeterProvider.Meter("github.com/nexus-otel/nexus/processor/costprocessor")
+	calls, err := meter.Int64Counter("nexus.cost.calls",
+		metric.WithDescription("API calls priced, by how: reported by the provider, computed from the catalog, or unpriced"),
+		metric.WithUnit("{call}"))
+	if err != nil {
+		return nil, err
+	}
+	anomalies, err := meter.Int64Counter("nexus.cost.anomalies",
+		metric.WithDescription("API calls flagged as anomalous in latency or cost"), metric.WithUnit("{call}"))
+	if err != nil {
+		return nil, err
+	}
+	p := &costProcessor{
+		logger:    set.Logger,
+		reader:    apicall.Reader{Hosts: cfg.Hosts, Routes: cfg.Routes},
+		catalog:   catalog,
+		version:   catalog.Version(),
+		detector:  anomaly.New(cfg.Anomaly),
+		calls:     calls,
+		anomalies: anomalies,
+	}
+	for i, s := range []pricing.Status{pricing.Reported, pricing.Computed, pricing.Unpriced} {
+		p.byStatus[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("status", s.String())))
+	}
+	set.Logger.Info("pricing catalog loaded", zap.String("version", p.version))
+	return p, nil
+}
+
+// tally counts a batch's outcomes so that telemetry costs one Add per batch,
+// not per span.
+type tally struct {
+	byStatus  [3]int64
+	anomalies int64
+}
+
+func (p *costProcessor) record(ctx context.Context, t *tally) {
+	for i, n := range t.byStatus {
+		if n > 0 {
+			p.calls.Add(ctx, n, p.byStatus[i])
+		}
+	}
+	if t.anomalies > 0 {
+		p.anomalies.Add(ctx, t.anomalies)
+	}
+}
+
+func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	var t tally
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		service, _ := apicall.Resource(rs.Resource())
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				span := spans.At(k)
+				call, ok := p.reader.FromSpan(span)
+				if !ok {
+					continue
+				}
+				start, end := span.StartTimestamp(), span.EndTimestamp()
+				var latency int64
+				if end > start {
+					latency = int64(end - start)
+				}
+				p.process(&t, span.Attributes(), &call, service, start.AsTime(), latency)
+			}
+		}
+	}
+	p.record(ctx, &t)
+	return td, nil
+}
+
+func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	var t tally
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		service, _ := apicall.Resource(rl.Resource())
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			logs := sls.At(j).LogRecords()
+			for k := 0; k < logs.Len(); k++ {
+				lr := logs.At(k)
+				call, ok := p.reader.FromAttributes(lr.Attributes(), lr.SeverityNumber() >= plog.SeverityNumberError)
+				if !ok {
+					continue
+				}
+				ts := lr.Timestamp()
+				if ts == 0 {
+					ts = lr.ObservedTimestamp()
+				}
+				// A log record has no duration: only its cost is scored.
+				p.process(&t, lr.Attributes(), &call, service, ts.AsTime(), -1)
+			}
+		}
+	}
+	p.record(ctx, &t)
+	return ld, nil
+}
+
+// process prices and scores one call and writes the outcome on its
+// attributes, where the nexus exporter (or any other) reads it.
+func (p *costProcessor) process(t *tally, attrs pcommon.Map, call *apicall.Call, service string, at time.Time, latency int64) {
+	res := p.price(call, at)
+	t.byStatus[statusIndex(res.Status)]++
+
+	var cost int64 = -1
+	if res.Status != pricing.Unpriced {
+		cost = int64(res.Cost)
+	}
+	key := anomaly.Key{Provider: call.Provider, Model: call.Model, Operation: call.Operation, Service: service}
+	score, anomalous := p.detector.Observe(key, latency, cost)
+	if anomalous {
+		t.anomalies++
+	}
+
+	if _, seen := attrs.Get(apicall.AttrCostStatus); !seen {
+		// Grow the attribute slice once for everything written below,
+		// rather than once per doubling.
+		attrs.EnsureCapacity(attrs.Len() + 8)
+	}
+	attrs.PutStr(apicall.AttrNexusProvider, call.Provider)
+	if call.Operation != "" {
+		attrs.PutStr(apicall.AttrNexusOperation, call.Operation)
+	}
+	attrs.PutStr(apicall.AttrCostStatus, res.Status.String())
+	if res.Status == pricing.Unpriced {
+		attrs.Remove(apicall.AttrCostPicoUSD)
+		// The full sentence allocates, but only for unpriced calls, and it
+		// is what an operator needs to add the missing price.
+		attrs.PutStr(apicall.AttrUnpricedReason, res.Detail())
+	} else {
+		attrs.PutInt(apicall.AttrCostPicoUSD, int64(res.Cost))
+		attrs.Remove(apicall.AttrUnpricedReason)
+	}
+	if res.Status == pricing.Computed {
+		attrs.PutStr(apicall.AttrPricingVersion, p.version)
+	}
+	attrs.PutDouble(apicall.AttrAnomalyScore, score)
+	attrs.PutBool(apicall.AttrAnomaly, anomalous)
+}
+
+// price takes the provider-reported cost when the span carries one, else
+// prices the usage from the catalog.
+func (p *costProcessor) price(call *apicall.Call, at time.Time) pricing.Result {
+	if call.HasReportedCost {
+		if m, ok := reportedMoney(call.ReportedCost); ok {
+			return pricing.Result{Cost: m, Status: pricing.Reported}
+		}
+	}
+	var u pricing.Usage
+	u[pricing.InputTokens] = call.InputTokens
+	u[pricing.CachedInputTokens] = call.CachedInputTokens
+	u[pricing.CacheWriteTokens] = call.CacheWriteTokens
+	u[pricing.OutputTokens] = call.OutputTokens
+	u[pricing.ReasoningTokens] = call.ReasoningTokens
+	u[pricing.Pages] = call.Pages
+	u[pricing.Results] = call.Results
+	u[pricing.Credits] = call.Credits
+	switch call.Provider {
+	case provider.Exa:
+		u[pricing.Requests] = 1
+	case provider.Twilio:
+		switch call.Operation {
+		case "sms":
+			// Every message is at least one segment; spans that do not say
+			// how many are priced at the minimum.
+			u[pricing.SMSSegments] = max(call.SMSSegments, 1)
+		case "voice":
+			if call.VoiceSeconds == 0 {
+				return pricing.Result{Status: pricing.Unpriced, Reason: "voice call duration unknown and no reported price"}
+			}
+			u[pricing.VoiceMinutes] = (call.VoiceSeconds + 59) / 60 // billed per started minute
+		}
+	}
+	return p.catalog.Price(call.Provider, call.Model, call.Operation, call.Country, at, &u)
+}
+
+// reportedMoney reads a provider-reported cost: a decimal string (Exa,
+// Twilio — whose prices are negative, as billed amounts) or a double
+// (OpenRouter's usage.cost through instrumentations), which is read by its
+// shortest decimal form so that 0.00123 is 0.00123 exactly.
+func reportedMoney(v pcommon.Value) (pricing.Money, bool) {
+	var m pricing.Money
+	var err error
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		m, err = pricing.ParseMoney(v.Str())
+	case pcommon.ValueTypeDouble:
+		var buf [32]byte
+		// A double can carry more digits than pico-USD; round, never refuse.
+		m, err = pricing.ParseMoneyRound(string(strconv.AppendFloat(buf[:0], v.Double(), 'f', -1, 64)))
+	case pcommon.ValueTypeInt:
+		m, err = pricing.ParseMoney(strconv.FormatInt(v.Int(), 10))
+	default:
+		return 0, false
+	}
+	if err != nil {
+		return 0, false
+	}
+	if m < 0 {
+		m = -m
+	}
+	return m, true
+}
+
+func statusIndex(s pricing.Status) int {
+	switch s {
+	case pricing.Reported:
+		return 0
+	case pricing.Computed:
+		return 1
+	}
+	return 2
+}
