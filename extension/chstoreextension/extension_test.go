@@ -50,6 +50,25 @@ func startEmbedded(t testing.TB, db string, tweak func(*Config)) (*chstore, stor
 	return ext, ext.Store()
 }
 
+// scalar runs q and returns its one String value. (Other packages use
+// storetest.Scalar; this package cannot import storetest, which imports it.)
+func scalar(t testing.TB, s store.Store, q string) string {
+	t.Helper()
+	rows, err := s.Query(context.Background(), q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var v string
+	if !rows.Next() {
+		t.Fatalf("%s: no row (%v)", q, rows.Err())
+	}
+	if err := rows.Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
 	ext, s := startEmbedded(t, "mig_test", nil)
 	ctx := context.Background()
@@ -57,19 +76,7 @@ func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	count := func() string {
-		rows, err := s.Query(ctx, "SELECT toString(count()) FROM mig_test.schema_migrations", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		rows.Next()
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	count := func() string { return scalar(t, s, "SELECT toString(count()) FROM mig_test.schema_migrations") }
 	want := strconv.Itoa(len(migrations))
 	if got := count(); got != want {
 		t.Fatalf("recorded %s migrations, want %s", got, want)
@@ -222,17 +229,7 @@ func TestRetentionSetsTTLOnce(t *testing.T) {
 		t.Fatalf("api_calls_1d TTL = %q, want none (kept forever)", ttl)
 	}
 	mutations := func() string {
-		rows, err := s.Query(ctx, "SELECT toString(count()) FROM system.mutations WHERE database = 'ttl_test'", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		rows.Next()
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
+		return scalar(t, s, "SELECT toString(count()) FROM system.mutations WHERE database = 'ttl_test'")
 	}
 	before := mutations()
 	// The same retention again changes nothing.
