@@ -102,7 +102,7 @@ func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
 		}
 		names = append(names, n)
 	}
-	if strings.Join(names, ",") != "api_calls,api_calls_1d,api_calls_1d_mv,api_calls_1h,api_calls_1h_mv,api_calls_1m,api_calls_1m_mv,schema_migrations" {
+	if strings.Join(names, ",") != "api_calls,api_calls_1d,api_calls_1d_mv,api_calls_1h,api_calls_1h_mv,api_calls_1m,api_calls_1m_mv,cost_reconciliation,provider_gauges,provider_health,provider_usage,schema_migrations" {
 		t.Fatalf("tables: %v", names)
 	}
 }
@@ -117,7 +117,7 @@ func TestClusterRendersReplicatedEngines(t *testing.T) {
 			if !strings.Contains(stmt, "ON CLUSTER `prod`") {
 				t.Fatalf("migration %d: statement without ON CLUSTER:\n%s", m.version, stmt)
 			}
-			if strings.Contains(stmt, "MergeTree") && !strings.Contains(stmt, "MergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')") {
+			if strings.Contains(stmt, "MergeTree") && !strings.Contains(stmt, "MergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}'") {
 				t.Fatalf("migration %d: MergeTree without replication:\n%s", m.version, stmt)
 			}
 		}
