@@ -6,6 +6,7 @@ import (
 	nexusexporter "github.com/nexus-otel/nexus/exporter/nexusexporter"
 	chstoreextension "github.com/nexus-otel/nexus/extension/chstoreextension"
 	costprocessor "github.com/nexus-otel/nexus/processor/costprocessor"
+	apiusagereceiver "github.com/nexus-otel/nexus/receiver/apiusagereceiver"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
@@ -66,12 +67,14 @@ func components() (otelcol.Factories, error) {
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
 		otlpreceiver.NewFactory(),
+		apiusagereceiver.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
 	factories.ReceiverModules = makeModulesMap(factories.Receivers, map[component.Type]string{
-		otlpreceiver.NewFactory().Type(): "go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0",
+		otlpreceiver.NewFactory().Type():     "go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0",
+		apiusagereceiver.NewFactory().Type(): "github.com/nexus-otel/nexus v0.0.0",
 	})
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](

@@ -23,7 +23,8 @@ var componentType = component.MustNewType(TypeStr)
 // NewFactory returns the nexus exporter factory.
 func NewFactory() exporter.Factory {
 	return exporter.NewFactory(componentType, createDefaultConfig,
-		exporter.WithTraces(createTraces, component.StabilityLevelAlpha))
+		exporter.WithTraces(createTraces, component.StabilityLevelAlpha),
+		exporter.WithMetrics(createMetrics, component.StabilityLevelAlpha))
 }
 
 func createDefaultConfig() component.Config {
@@ -41,8 +42,20 @@ func createDefaultConfig() component.Config {
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
-	e := newTracesExporter(c, set)
+	e := newNexusExporter(c, set)
 	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces,
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithRetry(c.BackOffConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+	)
+}
+
+func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
+	c := cfg.(*Config)
+	e := newNexusExporter(c, set)
+	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics,
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithTimeout(c.TimeoutConfig),

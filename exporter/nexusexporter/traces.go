@@ -27,17 +27,17 @@ var apiCallsColumns = []string{
 	"trace_id", "span_id",
 }
 
-type tracesExporter struct {
+type nexusExporter struct {
 	cfg    *Config
 	logger *zap.Logger
 	store  store.Store
 }
 
-func newTracesExporter(cfg *Config, set exporter.Settings) *tracesExporter {
-	return &tracesExporter{cfg: cfg, logger: set.Logger}
+func newNexusExporter(cfg *Config, set exporter.Settings) *nexusExporter {
+	return &nexusExporter{cfg: cfg, logger: set.Logger}
 }
 
-func (e *tracesExporter) start(_ context.Context, host component.Host) error {
+func (e *nexusExporter) start(_ context.Context, host component.Host) error {
 	s, err := store.FromHost(host, e.cfg.Store)
 	if err != nil {
 		return fmt.Errorf("nexus exporter: %w", err)
@@ -49,7 +49,7 @@ func (e *tracesExporter) start(_ context.Context, host component.Host) error {
 // pushTraces writes one row per API-call span. A failed insert returns the
 // error so that exporterhelper retries and queues the whole request; rows
 // are only ever written by a successful Send, so a retry cannot duplicate.
-func (e *tracesExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+func (e *nexusExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	batch, err := e.store.PrepareBatch(ctx, "api_calls", apiCallsColumns)
 	if err != nil {
 		return fmt.Errorf("prepare api_calls insert: %w", err)

@@ -1,0 +1,203 @@
+package providerclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nexus-otel/nexus/internal/provider"
+)
+
+// ApolloConfig configures the Apollo poller.
+type ApolloConfig struct {
+	BaseURL string // default https://api.apollo.io/api/v1
+	APIKey  string // a master key for usage stats; any key for the check
+}
+
+// Apollo polls usage_stats/api_usage_stats: per endpoint and window
+// (minute, hour, day) the limit and what is left of it. Apollo has no usage
+// buckets and no credit balance, so Poll.Usage and Poll.Gauges stay empty;
+// credits are counted from observed calls elsewhere.
+//
+// Poll.RateLimits holds one RateLimit per endpoint and window, Endpoint
+// "people/match" (api/v1/ prefix stripped, resource and action joined),
+// Remaining = limit − consumed clamped at 0 (left_over is unreliable and
+// is used only when limit or consumed is missing), followed by what the
+// response headers announce (ApolloRateLimits, Endpoint "").
+type Apollo struct {
+	c *Client
+}
+
+// NewApollo returns an Apollo poller.
+func NewApollo(cfg ApolloConfig, httpClient *http.Client) *Apollo {
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	base := strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/")
+	if base == "" {
+		base = "https://api.apollo.io/api/v1"
+	}
+	key := cfg.APIKey
+	return &Apollo{c: &Client{Provider: provider.Apollo, BaseURL: base, HTTP: httpClient,
+		Auth: func(r *http.Request) { r.Header.Set("x-api-key", key) }}}
+}
+
+// Provider implements Poller.
+func (a *Apollo) Provider() string { return provider.Apollo }
+
+const apolloUsagePath = "/usage_stats/api_usage_stats"
+
+type apolloWindow struct {
+	Limit    any `json:"limit"`
+	Consumed any `json:"consumed"`
+	LeftOver any `json:"left_over"`
+}
+
+type apolloStat struct {
+	Minute *apolloWindow `json:"minute"`
+	Hour   *apolloWindow `json:"hour"`
+	Day    *apolloWindow `json:"day"`
+}
+
+// Poll implements Poller. from and now are not used: the stats are the
+// current windows. A 403 (not a master key) is auth_failed with a message
+// saying so.
+func (a *Apollo) Poll(ctx context.Context, _, _ time.Time) (Poll, error) {
+	var raw map[string]json.RawMessage
+	resp, err := a.c.Do(ctx, http.MethodPost, apolloUsagePath, nil, struct{}{}, &raw)
+	var p Poll
+	if err != nil {
+		var pe *Error
+		if errors.As(err, &pe) && pe.Status == http.StatusForbidden {
+			pe.Class = provider.ClassAuthFailed
+			msg := "usage stats need a master API key"
+			if pe.Message != "" {
+				msg += " (Apollo said: " + pe.Message + ")"
+			}
+			pe.Message = clip(msg)
+		}
+		if resp != nil {
+			p.RateLimits = ApolloRateLimits(resp.Header)
+		}
+		return p, err
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	bad := 0
+	for _, k := range keys {
+		var st apolloStat
+		dec := json.NewDecoder(bytes.NewReader(raw[k]))
+		dec.UseNumber()
+		if err := dec.Decode(&st); err != nil {
+			bad++
+			continue
+		}
+		ep := apolloEndpoint(k)
+		for _, w := range []struct {
+			scope string
+			win   *apolloWindow
+		}{{"minute", st.Minute}, {"hour", st.Hour}, {"day", st.Day}} {
+			if rl, ok := apolloRateLimit(w.scope, ep, w.win); ok {
+				p.RateLimits = append(p.RateLimits, rl)
+			}
+		}
+	}
+	p.RateLimits = append(p.RateLimits, ApolloRateLimits(resp.Header)...)
+	if bad > 0 && bad == len(keys) {
+		return p, &Error{Provider: provider.Apollo, Op: "POST " + apolloUsagePath, Status: resp.Status,
+			Class: provider.ClassBadResponse, Message: "no usage stats entry has minute/hour/day windows"}
+	}
+	return p, nil
+}
+
+// apolloEndpoint turns a usage-stats key, a JSON-encoded
+// ["api/v1/people","match"], into "people/match". A key that is not a JSON
+// array of strings is used as it is, with the same prefix stripped.
+func apolloEndpoint(key string) string {
+	var parts []string
+	if err := json.Unmarshal([]byte(key), &parts); err != nil || len(parts) == 0 {
+		parts = []string{key}
+	}
+	var out []string
+	for i, s := range parts {
+		s = strings.Trim(strings.TrimSpace(s), "/")
+		if i == 0 {
+			s = strings.TrimPrefix(s, "api/v1/")
+			if s == "api/v1" {
+				s = ""
+			}
+		}
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, "/")
+}
+
+func apolloRateLimit(scope, endpoint string, w *apolloWindow) (RateLimit, bool) {
+	if w == nil {
+		return RateLimit{}, false
+	}
+	limit, used, left := apolloInt(w.Limit), apolloInt(w.Consumed), apolloInt(w.LeftOver)
+	rl := RateLimit{Scope: scope, Endpoint: endpoint, Limit: limit, Remaining: left}
+	if limit >= 0 && used >= 0 {
+		rl.Remaining = max(limit-used, 0)
+	}
+	if rl.Limit < 0 && rl.Remaining < 0 {
+		return RateLimit{}, false
+	}
+	return rl, true
+}
+
+// apolloInt reads a count (number or numeric string); -1 when absent,
+// unreadable or negative.
+func apolloInt(v any) int64 {
+	d, ok := Decimal(v)
+	if !ok || d.IsNegative() {
+		return -1
+	}
+	return d.IntPart()
+}
+
+// Check implements Poller: GET /auth/health → {"is_logged_in":true}. A
+// false (or missing) is_logged_in is a refused key.
+func (a *Apollo) Check(ctx context.Context) Check {
+	var h struct {
+		IsLoggedIn *bool `json:"is_logged_in"`
+	}
+	resp, err := a.c.Do(ctx, http.MethodGet, "/auth/health", nil, nil, &h)
+	ch := Check{Up: err == nil}
+	if resp != nil {
+		ch.HTTPStatus, ch.Latency = resp.Status, resp.Latency
+		ch.RateLimits = ApolloRateLimits(resp.Header)
+	}
+	if err != nil {
+		ch.Class = ClassOf(err)
+		var pe *Error
+		if errors.As(err, &pe) {
+			ch.Message = pe.Message
+			if ch.Message == "" && pe.Err != nil {
+				ch.Message = clip(pe.Err.Error())
+			}
+		}
+		if ch.Class == provider.ClassRateLimited {
+			ch.Up = true // a rate-limited key is a valid key
+		}
+		return ch
+	}
+	switch {
+	case h.IsLoggedIn == nil:
+		ch.Up, ch.Class, ch.Message = false, provider.ClassBadResponse, "health answer has no is_logged_in"
+	case !*h.IsLoggedIn:
+		ch.Up, ch.Class, ch.Message = false, provider.ClassAuthFailed, "is_logged_in is false: key not accepted"
+	}
+	return ch
+}

@@ -1,0 +1,527 @@
+package providerclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nexus-otel/nexus/internal/provider"
+)
+
+// OpenAIConfig configures the OpenAI poller.
+type OpenAIConfig struct {
+	// BaseURL is the API root, default https://api.openai.com/v1.
+	BaseURL string
+	// AdminKey (sk-admin-…) reads the Usage and Costs APIs. Without it
+	// Poll reads nothing and only the key check runs.
+	AdminKey string
+	// APIKey is an optional inference key: when set, the key check is
+	// GET /models with it (and reports its rate limits).
+	APIKey string
+	// BucketWidth of usage buckets: "1m", "1h" or "1d" (default). Costs
+	// are always polled in 1d buckets.
+	BucketWidth string
+	// UsageTypes are the Usage API paths polled, default completions,
+	// embeddings, moderations, images, audio_speeches,
+	// audio_transcriptions, vector_stores, code_interpreter_sessions.
+	UsageTypes []string
+	// Account labels every Usage, default "openai".
+	Account string
+}
+
+// openAIDefaultUsageTypes are the Usage API's endpoints (the siblings of
+// completions are a [guess] in providers.md: a 404 on one of them is
+// reported and the others are still polled).
+var openAIDefaultUsageTypes = []string{
+	"completions", "embeddings", "moderations", "images", "audio_speeches",
+	"audio_transcriptions", "vector_stores", "code_interpreter_sessions",
+}
+
+// openAIBucketLimits is the largest page (in buckets) per bucket width.
+var openAIBucketLimits = map[string]int{"1d": 31, "1h": 168, "1m": 1440}
+
+var openAIBucketWidths = map[string]time.Duration{"1d": 24 * time.Hour, "1h": time.Hour, "1m": time.Minute}
+
+// openAICostsLimit is the Costs API's largest page (1d buckets).
+const openAICostsLimit = 180
+
+// openAIMaxPages bounds how many pages one endpoint may make a poll read:
+// a provider that keeps saying has_more must not keep Nexus busy forever.
+const openAIMaxPages = 1000
+
+var openAIUsageTypeRE = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+// openAIGroupKeys are result fields that name a group, never a quantity.
+var openAIGroupKeys = map[string]bool{
+	"object": true, "project_id": true, "user_id": true, "api_key_id": true, "model": true,
+	"batch": true, "service_tier": true, "start_time": true, "end_time": true,
+	"line_item": true, "amount": true,
+}
+
+// openAIKindNames renames the Usage API's fields to Nexus's kinds.
+var openAIKindNames = map[string]string{
+	"num_model_requests":  "requests",
+	"input_cached_tokens": "cached_input_tokens",
+}
+
+// OpenAI polls OpenAI's organization Usage and Costs APIs (admin key) and
+// checks keys.
+type OpenAI struct {
+	cfg   OpenAIConfig
+	admin *Client // admin key: usage, costs, and the check without an API key
+	api   *Client // inference key: the check
+}
+
+// NewOpenAI returns an OpenAI poller. A nil httpClient means a default
+// client; timeouts come from the contexts passed to Poll and Check.
+func NewOpenAI(cfg OpenAIConfig, httpClient *http.Client) *OpenAI {
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = openAIDefaultBaseURL(provider.OpenAI, "https://api.openai.com/v1")
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.BucketWidth == "" {
+		cfg.BucketWidth = "1d"
+	}
+	if len(cfg.UsageTypes) == 0 {
+		cfg.UsageTypes = openAIDefaultUsageTypes
+	}
+	cfg.UsageTypes = slices.Clone(cfg.UsageTypes)
+	if cfg.Account == "" {
+		cfg.Account = provider.OpenAI
+	}
+	if httpClient == nil {
+		httpClient = &http.Client{}
+	}
+	return &OpenAI{
+		cfg:   cfg,
+		admin: &Client{Provider: provider.OpenAI, BaseURL: cfg.BaseURL, HTTP: httpClient, Auth: openAIBearer(cfg.AdminKey)},
+		api:   &Client{Provider: provider.OpenAI, BaseURL: cfg.BaseURL, HTTP: httpClient, Auth: openAIBearer(cfg.APIKey)},
+	}
+}
+
+// Provider implements Poller.
+func (o *OpenAI) Provider() string { return provider.OpenAI }
+
+// openAIPage is one page of the Usage or Costs API.
+type openAIPage struct {
+	Data     []openAIBucket `json:"data"`
+	HasMore  bool           `json:"has_more"`
+	NextPage *string        `json:"next_page"`
+}
+
+type openAIBucket struct {
+	StartTime any              `json:"start_time"`
+	EndTime   any              `json:"end_time"`
+	Results   []map[string]any `json:"results"`
+	Result    []map[string]any `json:"result"` // older spelling, read defensively
+}
+
+// openAIRun is the state of one poll.
+type openAIRun struct {
+	o          *OpenAI
+	usage      openAIUsageSet
+	rateLimits []RateLimit
+	badBuckets int
+}
+
+// Poll reads usage buckets of every configured type from the bucket that
+// holds from up to now, then daily costs, following the page cursors.
+//
+// start_time is from rounded down to the bucket width (UTC), so a bucket
+// polled again has the same bounds and storage replaces it. Errors on one
+// usage type (a 404 on a sibling path, a 500, an unusable answer) are
+// collected and the other types still polled; a refused key, a rate limit,
+// an exhausted quota, a timeout or a network failure stop the poll. What was
+// read comes back with the error.
+func (o *OpenAI) Poll(ctx context.Context, from, now time.Time) (Poll, error) {
+	if o.cfg.AdminKey == "" {
+		return Poll{}, nil // only an inference key: it serves the key check
+	}
+	limit, ok := openAIBucketLimits[o.cfg.BucketWidth]
+	if !ok {
+		return Poll{}, &Error{Provider: provider.OpenAI, Op: "poll", Class: provider.ClassClientError,
+			Message: fmt.Sprintf("bucket width %q is not 1m, 1h or 1d", o.cfg.BucketWidth)}
+	}
+	if !from.Before(now) {
+		return Poll{}, nil
+	}
+	run := &openAIRun{o: o}
+	var errs []error
+	end := strconv.FormatInt(now.Unix(), 10)
+
+	start := from.UTC().Truncate(openAIBucketWidths[o.cfg.BucketWidth])
+	for _, typ := range o.cfg.UsageTypes {
+		if !openAIUsageTypeRE.MatchString(typ) {
+			errs = append(errs, &Error{Provider: provider.OpenAI, Op: "poll", Class: provider.ClassClientError,
+				Message: fmt.Sprintf("usage type %q is not a Usage API name", typ)})
+			continue
+		}
+		q := url.Values{
+			"start_time":   {strconv.FormatInt(start.Unix(), 10)},
+			"end_time":     {end},
+			"bucket_width": {o.cfg.BucketWidth},
+			"group_by[]":   {"model", "project_id"},
+			"limit":        {strconv.Itoa(limit)},
+		}
+		err := run.pages(ctx, "/organization/usage/"+typ, q, func(b openAIBucket) { run.addUsageBucket(b, typ) })
+		if err != nil {
+			errs = append(errs, err)
+			if openAIStops(ctx, err) {
+				return run.result(), openAIJoin(errs)
+			}
+		}
+	}
+
+	costStart := from.UTC().Truncate(24 * time.Hour)
+	q := url.Values{
+		"start_time":   {strconv.FormatInt(costStart.Unix(), 10)},
+		"end_time":     {end},
+		"bucket_width": {"1d"},
+		"group_by[]":   {"line_item", "project_id"},
+		"limit":        {strconv.Itoa(openAICostsLimit)},
+	}
+	foreign := map[string]int{}
+	if err := run.pages(ctx, "/organization/costs", q, func(b openAIBucket) { run.addCostBucket(b, foreign) }); err != nil {
+		errs = append(errs, err)
+	}
+	if len(foreign) > 0 {
+		// Cost in another currency is not converted (there is no rate to
+		// trust) and not stored as USD: it is left out and said so, so the
+		// spend does not vanish silently.
+		var parts []string
+		for _, c := range slices.Sorted(maps.Keys(foreign)) {
+			parts = append(parts, fmt.Sprintf("%d in %q", foreign[c], c))
+		}
+		errs = append(errs, &Error{Provider: provider.OpenAI, Op: "GET /organization/costs", Class: provider.ClassBadResponse,
+			Message: "cost results not in USD skipped: " + strings.Join(parts, ", ")})
+	}
+	if run.badBuckets > 0 {
+		errs = append(errs, &Error{Provider: provider.OpenAI, Op: "poll", Class: provider.ClassBadResponse,
+			Message: fmt.Sprintf("%d buckets without start_time/end_time skipped", run.badBuckets)})
+	}
+	return run.result(), openAIJoin(errs)
+}
+
+func (r *openAIRun) result() Poll {
+	return Poll{Usage: r.usage.list, RateLimits: r.rateLimits}
+}
+
+// pages reads path page after page while has_more, handing every bucket to
+// each. A cursor that is missing or was already seen, or more than
+// openAIMaxPages pages, is a bad_response.
+func (r *openAIRun) pages(ctx context.Context, path string, q url.Values, each func(openAIBucket)) error {
+	op := http.MethodGet + " " + path
+	seen := map[string]bool{}
+	for n := 0; ; n++ {
+		if n >= openAIMaxPages {
+			return &Error{Provider: provider.OpenAI, Op: op, Class: provider.ClassBadResponse,
+				Message: fmt.Sprintf("still has_more after %d pages", openAIMaxPages)}
+		}
+		var page openAIPage
+		resp, err := r.o.admin.Do(ctx, http.MethodGet, path, q, nil, &page)
+		if resp != nil {
+			if rl := OpenAIRateLimits(resp.Header); len(rl) > 0 {
+				r.rateLimits = rl
+			}
+		}
+		if err != nil {
+			return openAIScrub(err, r.o.cfg.AdminKey, r.o.cfg.APIKey)
+		}
+		for _, b := range page.Data {
+			each(b)
+		}
+		if !page.HasMore {
+			return nil
+		}
+		next := ""
+		if page.NextPage != nil {
+			next = *page.NextPage
+		}
+		switch {
+		case next == "":
+			return &Error{Provider: provider.OpenAI, Op: op, Class: provider.ClassBadResponse,
+				Message: "has_more without next_page"}
+		case seen[next]:
+			return &Error{Provider: provider.OpenAI, Op: op, Class: provider.ClassBadResponse,
+				Message: "next_page repeats a cursor already read"}
+		}
+		seen[next] = true
+		q = maps.Clone(q)
+		q.Set("page", next)
+	}
+}
+
+// bounds reads a bucket's start and end; ok is false when either is absent.
+func (r *openAIRun) bounds(b openAIBucket) (start, end time.Time, ok bool) {
+	s, sok := Decimal(b.StartTime)
+	e, eok := Decimal(b.EndTime)
+	if !sok || !eok {
+		r.badBuckets++
+		return time.Time{}, time.Time{}, false
+	}
+	return time.Unix(s.IntPart(), 0).UTC(), time.Unix(e.IntPart(), 0).UTC(), true
+}
+
+// addUsageBucket turns every numeric field of every result into a Usage of
+// that kind. Null and absent fields are skipped, never stored as 0.
+func (r *openAIRun) addUsageBucket(b openAIBucket, typ string) {
+	start, end, ok := r.bounds(b)
+	if !ok {
+		return
+	}
+	var sum openAIUsageSet
+	for _, res := range append(b.Results, b.Result...) {
+		base := Usage{Start: start, End: end, Account: r.o.cfg.Account, Category: typ,
+			Project: openAIStr(res["project_id"]), Model: openAIStr(res["model"]), APIKey: openAIStr(res["api_key_id"])}
+		for _, field := range slices.Sorted(maps.Keys(res)) {
+			if openAIGroupKeys[field] {
+				continue
+			}
+			v, isNum := res[field].(json.Number) // strings are names, not quantities
+			if !isNum {
+				continue
+			}
+			d, ok := Decimal(v)
+			if !ok {
+				continue
+			}
+			u := base
+			u.Kind = field
+			if k, renamed := openAIKindNames[field]; renamed {
+				u.Kind = k
+			}
+			u.Value = d
+			sum.sum(u)
+		}
+	}
+	r.usage.replaceAll(sum.list)
+}
+
+// addCostBucket reads amount.value (exact) of every cost result as
+// cost_usd by line item and project. Other currencies are counted in
+// foreign and skipped.
+func (r *openAIRun) addCostBucket(b openAIBucket, foreign map[string]int) {
+	start, end, ok := r.bounds(b)
+	if !ok {
+		return
+	}
+	var sum openAIUsageSet
+	for _, res := range append(b.Results, b.Result...) {
+		amount, _ := res["amount"].(map[string]any)
+		if amount == nil {
+			continue
+		}
+		d, ok := Decimal(amount["value"])
+		if !ok {
+			continue
+		}
+		if cur := strings.ToLower(strings.TrimSpace(openAIStr(amount["currency"]))); cur != "" && cur != "usd" {
+			foreign[cur]++
+			continue
+		}
+		sum.sum(Usage{Start: start, End: end, Account: r.o.cfg.Account, Kind: "cost_usd", Value: d,
+			LineItem: openAIStr(res["line_item"]), Project: openAIStr(res["project_id"]), APIKey: openAIStr(res["api_key_id"])})
+	}
+	r.usage.replaceAll(sum.list)
+}
+
+// openAIStr reads a string field; null, absent and non-strings are "".
+func openAIStr(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// openAIUsageKey identifies one Usage record: storage keeps one value per
+// key and bucket.
+type openAIUsageKey struct {
+	start, end                                          int64
+	kind, project, model, lineItem, category, apiKey, a string
+}
+
+func openAIKeyOf(u Usage) openAIUsageKey {
+	return openAIUsageKey{u.Start.Unix(), u.End.Unix(), u.Kind, u.Project, u.Model, u.LineItem, u.Category, u.APIKey, u.Account}
+}
+
+// openAIUsageSet keeps Usage records in the order first seen, one per key.
+type openAIUsageSet struct {
+	idx  map[openAIUsageKey]int
+	list []Usage
+}
+
+// sum adds u to the record with its key: within one bucket, results that
+// differ only in groups Nexus has no dimension for (user, batch, service
+// tier, endpoint) add up.
+func (s *openAIUsageSet) sum(u Usage) {
+	if s.idx == nil {
+		s.idx = map[openAIUsageKey]int{}
+	}
+	k := openAIKeyOf(u)
+	if i, ok := s.idx[k]; ok {
+		s.list[i].Value = s.list[i].Value.Add(u.Value)
+		return
+	}
+	s.idx[k] = len(s.list)
+	s.list = append(s.list, u)
+}
+
+// replaceAll stores us, replacing records with the same key: a bucket the
+// provider sent twice counts once.
+func (s *openAIUsageSet) replaceAll(us []Usage) {
+	if s.idx == nil {
+		s.idx = map[openAIUsageKey]int{}
+	}
+	for _, u := range us {
+		k := openAIKeyOf(u)
+		if i, ok := s.idx[k]; ok {
+			s.list[i] = u
+			continue
+		}
+		s.idx[k] = len(s.list)
+		s.list = append(s.list, u)
+	}
+}
+
+// Check runs the cheapest authenticated call: GET /models with the API key
+// when there is one (its answer carries the rate limits), else a one-bucket
+// usage query with the admin key.
+func (o *OpenAI) Check(ctx context.Context) Check {
+	secrets := []string{o.cfg.AdminKey, o.cfg.APIKey}
+	switch {
+	case o.cfg.APIKey != "":
+		return openAICheckCall(ctx, o.api, "/models", nil, OpenAIRateLimits, secrets)
+	case o.cfg.AdminKey != "":
+		q := url.Values{
+			"start_time":   {strconv.FormatInt(time.Now().Add(-time.Minute).Unix(), 10)},
+			"bucket_width": {"1m"},
+			"limit":        {"1"},
+		}
+		return openAICheckCall(ctx, o.admin, "/organization/usage/completions", q, OpenAIRateLimits, secrets)
+	}
+	return Check{Class: provider.ClassClientError, Message: "no OpenAI key configured"}
+}
+
+// openAICheckCall is Client.CheckWith with a query, the rate limits of the
+// answer (rl may be nil) and credentials scrubbed from the message.
+func openAICheckCall(ctx context.Context, c *Client, path string, q url.Values, rl func(http.Header) []RateLimit, secrets []string) Check {
+	began := time.Now()
+	resp, err := c.Do(ctx, http.MethodGet, path, q, nil, nil)
+	err = openAIScrub(err, secrets...)
+	ch := Check{Up: err == nil, Latency: time.Since(began)}
+	if resp != nil {
+		ch.HTTPStatus, ch.Latency = resp.Status, resp.Latency
+		if rl != nil {
+			ch.RateLimits = rl(resp.Header)
+		}
+	}
+	if err != nil {
+		ch.Class = ClassOf(err)
+		var pe *Error
+		if errors.As(err, &pe) {
+			ch.Message = pe.Message
+			if ch.Message == "" && pe.Err != nil {
+				ch.Message = clip(pe.Err.Error())
+			}
+		}
+		// A rate-limited key is a valid key: the provider is up.
+		if ch.Class == provider.ClassRateLimited {
+			ch.Up = true
+		}
+	}
+	return ch
+}
+
+// openAIBearer sets Authorization: Bearer key (nothing when key is empty).
+func openAIBearer(key string) func(*http.Request) {
+	return func(r *http.Request) {
+		if key != "" {
+			r.Header.Set("Authorization", "Bearer "+key)
+		}
+	}
+}
+
+func openAIDefaultBaseURL(name, fallback string) string {
+	if p, ok := provider.Lookup(name); ok && p.BaseURL != "" {
+		return p.BaseURL
+	}
+	return fallback
+}
+
+// openAISecretRE matches what looks like an OpenAI or OpenRouter key, whole
+// or masked (sk-proj-…, sk-admin-…, sk-or-v1-…, sk-abc***wxyz): providers
+// quote the key they refused in their messages.
+var openAISecretRE = regexp.MustCompile(`sk-[A-Za-z0-9_*\-]+`)
+
+// openAIScrub removes the configured keys, and anything shaped like a key,
+// from an error's message, so that no key reaches a log or a Check.
+func openAIScrub(err error, secrets ...string) error {
+	var pe *Error
+	if err == nil || !errors.As(err, &pe) {
+		return err
+	}
+	clean := func(s string) string {
+		for _, k := range secrets {
+			if k != "" {
+				s = strings.ReplaceAll(s, k, "[redacted]")
+			}
+		}
+		return openAISecretRE.ReplaceAllString(s, "sk-[redacted]")
+	}
+	out := *pe
+	out.Message = clean(pe.Message)
+	if pe.Err != nil {
+		if msg := pe.Err.Error(); clean(msg) != msg {
+			out.Err = errors.New(clean(msg))
+		}
+	}
+	return &out
+}
+
+// openAIStops says whether a failed call should end the poll: the next
+// calls would fail the same way, or add to a rate limit.
+func openAIStops(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	switch ClassOf(err) {
+	case provider.ClassAuthFailed, provider.ClassQuotaExhausted, provider.ClassRateLimited,
+		provider.ClassTimeout, provider.ClassNetwork:
+		return true
+	}
+	return false
+}
+
+// openAIClassRank orders error classes by what an operator must do first:
+// ClassOf of a joined error is the class of its first *Error.
+func openAIClassRank(class string) int {
+	order := []string{provider.ClassAuthFailed, provider.ClassQuotaExhausted, provider.ClassRateLimited,
+		provider.ClassTimeout, provider.ClassNetwork, provider.ClassServerError, provider.ClassBadResponse,
+		provider.ClassClientError}
+	if i := slices.Index(order, class); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+// openAIJoin joins errs, the most pressing class first; nil when none.
+func openAIJoin(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	errs = slices.Clone(errs)
+	slices.SortStableFunc(errs, func(a, b error) int {
+		return openAIClassRank(ClassOf(a)) - openAIClassRank(ClassOf(b))
+	})
+	return errors.Join(errs...)
+}

@@ -1,0 +1,68 @@
+package apiusagereceiver
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := cm.Sub(component.MustNewIDWithName(TypeStr, name).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := createDefaultConfig().(*Config)
+	if err := sub.Unmarshal(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, confmap.Validate(cfg)
+}
+
+func TestLoadConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newReceiver(cfg, receiverSettings(), nil)
+	if len(r.specs()) != 0 {
+		t.Fatal("a config without keys polls something")
+	}
+	cfg, err = loadConfig(t, "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.CollectionInterval != 2*time.Minute || cfg.Lookback != 72*time.Hour || cfg.OpenAI.BucketWidth != "1d" ||
+		cfg.OpenAI.CollectionInterval != 10*time.Minute || cfg.OpenAI.Endpoint != "http://127.0.0.1:9999/v1" ||
+		cfg.Exa.AdminEndpoint != "https://exa-admin.corp.example" || cfg.Twilio.AccountSID != "AC123" {
+		t.Fatalf("config: %+v", cfg)
+	}
+	if n := len(newReceiver(cfg, receiverSettings(), nil).specs()); n != 5 {
+		t.Fatalf("%d providers enabled, want 5", n)
+	}
+	if strings.Contains(cfg.OpenAI.AdminKey.String(), "sk-admin") {
+		t.Fatal("admin key printed in clear")
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	for name, want := range map[string]string{
+		"bad_width":            "openai.bucket_width",
+		"bad_endpoint":         "apollo.endpoint",
+		"twilio_without_token": "twilio.auth_token",
+		"bad_overlap":          "overlap",
+	} {
+		if _, err := loadConfig(t, name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v does not name %q", name, err, want)
+		}
+	}
+}
