@@ -37,8 +37,8 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Metrics) *api
 
 // pollerSpec is one provider to poll.
 type pollerSpec struct {
-	name     string
-	pc       ProviderConfig
+	name      string
+	pc        ProviderConfig
 	newPoller func(hc *http.Client, baseURL string) providerclient.Poller
 }
 
