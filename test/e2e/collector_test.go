@@ -75,6 +75,7 @@ func (b *syncBuffer) String() string {
 
 type collector struct {
 	tb       testing.TB
+	env      []string // extra environment of the process
 	cmd      *exec.Cmd
 	out      *syncBuffer
 	done     chan error
@@ -173,7 +174,7 @@ func (c *collector) run(extraArgs ...string) {
 	args := append([]string{"--config", c.config}, extraArgs...)
 	c.cmd = exec.Command(binary(c.tb), args...)
 	c.cmd.Dir = c.tb.TempDir()
-	c.cmd.Env = append(os.Environ(), "NEXUS_DATA_DIR="+c.dataDir)
+	c.cmd.Env = append(append(os.Environ(), "NEXUS_DATA_DIR="+c.dataDir), c.env...)
 	if os.Getenv("NEXUS_BIN") == "" {
 		// The binary built by the test has no engine beside it.
 		lib, err := chdb.Find("")
