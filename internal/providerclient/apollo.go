@@ -174,23 +174,11 @@ func (a *Apollo) Check(ctx context.Context) Check {
 		IsLoggedIn *bool `json:"is_logged_in"`
 	}
 	resp, err := a.c.Do(ctx, http.MethodGet, "/auth/health", nil, nil, &h)
-	ch := Check{Up: err == nil}
+	ch := CheckOf(resp, err)
 	if resp != nil {
-		ch.HTTPStatus, ch.Latency = resp.Status, resp.Latency
 		ch.RateLimits = ApolloRateLimits(resp.Header)
 	}
 	if err != nil {
-		ch.Class = ClassOf(err)
-		var pe *Error
-		if errors.As(err, &pe) {
-			ch.Message = pe.Message
-			if ch.Message == "" && pe.Err != nil {
-				ch.Message = clip(pe.Err.Error())
-			}
-		}
-		if ch.Class == provider.ClassRateLimited {
-			ch.Up = true // a rate-limited key is a valid key
-		}
 		return ch
 	}
 	switch {

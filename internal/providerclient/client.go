@@ -234,23 +234,30 @@ func retryAfter(h http.Header) time.Duration {
 // CheckWith runs one call as a key check and reports it as a Check.
 func (c *Client) CheckWith(ctx context.Context, method, path string, body any) Check {
 	resp, err := c.Do(ctx, method, path, nil, body, nil)
+	return CheckOf(resp, err)
+}
+
+// CheckOf turns one call's outcome into a Check: up unless it failed, with
+// the failure's class and message. A rate-limited key is a valid key, so a
+// 429 counts as up (with its class).
+func CheckOf(resp *Response, err error) Check {
 	ch := Check{Up: err == nil}
 	if resp != nil {
 		ch.HTTPStatus, ch.Latency = resp.Status, resp.Latency
 	}
-	if err != nil {
-		ch.Class = ClassOf(err)
-		var pe *Error
-		if errors.As(err, &pe) {
-			ch.Message = pe.Message
-			if ch.Message == "" && pe.Err != nil {
-				ch.Message = clip(pe.Err.Error())
-			}
+	if err == nil {
+		return ch
+	}
+	ch.Class = ClassOf(err)
+	var pe *Error
+	if errors.As(err, &pe) {
+		ch.Message = pe.Message
+		if ch.Message == "" && pe.Err != nil {
+			ch.Message = clip(pe.Err.Error())
 		}
-		// A rate-limited key is a valid key: the provider is up.
-		if ch.Class == provider.ClassRateLimited {
-			ch.Up = true
-		}
+	}
+	if ch.Class == provider.ClassRateLimited {
+		ch.Up = true
 	}
 	return ch
 }

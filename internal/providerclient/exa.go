@@ -297,7 +297,7 @@ func exaReclassify(err error) error {
 func (e *Exa) Check(ctx context.Context) Check {
 	if e.hasService {
 		resp, err := e.admin.Do(ctx, http.MethodGet, exaKeysPath, nil, nil, nil)
-		return exaCheckOf(resp, exaReclassify(err))
+		return CheckOf(resp, exaReclassify(err))
 	}
 	if !e.hasAPI {
 		return Check{Class: provider.ClassAuthFailed, Message: "no api key or service key configured"}
@@ -314,39 +314,17 @@ func (e *Exa) Check(ctx context.Context) Check {
 			}
 		}
 		if !authish {
-			ch := exaCheckOf(resp, nil)
+			ch := CheckOf(resp, nil)
 			ch.Message = "key accepted"
 			return ch
 		}
-		ch := exaCheckOf(resp, err)
+		ch := CheckOf(resp, err)
 		ch.Class = provider.ClassAuthFailed
 		return ch
 	}
-	ch := exaCheckOf(resp, err)
+	ch := CheckOf(resp, err)
 	if err == nil {
 		ch.Message = "key accepted"
-	}
-	return ch
-}
-
-// exaCheckOf turns one call's outcome into a Check, as CheckWith does.
-func exaCheckOf(resp *Response, err error) Check {
-	ch := Check{Up: err == nil}
-	if resp != nil {
-		ch.HTTPStatus, ch.Latency = resp.Status, resp.Latency
-	}
-	if err != nil {
-		ch.Class = ClassOf(err)
-		var pe *Error
-		if errors.As(err, &pe) {
-			ch.Message = pe.Message
-			if ch.Message == "" && pe.Err != nil {
-				ch.Message = clip(pe.Err.Error())
-			}
-		}
-		if ch.Class == provider.ClassRateLimited {
-			ch.Up = true // a rate-limited key is a valid key
-		}
 	}
 	return ch
 }

@@ -415,26 +415,11 @@ func openAICheckCall(ctx context.Context, c *Client, path string, q url.Values, 
 	began := time.Now()
 	resp, err := c.Do(ctx, http.MethodGet, path, q, nil, nil)
 	err = openAIScrub(err, secrets...)
-	ch := Check{Up: err == nil, Latency: time.Since(began)}
-	if resp != nil {
-		ch.HTTPStatus, ch.Latency = resp.Status, resp.Latency
-		if rl != nil {
-			ch.RateLimits = rl(resp.Header)
-		}
-	}
-	if err != nil {
-		ch.Class = ClassOf(err)
-		var pe *Error
-		if errors.As(err, &pe) {
-			ch.Message = pe.Message
-			if ch.Message == "" && pe.Err != nil {
-				ch.Message = clip(pe.Err.Error())
-			}
-		}
-		// A rate-limited key is a valid key: the provider is up.
-		if ch.Class == provider.ClassRateLimited {
-			ch.Up = true
-		}
+	ch := CheckOf(resp, err)
+	if resp == nil {
+		ch.Latency = time.Since(began)
+	} else if rl != nil {
+		ch.RateLimits = rl(resp.Header)
 	}
 	return ch
 }

@@ -367,32 +367,10 @@ func (t *Twilio) Check(ctx context.Context) Check {
 		Status string `json:"status"`
 	}
 	resp, err := t.c.Do(ctx, http.MethodGet, t.accountPath(".json"), nil, nil, &acct)
-	ch := twilioCheckOf(resp, err)
+	ch := CheckOf(resp, err)
 	if err == nil {
 		if s := strings.ToLower(strings.TrimSpace(acct.Status)); s != "" && s != "active" {
 			ch.Up, ch.Class, ch.Message = false, provider.ClassAuthFailed, "account status "+s
-		}
-	}
-	return ch
-}
-
-// twilioCheckOf turns one call's outcome into a Check, as CheckWith does.
-func twilioCheckOf(resp *Response, err error) Check {
-	ch := Check{Up: err == nil}
-	if resp != nil {
-		ch.HTTPStatus, ch.Latency = resp.Status, resp.Latency
-	}
-	if err != nil {
-		ch.Class = ClassOf(err)
-		var pe *Error
-		if errors.As(err, &pe) {
-			ch.Message = pe.Message
-			if ch.Message == "" && pe.Err != nil {
-				ch.Message = clip(pe.Err.Error())
-			}
-		}
-		if ch.Class == provider.ClassRateLimited {
-			ch.Up = true // a rate-limited key is a valid key
 		}
 	}
 	return ch
