@@ -43,23 +43,23 @@ func createDefaultConfig() component.Config {
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
 	e := newNexusExporter(c, set)
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces,
-		exporterhelper.WithStart(e.start),
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		exporterhelper.WithTimeout(c.TimeoutConfig),
-		exporterhelper.WithRetry(c.BackOffConfig),
-		exporterhelper.WithQueue(c.QueueConfig),
-	)
+	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, e.options()...)
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
 	c := cfg.(*Config)
 	e := newNexusExporter(c, set)
-	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics,
+	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, e.options()...)
+}
+
+// options are the same for every signal: the store found at start, and the
+// configured timeout, retry and (persistent) queue.
+func (e *nexusExporter) options() []exporterhelper.Option {
+	return []exporterhelper.Option{
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		exporterhelper.WithTimeout(c.TimeoutConfig),
-		exporterhelper.WithRetry(c.BackOffConfig),
-		exporterhelper.WithQueue(c.QueueConfig),
-	)
+		exporterhelper.WithTimeout(e.cfg.TimeoutConfig),
+		exporterhelper.WithRetry(e.cfg.BackOffConfig),
+		exporterhelper.WithQueue(e.cfg.QueueConfig),
+	}
 }
