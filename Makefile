@@ -44,7 +44,7 @@ vet:
 ## bench: throughput and latency figures quoted in the README.
 bench: build
 	NEXUS_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -benchmem -benchtime 3x ./test/e2e/
-	go test -run '^$$' -bench . -benchmem ./internal/... ./exporter/... ./extension/...
+	go test -run '^$$' -bench . -benchmem ./internal/... ./processor/... ./receiver/... ./exporter/... ./extension/...
 
 ## generate: re-run the collector builder from builder-config.yaml.
 generate:

@@ -46,6 +46,16 @@ func TestClientClassifiesFailures(t *testing.T) {
 		{"503", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, provider.ClassServerError, 503, 0, ""},
 		{"truncated json", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"data":[{"a":1},`)) },
 			provider.ClassBadResponse, 200, 0, ""},
+		{"slow body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000")
+			w.WriteHeader(200)
+			_, _ = w.Write([]byte(`{"data":[`))
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}, provider.ClassTimeout, 200, 0, ""},
 		{"slow", func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():

@@ -190,6 +190,27 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}
 }
 
+// TestRateLimitWithoutRetryAfter: a 429 that does not say how long pauses
+// the provider for a minute.
+func TestRateLimitWithoutRetryAfter(t *testing.T) {
+	srv := providertest.New(t)
+	srv.Fail("/openrouter/api/v1/activity", providertest.Fault{Status: 429, Body: `{"error":{"code":429,"message":"Rate limit exceeded"}}`})
+	c := &clock{now}
+	s := newScraper(pollers(srv)[provider.OpenRouter], c)
+	_, _ = s.scrape(context.Background())
+	before := srv.Requests("/openrouter")
+	c.t = now.Add(59 * time.Second)
+	_, _ = s.scrape(context.Background())
+	if srv.Requests("/openrouter") != before {
+		t.Fatal("provider called again within a minute of a bare 429")
+	}
+	c.t = now.Add(61 * time.Second)
+	_, _ = s.scrape(context.Background())
+	if srv.Requests("/openrouter") == before {
+		t.Fatal("provider not called again after the default pause")
+	}
+}
+
 // TestFaultsNeverStopPolling: server errors, quota exhaustion and malformed
 // answers are reported, keep what was read, and the next poll tries again.
 func TestFaultsNeverStopPolling(t *testing.T) {
