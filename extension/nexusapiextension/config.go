@@ -1,0 +1,58 @@
+package nexusapiextension
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+)
+
+// Config configures the nexusapi extension.
+type Config struct {
+	confighttp.ServerConfig `mapstructure:",squash"`
+	// Store is the chstore extension to read and write through.
+	Store component.ID `mapstructure:"store"`
+	// RateLimit bounds requests per API key.
+	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
+	// TimeZone aligns budget periods and daily series (IANA name).
+	TimeZone string `mapstructure:"time_zone"`
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
+	// MaxRange bounds a query's time range (the raw data's retention).
+	MaxRange time.Duration `mapstructure:"max_range"`
+}
+
+// RateLimitConfig is a token bucket per key.
+type RateLimitConfig struct {
+	RequestsPerSecond float64 `mapstructure:"requests_per_second"`
+	Burst             int     `mapstructure:"burst"`
+}
+
+// Validate checks the configuration; each error names its key.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.NetAddr.Endpoint == "" {
+		errs = append(errs, errors.New("endpoint: required"))
+	}
+	if cfg.Store.Type().String() == "" {
+		errs = append(errs, errors.New("store: the id of a chstore extension is required"))
+	}
+	if cfg.RateLimit.RequestsPerSecond <= 0 {
+		errs = append(errs, errors.New("rate_limit.requests_per_second: must be positive"))
+	}
+	if cfg.RateLimit.Burst < 1 {
+		errs = append(errs, errors.New("rate_limit.burst: must be at least 1"))
+	}
+	if _, err := time.LoadLocation(cfg.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("time_zone: %w", err))
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("max_body_bytes: must be positive"))
+	}
+	if cfg.MaxRange <= 0 {
+		errs = append(errs, errors.New("max_range: must be positive"))
+	}
+	return errors.Join(errs...)
+}

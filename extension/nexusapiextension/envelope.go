@@ -1,0 +1,129 @@
+package nexusapiextension
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Version is reported in every response's meta.
+const Version = "0.1.0"
+
+// Pagination is the envelope's pagination block.
+type Pagination struct {
+	Page       int   `json:"page"`
+	Limit      int   `json:"limit"`
+	Total      int64 `json:"total"`
+	TotalPages int64 `json:"totalPages"`
+}
+
+type meta struct {
+	Timestamp string `json:"timestamp"`
+	Version   string `json:"version"`
+}
+
+type success struct {
+	Success    bool        `json:"success"`
+	Data       any         `json:"data"`
+	Pagination *Pagination `json:"pagination,omitempty"`
+	Meta       meta        `json:"meta"`
+}
+
+// FieldError names one bad field of a request.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// APIError is an error answer: {"success":false,"error":{code,message,details},"requestId"}.
+type APIError struct {
+	Status  int          `json:"-"`
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Details []FieldError `json:"details,omitempty"`
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+type failure struct {
+	Success   bool      `json:"success"`
+	Error     *APIError `json:"error"`
+	RequestID string    `json:"requestId"`
+}
+
+// Error codes, one per status the API answers.
+func badRequest(msg string, details ...FieldError) *APIError {
+	return &APIError{Status: http.StatusBadRequest, Code: "VALIDATION_ERROR", Message: msg, Details: details}
+}
+func unauthorized(msg string) *APIError {
+	return &APIError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: msg}
+}
+func forbidden(msg string) *APIError {
+	return &APIError{Status: http.StatusForbidden, Code: "FORBIDDEN", Message: msg}
+}
+func notFound(msg string) *APIError {
+	return &APIError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msg}
+}
+func conflict(msg string) *APIError {
+	return &APIError{Status: http.StatusConflict, Code: "CONFLICT", Message: msg}
+}
+func tooMany() *APIError {
+	return &APIError{Status: http.StatusTooManyRequests, Code: "RATE_LIMITED", Message: "too many requests for this API key"}
+}
+func internal() *APIError {
+	return &APIError{Status: http.StatusInternalServerError, Code: "INTERNAL_ERROR", Message: "internal error; see the collector log for this request id"}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
+
+// writeData answers 2xx with the success envelope.
+func writeData(w http.ResponseWriter, status int, data any, p *Pagination) {
+	writeJSON(w, status, success{Success: true, Data: data, Pagination: p,
+		Meta: meta{Timestamp: time.Now().UTC().Format(time.RFC3339Nano), Version: Version}})
+}
+
+// writeError answers with the error envelope.
+func writeError(w http.ResponseWriter, r *http.Request, err *APIError) {
+	writeJSON(w, err.Status, failure{Success: false, Error: err, RequestID: requestID(r)})
+}
+
+// decodeBody reads a JSON body into v: unknown fields, wrong types, trailing
+// data and oversized bodies are refused naming what is wrong.
+func decodeBody(r *http.Request, limit int64, v any) *APIError {
+	body := http.MaxBytesReader(nil, r.Body, limit)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &tooLarge):
+			return &APIError{Status: http.StatusRequestEntityTooLarge, Code: "PAYLOAD_TOO_LARGE",
+				Message: fmt.Sprintf("request body larger than %d bytes", limit)}
+		case errors.As(err, &typeErr):
+			return badRequest("invalid field type", FieldError{Field: typeErr.Field, Message: "must be " + typeErr.Type.String()})
+		case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+			return badRequest("invalid JSON body", FieldError{Field: "body", Message: err.Error()})
+		case errors.Is(err, io.EOF):
+			return badRequest("request body is empty", FieldError{Field: "body", Message: "required"})
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return badRequest("unknown field", FieldError{Field: name, Message: "unknown field"})
+		}
+		return badRequest("invalid JSON body", FieldError{Field: "body", Message: err.Error()})
+	}
+	if dec.More() {
+		return badRequest("invalid JSON body", FieldError{Field: "body", Message: "trailing data after the JSON value"})
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package nexusapiextension
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/extension"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/nexus-otel/nexus/internal/store"
+)
+
+// AdminKeyEnv, when set at first start, becomes the first admin key.
+const AdminKeyEnv = "NEXUS_ADMIN_KEY"
+
+type api struct {
+	cfg      *Config
+	set      extension.Settings
+	logger   *zap.Logger
+	store    store.Store
+	loc      *time.Location
+	keys     *keyStore
+	limiters *limiters
+	mux      *http.ServeMux
+	server   *http.Server
+	wg       sync.WaitGroup
+}
+
+func newAPI(cfg *Config, set extension.Settings) *api {
+	return &api{cfg: cfg, set: set, logger: set.Logger, mux: http.NewServeMux(),
+		limiters: &limiters{rps: rate.Limit(cfg.RateLimit.RequestsPerSecond), burst: cfg.RateLimit.Burst, byKey: map[string]*rate.Limiter{}}}
+}
+
+func (a *api) Start(ctx context.Context, host component.Host) error {
+	s, err := store.FromHost(host, a.cfg.Store)
+	if err != nil {
+		return fmt.Errorf("nexusapi: %w", err)
+	}
+	a.store = s
+	if a.loc, err = time.LoadLocation(a.cfg.TimeZone); err != nil {
+		return fmt.Errorf("nexusapi: time_zone: %w", err)
+	}
+	a.keys = &keyStore{store: s, byID: map[string]apiKey{}}
+	if err := a.keys.load(ctx); err != nil {
+		return fmt.Errorf("nexusapi: %w", err)
+	}
+	if err := a.bootstrapKey(ctx); err != nil {
+		return fmt.Errorf("nexusapi: %w", err)
+	}
+	a.routes()
+
+	ln, err := a.cfg.ToListener(ctx)
+	if err != nil {
+		return fmt.Errorf("nexusapi: listen on %s: %w", a.cfg.NetAddr.Endpoint, err)
+	}
+	srv, err := a.cfg.ToServer(ctx, host.GetExtensions(), a.set.TelemetrySettings, withRequestID(a.mux))
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("nexusapi: %w", err)
+	}
+	a.server = srv
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		}
+	}()
+	a.logger.Info("Nexus API listening", zap.String("endpoint", ln.Addr().String()))
+	return nil
+}
+
+// bootstrapKey makes sure a fresh install can be administered: the key in
+// $NEXUS_ADMIN_KEY, or a generated admin key printed once to the log.
+func (a *api) bootstrapKey(ctx context.Context) error {
+	if a.keys.active() > 0 {
+		return nil
+	}
+	if secret := os.Getenv(AdminKeyEnv); secret != "" {
+		if len(secret) < 32 {
+			return fmt.Errorf("%s must be at least 32 characters", AdminKeyEnv)
+		}
+		_, _, err := a.keys.create(ctx, "bootstrap (from "+AdminKeyEnv+")", roleAdmin, secret)
+		return err
+	}
+	_, secret, err := a.keys.create(ctx, "bootstrap", roleAdmin, "")
+	if err != nil {
+		return err
+	}
+	// Printed once, on purpose: there is no other way to get a first key.
+	a.logger.Warn("no API keys existed: created an admin key; it is shown only now, store it safely",
+		zap.String("admin_key", secret))
+	return nil
+}
+
+func (a *api) Shutdown(ctx context.Context) error {
+	if a.server == nil {
+		return nil
+	}
+	err := a.server.Shutdown(ctx)
+	a.wg.Wait()
+	return err
+}
+
+// storeError logs a store failure with the request id and answers 500.
+func (a *api) storeError(r *http.Request, what string, err error) *APIError {
+	a.logger.Error("store error", zap.String("request_id", requestID(r)), zap.String("doing", what), zap.Error(err))
+	return internal()
+}
+
+func (a *api) routes() {
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeData(w, http.StatusOK, map[string]string{"status": "ok"}, nil)
+	})
+	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.store.Ping(ctx); err != nil {
+			writeError(w, r, &APIError{Status: http.StatusServiceUnavailable, Code: "STORE_UNAVAILABLE", Message: "store not reachable"})
+			return
+		}
+		writeData(w, http.StatusOK, map[string]string{"status": "ready"}, nil)
+	})
+	a.route("GET /api/v1/keys", roleAdmin, a.listKeys)
+	a.route("POST /api/v1/keys", roleAdmin, a.createKey)
+	a.route("DELETE /api/v1/keys/{id}", roleAdmin, a.deleteKey)
+	a.resourceRoutes()
+	// Anything else under the API is a documented 404, not the mux's text.
+	a.route("/api/", roleViewer, func(_ http.ResponseWriter, r *http.Request) *APIError {
+		return notFound("no such resource: " + r.Method + " " + r.URL.Path)
+	})
+}

@@ -1,0 +1,96 @@
+package nexusapiextension
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/nexus-otel/nexus/internal/store"
+)
+
+// filters are the scope and time range every read resource accepts.
+type filters struct {
+	Provider, Model, Operation, Service, Environment string
+	From, To                                         time.Time
+}
+
+// scopeFields are the filterable columns, in the order they are applied.
+var scopeFields = []string{"provider", "model", "operation", "service", "environment"}
+
+func (f *filters) field(name string) *string {
+	switch name {
+	case "provider":
+		return &f.Provider
+	case "model":
+		return &f.Model
+	case "operation":
+		return &f.Operation
+	case "service":
+		return &f.Service
+	case "environment":
+		return &f.Environment
+	}
+	return nil
+}
+
+// parseFilters reads the scope filters and from/to (RFC 3339). A missing
+// range is the last defaultSpan up to now. Every bad field is named.
+func (a *api) parseFilters(r *http.Request, defaultSpan time.Duration) (filters, *APIError) {
+	q := r.URL.Query()
+	var f filters
+	var details []FieldError
+	for _, name := range scopeFields {
+		v := q.Get(name)
+		if len(v) > 200 || strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 }) {
+			details = append(details, FieldError{Field: name, Message: "at most 200 printable characters"})
+			continue
+		}
+		*f.field(name) = v
+	}
+	now := time.Now().UTC()
+	f.To = now
+	if v := q.Get("to"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			details = append(details, FieldError{Field: "to", Message: "must be an RFC 3339 time, e.g. 2026-11-26T00:00:00Z"})
+		} else {
+			f.To = t.UTC()
+		}
+	}
+	f.From = f.To.Add(-defaultSpan)
+	if v := q.Get("from"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			details = append(details, FieldError{Field: "from", Message: "must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z"})
+		} else {
+			f.From = t.UTC()
+		}
+	}
+	if details == nil {
+		switch {
+		case !f.To.After(f.From):
+			details = append(details, FieldError{Field: "to", Message: "must be after from"})
+		case f.To.Sub(f.From) > a.cfg.MaxRange:
+			details = append(details, FieldError{Field: "from", Message: fmt.Sprintf("range longer than the %s data is kept", a.cfg.MaxRange)})
+		}
+	}
+	if details != nil {
+		return f, badRequest("invalid filters", details...)
+	}
+	return f, nil
+}
+
+// where renders the filters as a parameterised condition on timeColumn:
+// values never enter the SQL text.
+func (f filters) where(timeColumn string) (string, store.Params) {
+	conds := []string{timeColumn + " >= {from:DateTime64(3, 'UTC')}", timeColumn + " < {to:DateTime64(3, 'UTC')}"}
+	params := store.Params{"from": f.From.Format("2006-01-02 15:04:05.000"), "to": f.To.Format("2006-01-02 15:04:05.000")}
+	for _, name := range scopeFields {
+		if v := *f.field(name); v != "" {
+			conds = append(conds, name+" = {"+name+":String}")
+			params[name] = v
+		}
+	}
+	return strings.Join(conds, " AND "), params
+}
