@@ -1,0 +1,134 @@
+package nexusapiextension
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+
+	"go.opentelemetry.io/collector/extension/extensiontest"
+
+	"github.com/nexus-otel/nexus/internal/store"
+	"github.com/nexus-otel/nexus/internal/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// testAPI is a running API over a real embedded store, with an admin key.
+type testAPI struct {
+	t     *testing.T
+	api   *api
+	base  string
+	admin string
+	store store.Store
+}
+
+// startAPI starts the real extension on database db; tweak adjusts config.
+func startAPI(t *testing.T, db string, tweak func(*Config)) *testAPI {
+	t.Helper()
+	s, host := storetest.Start(t, db)
+	cfg := createDefaultConfig().(*Config)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NetAddr.Endpoint = l.Addr().String()
+	l.Close()
+	cfg.RateLimit.RequestsPerSecond, cfg.RateLimit.Burst = 1000, 1000
+	if tweak != nil {
+		tweak(cfg)
+	}
+	const adminKey = "nxs_test_admin_key_0123456789abcdefghijklmnop"
+	t.Setenv(AdminKeyEnv, adminKey)
+	a := newAPI(cfg, extensiontest.NewNopSettings(componentType))
+	if err := a.Start(context.Background(), host); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	return &testAPI{t: t, api: a, base: "http://" + cfg.NetAddr.Endpoint, admin: adminKey, store: s}
+}
+
+// envelope is a decoded answer.
+type envelope struct {
+	Success    bool            `json:"success"`
+	Data       json.RawMessage `json:"data"`
+	Pagination *Pagination     `json:"pagination"`
+	Meta       *struct {
+		Timestamp string `json:"timestamp"`
+		Version   string `json:"version"`
+	} `json:"meta"`
+	Error     *APIError `json:"error"`
+	RequestID string    `json:"requestId"`
+	status    int
+	header    http.Header
+}
+
+// do sends method path with body (a value to marshal, raw []byte, or nil)
+// using key ("" sends no Authorization) and decodes the envelope.
+func (ta *testAPI) do(method, path, key string, body any) envelope {
+	ta.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			ta.t.Fatal(err)
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, ta.base+path, rd)
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var e envelope
+	if err := json.Unmarshal(raw, &e); err != nil {
+		ta.t.Fatalf("%s %s: HTTP %d, body is not an envelope: %s", method, path, resp.StatusCode, raw)
+	}
+	e.status, e.header = resp.StatusCode, resp.Header
+	// Every answer follows the documented envelope.
+	if e.Success {
+		if e.Meta == nil || e.Meta.Version == "" || e.Meta.Timestamp == "" {
+			ta.t.Fatalf("%s %s: success without meta: %s", method, path, raw)
+		}
+	} else if e.Error == nil || e.Error.Code == "" || e.Error.Message == "" || e.RequestID == "" || e.RequestID != resp.Header.Get("X-Request-Id") {
+		ta.t.Fatalf("%s %s: error answer not in the documented shape: %s", method, path, raw)
+	}
+	return e
+}
+
+// data decodes the envelope's data into v.
+func (e envelope) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		t.Fatalf("data %s: %v", e.Data, err)
+	}
+}
+
+// key creates a key of role and returns its secret.
+func (ta *testAPI) key(role string) string {
+	ta.t.Helper()
+	e := ta.do("POST", "/api/v1/keys", ta.admin, map[string]string{"name": role + " key", "role": role})
+	if e.status != 201 {
+		ta.t.Fatalf("create %s key: %d %+v", role, e.status, e.Error)
+	}
+	var k struct {
+		Key string `json:"key"`
+	}
+	e.decode(ta.t, &k)
+	return k.Key
+}
