@@ -1,5 +1,11 @@
 package nexusapiextension
 
-// resourceRoutes registers the read and budget resources; each group lives
-// in its own file.
-func (a *api) resourceRoutes() {}
+// resourceRoutes registers the read and write resources; each lives in its
+// own file with its handlers.
+func (a *api) resourceRoutes() {
+	a.costRoutes()
+	a.callRoutes()
+	a.budgetRoutes()
+	a.providerRoutes()
+	a.streamRoutes()
+}

@@ -1,0 +1,3 @@
+package nexusapiextension
+
+func (a *api) streamRoutes() {}
