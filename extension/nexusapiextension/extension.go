@@ -15,8 +15,13 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
+	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/store"
 )
+
+// alertReplay is how many recent alert events a reconnecting stream client
+// can catch up on.
+const alertReplay = 1000
 
 // AdminKeyEnv, when set at first start, becomes the first admin key.
 const AdminKeyEnv = "NEXUS_ADMIN_KEY"
@@ -29,15 +34,29 @@ type api struct {
 	loc      *time.Location
 	keys     *keyStore
 	limiters *limiters
-	mux      *http.ServeMux
-	server   *http.Server
-	wg       sync.WaitGroup
+	feed     *livefeed.Hub
+	// heartbeat is how often an idle stream sends a comment, so that
+	// proxies and clients can tell a quiet stream from a dead one.
+	heartbeat time.Duration
+	// closing ends open streams at shutdown: the server's Shutdown waits
+	// for requests to finish, and a stream never would.
+	closing   chan struct{}
+	closeOnce sync.Once
+	mux       *http.ServeMux
+	server    *http.Server
+	wg        sync.WaitGroup
 }
 
 func newAPI(cfg *Config, set extension.Settings) *api {
 	return &api{cfg: cfg, set: set, logger: set.Logger, mux: http.NewServeMux(),
+		feed: livefeed.NewHub(alertReplay), heartbeat: 15 * time.Second, closing: make(chan struct{}),
 		limiters: &limiters{rps: rate.Limit(cfg.RateLimit.RequestsPerSecond), burst: cfg.RateLimit.Burst, byKey: map[string]*rate.Limiter{}}}
 }
+
+// Feed is the live feed the stream serves; the cost processor publishes
+// priced calls to it (its live_feed setting) and the alert evaluator its
+// events.
+func (a *api) Feed() *livefeed.Hub { return a.feed }
 
 func (a *api) Start(ctx context.Context, host component.Host) error {
 	s, err := store.FromHost(host, a.cfg.Store)
@@ -102,6 +121,7 @@ func (a *api) bootstrapKey(ctx context.Context) error {
 }
 
 func (a *api) Shutdown(ctx context.Context) error {
+	a.closeOnce.Do(func() { close(a.closing) })
 	if a.server == nil {
 		return nil
 	}

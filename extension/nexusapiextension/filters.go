@@ -3,6 +3,7 @@ package nexusapiextension
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -34,10 +35,8 @@ func (f *filters) field(name string) *string {
 	return nil
 }
 
-// parseFilters reads the scope filters and from/to (RFC 3339). A missing
-// range is the last defaultSpan up to now. Every bad field is named.
-func (a *api) parseFilters(r *http.Request, defaultSpan time.Duration) (filters, *APIError) {
-	q := r.URL.Query()
+// parseScope reads the scope filters (no time range).
+func parseScope(q url.Values) (filters, []FieldError) {
 	var f filters
 	var details []FieldError
 	for _, name := range scopeFields {
@@ -48,6 +47,14 @@ func (a *api) parseFilters(r *http.Request, defaultSpan time.Duration) (filters,
 		}
 		*f.field(name) = v
 	}
+	return f, details
+}
+
+// parseFilters reads the scope filters and from/to (RFC 3339). A missing
+// range is the last defaultSpan up to now. Every bad field is named.
+func (a *api) parseFilters(r *http.Request, defaultSpan time.Duration) (filters, *APIError) {
+	q := r.URL.Query()
+	f, details := parseScope(q)
 	now := time.Now().UTC()
 	f.To = now
 	if v := q.Get("to"); v != "" {

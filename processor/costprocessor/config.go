@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"go.opentelemetry.io/collector/component"
+
 	"github.com/nexus-otel/nexus/internal/anomaly"
 	"github.com/nexus-otel/nexus/internal/pricing"
 	"github.com/nexus-otel/nexus/internal/provider"
@@ -19,6 +21,9 @@ type Config struct {
 	Routes []provider.Route `mapstructure:"routes"`
 	// Anomaly configures per-series anomaly scoring.
 	Anomaly anomaly.Config `mapstructure:"anomaly"`
+	// LiveFeed names the extension (nexusapi) whose live stream shows each
+	// call as soon as it is priced, before batching and storage.
+	LiveFeed *component.ID `mapstructure:"live_feed"`
 }
 
 // Validate checks the configuration; each error names its key.

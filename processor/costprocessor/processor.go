@@ -2,10 +2,12 @@ package costprocessor
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/anomaly"
 	"github.com/nexus-otel/nexus/internal/apicall"
+	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/pricing"
 	"github.com/nexus-otel/nexus/internal/provider"
 )
@@ -26,6 +29,9 @@ type costProcessor struct {
 	catalog  *pricing.Catalog
 	version  string
 	detector *anomaly.Detector
+
+	liveID *component.ID
+	feed   *livefeed.Hub // nil unless live_feed is configured
 
 	calls     metric.Int64Counter
 	anomalies metric.Int64Counter
@@ -59,6 +65,7 @@ func newCostProcessor(cfg *Config, set processor.Settings) (*costProcessor, erro
 		catalog:   catalog,
 		version:   catalog.Version(),
 		detector:  anomaly.New(cfg.Anomaly),
+		liveID:    cfg.LiveFeed,
 		calls:     calls,
 		anomalies: anomalies,
 	}
@@ -67,6 +74,18 @@ func newCostProcessor(cfg *Config, set processor.Settings) (*costProcessor, erro
 	}
 	set.Logger.Info("pricing catalog loaded", zap.String("version", p.version))
 	return p, nil
+}
+
+func (p *costProcessor) start(_ context.Context, host component.Host) error {
+	if p.liveID == nil {
+		return nil
+	}
+	feed, err := livefeed.FromHost(host, *p.liveID)
+	if err != nil {
+		return fmt.Errorf("cost processor: live_feed: %w", err)
+	}
+	p.feed = feed
+	return nil
 }
 
 // tally counts a batch's outcomes so that telemetry costs one Add per batch,
@@ -92,7 +111,7 @@ func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (pt
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		service, _ := apicall.Resource(rs.Resource())
+		service, env := apicall.Resource(rs.Resource())
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
@@ -107,7 +126,11 @@ func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (pt
 				if end > start {
 					latency = int64(end - start)
 				}
-				p.process(&t, span.Attributes(), &call, service, start.AsTime(), latency)
+				out := p.process(&t, span.Attributes(), &call, service, start.AsTime(), latency)
+				if p.feed != nil && p.feed.Active() {
+					tid, sid := span.TraceID(), span.SpanID()
+					p.publish(&call, out, service, env, start.AsTime(), latency, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
+				}
 			}
 		}
 	}
@@ -120,7 +143,7 @@ func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Log
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		service, _ := apicall.Resource(rl.Resource())
+		service, env := apicall.Resource(rl.Resource())
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			logs := sls.At(j).LogRecords()
@@ -135,7 +158,11 @@ func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Log
 					ts = lr.ObservedTimestamp()
 				}
 				// A log record has no duration: only its cost is scored.
-				p.process(&t, lr.Attributes(), &call, service, ts.AsTime(), -1)
+				out := p.process(&t, lr.Attributes(), &call, service, ts.AsTime(), -1)
+				if p.feed != nil && p.feed.Active() {
+					tid, sid := lr.TraceID(), lr.SpanID()
+					p.publish(&call, out, service, env, ts.AsTime(), 0, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
+				}
 			}
 		}
 	}
@@ -143,9 +170,16 @@ func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Log
 	return ld, nil
 }
 
+// outcome is what process decided for a call.
+type outcome struct {
+	res       pricing.Result
+	score     float64
+	anomalous bool
+}
+
 // process prices and scores one call and writes the outcome on its
 // attributes, where the nexus exporter (or any other) reads it.
-func (p *costProcessor) process(t *tally, attrs pcommon.Map, call *apicall.Call, service string, at time.Time, latency int64) {
+func (p *costProcessor) process(t *tally, attrs pcommon.Map, call *apicall.Call, service string, at time.Time, latency int64) outcome {
 	res := p.price(call, at)
 	t.byStatus[statusIndex(res.Status)]++
 
@@ -183,6 +217,29 @@ func (p *costProcessor) process(t *tally, attrs pcommon.Map, call *apicall.Call,
 	}
 	attrs.PutDouble(apicall.AttrAnomalyScore, score)
 	attrs.PutBool(apicall.AttrAnomaly, anomalous)
+	return outcome{res: res, score: score, anomalous: anomalous}
+}
+
+// publish shows a priced call on the live stream. It runs only while
+// someone watches, so an unwatched collector pays nothing for it.
+func (p *costProcessor) publish(call *apicall.Call, out outcome, service, env string, at time.Time, latency int64, traceID, spanID string) {
+	c := livefeed.Call{
+		Timestamp: at.UTC().Format(time.RFC3339Nano), DurationMs: float64(max(latency, 0)) / 1e6,
+		Provider: call.Provider, Model: call.Model, Operation: call.Operation, Service: service, Environment: env,
+		HTTPStatus: call.HTTPStatus, Status: "ok", ErrorClass: call.ErrorClass,
+		Tokens: livefeed.Tokens{Input: call.InputTokens, Output: call.OutputTokens,
+			CachedInput: call.CachedInputTokens, Reasoning: call.ReasoningTokens},
+		CostStatus: out.res.Status.String(), Anomaly: out.anomalous, AnomalyScore: out.score,
+		TraceID: traceID, SpanID: spanID,
+	}
+	if call.Failed {
+		c.Status = "error"
+	}
+	if out.res.Status != pricing.Unpriced {
+		usd := out.res.Cost.Decimal().String()
+		c.CostUSD = &usd
+	}
+	p.feed.Publish(livefeed.CallEvent(&c))
 }
 
 // price takes the provider-reported cost when the span carries one, else

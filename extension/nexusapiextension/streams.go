@@ -1,3 +1,0 @@
-package nexusapiextension
-
-func (a *api) streamRoutes() {}

@@ -1,0 +1,41 @@
+package livefeed
+
+import "encoding/json"
+
+// Call is the summary of one priced call on the live stream; its fields
+// are named as in the API's /calls resource.
+type Call struct {
+	Timestamp   string  `json:"timestamp"`
+	DurationMs  float64 `json:"durationMs"`
+	Provider    string  `json:"provider"`
+	Model       string  `json:"model,omitempty"`
+	Operation   string  `json:"operation,omitempty"`
+	Service     string  `json:"service,omitempty"`
+	Environment string  `json:"environment,omitempty"`
+	HTTPStatus  int64   `json:"httpStatus,omitempty"`
+	Status      string  `json:"status"`
+	ErrorClass  string  `json:"errorClass,omitempty"`
+	Tokens      Tokens  `json:"tokens"`
+	// CostUSD is an exact decimal string; nil when the call is unpriced.
+	CostUSD      *string `json:"costUsd"`
+	CostStatus   string  `json:"costStatus"`
+	Anomaly      bool    `json:"anomaly"`
+	AnomalyScore float64 `json:"anomalyScore"`
+	TraceID      string  `json:"traceId,omitempty"`
+	SpanID       string  `json:"spanId,omitempty"`
+}
+
+// Tokens are a call's token counts by kind.
+type Tokens struct {
+	Input       int64 `json:"input"`
+	Output      int64 `json:"output"`
+	CachedInput int64 `json:"cachedInput,omitempty"`
+	Reasoning   int64 `json:"reasoning,omitempty"`
+}
+
+// CallEvent encodes c as a call event.
+func CallEvent(c *Call) Event {
+	data, _ := json.Marshal(c) // a struct of strings and numbers always encodes
+	return Event{Kind: KindCall, Data: data, Labels: Labels{Provider: c.Provider, Model: c.Model,
+		Operation: c.Operation, Service: c.Service, Environment: c.Environment}}
+}

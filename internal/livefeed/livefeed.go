@@ -1,0 +1,161 @@
+// Package livefeed carries what Nexus sees as it happens — priced calls,
+// alert events — from the components that produce it to live readers (the
+// API's Server-Sent Events stream) in the same process.
+//
+// Publishing never blocks: a reader that falls behind loses call summaries
+// (they are a view; the store has every call) and is told how many. Alert
+// events are kept in a bounded replay buffer, so that a reader that
+// reconnects with the id of the last event it saw gets the ones it missed.
+package livefeed
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+)
+
+// Kinds of events.
+const (
+	KindCall  = "call"
+	KindAlert = "alert"
+)
+
+// Labels are the dimensions readers filter on.
+type Labels struct {
+	Provider, Model, Operation, Service, Environment string
+}
+
+// Event is one published thing. Data is its JSON, encoded once by the
+// publisher however many readers there are.
+type Event struct {
+	// ID orders events; only replayable (alert) events carry one.
+	ID     uint64
+	Kind   string
+	Labels Labels
+	Data   []byte
+}
+
+// Hub fans events out to subscribers.
+type Hub struct {
+	mu     sync.RWMutex
+	subs   map[*Subscription]struct{}
+	active atomic.Int64
+
+	// Alert ids are the publish time in microseconds (or the last id + 1
+	// when that is not larger), so that they keep increasing across
+	// restarts and an old Last-Event-ID never hides new events.
+	seq    uint64
+	replay []Event // ring of the last alert events, oldest first
+	keep   int
+}
+
+// NewHub returns a hub keeping the last replay alert events for resume.
+func NewHub(replay int) *Hub {
+	return &Hub{subs: map[*Subscription]struct{}{}, keep: replay}
+}
+
+// Active reports whether anyone is subscribed: publishers skip building
+// events nobody would read.
+func (h *Hub) Active() bool { return h.active.Load() > 0 }
+
+// Publish sends e to every matching subscriber without waiting. Alert
+// events get the next id and are kept for replay; the id is returned.
+func (h *Hub) Publish(e Event) uint64 {
+	if e.Kind == KindAlert {
+		h.mu.Lock()
+		h.seq = max(h.seq+1, uint64(time.Now().UnixMicro()))
+		e.ID = h.seq
+		h.replay = append(h.replay, e)
+		if len(h.replay) > h.keep {
+			h.replay = h.replay[len(h.replay)-h.keep:]
+		}
+		h.mu.Unlock()
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.subs {
+		if s.match != nil && !s.match(e) {
+			continue
+		}
+		select {
+		case s.c <- e:
+		default:
+			s.dropped.Add(1)
+		}
+	}
+	return e.ID
+}
+
+// Subscription receives events on C until closed.
+type Subscription struct {
+	C       <-chan Event
+	c       chan Event
+	match   func(Event) bool
+	dropped atomic.Uint64
+	hub     *Hub
+	once    sync.Once
+}
+
+// Dropped returns and resets the number of events lost because the
+// subscriber was not reading fast enough.
+func (s *Subscription) Dropped() uint64 { return s.dropped.Swap(0) }
+
+// Close stops delivery.
+func (s *Subscription) Close() {
+	s.once.Do(func() {
+		s.hub.mu.Lock()
+		delete(s.hub.subs, s)
+		s.hub.mu.Unlock()
+		s.hub.active.Add(-1)
+	})
+}
+
+// Subscribe registers a reader of the events match accepts (nil: all),
+// buffering up to buffer of them. With after > 0 it also returns the kept
+// alert events whose id is above after, oldest first, which the reader
+// sends before anything from C (an event may then arrive twice; readers
+// skip ids they have sent).
+func (h *Hub) Subscribe(buffer int, match func(Event) bool, after uint64) (*Subscription, []Event) {
+	c := make(chan Event, buffer)
+	s := &Subscription{C: c, c: c, match: match, hub: h}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	var missed []Event
+	if after > 0 {
+		for _, e := range h.replay {
+			if e.ID > after && (match == nil || match(e)) {
+				missed = append(missed, e)
+			}
+		}
+	}
+	h.mu.Unlock()
+	h.active.Add(1)
+	return s, missed
+}
+
+// Source is implemented by the component that owns a hub (the nexusapi
+// extension); producers find it by id.
+type Source interface {
+	component.Component
+	Feed() *Hub
+}
+
+// ErrNotSource is returned when the referenced extension carries no feed.
+var ErrNotSource = errors.New("extension has no live feed (use a nexusapi extension)")
+
+// FromHost returns the hub of the extension id.
+func FromHost(host component.Host, id component.ID) (*Hub, error) {
+	ext, ok := host.GetExtensions()[id]
+	if !ok {
+		return nil, fmt.Errorf("live feed extension %q not found: add it under extensions: and service.extensions", id)
+	}
+	src, ok := ext.(Source)
+	if !ok {
+		return nil, fmt.Errorf("%q: %w", id, ErrNotSource)
+	}
+	return src.Feed(), nil
+}

@@ -1,0 +1,70 @@
+package livefeed
+
+import (
+	"testing"
+)
+
+func TestFanOutFilterAndDrops(t *testing.T) {
+	h := NewHub(10)
+	if h.Active() {
+		t.Fatal("active without subscribers")
+	}
+	all, _ := h.Subscribe(8, nil, 0)
+	openai, _ := h.Subscribe(8, func(e Event) bool { return e.Labels.Provider == "openai" }, 0)
+	slow, _ := h.Subscribe(1, nil, 0)
+	if !h.Active() {
+		t.Fatal("not active with subscribers")
+	}
+	for _, p := range []string{"openai", "exa", "openai"} {
+		h.Publish(Event{Kind: KindCall, Labels: Labels{Provider: p}, Data: []byte(p)})
+	}
+	if len(all.C) != 3 || len(openai.C) != 2 {
+		t.Fatalf("all got %d, openai got %d", len(all.C), len(openai.C))
+	}
+	if got := slow.Dropped(); got != 2 {
+		t.Fatalf("slow subscriber dropped %d, want 2", got)
+	}
+	if got := slow.Dropped(); got != 0 {
+		t.Fatalf("Dropped does not reset: %d", got)
+	}
+	all.Close()
+	all.Close() // twice is harmless
+	openai.Close()
+	slow.Close()
+	if h.Active() {
+		t.Fatal("active after every subscriber closed")
+	}
+	// Calls carry no id: they are not replayable.
+	if id := h.Publish(Event{Kind: KindCall}); id != 0 {
+		t.Fatalf("call got id %d", id)
+	}
+}
+
+func TestAlertReplay(t *testing.T) {
+	h := NewHub(3)
+	var ids []uint64
+	for range 5 {
+		ids = append(ids, h.Publish(Event{Kind: KindAlert, Data: []byte("a")}))
+	}
+	for i := 1; i < len(ids); i++ {
+		if ids[i] <= ids[i-1] {
+			t.Fatalf("ids not increasing: %v", ids)
+		}
+	}
+	// Resuming after the second: the hub keeps only the last three.
+	s, missed := h.Subscribe(4, nil, ids[1])
+	defer s.Close()
+	if len(missed) != 3 || missed[0].ID != ids[2] || missed[2].ID != ids[4] {
+		t.Fatalf("missed %+v, want ids %v", missed, ids[2:])
+	}
+	// Resuming at the newest: nothing missed.
+	s2, missed := h.Subscribe(4, nil, ids[4])
+	defer s2.Close()
+	if len(missed) != 0 {
+		t.Fatalf("missed %d after the newest id", len(missed))
+	}
+	// A restarted hub's ids are above the old ones.
+	if next := NewHub(1).Publish(Event{Kind: KindAlert}); next <= ids[4] {
+		t.Fatalf("new hub id %d not above %d", next, ids[4])
+	}
+}
