@@ -5,6 +5,7 @@ package main
 import (
 	nexusexporter "github.com/nexus-otel/nexus/exporter/nexusexporter"
 	chstoreextension "github.com/nexus-otel/nexus/extension/chstoreextension"
+	nexusapiextension "github.com/nexus-otel/nexus/extension/nexusapiextension"
 	costprocessor "github.com/nexus-otel/nexus/processor/costprocessor"
 	apiusagereceiver "github.com/nexus-otel/nexus/receiver/apiusagereceiver"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
@@ -53,6 +54,7 @@ func components() (otelcol.Factories, error) {
 		pprofextension.NewFactory(),
 		filestorage.NewFactory(),
 		chstoreextension.NewFactory(),
+		nexusapiextension.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -63,6 +65,7 @@ func components() (otelcol.Factories, error) {
 		pprofextension.NewFactory().Type():       "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension v0.165.1",
 		filestorage.NewFactory().Type():          "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage v0.165.1",
 		chstoreextension.NewFactory().Type():     "github.com/nexus-otel/nexus v0.0.0",
+		nexusapiextension.NewFactory().Type():    "github.com/nexus-otel/nexus v0.0.0",
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
@@ -52,6 +53,12 @@ func newAPI(cfg *Config, set extension.Settings) *api {
 		feed: livefeed.NewHub(alertReplay), heartbeat: 15 * time.Second, closing: make(chan struct{}),
 		limiters: &limiters{rps: rate.Limit(cfg.RateLimit.RequestsPerSecond), burst: cfg.RateLimit.Burst, byKey: map[string]*rate.Limiter{}}}
 }
+
+// Dependencies makes the collector start the store before the API, however
+// service.extensions lists them.
+var _ extensioncapabilities.Dependent = (*api)(nil)
+
+func (a *api) Dependencies() []component.ID { return []component.ID{a.cfg.Store} }
 
 // Feed is the live feed the stream serves; the cost processor publishes
 // priced calls to it (its live_feed setting) and the alert evaluator its

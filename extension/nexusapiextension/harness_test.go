@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"testing"
 
 	"go.opentelemetry.io/collector/extension/extensiontest"
@@ -15,11 +16,18 @@ import (
 	"github.com/nexus-otel/nexus/internal/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	// The stream benchmark runs its clients in a child process of this
+	// test binary.
+	if spec := os.Getenv(streamLoadEnv); spec != "" {
+		os.Exit(streamLoadClients(spec))
+	}
+	storetest.Main(m)
+}
 
 // testAPI is a running API over a real embedded store, with an admin key.
 type testAPI struct {
-	t     *testing.T
+	t     testing.TB
 	api   *api
 	base  string
 	admin string
@@ -27,7 +35,7 @@ type testAPI struct {
 }
 
 // startAPI starts the real extension on database db; tweak adjusts config.
-func startAPI(t *testing.T, db string, tweak func(*Config)) *testAPI {
+func startAPI(t testing.TB, db string, tweak func(*Config)) *testAPI {
 	t.Helper()
 	s, host := storetest.Start(t, db)
 	cfg := createDefaultConfig().(*Config)
@@ -112,7 +120,7 @@ func (ta *testAPI) do(method, path, key string, body any) envelope {
 }
 
 // data decodes the envelope's data into v.
-func (e envelope) decode(t *testing.T, v any) {
+func (e envelope) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(e.Data, v); err != nil {
 		t.Fatalf("data %s: %v", e.Data, err)

@@ -14,7 +14,7 @@ import (
 
 // streamBuffer is how many events a slow stream client may fall behind by
 // before call summaries are dropped for it (and it is told how many).
-const streamBuffer = 256
+const streamBuffer = 128
 
 // streamWriteTimeout bounds one write to a stream client: a client that
 // stops reading is disconnected rather than holding its buffer forever.
@@ -53,7 +53,7 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 	if details != nil {
 		return badRequest("invalid stream request", details...)
 	}
-	match := func(e livefeed.Event) bool {
+	match := func(e *livefeed.Event) bool {
 		l := e.Labels
 		return kinds[e.Kind] &&
 			(scope.Provider == "" || l.Provider == scope.Provider) &&
@@ -72,23 +72,28 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 	h.Set("X-Accel-Buffering", "no") // proxies must not buffer a live stream
 	w.WriteHeader(http.StatusOK)
 
-	// send writes one frame and flushes it, within a deadline.
-	send := func(frame string) bool {
+	// Frames go to the connection's buffer and are flushed together, in
+	// one write, within a deadline.
+	flush := func() bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-		if _, err := w.Write([]byte(frame)); err != nil {
-			return false
-		}
 		return rc.Flush() == nil
 	}
-	if !send("retry: 3000\n: connected\n\n") {
+	write := func(b []byte) bool {
+		_, err := w.Write(b)
+		return err == nil
+	}
+	if !write([]byte("retry: 3000\n: connected\n\n")) || !flush() {
 		return nil
 	}
 	var lastAlert uint64
 	for _, e := range missed {
-		if !send(frame(e)) {
+		if !write(e.Frame()) {
 			return nil
 		}
 		lastAlert = e.ID
+	}
+	if !flush() {
+		return nil
 	}
 	heartbeat := time.NewTicker(a.heartbeat)
 	defer heartbeat.Stop()
@@ -99,49 +104,30 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 		case <-a.closing:
 			return nil
 		case e := <-sub.C:
-			if e.ID != 0 && e.ID <= lastAlert {
-				continue // already sent from the replay
-			}
-			out := frame(e)
-			// Hand the client what is already queued in the same write.
-			for more := true; more && len(out) < 64<<10; {
+			ok := true
+			// Hand the client what is already queued in the same write; an
+			// alert already sent from the replay is skipped.
+			for more := true; more && ok; {
+				if e.ID == 0 || e.ID > lastAlert {
+					ok = write(e.Frame())
+				}
 				select {
-				case e2 := <-sub.C:
-					if e2.ID == 0 || e2.ID > lastAlert {
-						out += frame(e2)
-					}
+				case e = <-sub.C:
 				default:
 					more = false
 				}
 			}
-			if n := sub.Dropped(); n > 0 {
-				out += fmt.Sprintf("event: dropped\ndata: {\"events\":%d}\n\n", n)
+			if n := sub.Dropped(); n > 0 && ok {
+				ok = write(fmt.Appendf(nil, "event: dropped\ndata: {\"events\":%d}\n\n", n))
 			}
-			if !send(out) {
+			if !ok || !flush() {
 				return nil
 			}
 		case t := <-heartbeat.C:
-			if !send(": heartbeat " + t.UTC().Format(time.RFC3339) + "\n\n") {
+			if !write([]byte(": heartbeat "+t.UTC().Format(time.RFC3339)+"\n\n")) || !flush() {
 				a.logger.Debug("stream client gone", zap.String("request_id", requestID(r)))
 				return nil
 			}
 		}
 	}
-}
-
-// frame renders an event as an SSE frame; alert events carry their id so
-// that a reconnecting client can resume after it.
-func frame(e livefeed.Event) string {
-	var b strings.Builder
-	if e.ID != 0 {
-		b.WriteString("id: ")
-		b.WriteString(strconv.FormatUint(e.ID, 10))
-		b.WriteByte('\n')
-	}
-	b.WriteString("event: ")
-	b.WriteString(e.Kind)
-	b.WriteString("\ndata: ")
-	b.Write(e.Data) // JSON from encoding/json has no raw newlines
-	b.WriteString("\n\n")
-	return b.String()
 }

@@ -11,14 +11,10 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/nexus-otel/nexus/internal/livefeed"
-	"github.com/nexus-otel/nexus/processor/costprocessor"
 )
 
 // sseFrame is one frame read off a stream: an event, or a comment.
@@ -114,19 +110,7 @@ func chatSpan(provider, model string, input, output int64) ptrace.Traces {
 func TestStreamShowsPricedCallsLive(t *testing.T) {
 	ta := startAPI(t, "api_stream_calls", nil)
 	// The real cost processor publishes to this API's feed.
-	id := component.MustNewID("nexusapi")
-	f := costprocessor.NewFactory()
-	pcfg := f.CreateDefaultConfig().(*costprocessor.Config)
-	pcfg.LiveFeed = &id
-	proc, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), pcfg, new(consumertest.TracesSink))
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := pipelineHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{id: ta.api}}
-	if err := proc.Start(context.Background(), host); err != nil {
-		t.Fatal(err)
-	}
-	defer proc.Shutdown(context.Background())
+	proc := startLiveProcessor(t, ta)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -11,6 +11,7 @@ package livefeed
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,27 @@ type Event struct {
 	Kind   string
 	Labels Labels
 	Data   []byte
+
+	frame []byte // the SSE frame, rendered once at publish for every reader
+}
+
+// Frame is the event as a Server-Sent Events frame. Alert events carry
+// their id, so that a reconnecting client can resume after it; call
+// summaries do not (they are not replayed).
+func (e *Event) Frame() []byte { return e.frame }
+
+func (e *Event) render() {
+	b := make([]byte, 0, len(e.Data)+len(e.Kind)+48)
+	if e.ID != 0 {
+		b = append(b, "id: "...)
+		b = strconv.AppendUint(b, e.ID, 10)
+		b = append(b, '\n')
+	}
+	b = append(b, "event: "...)
+	b = append(b, e.Kind...)
+	b = append(b, "\ndata: "...)
+	b = append(b, e.Data...) // JSON from encoding/json has no raw newlines
+	e.frame = append(b, "\n\n"...)
 }
 
 // Hub fans events out to subscribers.
@@ -49,7 +71,7 @@ type Hub struct {
 	// when that is not larger), so that they keep increasing across
 	// restarts and an old Last-Event-ID never hides new events.
 	seq    uint64
-	replay []Event // ring of the last alert events, oldest first
+	replay []*Event // the last alert events, oldest first
 	keep   int
 }
 
@@ -58,13 +80,18 @@ func NewHub(replay int) *Hub {
 	return &Hub{subs: map[*Subscription]struct{}{}, keep: replay}
 }
 
+// Subscribers is how many readers are subscribed.
+func (h *Hub) Subscribers() int { return int(h.active.Load()) }
+
 // Active reports whether anyone is subscribed: publishers skip building
 // events nobody would read.
 func (h *Hub) Active() bool { return h.active.Load() > 0 }
 
 // Publish sends e to every matching subscriber without waiting. Alert
 // events get the next id and are kept for replay; the id is returned.
-func (h *Hub) Publish(e Event) uint64 {
+// Subscribers share the one event: nobody may modify it.
+func (h *Hub) Publish(ev Event) uint64 {
+	e := &ev
 	if e.Kind == KindAlert {
 		h.mu.Lock()
 		h.seq = max(h.seq+1, uint64(time.Now().UnixMicro()))
@@ -73,7 +100,10 @@ func (h *Hub) Publish(e Event) uint64 {
 		if len(h.replay) > h.keep {
 			h.replay = h.replay[len(h.replay)-h.keep:]
 		}
+		e.render()
 		h.mu.Unlock()
+	} else {
+		e.render()
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -92,9 +122,9 @@ func (h *Hub) Publish(e Event) uint64 {
 
 // Subscription receives events on C until closed.
 type Subscription struct {
-	C       <-chan Event
-	c       chan Event
-	match   func(Event) bool
+	C       <-chan *Event
+	c       chan *Event
+	match   func(*Event) bool
 	dropped atomic.Uint64
 	hub     *Hub
 	once    sync.Once
@@ -119,12 +149,12 @@ func (s *Subscription) Close() {
 // alert events whose id is above after, oldest first, which the reader
 // sends before anything from C (an event may then arrive twice; readers
 // skip ids they have sent).
-func (h *Hub) Subscribe(buffer int, match func(Event) bool, after uint64) (*Subscription, []Event) {
-	c := make(chan Event, buffer)
+func (h *Hub) Subscribe(buffer int, match func(*Event) bool, after uint64) (*Subscription, []*Event) {
+	c := make(chan *Event, buffer)
 	s := &Subscription{C: c, c: c, match: match, hub: h}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
-	var missed []Event
+	var missed []*Event
 	if after > 0 {
 		for _, e := range h.replay {
 			if e.ID > after && (match == nil || match(e)) {

@@ -1,7 +1,9 @@
 package livefeed
 
 import (
+	"strconv"
 	"testing"
+	"time"
 )
 
 func TestFanOutFilterAndDrops(t *testing.T) {
@@ -10,7 +12,7 @@ func TestFanOutFilterAndDrops(t *testing.T) {
 		t.Fatal("active without subscribers")
 	}
 	all, _ := h.Subscribe(8, nil, 0)
-	openai, _ := h.Subscribe(8, func(e Event) bool { return e.Labels.Provider == "openai" }, 0)
+	openai, _ := h.Subscribe(8, func(e *Event) bool { return e.Labels.Provider == "openai" }, 0)
 	slow, _ := h.Subscribe(1, nil, 0)
 	if !h.Active() {
 		t.Fatal("not active with subscribers")
@@ -63,8 +65,24 @@ func TestAlertReplay(t *testing.T) {
 	if len(missed) != 0 {
 		t.Fatalf("missed %d after the newest id", len(missed))
 	}
-	// A restarted hub's ids are above the old ones.
+	// A restarted hub's ids are above the old ones (a restart takes more
+	// than the millisecond waited here).
+	time.Sleep(time.Millisecond)
 	if next := NewHub(1).Publish(Event{Kind: KindAlert}); next <= ids[4] {
 		t.Fatalf("new hub id %d not above %d", next, ids[4])
+	}
+}
+
+func TestFrames(t *testing.T) {
+	h := NewHub(1)
+	s, _ := h.Subscribe(2, nil, 0)
+	defer s.Close()
+	id := h.Publish(Event{Kind: KindAlert, Data: []byte(`{"a":1}`)})
+	h.Publish(Event{Kind: KindCall, Data: []byte(`{"c":2}`)})
+	if got, want := string((<-s.C).Frame()), "id: "+strconv.FormatUint(id, 10)+"\nevent: alert\ndata: {\"a\":1}\n\n"; got != want {
+		t.Fatalf("alert frame %q, want %q", got, want)
+	}
+	if got := string((<-s.C).Frame()); got != "event: call\ndata: {\"c\":2}\n\n" {
+		t.Fatalf("call frame %q", got)
 	}
 }

@@ -53,7 +53,7 @@ func TestPricedCallsReachTheLiveFeed(t *testing.T) {
 	if sink.SpanCount() != 1 {
 		t.Fatalf("span not passed on: %d", sink.SpanCount())
 	}
-	var e livefeed.Event
+	var e *livefeed.Event
 	select {
 	case e = <-sub.C:
 	default:

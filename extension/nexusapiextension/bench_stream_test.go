@@ -1,0 +1,258 @@
+package nexusapiextension
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/nexus-otel/nexus/processor/costprocessor"
+)
+
+// streamLoadEnv hands the client process of BenchmarkStream10kClients its
+// work: "base key clients calls".
+const streamLoadEnv = "NEXUS_STREAM_LOAD"
+
+// BenchmarkStream10kClients holds 10,000 concurrent /stream connections
+// and measures, for every client and call, the time from the call's
+// arrival at the collector (the end of its span, handed to the real cost
+// processor at that instant) to the client having read and decoded it. The
+// clients run in a child process: one process cannot hold both ends of
+// 10,000 connections within the open-file limit.
+func BenchmarkStream10kClients(b *testing.B) {
+	const clients, calls = 10_000, 20
+	ta := startAPI(b, "bench_stream", func(c *Config) { c.RateLimit.RequestsPerSecond, c.RateLimit.Burst = 1e6, 1e6 })
+	proc := startLiveProcessor(b, ta)
+	for range b.N {
+		child := exec.Command(os.Args[0], "-test.run=^$")
+		child.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d %d", streamLoadEnv, ta.base, ta.admin, clients, calls))
+		child.Stderr = os.Stderr
+		out, err := child.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := child.Start(); err != nil {
+			b.Fatal(err)
+		}
+		lines := bufio.NewScanner(out)
+		if !lines.Scan() || lines.Text() != "READY" {
+			b.Fatalf("client process: %q", lines.Text())
+		}
+		for deadline := time.Now().Add(time.Minute); ta.api.feed.Subscribers() < clients; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d streams subscribed", ta.api.feed.Subscribers(), clients)
+			}
+		}
+		// Four calls a second, each handed over the instant its span ends:
+		// every call is fanned out to all clients before the next arrives,
+		// so the figure is one call's delivery, not a queue's.
+		for range calls {
+			if err := proc.ConsumeTraces(context.Background(), chatSpan("openai", "gpt-4o-mini", 1000, 500)); err != nil {
+				b.Fatal(err)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		if !lines.Scan() {
+			b.Fatal("client process ended without a result")
+		}
+		var res streamLoadResult
+		if err := json.Unmarshal(lines.Bytes(), &res); err != nil {
+			b.Fatalf("client result %q: %v", lines.Text(), err)
+		}
+		_ = child.Wait()
+		if res.Received != clients*calls {
+			b.Fatalf("clients received %d of %d call events", res.Received, clients*calls)
+		}
+		b.ReportMetric(res.P50, "p50-ms")
+		b.ReportMetric(res.P95, "p95-ms")
+		b.ReportMetric(res.P99, "p99-ms")
+		b.ReportMetric(float64(clients), "clients")
+	}
+}
+
+// streamLoadResult is what the client process reports.
+type streamLoadResult struct {
+	Received      int
+	P50, P95, P99 float64 // ms
+}
+
+// streamLoadClients is the client process: it connects the clients, says
+// READY, reads calls events on each, and prints the latency percentiles.
+func streamLoadClients(spec string) int {
+	var base, key string
+	var clients, calls int
+	if _, err := fmt.Sscanf(spec, "%s %s %d %d", &base, &key, &clients, &calls); err != nil {
+		fmt.Fprintln(os.Stderr, "bad", streamLoadEnv, err)
+		return 2
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	// Clients speak HTTP/1.1 over plain connections and look for the
+	// fields they need in the raw bytes: the ten thousand clients share two
+	// cores with the server, so their own cost must stay small.
+	u, err := url.Parse(base)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	request := "GET /api/v1/stream?kinds=call&provider=openai HTTP/1.1\r\nHost: " + u.Host +
+		"\r\nAuthorization: Bearer " + key + "\r\nAccept: text/event-stream\r\n\r\n"
+	var (
+		mu        sync.Mutex
+		latencies []float64
+		connected sync.WaitGroup
+		finished  sync.WaitGroup
+		failures  = make(chan error, clients)
+		sem       = make(chan struct{}, 200) // connect in waves: the listen backlog is finite
+	)
+	connected.Add(clients)
+	finished.Add(clients)
+	for range clients {
+		go func() {
+			defer finished.Done()
+			sem <- struct{}{}
+			ready := false
+			fail := func(err error) {
+				if !ready {
+					<-sem
+					connected.Done()
+				}
+				failures <- err
+			}
+			conn, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				fail(err)
+				return
+			}
+			defer conn.Close()
+			if _, err := conn.Write([]byte(request)); err != nil {
+				fail(err)
+				return
+			}
+			buf := make([]byte, 8192)
+			mine := make([]float64, 0, calls)
+			for len(mine) < calls {
+				n, err := conn.Read(buf)
+				if err != nil {
+					fail(err)
+					return
+				}
+				chunk := string(buf[:n])
+				if !ready {
+					if !strings.HasPrefix(chunk, "HTTP/1.1 200") {
+						fail(fmt.Errorf("answer %.40q", chunk))
+						return
+					}
+					if strings.Contains(chunk, ": connected") {
+						ready = true
+						<-sem
+						connected.Done()
+					}
+				}
+				// A read may hold several events.
+				for {
+					i := strings.Index(chunk, "event: call\ndata: ")
+					if i < 0 {
+						break
+					}
+					chunk = chunk[i+18:]
+					if arrived, ok := callArrival(chunk[:strings.IndexByte(chunk, '\n')]); ok {
+						mine = append(mine, float64(time.Since(arrived))/float64(time.Millisecond))
+					}
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		}()
+	}
+	connected.Wait()
+	select {
+	case err := <-failures:
+		fmt.Fprintln(os.Stderr, "stream client:", err)
+		return 1
+	default:
+	}
+	fmt.Println("READY")
+	done := make(chan struct{})
+	go func() { finished.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
+	}
+	res, _ := json.Marshal(streamLoadResult{Received: len(latencies), P50: pct(0.50), P95: pct(0.95), P99: pct(0.99)})
+	fmt.Println(string(res))
+	return 0
+}
+
+// startLiveProcessor starts the real cost processor publishing to ta's feed.
+func startLiveProcessor(tb testing.TB, ta *testAPI) processor.Traces {
+	tb.Helper()
+	id := component.MustNewID("nexusapi")
+	f := costprocessor.NewFactory()
+	pcfg := f.CreateDefaultConfig().(*costprocessor.Config)
+	pcfg.LiveFeed = &id
+	proc, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), pcfg, new(consumertest.TracesSink))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	host := pipelineHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{id: ta.api}}
+	if err := proc.Start(context.Background(), host); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = proc.Shutdown(context.Background()) })
+	return proc
+}
+
+
+// callArrival reads when a call summary's span ended (its arrival at the
+// collector) without decoding the whole JSON: the ten thousand clients
+// share two cores with the server, and the measurement is of delivery.
+func callArrival(data string) (time.Time, bool) {
+	field := func(name string) string {
+		i := strings.Index(data, `"`+name+`":`)
+		if i < 0 {
+			return ""
+		}
+		v := data[i+len(name)+3:]
+		return strings.Trim(v[:strings.IndexAny(v, ",}")], `"`)
+	}
+	start, err := time.Parse(time.RFC3339Nano, field("timestamp"))
+	if err != nil {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseFloat(field("durationMs"), 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return start.Add(time.Duration(ms * float64(time.Millisecond))), true
+}

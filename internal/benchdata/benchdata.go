@@ -1,0 +1,51 @@
+// Package benchdata generates large, known call histories inside the store
+// for benchmarks: INSERT … SELECT FROM numbers() stores ten million calls in
+// seconds, through the same materialized views as exported rows.
+package benchdata
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/nexus-otel/nexus/internal/store"
+)
+
+// Start is when the generated history begins; it spans Days days.
+var Start = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+
+// Days is the length of the generated history.
+const Days = 30
+
+// Calls stores n calls spread evenly over Days days from Start: five
+// providers, four models, twenty services, one call in fifty an error, and
+// call i costing (i % 1000) µUSD.
+func Calls(ctx context.Context, s store.Store, n int) error {
+	spacing := int64(Days * 24 * time.Hour / time.Millisecond / time.Duration(n))
+	err := s.Exec(ctx, `INSERT INTO `+s.Database()+`.api_calls
+		(timestamp, duration_ns, service, environment, provider, operation, model, status,
+		 input_tokens, output_tokens, cost_usd, cost_status)
+		SELECT toDateTime64({start:String}, 9, 'UTC') + toIntervalMillisecond(number * {spacing:UInt64}),
+		       200000000 + (number % 400) * 1000000,
+		       concat('svc-', toString(number % 20)), 'prod',
+		       ['openai', 'openrouter', 'exa', 'twilio', 'apollo'][number % 5 + 1], 'chat',
+		       ['gpt-4o', 'gpt-4o-mini', 'o3-mini', 'gpt-4.1'][number % 4 + 1],
+		       if(number % 50 = 0, 'error', 'ok'),
+		       500 + number % 1000, 50 + number % 200,
+		       toDecimal64(number % 1000, 12) / 1000000, 'computed'
+		FROM numbers({n:UInt64})`,
+		store.Params{"start": Start.Format("2006-01-02 15:04:05"), "spacing": strconv.FormatInt(spacing, 10), "n": strconv.Itoa(n)})
+	if err != nil {
+		return fmt.Errorf("generate %d calls: %w", n, err)
+	}
+	return nil
+}
+
+// Total is the exact cost of the n generated calls, n a multiple of 1000:
+// every block of 1000 consecutive calls costs sum(0..999) µUSD = 0.4995 USD.
+func Total(n int) decimal.Decimal {
+	return decimal.RequireFromString("0.4995").Mul(decimal.NewFromInt(int64(n / 1000)))
+}
