@@ -233,7 +233,6 @@ func startLiveProcessor(tb testing.TB, ta *testAPI) processor.Traces {
 	return proc
 }
 
-
 // callArrival reads when a call summary's span ended (its arrival at the
 // collector) without decoding the whole JSON: the ten thousand clients
 // share two cores with the server, and the measurement is of delivery.
