@@ -7,6 +7,8 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
+
+	"github.com/nexus-otel/nexus/internal/providerconfig"
 )
 
 // Config configures the nexusapi extension.
@@ -22,6 +24,9 @@ type Config struct {
 	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
 	// MaxRange bounds a query's time range (the raw data's retention).
 	MaxRange time.Duration `mapstructure:"max_range"`
+	// Providers are the provider blocks, as the apiusage receiver takes
+	// them, for POST /api/v1/providers/{name}/test.
+	Providers providerconfig.Providers `mapstructure:"providers"`
 }
 
 // RateLimitConfig is a token bucket per key.
@@ -54,5 +59,6 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxRange <= 0 {
 		errs = append(errs, errors.New("max_range: must be positive"))
 	}
+	errs = append(errs, cfg.Providers.ValidateUnder("providers."))
 	return errors.Join(errs...)
 }

@@ -28,14 +28,16 @@ const alertReplay = 1000
 const AdminKeyEnv = "NEXUS_ADMIN_KEY"
 
 type api struct {
-	cfg      *Config
-	set      extension.Settings
-	logger   *zap.Logger
-	store    store.Store
-	loc      *time.Location
-	keys     *keyStore
-	limiters *limiters
-	feed     *livefeed.Hub
+	cfg       *Config
+	set       extension.Settings
+	logger    *zap.Logger
+	store     store.Store
+	host      component.Host // for the provider checks' HTTP clients (authenticators)
+	loc       *time.Location
+	keys      *keyStore
+	limiters  *limiters
+	feed      *livefeed.Hub
+	retention retentionCache
 	// heartbeat is how often an idle stream sends a comment, so that
 	// proxies and clients can tell a quiet stream from a dead one.
 	heartbeat time.Duration
@@ -70,7 +72,7 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
-	a.store = s
+	a.store, a.host = s, host
 	if a.loc, err = time.LoadLocation(a.cfg.TimeZone); err != nil {
 		return fmt.Errorf("nexusapi: time_zone: %w", err)
 	}
@@ -79,6 +81,9 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
 	if err := a.bootstrapKey(ctx); err != nil {
+		return fmt.Errorf("nexusapi: %w", err)
+	}
+	if err := a.loadBudgets(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
 	a.routes()

@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/extension"
+
+	"github.com/nexus-otel/nexus/internal/providerconfig"
 )
 
 // TypeStr is the extension's type in collector configs.
@@ -32,6 +34,7 @@ func createDefaultConfig() component.Config {
 		TimeZone:     "UTC",
 		MaxBodyBytes: 1 << 20,
 		MaxRange:     400 * 24 * time.Hour,
+		Providers:    providerconfig.NewDefault(),
 	}
 }
 

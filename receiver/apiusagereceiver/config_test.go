@@ -1,6 +1,7 @@
 package apiusagereceiver
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/nexus-otel/nexus/internal/providerconfig"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -28,13 +31,22 @@ func loadConfig(t *testing.T, name string) (*Config, error) {
 	return cfg, confmap.Validate(cfg)
 }
 
+// enabled is what the receiver would poll with cfg.
+func enabled(t *testing.T, cfg *Config) []providerconfig.Spec {
+	t.Helper()
+	specs, err := cfg.Pollers(context.Background(), nopHost(), receiverSettings().TelemetrySettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return specs
+}
+
 func TestLoadConfig(t *testing.T) {
 	cfg, err := loadConfig(t, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newReceiver(cfg, receiverSettings(), nil)
-	if len(r.specs()) != 0 {
+	if len(enabled(t, cfg)) != 0 {
 		t.Fatal("a config without keys polls something")
 	}
 	cfg, err = loadConfig(t, "all")
@@ -46,7 +58,7 @@ func TestLoadConfig(t *testing.T) {
 		cfg.Exa.AdminEndpoint != "https://exa-admin.corp.example" || cfg.Twilio.AccountSID != "AC123" {
 		t.Fatalf("config: %+v", cfg)
 	}
-	if n := len(newReceiver(cfg, receiverSettings(), nil).specs()); n != 5 {
+	if n := len(enabled(t, cfg)); n != 5 {
 		t.Fatalf("%d providers enabled, want 5", n)
 	}
 	if strings.Contains(cfg.OpenAI.AdminKey.String(), "sk-admin") {
@@ -64,5 +76,14 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		if _, err := loadConfig(t, name); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v does not name %q", name, err, want)
 		}
+	}
+}
+
+// TestConfigErrorsOnce: the provider blocks are validated by the receiver's
+// Validate only, not a second time by confmap under a made-up path.
+func TestConfigErrorsOnce(t *testing.T) {
+	_, err := loadConfig(t, "bad_endpoint")
+	if err == nil || strings.Count(err.Error(), "apollo.endpoint") != 1 || strings.Contains(err.Error(), "providers") {
+		t.Fatalf("error %v: want apollo.endpoint named once, at the top level", err)
 	}
 }

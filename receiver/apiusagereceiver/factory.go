@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
+
+	"github.com/nexus-otel/nexus/internal/providerconfig"
 )
 
 // TypeStr is the receiver's type in collector configs.
@@ -31,21 +32,12 @@ func createDefaultConfig() component.Config {
 	ctrl := scraperhelper.NewDefaultControllerConfig()
 	ctrl.CollectionInterval = 5 * time.Minute
 	ctrl.Timeout = time.Minute
-	pc := func() ProviderConfig {
-		c := confighttp.NewDefaultClientConfig()
-		c.Timeout = 30 * time.Second
-		return ProviderConfig{ClientConfig: c}
-	}
 	return &Config{
 		ControllerConfig:  ctrl,
 		Lookback:          7 * 24 * time.Hour,
 		Overlap:           48 * time.Hour,
 		AuthRetryInterval: 15 * time.Minute,
-		OpenAI:            OpenAIConfig{ProviderConfig: pc(), BucketWidth: "1h"},
-		OpenRouter:        OpenRouterConfig{ProviderConfig: pc()},
-		Exa:               ExaConfig{ProviderConfig: pc()},
-		Twilio:            TwilioConfig{ProviderConfig: pc()},
-		Apollo:            ApolloConfig{ProviderConfig: pc()},
+		Providers:         providerconfig.NewDefault(),
 	}
 }
 
