@@ -34,7 +34,8 @@ func BenchmarkCostSummary30Days(b *testing.B) {
 		FROM bench_summary.api_calls_1d
 		WHERE ts >= {from:DateTime('UTC')} AND ts < {to:DateTime('UTC')}
 		GROUP BY provider ORDER BY cost DESC`
-	params := store.Params{"from": "2026-10-01 00:00:00", "to": "2026-10-31 00:00:00"}
+	from, to := benchdata.Range()
+	params := store.Params{"from": from.Format(time.DateTime), "to": to.Format(time.DateTime)}
 	b.ResetTimer()
 	for range b.N {
 		rows, err := s.Query(ctx, q, params)

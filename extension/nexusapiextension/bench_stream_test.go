@@ -77,6 +77,7 @@ func BenchmarkStream10kClients(b *testing.B) {
 			b.Fatalf("client result %q: %v", lines.Text(), err)
 		}
 		_ = child.Wait()
+		b.Logf("client process CPU: user %s, system %s", child.ProcessState.UserTime(), child.ProcessState.SystemTime())
 		if res.Received != clients*calls {
 			b.Fatalf("clients received %d of %d call events", res.Received, clients*calls)
 		}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -306,6 +308,38 @@ func (a *api) costsBy(ctx context.Context, f filters, keys []string, maxGrain in
 	if len(keys) > 0 {
 		q += " GROUP BY " + strings.Join(names, ", ")
 	}
+	// Identical reads in flight at once — a dashboard open on many
+	// screens, a burst of clients — share one query: the engine spends
+	// ~2 ms planning even a tiny aggregation, so fifty copies would queue
+	// behind each other. A caller may get an answer computed from a query
+	// started a few milliseconds before its request, never an older one.
+	var key strings.Builder
+	key.WriteString(q)
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		key.WriteString("\x00" + k + "=" + params[k])
+	}
+	ch := a.reads.DoChan(key.String(), func() (any, error) {
+		// Detached from the first caller: the others still wait for it.
+		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readTimeout)
+		defer cancel()
+		return a.queryCosts(qctx, q, params, len(keys))
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		// Callers sort their copy; the rows themselves are not changed.
+		return slices.Clone(res.Val.([]costRow)), nil
+	}
+}
+
+// readTimeout bounds one shared read.
+const readTimeout = 30 * time.Second
+
+func (a *api) queryCosts(ctx context.Context, q string, params store.Params, nkeys int) ([]costRow, error) {
 	rows, err := a.store.Query(ctx, q, params)
 	if err != nil {
 		return nil, err
@@ -313,8 +347,8 @@ func (a *api) costsBy(ctx context.Context, f filters, keys []string, maxGrain in
 	defer rows.Close()
 	var out []costRow
 	for rows.Next() {
-		row := costRow{keys: make([]string, len(keys))}
-		dest := make([]any, 0, len(keys)+6)
+		row := costRow{keys: make([]string, nkeys)}
+		dest := make([]any, 0, nkeys+6)
 		for i := range row.keys {
 			dest = append(dest, &row.keys[i])
 		}

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
 	"github.com/nexus-otel/nexus/internal/livefeed"
@@ -38,6 +39,7 @@ type api struct {
 	limiters  *limiters
 	feed      *livefeed.Hub
 	retention retentionCache
+	reads     singleflight.Group // identical cost reads in flight share one query
 	// heartbeat is how often an idle stream sends a comment, so that
 	// proxies and clients can tell a quiet stream from a dead one.
 	heartbeat time.Duration

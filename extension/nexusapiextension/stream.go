@@ -1,7 +1,9 @@
 package nexusapiextension
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -65,23 +67,15 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 	sub, missed := a.feed.Subscribe(streamBuffer, match, after)
 	defer sub.Close()
 
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no") // proxies must not buffer a live stream
-	w.WriteHeader(http.StatusOK)
-
-	// Frames go to the connection's buffer and are flushed together, in
-	// one write, within a deadline.
-	flush := func() bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-		return rc.Flush() == nil
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	out, err := openStream(w, requestID(r), cancel)
+	if err != nil {
+		a.logger.Debug("stream not opened", zap.String("request_id", requestID(r)), zap.Error(err))
+		return nil
 	}
-	write := func(b []byte) bool {
-		_, err := w.Write(b)
-		return err == nil
-	}
+	defer out.close()
+	write, flush := out.write, out.flush
 	if !write([]byte("retry: 3000\n: connected\n\n")) || !flush() {
 		return nil
 	}
@@ -99,7 +93,7 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 	defer heartbeat.Stop()
 	for {
 		select {
-		case <-r.Context().Done():
+		case <-ctx.Done():
 			return nil
 		case <-a.closing:
 			return nil
@@ -130,4 +124,66 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 			}
 		}
 	}
+}
+
+// sseConn is an open stream. Over HTTP/1.1 the connection is taken over
+// (hijacked) and frames are written to it directly: with ten thousand
+// clients, every layer between a frame and the socket — chunked encoding,
+// the response buffer, the server's instrumentation — costs delivery
+// latency for the clients served last. Where the connection cannot be
+// taken (HTTP/2), frames go through the ResponseWriter.
+type sseConn struct {
+	write func([]byte) bool
+	flush func() bool
+	close func()
+}
+
+// gone is called when the client closes the connection.
+func openStream(w http.ResponseWriter, requestID string, gone func()) (*sseConn, error) {
+	rc := http.NewResponseController(w)
+	conn, buf, err := rc.Hijack()
+	if err != nil {
+		h := w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Accel-Buffering", "no")
+		w.WriteHeader(http.StatusOK)
+		var deadline time.Time
+		return &sseConn{
+			write: func(b []byte) bool { _, err := w.Write(b); return err == nil },
+			flush: func() bool {
+				if now := time.Now(); deadline.Sub(now) < streamWriteTimeout/2 {
+					deadline = now.Add(streamWriteTimeout)
+					_ = rc.SetWriteDeadline(deadline)
+				}
+				return rc.Flush() == nil
+			},
+			close: func() {},
+		}, nil
+	}
+	// The body has no length and ends when the connection closes, which
+	// HTTP/1.1 allows with Connection: close.
+	_ = conn.SetDeadline(time.Time{})
+	// The server no longer watches a taken-over connection: a read that
+	// ends tells that the client has gone.
+	go func() {
+		_, _ = io.Copy(io.Discard, buf)
+		gone()
+	}()
+	head := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n" +
+		"X-Accel-Buffering: no\r\nX-Request-Id: " + requestID + "\r\nConnection: close\r\n\r\n"
+	pending := []byte(head)
+	var deadline time.Time
+	s := &sseConn{close: func() { _ = conn.Close() }}
+	s.write = func(b []byte) bool { pending = append(pending, b...); return true }
+	s.flush = func() bool {
+		if now := time.Now(); deadline.Sub(now) < streamWriteTimeout/2 {
+			deadline = now.Add(streamWriteTimeout)
+			_ = conn.SetWriteDeadline(deadline)
+		}
+		_, err := conn.Write(pending)
+		pending = pending[:0]
+		return err == nil
+	}
+	return s, nil
 }

@@ -14,17 +14,22 @@ import (
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
-// Start is when the generated history begins; it spans Days days.
-var Start = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
-
 // Days is the length of the generated history.
 const Days = 30
 
-// Calls stores n calls spread evenly over Days days from Start: five
+// Range is the generated history: Days whole UTC days ending yesterday, so
+// that it always lies inside every table's retention.
+func Range() (from, to time.Time) {
+	to = time.Now().UTC().Truncate(24 * time.Hour)
+	return to.AddDate(0, 0, -Days), to
+}
+
+// Calls stores n calls spread evenly over Range: five
 // providers, four models, twenty services, one call in fifty an error, and
 // call i costing (i % 1000) µUSD.
 func Calls(ctx context.Context, s store.Store, n int) error {
-	spacing := int64(Days * 24 * time.Hour / time.Millisecond / time.Duration(n))
+	start, _ := Range()
+	spacing := int64(Spacing(n) / time.Millisecond)
 	err := s.Exec(ctx, `INSERT INTO `+s.Database()+`.api_calls
 		(timestamp, duration_ns, service, environment, provider, operation, model, status,
 		 input_tokens, output_tokens, cost_usd, cost_status)
@@ -37,11 +42,17 @@ func Calls(ctx context.Context, s store.Store, n int) error {
 		       500 + number % 1000, 50 + number % 200,
 		       toDecimal64(number % 1000, 12) / 1000000, 'computed'
 		FROM numbers({n:UInt64})`,
-		store.Params{"start": Start.Format("2006-01-02 15:04:05"), "spacing": strconv.FormatInt(spacing, 10), "n": strconv.Itoa(n)})
+		store.Params{"start": start.Format("2006-01-02 15:04:05"), "spacing": strconv.FormatInt(spacing, 10), "n": strconv.Itoa(n)})
 	if err != nil {
 		return fmt.Errorf("generate %d calls: %w", n, err)
 	}
 	return nil
+}
+
+// Spacing is the time between two of n generated calls (whole
+// milliseconds): call i is at the start of Range plus i × Spacing(n).
+func Spacing(n int) time.Duration {
+	return (Days * 24 * time.Hour / time.Duration(n)).Truncate(time.Millisecond)
 }
 
 // Total is the exact cost of the n generated calls, n a multiple of 1000:

@@ -1,0 +1,103 @@
+package nexusapiextension
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/nexus-otel/nexus/internal/benchdata"
+)
+
+// BenchmarkCostSummary50Clients asks GET /api/v1/costs/summary for the last
+// 30 days with 10 million calls stored, from 50 concurrent clients over
+// real HTTP, and reports the latency percentiles of all requests. Every
+// answer is checked: all calls counted, the exact total.
+func BenchmarkCostSummary50Clients(b *testing.B) {
+	const calls, clients, perClient = 10_000_000, 50, 40
+	ta := startAPI(b, "bench_api_summary", func(c *Config) { c.RateLimit.RequestsPerSecond, c.RateLimit.Burst = 1e6, 1e6 })
+	ctx := context.Background()
+	began := time.Now()
+	if err := benchdata.Calls(ctx, ta.store, calls); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d calls in %s", calls, time.Since(began))
+	from, to := benchdata.Range()
+	spacing := benchdata.Spacing(calls)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+
+	// ask asks for the summary from from+shift and checks the answer: all
+	// calls of the range counted and, for the whole range, the exact total.
+	ask := func(b *testing.B, shift time.Duration) time.Duration {
+		url := ta.base + "/api/v1/costs/summary?groupBy=provider&from=" + from.Add(shift).Format(time.RFC3339) + "&to=" + to.Format(time.RFC3339)
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+ta.admin)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		took := time.Since(start)
+		var e struct {
+			Data []costGroup `json:"data"`
+		}
+		if err != nil || resp.StatusCode != 200 || json.Unmarshal(raw, &e) != nil {
+			b.Fatalf("HTTP %d: %s %v", resp.StatusCode, raw, err)
+		}
+		total, n := decimal.Zero, uint64(0)
+		for _, g := range e.Data {
+			total = total.Add(decimal.RequireFromString(g.Cost))
+			n += g.Calls
+		}
+		// Call i is at i × spacing: the range from shift holds the calls
+		// from ceil(shift / spacing) on.
+		skipped := uint64((shift + spacing - 1) / spacing)
+		if n != calls-skipped || (shift == 0 && !total.Equal(benchdata.Total(calls))) {
+			b.Fatalf("summary from +%s counted %d calls, %s USD; want %d calls", shift, n, total, calls-skipped)
+		}
+		return took
+	}
+	// load runs the clients, client i asking from shiftOf(i).
+	load := func(b *testing.B, shiftOf func(i int) time.Duration) {
+		ask(b, shiftOf(0)) // warm the engine's caches once
+		b.ResetTimer()
+		for range b.N {
+			var mu sync.Mutex
+			var lat []time.Duration
+			var wg sync.WaitGroup
+			for i := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range perClient {
+						took := ask(b, shiftOf(i))
+						mu.Lock()
+						lat = append(lat, took)
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			slices.Sort(lat)
+			pct := func(p float64) float64 {
+				return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))]) / float64(time.Millisecond)
+			}
+			b.ReportMetric(pct(0.50), "p50-ms")
+			b.ReportMetric(pct(0.95), "p95-ms")
+			b.ReportMetric(pct(0.99), "p99-ms")
+		}
+	}
+	// Fifty clients asking the same question: a shared dashboard.
+	b.Run("same", func(b *testing.B) { load(b, func(int) time.Duration { return 0 }) })
+	// Fifty clients each asking over a different range (from shifted by
+	// i hours): nothing to share, every request is its own query.
+	b.Run("distinct", func(b *testing.B) { load(b, func(i int) time.Duration { return time.Duration(i) * time.Hour }) })
+}
