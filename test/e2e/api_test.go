@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// apiGet calls the built binary's REST API and decodes the envelope's data.
+func apiGet(t *testing.T, col *collector, key, path string, data any) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+col.api+path, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Success bool            `json:"success"`
+		Data    json.RawMessage `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	if env.Success && data != nil {
+		if err := json.Unmarshal(env.Data, data); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestAPIOverTheDistribution runs the binary with configs/local.yaml and an
+// admin key from the environment: the README span shows up on the live
+// stream while it is processed, then in /calls and /costs/summary, priced.
+func TestAPIOverTheDistribution(t *testing.T) {
+	const key = "nxs_e2e_admin_key_0123456789abcdefghijklmnopq"
+	col := newCollector(t, t.TempDir())
+	col.env = []string{"NEXUS_ADMIN_KEY=" + key}
+	col.start()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+col.api+"/api/v1/stream?kinds=call&provider=openai", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", err, resp)
+	}
+	defer resp.Body.Close()
+	events := make(chan string, 4)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				events <- data
+			}
+		}
+	}()
+	// The stream is subscribed once its first frame is out.
+	time.Sleep(200 * time.Millisecond)
+	sent := time.Now()
+	if code := postJSON(t, col, readmeSpan(t)); code != http.StatusOK {
+		t.Fatalf("README span: HTTP %d", code)
+	}
+	select {
+	case data := <-events:
+		t.Logf("README span on the stream after %s", time.Since(sent))
+		if !strings.Contains(data, `"costUsd":"0.0001512"`) || !strings.Contains(data, `"model":"gpt-4o-mini-2024-07-18"`) {
+			t.Fatalf("stream event %s", data)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the span never reached the stream\n%s", col.out)
+	}
+
+	var calls []struct {
+		Provider string  `json:"provider"`
+		CostUSD  *string `json:"costUsd"`
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(calls) == 0; time.Sleep(100 * time.Millisecond) {
+		if code := apiGet(t, col, key, "/api/v1/calls", &calls); code != 200 {
+			t.Fatalf("/calls: HTTP %d", code)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the span never reached /calls")
+		}
+	}
+	if calls[0].Provider != "openai" || calls[0].CostUSD == nil || *calls[0].CostUSD != "0.0001512" {
+		t.Fatalf("/calls: %+v", calls)
+	}
+	var summary []struct {
+		Group string `json:"group"`
+		Cost  string `json:"cost"`
+		Calls uint64 `json:"calls"`
+	}
+	to := time.Now().UTC().Add(time.Minute).Truncate(time.Second)
+	path := fmt.Sprintf("/api/v1/costs/summary?from=%s&to=%s", to.Add(-24*time.Hour).Format(time.RFC3339), to.Format(time.RFC3339))
+	if code := apiGet(t, col, key, path, &summary); code != 200 || len(summary) != 1 ||
+		summary[0].Group != "openai" || summary[0].Cost != "0.0001512" || summary[0].Calls != 1 {
+		t.Fatalf("/costs/summary: HTTP %d %+v", code, summary)
+	}
+	if code := apiGet(t, col, "nxs_wrong", "/api/v1/calls", nil); code != 401 {
+		t.Fatalf("wrong key: HTTP %d", code)
+	}
+}
+
+// TestFirstStartPrintsAnAdminKeyOnce: with no key configured, the first
+// start creates an admin key and logs it; it works, and a restart on the
+// same data neither prints another nor forgets it.
+func TestFirstStartPrintsAnAdminKeyOnce(t *testing.T) {
+	dir := t.TempDir()
+	col := newCollector(t, dir)
+	col.env = []string{"NEXUS_ADMIN_KEY="}
+	col.start()
+	logged := regexp.MustCompile(`"admin_key": "(nxs_[A-Za-z0-9_-]{43})"`).FindStringSubmatch(col.out.String())
+	if logged == nil {
+		t.Fatalf("no admin key in the first start's log\n%s", col.out)
+	}
+	if code := apiGet(t, col, logged[1], "/api/v1/keys", nil); code != 200 {
+		t.Fatalf("logged key refused: HTTP %d", code)
+	}
+	if err := col.stop(); err != nil {
+		t.Fatal(err)
+	}
+	again := newCollector(t, dir)
+	again.env = []string{"NEXUS_ADMIN_KEY="}
+	again.start()
+	if strings.Contains(again.out.String(), "admin_key") {
+		t.Fatalf("a second admin key was printed on restart\n%s", again.out)
+	}
+	if code := apiGet(t, again, logged[1], "/api/v1/keys", nil); code != 200 {
+		t.Fatalf("key forgotten after restart: HTTP %d", code)
+	}
+}
