@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -37,13 +36,9 @@ func exampleTime(day, hour, minute int) time.Time {
 	return callsDay.AddDate(0, 0, day-5).Add(time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute)
 }
 
-// callsRuns makes each test's database new even under -count=N, where the
-// engine's data directory outlives a run and seeded calls would add up.
-var callsRuns atomic.Int64
-
 func callsAPI(t *testing.T, db string, tweak func(*Config)) *testAPI {
 	t.Helper()
-	return startAPI(t, fmt.Sprintf("%s_%d", db, callsRuns.Add(1)), tweak)
+	return startAPI(t, freshDB(db), tweak)
 }
 
 // callsFive seeds five distinct calls on callsDay, one minute apart from

@@ -2,21 +2,13 @@ package nexusapiextension
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 )
-
-var dbRuns atomic.Int64
-
-// freshDB names a database no earlier run in this process used, so that
-// go test -count=N starts every run from empty tables.
-func freshDB(name string) string { return fmt.Sprintf("%s_%d", name, dbRuns.Add(1)) }
 
 // costQuery renders query parameters, escaped as a client would.
 func costQuery(path string, kv ...string) string {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	"go.opentelemetry.io/collector/extension/extensiontest"
@@ -140,3 +142,9 @@ func (ta *testAPI) key(role string) string {
 	e.decode(ta.t, &k)
 	return k.Key
 }
+
+var dbRuns atomic.Int64
+
+// freshDB names a database no earlier run in this process used, so that
+// go test -count=N starts every run from empty tables.
+func freshDB(name string) string { return fmt.Sprintf("%s_%d", name, dbRuns.Add(1)) }

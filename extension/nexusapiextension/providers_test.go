@@ -43,17 +43,6 @@ func withProviders(srv *providertest.Server) func(*Config) {
 	}
 }
 
-type testResult struct {
-	Provider   string              `json:"provider"`
-	Up         bool                `json:"up"`
-	Class      string              `json:"class"`
-	HTTPStatus *int                `json:"httpStatus"`
-	LatencyMs  float64             `json:"latencyMs"`
-	Message    string              `json:"message"`
-	RateLimits []providerRateLimit `json:"rateLimits"`
-	CheckedAt  string              `json:"checkedAt"`
-}
-
 func TestProviderTestHealthy(t *testing.T) {
 	srv := providertest.New(t)
 	ta := startAPI(t, "api_prov_healthy", withProviders(srv))
@@ -63,7 +52,7 @@ func TestProviderTestHealthy(t *testing.T) {
 	if e.status != 200 {
 		t.Fatalf("test openai: %d %+v", e.status, e.Error)
 	}
-	var res testResult
+	var res providerTest
 	e.decode(t, &res)
 	if res.Provider != provider.OpenAI || !res.Up || res.Class != "ok" || res.HTTPStatus == nil || *res.HTTPStatus != 200 ||
 		res.LatencyMs <= 0 || res.CheckedAt == "" {
@@ -101,7 +90,7 @@ func TestProviderTestHealthy(t *testing.T) {
 
 	// Every configured provider passes against the fake.
 	for _, name := range []string{provider.OpenRouter, provider.Twilio, provider.Apollo} {
-		var r testResult
+		var r providerTest
 		e := ta.do("POST", "/api/v1/providers/"+name+"/test", editor, nil)
 		e.decode(t, &r)
 		if e.status != 200 || !r.Up || r.Class != "ok" {
@@ -127,7 +116,7 @@ func TestProviderTestFailingKey(t *testing.T) {
 	if e.status != 200 {
 		t.Fatalf("test apollo: %d %+v", e.status, e.Error)
 	}
-	var res testResult
+	var res providerTest
 	e.decode(t, &res)
 	if res.Up || res.Class != provider.ClassAuthFailed || res.HTTPStatus == nil || *res.HTTPStatus != 401 {
 		t.Fatalf("refused key: %s", e.Data)
