@@ -55,6 +55,12 @@
 //   - X-ClickHouse-Summary has ClickHouse's keys, but the engine reports only
 //     rows read and written: read_bytes, written_bytes and total_rows_to_read
 //     are "0", result_bytes is the size of the answer.
+//   - Native is the engine's, as ClickHouse writes it for protocol revision
+//     0. clickhouse-go's HTTP handshake (the query of displayName(),
+//     version(), revision(), timezone()) is answered here in the client's
+//     revision, reporting revision 0, so that clickhouse-go — and the
+//     Grafana data source built on it — then reads the engine's blocks as
+//     they are (see native.go).
 //   - At most 4 MiB of SQL is parsed per request (an INSERT's data is not
 //     SQL); the engine's own max_query_size (256 KiB unless raised) applies
 //     first.
@@ -394,6 +400,15 @@ func (h *handler) execute(r *http.Request, params url.Values) (*outcome, *queryE
 		default:
 			sql = withSettings(sql, st.outSettingsAt, settings)
 		}
+	}
+	if format == "Native" && isHello(st.text) {
+		data, err := h.helloAnswer(ctx, database, clientRevision(params.Get("client_protocol_version")))
+		if err != nil {
+			return out, toQueryError(err)
+		}
+		out.data, out.readRows = data, 1
+		out.contentType, out.format = contentType(format), format
+		return out, nil
 	}
 	res, err := h.eng.Query(ctx, Statement{SQL: sql, Format: format, Params: qparams, Database: database, ReadOnly: readOnly})
 	if err != nil {

@@ -1,0 +1,71 @@
+package chhttp
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The engine writes the Native format as ClickHouse does for a client of
+// protocol revision 0: no block info, no per-column serialization flag.
+// clickhouse-go over HTTP opens a connection by asking
+// "SELECT displayName(), version(), revision(), timezone()" and decodes that
+// answer as the revision it sends (client_protocol_version), then every
+// later block as the revision() the server reported. So the handshake is
+// answered here, in the client's revision, reporting revision 0: from then
+// on the client reads the engine's own Native output as it is.
+const helloQuery = "select displayname(), version(), revision(), timezone()"
+
+// minRevisionCustomSerialization is the revision from which each column
+// header carries a has-custom-serialization byte
+// (DBMS_MIN_REVISION_WITH_CUSTOM_SERIALIZATION).
+const minRevisionCustomSerialization = 54454
+
+func isHello(sql string) bool {
+	return strings.Join(strings.Fields(strings.ToLower(sql)), " ") == helloQuery
+}
+
+// helloAnswer is the handshake answer in Native for client revision rev.
+func (h *handler) helloAnswer(ctx context.Context, database string, rev uint64) ([]byte, error) {
+	res, err := h.eng.Query(ctx, Statement{SQL: "SELECT displayName(), version(), timezone()", Format: "TabSeparated", Database: database, ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	f := strings.Split(strings.TrimRight(string(res.Data), "\n"), "\t")
+	if len(f) != 3 {
+		return nil, fmt.Errorf("unexpected server info %q", res.Data)
+	}
+	var b []byte
+	if rev > 0 {
+		// Block info: field 1 is_overflows=false, field 2 bucket_num=-1, end.
+		b = append(b, 1, 0, 2, 0xff, 0xff, 0xff, 0xff, 0)
+	}
+	b = binary.AppendUvarint(b, 4) // columns
+	b = binary.AppendUvarint(b, 1) // rows
+	column := func(name, typ string, value []byte) {
+		b = appendString(b, name)
+		b = appendString(b, typ)
+		if rev >= minRevisionCustomSerialization {
+			b = append(b, 0)
+		}
+		b = append(b, value...)
+	}
+	column("displayName()", "String", appendString(nil, f[0]))
+	column("version()", "String", appendString(nil, f[1]))
+	column("revision()", "UInt32", []byte{0, 0, 0, 0})
+	column("timezone()", "String", appendString(nil, f[2]))
+	return b, nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// clientRevision is the client_protocol_version parameter, 0 when absent.
+func clientRevision(v string) uint64 {
+	n, _ := strconv.ParseUint(v, 10, 64)
+	return n
+}
