@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/nexus-otel/nexus/internal/chdb"
 	"github.com/nexus-otel/nexus/internal/rowbinary"
@@ -21,8 +20,7 @@ type embeddedStore struct {
 	conns []*chdb.Conn
 	pool  chan *chdb.Conn
 
-	mu      sync.Mutex
-	columns map[string]map[string]rowbinary.Type // table -> column -> type
+	cols columnCache
 }
 
 func resolveDataDir(cfg EmbeddedConfig) string {
@@ -41,8 +39,7 @@ func openEmbedded(cfg *Config) (*embeddedStore, error) {
 		return nil, err
 	}
 	dir := resolveDataDir(cfg.Embedded)
-	s := &embeddedStore{db: cfg.Database, lib: lib, pool: make(chan *chdb.Conn, cfg.Embedded.Connections),
-		columns: map[string]map[string]rowbinary.Type{}}
+	s := &embeddedStore{db: cfg.Database, lib: lib, pool: make(chan *chdb.Conn, cfg.Embedded.Connections)}
 	for range cfg.Embedded.Connections {
 		c, err := lib.Connect(dir)
 		if err != nil {
@@ -107,7 +104,7 @@ func (s *embeddedStore) Ping(ctx context.Context) error {
 }
 
 func (s *embeddedStore) PrepareBatch(ctx context.Context, table string, columns []string) (store.Batch, error) {
-	types, err := s.columnTypes(ctx, table, columns)
+	types, err := s.cols.types(ctx, s, s.db, table, columns)
 	if err != nil {
 		return nil, err
 	}
@@ -116,51 +113,6 @@ func (s *embeddedStore) PrepareBatch(ctx context.Context, table string, columns 
 		query: fmt.Sprintf("INSERT INTO %s.%s (%s)", quoteIdent(s.db), quoteIdent(table), joinIdents(columns)),
 		enc:   rowbinary.NewRowEncoder(types),
 	}, nil
-}
-
-// columnTypes reads (once per table) the types the engine expects, so that a
-// batch encodes exactly what the table declares.
-func (s *embeddedStore) columnTypes(ctx context.Context, table string, columns []string) ([]rowbinary.Type, error) {
-	s.mu.Lock()
-	known := s.columns[table]
-	s.mu.Unlock()
-	if known == nil {
-		rows, err := s.Query(ctx, "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}",
-			store.Params{"db": s.db, "t": table})
-		if err != nil {
-			return nil, fmt.Errorf("read columns of %s.%s: %w", s.db, table, err)
-		}
-		known = map[string]rowbinary.Type{}
-		for rows.Next() {
-			var name, typ string
-			if err := rows.Scan(&name, &typ); err != nil {
-				return nil, fmt.Errorf("read columns of %s.%s: %w", s.db, table, err)
-			}
-			t, err := rowbinary.ParseType(typ)
-			if err != nil {
-				return nil, fmt.Errorf("column %s.%s: %w", table, name, err)
-			}
-			known[name] = t
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		if len(known) == 0 {
-			return nil, fmt.Errorf("table %s.%s does not exist", s.db, table)
-		}
-		s.mu.Lock()
-		s.columns[table] = known
-		s.mu.Unlock()
-	}
-	out := make([]rowbinary.Type, len(columns))
-	for i, c := range columns {
-		t, ok := known[c]
-		if !ok {
-			return nil, fmt.Errorf("table %s.%s has no column %q", s.db, table, c)
-		}
-		out[i] = t
-	}
-	return out, nil
 }
 
 func (s *embeddedStore) close() {

@@ -2,6 +2,8 @@ package chstoreextension
 
 import (
 	"context"
+	"go.uber.org/zap/zaptest"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -140,8 +142,64 @@ func TestStatements(t *testing.T) {
 
 func TestEmbeddedStoreRoundTrip(t *testing.T) {
 	_, s := startEmbedded(t, "rt_test", nil)
+	roundTrip(t, s, "rt_test")
+}
+
+// TestRemoteOverEmbeddedHTTP runs remote mode — clickhouse-go over HTTP, as
+// against a ClickHouse server — against the embedded engine's HTTP
+// interface: migrations, batches, typed reads and errors, all through it.
+func TestRemoteOverEmbeddedHTTP(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	startEmbedded(t, "remote_host", func(c *Config) {
+		c.HTTP.Enabled, c.HTTP.ReadOnly = true, false
+		c.HTTP.NetAddr.Endpoint = addr
+	})
+	cfg := createDefaultConfig().(*Config)
+	cfg.Mode, cfg.Database = ModeRemote, "remote_rt"
+	cfg.Remote.Endpoints, cfg.Remote.Protocol = []string{addr}, "http"
+	cfg.Remote.TLS.Insecure = true // plain HTTP on loopback
+	set := extensiontest.NewNopSettings(componentType)
+	set.Logger = zaptest.NewLogger(t)
+	ext := newExtension(cfg, set)
+	if err := ext.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	defer ext.Shutdown(context.Background())
+	s := ext.Store()
+	// Migrations run in the background in remote mode: wait for them.
+	migrations, err := loadMigrations("remote_rt", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strconv.Itoa(len(migrations))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		rows, err := s.Query(context.Background(), "SELECT toString(count()) FROM remote_rt.schema_migrations", nil)
+		var got string
+		if err == nil {
+			if rows.Next() {
+				_ = rows.Scan(&got)
+			}
+			rows.Close()
+		}
+		if got == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("remote migrations: %s of %s recorded (%v)", got, want, err)
+		}
+	}
+	roundTrip(t, s, "remote_rt")
+}
+
+// roundTrip writes awkward values through a batch and reads them back typed.
+func roundTrip(t *testing.T, s store.Store, db string) {
 	ctx := context.Background()
-	if err := s.Exec(ctx, "CREATE TABLE rt_test.t (ts DateTime64(9, 'UTC'), name LowCardinality(String), cost Decimal(18, 9), n UInt64, labels Map(String, String)) ENGINE = MergeTree ORDER BY ts", nil); err != nil {
+	if err := s.Exec(ctx, "CREATE TABLE "+db+".t (ts DateTime64(9, 'UTC'), name LowCardinality(String), cost Decimal(18, 9), n UInt64, labels Map(String, String)) ENGINE = MergeTree ORDER BY ts", nil); err != nil {
 		t.Fatal(err)
 	}
 	b, err := s.PrepareBatch(ctx, "t", []string{"ts", "name", "cost", "n", "labels"})
@@ -164,7 +222,7 @@ func TestEmbeddedStoreRoundTrip(t *testing.T) {
 	if err := b.Send(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.Query(ctx, "SELECT count(), sum(cost), max(ts), any(labels) FROM rt_test.t WHERE name = {name:String}", store.Params{"name": hostile})
+	rows, err := s.Query(ctx, "SELECT count(), sum(cost), max(ts), any(labels) FROM "+db+".t WHERE name = {name:String}", store.Params{"name": hostile})
 	if err != nil {
 		t.Fatal(err)
 	}

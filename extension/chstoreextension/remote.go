@@ -7,6 +7,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/nexus-otel/nexus/internal/rowbinary"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -15,6 +16,7 @@ import (
 type remoteStore struct {
 	db   string
 	conn driver.Conn
+	cols columnCache
 }
 
 func openRemote(ctx context.Context, cfg *Config) (*remoteStore, error) {
@@ -67,20 +69,50 @@ func (s *remoteStore) Query(ctx context.Context, query string, params store.Para
 func (s *remoteStore) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
 
 func (s *remoteStore) PrepareBatch(ctx context.Context, table string, columns []string) (store.Batch, error) {
+	types, err := s.cols.types(ctx, s, s.db, table, columns)
+	if err != nil {
+		return nil, err
+	}
 	b, err := s.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.%s (%s)", quoteIdent(s.db), quoteIdent(table), joinIdents(columns)))
 	if err != nil {
 		return nil, err
 	}
-	return remoteBatch{b}, nil
+	return &remoteBatch{b: b, check: rowbinary.NewRowEncoder(types).WithNames(columns...)}, nil
 }
 
 func (s *remoteStore) close() error { return s.conn.Close() }
 
 // remoteBatch adapts clickhouse-go's batch, whose Send takes the context
-// given at PrepareBatch.
-type remoteBatch struct{ b driver.Batch }
+// given at PrepareBatch. clickhouse-go appends a row column by column, so a
+// row refused halfway would leave the batch misaligned; each row is first
+// checked with the encoder the embedded store uses, so that a refused row
+// leaves the batch as it was, in both modes.
+type remoteBatch struct {
+	b       driver.Batch
+	check   *rowbinary.RowEncoder
+	scratch []byte
+	broken  error
+}
 
-func (r remoteBatch) Append(values ...any) error { return r.b.Append(values...) }
-func (r remoteBatch) Rows() int                  { return r.b.Rows() }
-func (r remoteBatch) Send(context.Context) error { return r.b.Send() }
-func (r remoteBatch) Abort() error               { return r.b.Abort() }
+func (r *remoteBatch) Append(values ...any) error {
+	var err error
+	if r.scratch, err = r.check.Append(r.scratch[:0], values...); err != nil {
+		return err
+	}
+	if err := r.b.Append(values...); err != nil && r.broken == nil {
+		r.broken = fmt.Errorf("batch left inconsistent by a refused row: %w", err)
+	}
+	return nil
+}
+
+func (r *remoteBatch) Rows() int { return r.b.Rows() }
+
+func (r *remoteBatch) Send(context.Context) error {
+	if r.broken != nil {
+		_ = r.b.Abort()
+		return r.broken
+	}
+	return r.b.Send()
+}
+
+func (r *remoteBatch) Abort() error { return r.b.Abort() }

@@ -360,6 +360,22 @@ func (h *handler) execute(r *http.Request, params url.Values) (*outcome, *queryE
 		out.contentType, out.format = contentType(format), format
 		return out, nil
 
+	case st.insert != nil && strings.EqualFold(st.insert.format, "Values") && len(qparams) > 0:
+		// VALUES with {name:Type} parameters is parsed by the engine as one
+		// query, as ClickHouse does: streamed as data, the placeholders
+		// would be values. The tuples are the statement's own SQL text.
+		ins := st.insert
+		sql := withSettings(ins.header, ins.settingsAt, settings) + "\nVALUES " + string(data)
+		res, err := h.eng.Query(ctx, Statement{SQL: sql, Format: defaultFormat, Params: qparams, Database: database, ReadOnly: readOnly})
+		if err != nil {
+			return out, toQueryError(err)
+		}
+		if res != nil {
+			out.writtenRows = res.RowsWritten
+		}
+		out.contentType = "text/plain; charset=UTF-8"
+		return out, nil
+
 	case st.insert != nil && (st.insert.format != "" || len(data) > 0):
 		ins := st.insert
 		if ins.format == "" { // INSERT INTO t, with the data in the body
