@@ -104,7 +104,7 @@ func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
 		}
 		names = append(names, n)
 	}
-	if strings.Join(names, ",") != "api_calls,api_calls_1d,api_calls_1d_mv,api_calls_1h,api_calls_1h_mv,api_calls_1m,api_calls_1m_mv,api_keys,budgets,cost_reconciliation,provider_gauges,provider_health,provider_usage,schema_migrations" {
+	if strings.Join(names, ",") != "alert_events,alert_rules,api_calls,api_calls_1d,api_calls_1d_mv,api_calls_1h,api_calls_1h_mv,api_calls_1m,api_calls_1m_mv,api_keys,budgets,cost_reconciliation,provider_gauges,provider_health,provider_usage,schema_migrations" {
 		t.Fatalf("tables: %v", names)
 	}
 }

@@ -27,6 +27,9 @@ type Config struct {
 	// Providers are the provider blocks, as the apiusage receiver takes
 	// them, for POST /api/v1/providers/{name}/test.
 	Providers providerconfig.Providers `mapstructure:"providers"`
+	// Alerting is the alert rules, their evaluator and the notification
+	// channels (alerts_config.go).
+	Alerting AlertingConfig `mapstructure:"alerting"`
 }
 
 // RateLimitConfig is a token bucket per key.
@@ -60,5 +63,6 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New("max_range: must be positive"))
 	}
 	errs = append(errs, cfg.Providers.ValidateUnder("providers."))
+	errs = append(errs, cfg.Alerting.ValidateUnder("alerting."))
 	return errors.Join(errs...)
 }

@@ -50,6 +50,8 @@ type api struct {
 	mux       *http.ServeMux
 	server    *http.Server
 	wg        sync.WaitGroup
+	// alerts is the alert rules, evaluator and notifications (alerts.go).
+	alerts *alerting
 }
 
 func newAPI(cfg *Config, set extension.Settings) *api {
@@ -99,6 +101,13 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 		ln.Close()
 		return fmt.Errorf("nexusapi: %w", err)
 	}
+	// --- alerting (alerts.go): last, so nothing after it can fail and
+	// leave the evaluator running ---
+	if err := a.startAlerting(ctx, host); err != nil {
+		ln.Close()
+		return fmt.Errorf("nexusapi: %w", err)
+	}
+	// --- end alerting ---
 	a.server = srv
 	a.wg.Add(1)
 	go func() {
@@ -136,12 +145,15 @@ func (a *api) bootstrapKey(ctx context.Context) error {
 
 func (a *api) Shutdown(ctx context.Context) error {
 	a.closeOnce.Do(func() { close(a.closing) })
+	// --- alerting (alerts.go) ---
+	alertErr := a.stopAlerting(ctx)
+	// --- end alerting ---
 	if a.server == nil {
-		return nil
+		return alertErr
 	}
 	err := a.server.Shutdown(ctx)
 	a.wg.Wait()
-	return err
+	return errors.Join(err, alertErr)
 }
 
 // storeError logs a store failure with the request id and answers 500.

@@ -35,6 +35,7 @@ func createDefaultConfig() component.Config {
 		MaxBodyBytes: 1 << 20,
 		MaxRange:     400 * 24 * time.Hour,
 		Providers:    providerconfig.NewDefault(),
+		Alerting:     defaultAlertingConfig(),
 	}
 }
 

@@ -8,4 +8,5 @@ func (a *api) resourceRoutes() {
 	a.budgetRoutes()
 	a.providerRoutes()
 	a.streamRoutes()
+	a.alertRoutes()
 }
