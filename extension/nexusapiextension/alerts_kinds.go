@@ -29,6 +29,8 @@ func (al *alerting) observe(ctx context.Context, r *alertRule, now time.Time) ([
 			return al.observeSpendAnomaly(ctx, r, now)
 		}
 		return al.observeAnomalies(ctx, r, now)
+	case kindUnpriced:
+		return al.observeUnpriced(ctx, r, now)
 	case kindQuota:
 		if r.Source == quotaErrors {
 			return al.observeQuotaErrors(ctx, r, now)
@@ -252,6 +254,34 @@ func (al *alerting) observeAnomalies(ctx context.Context, r *alertRule, now time
 			o.summary = fmt.Sprintf("%s of calls anomalous (%d of %d) in the last %s, threshold %s",
 				pct(o.value), anomalies, calls, fmtDuration(r.Window), pct(r.Threshold))
 		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// observeUnpriced counts the calls over the window that no price covered:
+// a new model or operation appearing in traffic before the catalog knows
+// it, whose spend is then missing from every total.
+func (al *alerting) observeUnpriced(ctx context.Context, r *alertRule, now time.Time) ([]observation, error) {
+	params := store.Params{}
+	cols, groupBy := groupSelect(r)
+	q := "SELECT " + cols + "toUInt64(sum(calls)), toUInt64(sum(unpriced)) FROM " + al.table("api_calls_1m") +
+		" WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r.Scope, params) + groupBy
+	rows, err := al.queryGroups(ctx, r, q, params, func() []any { return []any{new(uint64), new(uint64)} })
+	if err != nil {
+		return nil, fmt.Errorf("read unpriced calls over the window: %w", err)
+	}
+	var out []observation
+	for _, row := range rows {
+		calls, unpriced := *row.vals[0].(*uint64), *row.vals[1].(*uint64)
+		if calls == 0 {
+			continue
+		}
+		key, labels := instance(r, row.groups)
+		o := observation{key: key, labels: labels, threshold: r.Threshold, value: decimal.NewFromInt(int64(unpriced))}
+		o.breach = o.value.GreaterThanOrEqual(r.Threshold)
+		o.summary = fmt.Sprintf("%d unpriced calls of %d in the last %s, threshold %s",
+			unpriced, calls, fmtDuration(r.Window), r.Threshold)
 		out = append(out, o)
 	}
 	return out, nil

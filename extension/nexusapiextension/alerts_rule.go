@@ -27,10 +27,11 @@ const (
 	kindKeyInvalid      = "key_invalid"
 	kindQuota           = "quota"
 	kindAnomaly         = "anomaly"
+	kindUnpriced        = "unpriced"
 )
 
 var ruleKinds = []string{kindCostOverWindow, kindBudgetThreshold, kindBudgetForecast, kindErrorRate,
-	kindLatencyP95, kindProviderDown, kindKeyInvalid, kindQuota, kindAnomaly}
+	kindLatencyP95, kindProviderDown, kindKeyInvalid, kindQuota, kindAnomaly, kindUnpriced}
 
 // Sources of a quota rule and modes of an anomaly rule.
 const (
@@ -346,7 +347,7 @@ func (c ruleChecker) checkKind(d *ruleDraft) []FieldError {
 
 	// Grouping: only kinds that read calls split into instances.
 	groupable := r.Kind == kindCostOverWindow || r.Kind == kindErrorRate || r.Kind == kindLatencyP95 ||
-		r.Kind == kindAnomaly || (r.Kind == kindQuota && r.Source == quotaErrors)
+		r.Kind == kindAnomaly || r.Kind == kindUnpriced || (r.Kind == kindQuota && r.Source == quotaErrors)
 	if len(r.GroupBy) > 0 && !groupable {
 		notUsed("groupBy")
 	} else if len(r.GroupBy) > 0 {
@@ -450,6 +451,8 @@ func (c ruleChecker) checkKind(d *ruleDraft) []FieldError {
 		} else {
 			t = rng{def: "0.1", lo: "0", hi: "1", loOpen: true, hiOpen: true, what: "a headroom (remaining ÷ limit) between 0 and 1, exclusive"}
 		}
+	case kindUnpriced:
+		t = rng{def: "1", lo: "1", hi: "1000000000", whole: true, what: "a whole number of unpriced calls from 1"}
 	case kindAnomaly:
 		switch r.Mode {
 		case anomalyCount:

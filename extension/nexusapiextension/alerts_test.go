@@ -595,6 +595,7 @@ func TestAlertCallKinds(t *testing.T) {
 	count := ta.createRule(editor, map[string]any{"name": "anomaly count", "kind": "anomaly", "mode": "count", "threshold": 2, "window": "10m"})
 	spike := ta.createRule(editor, map[string]any{"name": "spend spike", "kind": "anomaly", "mode": "spend", "threshold": 3, "window": "1h",
 		"scope": map[string]string{"provider": "openai"}})
+	unpriced := ta.createRule(editor, map[string]any{"name": "unpriced", "kind": "unpriced", "threshold": 2, "window": "10m", "groupBy": []string{"model"}})
 
 	t0 := time.Now().UTC().Truncate(time.Minute)
 	at := t0.Add(-2 * time.Minute)
@@ -619,6 +620,8 @@ func TestAlertCallKinds(t *testing.T) {
 		share:   "firing@",                  // 2 of 7
 		count:   "firing@",                  // 2 ≥ 2
 		spike:   "firing@",                  // $4 vs a $1 mean
+		// The three failed calls carry no cost: unpriced.
+		unpriced: "firing@model=gpt-4o-mini", // 2 ≥ 2; gpt-4o has 1
 	} {
 		if got := states(ta.events("rule="+rule), true); got != want {
 			t.Errorf("rule %s: %s, want %s", rule, got, want)
@@ -634,8 +637,8 @@ func TestAlertCallKinds(t *testing.T) {
 	}
 	// Out of the window, everything resolves.
 	ta.evalAt(t0.Add(2 * time.Hour))
-	if got := len(ta.events("state=resolved")); got != 6 {
-		t.Fatalf("%d resolved, want 6", got)
+	if got := len(ta.events("state=resolved")); got != 7 {
+		t.Fatalf("%d resolved, want 7", got)
 	}
 }
 
