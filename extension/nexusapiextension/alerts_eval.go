@@ -285,7 +285,7 @@ func (e *evaluator) acknowledged(ctx context.Context, r *alertRule, key string, 
 	if st.acked {
 		return true
 	}
-	n, err := e.al.countEvents(ctx, "SELECT countIf(acked_at IS NOT NULL) FROM (SELECT acked_at FROM "+e.al.a.store.Database()+
+	n, err := e.al.a.count(ctx, "SELECT countIf(acked_at IS NOT NULL) FROM (SELECT acked_at FROM "+e.al.a.store.Database()+
 		".alert_events FINAL WHERE rule_id = {rule:String} AND instance = {instance:String} AND state = 'firing'"+
 		" AND started_at = {started:DateTime64(3, 'UTC')})", map[string]string{"rule": r.ID, "instance": key,
 		"started": st.startedAt.UTC().Format("2006-01-02 15:04:05.000")})

@@ -418,7 +418,7 @@ func (al *alerting) listEvents(w http.ResponseWriter, r *http.Request) *APIError
 		return apiErr
 	}
 	inner := "(" + eventSelect + " FROM " + al.a.store.Database() + ".alert_events FINAL WHERE " + cond + ")"
-	total, err := al.countEvents(r.Context(), "SELECT count() FROM "+inner+outer, params)
+	total, err := al.a.count(r.Context(), "SELECT count() FROM "+inner+outer, params)
 	if err != nil {
 		return al.a.storeError(r, "count alert events", err)
 	}
@@ -434,21 +434,6 @@ func (al *alerting) listEvents(w http.ResponseWriter, r *http.Request) *APIError
 	}
 	writeData(w, http.StatusOK, out, pg.of(total))
 	return nil
-}
-
-func (al *alerting) countEvents(ctx context.Context, q string, params store.Params) (int64, error) {
-	rows, err := al.a.store.Query(ctx, q, params)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	var n uint64
-	if rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return 0, err
-		}
-	}
-	return int64(n), rows.Err()
 }
 
 func (al *alerting) getEvent(w http.ResponseWriter, r *http.Request) *APIError {

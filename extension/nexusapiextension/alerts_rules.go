@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -76,16 +75,8 @@ func (al *alerting) liveRules(ctx context.Context) ([]*alertRule, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := all[:0]
-	for _, r := range all {
-		if !r.deleted {
-			out = append(out, r)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].CreatedAt.Before(out[j].CreatedAt) || (out[i].CreatedAt.Equal(out[j].CreatedAt) && out[i].ID < out[j].ID)
-	})
-	return out, nil
+	return live(all, func(r *alertRule) bool { return r.deleted },
+		func(r *alertRule) (time.Time, string) { return r.CreatedAt, r.ID }), nil
 }
 
 // allRules are the config rules, in config order, then the API rules.

@@ -152,16 +152,8 @@ func (a *api) liveBudgets(ctx context.Context) ([]budget, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := all[:0]
-	for _, b := range all {
-		if !b.deleted {
-			out = append(out, b)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].CreatedAt.Before(out[j].CreatedAt) || (out[i].CreatedAt.Equal(out[j].CreatedAt) && out[i].ID < out[j].ID)
-	})
-	return out, nil
+	return live(all, func(b budget) bool { return b.deleted },
+		func(b budget) (time.Time, string) { return b.CreatedAt, b.ID }), nil
 }
 
 // findBudget is the live budget of the request's {id}.

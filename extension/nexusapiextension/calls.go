@@ -168,7 +168,7 @@ func (a *api) listCalls(w http.ResponseWriter, r *http.Request) *APIError {
 	cond = cf.where(cond, params)
 	table := a.store.Database() + ".api_calls"
 
-	total, err := a.countCalls(r, table, cond, params)
+	total, err := a.count(r.Context(), "SELECT count() FROM "+table+" WHERE "+cond, params)
 	if err != nil {
 		return a.storeError(r, "count calls", err)
 	}
@@ -215,21 +215,6 @@ func (a *api) listCalls(w http.ResponseWriter, r *http.Request) *APIError {
 	}
 	writeData(w, http.StatusOK, out, p.of(total))
 	return nil
-}
-
-func (a *api) countCalls(r *http.Request, table, cond string, params store.Params) (int64, error) {
-	rows, err := a.store.Query(r.Context(), "SELECT count() FROM "+table+" WHERE "+cond, params)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	var n uint64
-	if rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return 0, err
-		}
-	}
-	return int64(n), rows.Err()
 }
 
 // latency is in milliseconds; null when there were no calls to measure.

@@ -157,7 +157,7 @@ func (a *api) listKeys(w http.ResponseWriter, r *http.Request) *APIError {
 		out = append(out, k)
 	}
 	a.keys.mu.RUnlock()
-	sortKeys(out)
+	oldestFirst(out, func(k apiKey) (time.Time, string) { return k.CreatedAt, k.ID })
 	page, apiErr := parsePage(r)
 	if apiErr != nil {
 		return apiErr
