@@ -7,6 +7,7 @@ import (
 	chstoreextension "github.com/nexus-otel/nexus/extension/chstoreextension"
 	nexusapiextension "github.com/nexus-otel/nexus/extension/nexusapiextension"
 	costprocessor "github.com/nexus-otel/nexus/processor/costprocessor"
+	apiproxyreceiver "github.com/nexus-otel/nexus/receiver/apiproxyreceiver"
 	apiusagereceiver "github.com/nexus-otel/nexus/receiver/apiusagereceiver"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
@@ -71,6 +72,7 @@ func components() (otelcol.Factories, error) {
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
 		otlpreceiver.NewFactory(),
 		apiusagereceiver.NewFactory(),
+		apiproxyreceiver.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -78,6 +80,7 @@ func components() (otelcol.Factories, error) {
 	factories.ReceiverModules = makeModulesMap(factories.Receivers, map[component.Type]string{
 		otlpreceiver.NewFactory().Type():     "go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0",
 		apiusagereceiver.NewFactory().Type(): "github.com/nexus-otel/nexus v0.0.0",
+		apiproxyreceiver.NewFactory().Type(): "github.com/nexus-otel/nexus v0.0.0",
 	})
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](

@@ -1,0 +1,269 @@
+package apiproxyreceiver
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer/consumertest"
+)
+
+// BenchmarkProxyOverhead measures the latency the proxy adds to a call. One
+// paced, open-loop load generator sends chat completions at a fixed rate
+// straight to a local fake provider, through the proxy (spans through the
+// real cost processor), and — for reference — through a bare
+// httputil.ReverseProxy with the same transport, the floor any Go proxy hop
+// costs; the percentiles are compared:
+//
+//	go test -run '^$' -bench ProxyOverhead -benchtime 1x ./receiver/apiproxyreceiver/
+//
+// The load generator and the fake provider run in a process of their own
+// (this test binary, re-run as TestLoadGenerator), as apps and providers
+// do: the proxy's process — here the benchmark's — holds only the proxies,
+// so its garbage collector and scheduler see the proxy's work alone.
+// NEXUS_BENCH_RPS (default 2000) and NEXUS_BENCH_SECONDS (default 4, per
+// leg) change the load. Both processes share the machine's cores.
+func BenchmarkProxyOverhead(b *testing.B) {
+	plan := loadPlan{RPS: envInt("NEXUS_BENCH_RPS", 2000), Seconds: envInt("NEXUS_BENCH_SECONDS", 4)}
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadGenerator$", "-test.count=1")
+	cmd.Env = append(os.Environ(), loadGenEnv+"=1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("start load generator: %v", err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := bufio.NewScanner(stdout)
+	lines.Buffer(make([]byte, 1<<20), 1<<20)
+	expect := func(prefix string) string {
+		for lines.Scan() {
+			if rest, ok := strings.CutPrefix(lines.Text(), prefix); ok {
+				return rest
+			}
+		}
+		b.Fatalf("load generator ended before %q: %v", prefix, lines.Err())
+		return ""
+	}
+	upstreamURL := expect("UPSTREAM ")
+
+	tp := startProxy(b, func(c *Config) { c.OpenAI.Endpoint = upstreamURL + "/v1" }, withNext(costPipeline(b, consumertest.NewNop())))
+	target, _ := url.Parse(upstreamURL)
+	bare := httputil.NewSingleHostReverseProxy(target)
+	bare.Transport, bare.BufferPool = newTransport(&createDefaultConfig().(*Config).Upstream), bufferPool{}
+	floorSrv := httptest.NewServer(bare)
+	defer floorSrv.Close()
+	plan.Targets = [][2]string{
+		{"direct", upstreamURL + "/v1/chat/completions"},
+		{"proxy", tp.url + "/openai/v1/chat/completions"},
+		{"floor", floorSrv.URL + "/v1/chat/completions"},
+	}
+
+	b.ResetTimer()
+	if err := json.NewEncoder(stdin).Encode(plan); err != nil {
+		b.Fatal(err)
+	}
+	var legs map[string]legSummary
+	if err := json.Unmarshal([]byte(expect("RESULT ")), &legs); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	d, p, f := legs["direct"], legs["proxy"], legs["floor"]
+
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	b.ReportMetric(ms(p.P50-d.P50), "p50-added-ms")
+	b.ReportMetric(ms(p.P99-d.P99), "p99-added-ms")
+	b.ReportMetric(ms(d.P50), "direct-p50-ms")
+	b.ReportMetric(ms(d.P99), "direct-p99-ms")
+	b.ReportMetric(ms(p.P50), "proxy-p50-ms")
+	b.ReportMetric(ms(p.P99), "proxy-p99-ms")
+	b.ReportMetric(ms(f.P50-d.P50), "floor-p50-added-ms")
+	b.ReportMetric(ms(f.P99-d.P99), "floor-p99-added-ms")
+	b.ReportMetric(p.Rate, "proxy-rps")
+	b.ReportMetric(float64(d.Errors+p.Errors+f.Errors), "errors")
+	b.Logf("direct: %s", d)
+	b.Logf("proxy:  %s", p)
+	b.Logf("floor:  %s (bare httputil.ReverseProxy)", f)
+	if n := d.Errors + p.Errors + f.Errors; n > 0 {
+		b.Errorf("%d failed requests", n)
+	}
+}
+
+const loadGenEnv = "NEXUS_BENCH_LOADGEN"
+
+// loadPlan is what the benchmark asks of the load generator.
+type loadPlan struct {
+	Targets [][2]string // name, URL; legs alternate in this order
+	RPS     int
+	Seconds int
+}
+
+type legSummary struct {
+	N, Errors          int
+	Rate               float64
+	P50, P90, P99, Max time.Duration
+}
+
+func (r legSummary) String() string {
+	return fmt.Sprintf("%d requests at %.0f/s, p50 %s p90 %s p99 %s max %s, %d errors", r.N, r.Rate, r.P50, r.P90, r.P99, r.Max, r.Errors)
+}
+
+// TestLoadGenerator is BenchmarkProxyOverhead's other process: the fake
+// provider and the load generator. It prints the provider's URL, reads a
+// loadPlan, runs it and prints the percentiles of each target.
+func TestLoadGenerator(t *testing.T) {
+	if os.Getenv(loadGenEnv) == "" {
+		t.Skip("run by BenchmarkProxyOverhead")
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, openAIChat)
+	}))
+	defer up.Close()
+	fmt.Printf("UPSTREAM %s\n", up.URL)
+
+	var plan loadPlan
+	if err := json.NewDecoder(os.Stdin).Decode(&plan); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{
+		MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute, DisableCompression: true,
+	}}
+	// Warm the connection pools and both runtimes.
+	for _, tg := range plan.Targets {
+		_ = run(client, tg[1], plan.RPS, time.Second/2)
+	}
+	// The legs alternate second by second, so that whatever else the
+	// machine does in the meantime falls on all alike.
+	legs := make(map[string]*legResult, len(plan.Targets))
+	for range plan.Seconds {
+		for _, tg := range plan.Targets {
+			if legs[tg[0]] == nil {
+				legs[tg[0]] = &legResult{}
+			}
+			legs[tg[0]].add(run(client, tg[1], plan.RPS, time.Second))
+		}
+	}
+	out := make(map[string]legSummary, len(legs))
+	for name, l := range legs {
+		l.summarize()
+		out[name] = legSummary{N: l.n, Errors: l.errors, Rate: l.rate, P50: l.p50, P90: l.p90, P99: l.p99, Max: l.max}
+	}
+	raw, _ := json.Marshal(out)
+	fmt.Printf("RESULT %s\n", raw)
+}
+
+type legResult struct {
+	lat           []time.Duration
+	n, errors     int
+	elapsed       time.Duration
+	rate          float64
+	p50, p90, p99 time.Duration
+	max           time.Duration
+}
+
+func (r *legResult) add(o legResult) {
+	r.lat = append(r.lat, o.lat...)
+	r.n += o.n
+	r.errors += o.errors
+	r.elapsed += o.elapsed
+}
+
+func (r *legResult) summarize() {
+	slices.Sort(r.lat)
+	pct := func(p float64) time.Duration { return r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))] }
+	r.p50, r.p90, r.p99, r.max = pct(0.50), pct(0.90), pct(0.99), r.lat[len(r.lat)-1]
+	r.rate = float64(r.n) / r.elapsed.Seconds()
+}
+
+// run sends requests to url at rps for d, each at its scheduled time
+// whether or not earlier ones have answered (open loop: a slow answer never
+// delays the next request), and measures each from when it was sent.
+func run(client *http.Client, url string, rps int, d time.Duration) legResult {
+	interval := time.Second / time.Duration(rps)
+	total := int(d / interval)
+	lat := make([]time.Duration, total)
+	failed := make([]bool, total)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range total {
+		at := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(at); wait > 0 {
+			time.Sleep(wait)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sent := time.Now()
+			res, err := client.Post(url, "application/json", strings.NewReader(chatReq))
+			if err == nil {
+				_, err = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					err = fmt.Errorf("status %d", res.StatusCode)
+				}
+			}
+			lat[i] = time.Since(sent)
+			failed[i] = err != nil
+		}()
+	}
+	elapsed := time.Since(start)
+	wg.Wait()
+	r := legResult{lat: lat, n: total, elapsed: elapsed}
+	for _, f := range failed {
+		if f {
+			r.errors++
+		}
+	}
+	return r
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkSpanPath is the work each call costs off the request path:
+// reading usage from the bodies, building the span, pricing it.
+func BenchmarkSpanPath(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer up.Close()
+	tp := startProxy(b, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" }, withNext(costPipeline(b, consumertest.NewNop())))
+	e := tp.rcv.emitter
+	rt := tp.rcv.proxy.routes[0]
+	b.ReportAllocs()
+	batch := make([]*call, 1)
+	for b.Loop() {
+		c := &call{rt: rt, start: time.Now(), end: time.Now(), service: "apiproxy", method: "POST",
+			scheme: "http", host: "127.0.0.1:1", path: "/v1/chat/completions", status: 200, media: mediaJSON, eof: true,
+			req: &reqBody{}}
+		c.req.capture.max, c.resp.max = 1<<20, 1<<20
+		c.req.capture.write([]byte(chatReq))
+		c.resp.write([]byte(openAIChat))
+		batch[0] = c
+		e.send(batch)
+	}
+}

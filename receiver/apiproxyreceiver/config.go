@@ -1,0 +1,244 @@
+package apiproxyreceiver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configtls"
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/nexus-otel/nexus/internal/provider"
+)
+
+// Config configures the apiproxy receiver.
+type Config struct {
+	// Endpoint is the address the proxy listens on. Apps point their SDKs'
+	// base URLs at it (http://ENDPOINT/openai/v1, …).
+	Endpoint string `mapstructure:"endpoint"`
+	// TLS serves the proxy over HTTPS when set.
+	TLS configoptional.Optional[configtls.ServerConfig] `mapstructure:"tls"`
+
+	// ServiceName is the service.name of the spans of calls that do not
+	// name their service in ServiceNameHeader.
+	ServiceName string `mapstructure:"service_name"`
+	// ServiceNameHeader is a request header that names the calling app, so
+	// that teams sharing one proxy can tell their spend apart. It is removed
+	// before the call is forwarded. Empty turns the header off (and then it
+	// is forwarded like any other).
+	ServiceNameHeader string `mapstructure:"service_name_header"`
+
+	// MaxRequestBodySize bounds a request body in bytes: larger ones are
+	// answered 413 and never reach the provider.
+	MaxRequestBodySize int64 `mapstructure:"max_request_body_size"`
+	// MaxParsedBodySize bounds how much of each body is kept to read usage
+	// from. Bodies are always forwarded whole; a larger JSON body is read
+	// from its first MaxParsedBodySize bytes and its last 64 KiB, where the
+	// usage and cost fields sit.
+	MaxParsedBodySize int64 `mapstructure:"max_parsed_body_size"`
+	// QueueSize is how many finished calls may wait for the pipeline. When
+	// the pipeline falls that far behind, spans are dropped (and counted)
+	// rather than slowing the apps down.
+	QueueSize int `mapstructure:"queue_size"`
+
+	// Upstream holds the connection settings shared by every provider.
+	Upstream UpstreamConfig `mapstructure:"upstream"`
+
+	OpenAI     RouteConfig `mapstructure:"openai"`
+	OpenRouter RouteConfig `mapstructure:"openrouter"`
+	Exa        RouteConfig `mapstructure:"exa"`
+	Twilio     RouteConfig `mapstructure:"twilio"`
+	Apollo     RouteConfig `mapstructure:"apollo"`
+}
+
+// UpstreamConfig configures the connections to the providers.
+type UpstreamConfig struct {
+	DialTimeout         time.Duration `mapstructure:"dial_timeout"`
+	TLSHandshakeTimeout time.Duration `mapstructure:"tls_handshake_timeout"`
+	// ResponseHeaderTimeout bounds the wait from sending a call to the
+	// provider's response headers. There is deliberately no total timeout:
+	// a streamed answer may run for many minutes.
+	ResponseHeaderTimeout time.Duration `mapstructure:"response_header_timeout"`
+	// IdleTimeout bounds the silence between two reads of a response body,
+	// so a stalled stream is cut while a long, live one is not.
+	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+	// MaxIdleConnsPerHost is the keep-alive pool per provider host.
+	MaxIdleConnsPerHost int `mapstructure:"max_idle_conns_per_host"`
+	// IdleConnTimeout closes pooled connections unused that long.
+	IdleConnTimeout time.Duration `mapstructure:"idle_conn_timeout"`
+}
+
+// RouteConfig configures one provider's route.
+type RouteConfig struct {
+	// Endpoint is the provider's base URL; empty means the public API.
+	// Takes the same value as the apiusage receiver's endpoint.
+	Endpoint string `mapstructure:"endpoint"`
+	// ResponseHeaderTimeout and IdleTimeout override the upstream ones for
+	// this provider when positive.
+	ResponseHeaderTimeout time.Duration `mapstructure:"response_header_timeout"`
+	IdleTimeout           time.Duration `mapstructure:"idle_timeout"`
+	// RateLimit caps the calls sent to this provider from all apps behind
+	// the proxy together.
+	RateLimit configoptional.Optional[RateLimitConfig] `mapstructure:"rate_limit"`
+	// CircuitBreaker answers 503 at once while the provider is failing.
+	CircuitBreaker configoptional.Optional[CircuitBreakerConfig] `mapstructure:"circuit_breaker"`
+}
+
+// RateLimitConfig is a token bucket.
+type RateLimitConfig struct {
+	RequestsPerSecond float64 `mapstructure:"requests_per_second"`
+	// Burst is how many calls may go at once; 0 means one second's worth.
+	Burst int `mapstructure:"burst"`
+	// MaxWait is how long a call may be held back for its turn before it
+	// is answered 429; 0 answers 429 at once.
+	MaxWait time.Duration `mapstructure:"max_wait"`
+}
+
+// CircuitBreakerConfig trips after consecutive failures (connection errors,
+// timeouts, 5xx, errors inside a stream) and refuses calls for OpenFor,
+// then lets HalfOpenRequests probe calls through.
+type CircuitBreakerConfig struct {
+	ConsecutiveFailures uint32        `mapstructure:"consecutive_failures"`
+	OpenFor             time.Duration `mapstructure:"open_for"`
+	HalfOpenRequests    uint32        `mapstructure:"half_open_requests"`
+}
+
+func defaultRateLimit() RateLimitConfig { return RateLimitConfig{} }
+
+func defaultCircuitBreaker() CircuitBreakerConfig {
+	return CircuitBreakerConfig{ConsecutiveFailures: 5, OpenFor: 30 * time.Second, HalfOpenRequests: 1}
+}
+
+func defaultRoute() RouteConfig {
+	return RouteConfig{
+		RateLimit:      configoptional.Default(defaultRateLimit()),
+		CircuitBreaker: configoptional.Default(defaultCircuitBreaker()),
+	}
+}
+
+// routes pairs each provider with its block, in provider.All's order.
+func (cfg *Config) routes() []struct {
+	name string
+	rc   *RouteConfig
+} {
+	return []struct {
+		name string
+		rc   *RouteConfig
+	}{
+		{provider.OpenAI, &cfg.OpenAI},
+		{provider.OpenRouter, &cfg.OpenRouter},
+		{provider.Exa, &cfg.Exa},
+		{provider.Twilio, &cfg.Twilio},
+		{provider.Apollo, &cfg.Apollo},
+	}
+}
+
+// Validate checks the configuration; each error names its key.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(cfg.Endpoint); err != nil {
+		errs = append(errs, fmt.Errorf("endpoint: want host:port: %w", err))
+	}
+	if strings.TrimSpace(cfg.ServiceName) == "" {
+		errs = append(errs, errors.New("service_name: must not be empty"))
+	}
+	if cfg.ServiceNameHeader != "" && !httpguts.ValidHeaderFieldName(cfg.ServiceNameHeader) {
+		errs = append(errs, fmt.Errorf("service_name_header: %q is not a valid header name", cfg.ServiceNameHeader))
+	}
+	if cfg.MaxRequestBodySize <= 0 {
+		errs = append(errs, errors.New("max_request_body_size: must be positive"))
+	}
+	if cfg.MaxParsedBodySize < 4096 {
+		errs = append(errs, errors.New("max_parsed_body_size: must be at least 4096"))
+	}
+	if cfg.QueueSize <= 0 {
+		errs = append(errs, errors.New("queue_size: must be positive"))
+	}
+	u := cfg.Upstream
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"dial_timeout", u.DialTimeout}, {"tls_handshake_timeout", u.TLSHandshakeTimeout},
+		{"response_header_timeout", u.ResponseHeaderTimeout}, {"idle_timeout", u.IdleTimeout},
+		{"idle_conn_timeout", u.IdleConnTimeout},
+	} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("upstream.%s: must be positive", d.key))
+		}
+	}
+	if u.MaxIdleConnsPerHost <= 0 {
+		errs = append(errs, errors.New("upstream.max_idle_conns_per_host: must be positive"))
+	}
+	for _, r := range cfg.routes() {
+		errs = append(errs, r.rc.validate(r.name))
+	}
+	return errors.Join(errs...)
+}
+
+func (rc *RouteConfig) validate(name string) error {
+	var errs []error
+	if rc.Endpoint != "" {
+		if err := checkBaseURL(rc.Endpoint); err != nil {
+			errs = append(errs, fmt.Errorf("%s.endpoint: %w", name, err))
+		}
+	}
+	if rc.ResponseHeaderTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%s.response_header_timeout: must not be negative", name))
+	}
+	if rc.IdleTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%s.idle_timeout: must not be negative", name))
+	}
+	if rl := rc.RateLimit.Get(); rl != nil {
+		if rl.RequestsPerSecond <= 0 {
+			errs = append(errs, fmt.Errorf("%s.rate_limit.requests_per_second: must be positive", name))
+		}
+		if rl.Burst < 0 {
+			errs = append(errs, fmt.Errorf("%s.rate_limit.burst: must not be negative", name))
+		}
+		if rl.MaxWait < 0 {
+			errs = append(errs, fmt.Errorf("%s.rate_limit.max_wait: must not be negative", name))
+		}
+	}
+	if cb := rc.CircuitBreaker.Get(); cb != nil {
+		if cb.ConsecutiveFailures == 0 {
+			errs = append(errs, fmt.Errorf("%s.circuit_breaker.consecutive_failures: must be positive", name))
+		}
+		if cb.OpenFor <= 0 {
+			errs = append(errs, fmt.Errorf("%s.circuit_breaker.open_for: must be positive", name))
+		}
+		if cb.HalfOpenRequests == 0 {
+			errs = append(errs, fmt.Errorf("%s.circuit_breaker.half_open_requests: must be positive", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkBaseURL accepts an absolute http(s) URL without query or fragment:
+// request paths are appended to it.
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse's error repeats the input, which may hold a secret.
+		return errors.New("not a valid URL")
+	}
+	if u.User != nil {
+		// Credentials belong to the apps, in their own headers; a base URL
+		// that carries some would send them on every app's calls.
+		return errors.New("must not carry credentials")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q: no host", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q: must not have a query or fragment", raw)
+	}
+	return nil
+}
