@@ -86,6 +86,10 @@ type collector struct {
 	health   string
 	chHTTP   string
 	api      string
+	proxy    string
+	// file is the config under configs/ the collector runs (local.yaml
+	// unless set before start).
+	file string
 }
 
 func freePort(tb testing.TB) string {
@@ -102,13 +106,17 @@ func freePort(tb testing.TB) string {
 // ports moved to free ones so tests never collide with a running Nexus.
 func localConfig(tb testing.TB, c *collector) string {
 	tb.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "configs", "local.yaml"))
+	file := c.file
+	if file == "" {
+		file = "local.yaml"
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "..", "configs", file))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	repl := strings.NewReplacer(
 		"127.0.0.1:4317", c.otlpGRPC, "127.0.0.1:4318", c.otlpHTTP, "127.0.0.1:13133", c.health,
-		"127.0.0.1:8123", c.chHTTP, "127.0.0.1:8080", c.api, "127.0.0.1:55679", freePort(tb), "127.0.0.1:1777", freePort(tb),
+		"127.0.0.1:8123", c.chHTTP, "127.0.0.1:8080", c.api, "127.0.0.1:8787", c.proxy, "127.0.0.1:55679", freePort(tb), "127.0.0.1:1777", freePort(tb),
 	)
 	_, metricsPort, _ := net.SplitHostPort(freePort(tb))
 	cfg := strings.Replace(repl.Replace(string(raw)), "port: 8888", "port: "+metricsPort, 1)
@@ -121,7 +129,7 @@ func localConfig(tb testing.TB, c *collector) string {
 
 func newCollector(tb testing.TB, dataDir string) *collector {
 	tb.Helper()
-	c := &collector{tb: tb, dataDir: dataDir, otlpGRPC: freePort(tb), otlpHTTP: freePort(tb), health: freePort(tb), chHTTP: freePort(tb), api: freePort(tb)}
+	c := &collector{tb: tb, dataDir: dataDir, otlpGRPC: freePort(tb), otlpHTTP: freePort(tb), health: freePort(tb), chHTTP: freePort(tb), api: freePort(tb), proxy: freePort(tb)}
 	c.config = localConfig(tb, c)
 	return c
 }
@@ -139,7 +147,7 @@ func (c *collector) start(extraArgs ...string) {
 		}
 		if attempt < 4 && strings.Contains(c.out.String(), "address already in use") {
 			c.tb.Logf("port taken before the collector bound it; retrying on new ports")
-			c.otlpGRPC, c.otlpHTTP, c.health, c.chHTTP, c.api = freePort(c.tb), freePort(c.tb), freePort(c.tb), freePort(c.tb), freePort(c.tb)
+			c.otlpGRPC, c.otlpHTTP, c.health, c.chHTTP, c.api, c.proxy = freePort(c.tb), freePort(c.tb), freePort(c.tb), freePort(c.tb), freePort(c.tb), freePort(c.tb)
 			c.config = localConfig(c.tb, c)
 			continue
 		}
