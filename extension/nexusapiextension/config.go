@@ -30,6 +30,8 @@ type Config struct {
 	// Alerting is the alert rules, their evaluator and the notification
 	// channels (alerts_config.go).
 	Alerting AlertingConfig `mapstructure:"alerting"`
+	// Insights is the thresholds of the recommendations (insights_config.go).
+	Insights InsightsConfig `mapstructure:"insights"`
 }
 
 // RateLimitConfig is a token bucket per key.
@@ -64,5 +66,6 @@ func (cfg *Config) Validate() error {
 	}
 	errs = append(errs, cfg.Providers.ValidateUnder("providers."))
 	errs = append(errs, cfg.Alerting.ValidateUnder("alerting."))
+	errs = append(errs, cfg.Insights.ValidateUnder("insights."))
 	return errors.Join(errs...)
 }

@@ -36,6 +36,7 @@ func createDefaultConfig() component.Config {
 		MaxRange:     400 * 24 * time.Hour,
 		Providers:    providerconfig.NewDefault(),
 		Alerting:     defaultAlertingConfig(),
+		Insights:     defaultInsightsConfig(),
 	}
 }
 

@@ -9,4 +9,5 @@ func (a *api) resourceRoutes() {
 	a.providerRoutes()
 	a.streamRoutes()
 	a.alertRoutes()
+	a.insightRoutes()
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ var panelColumns = map[string]map[string][]string{
 		"Month to date":                {"spend_usd"},
 		"Spend by provider":            {"provider", "today_usd", "month_to_date_usd"},
 		"Budget forecast (monthly)":    {"budget", "scope", "amount_usd", "month_to_date_usd", "projected_usd", "projected_ratio"},
+		"Top recommendations":          {"provider", "model", "operation", "calls", "avg_output_tokens", "avg_input_tokens", "spend_usd"},
 		"Calls":                        {"calls"},
 		"Error rate":                   {"error_rate"},
 		"p95 latency":                  {"p95_ms"},
@@ -102,6 +104,7 @@ var panelColumns = map[string]map[string][]string{
 // are empty only with a binary that has no alert API to create the rule.
 var emptyWithSeededData = map[string]string{
 	"nexus-overview/Alerts firing now":   "no alert API in this binary, so no alert rule fires",
+	"nexus-overview/Top recommendations": "the seeded spans have no short-output traffic (10+ calls) on an expensive model",
 	"nexus-alerts/Alert events timeline": "no alert API in this binary, so no alert events",
 	"nexus-alerts/Alert events":          "no alert API in this binary, so no alert events",
 	"nexus-alerts/Alert state changes":   "no alert API in this binary, so no alert events",
@@ -447,11 +450,13 @@ func TestDashboardPanelsAgainstTheDistribution(t *testing.T) {
 		t.Errorf("slowest call %s ms, want the 4000 ms spike", got)
 	}
 	if alerting {
-		if got := value("nexus-overview/Firing alerts", "firing", nil); got != "1" {
-			t.Errorf("Overview firing alerts = %s, want 1 (Apollo down)", got)
+		// configs/local.yaml's default rules may fire too (unpriced calls
+		// are seeded on purpose): the test's rule must be among them.
+		if got, _ := strconv.Atoi(value("nexus-overview/Firing alerts", "firing", nil)); got < 1 {
+			t.Errorf("Overview firing alerts = %d, want at least Apollo down", got)
 		}
-		if got := value("nexus-alerts/Firing now", "rule", nil); got != "Apollo down" {
-			t.Errorf("firing now: %s, want Apollo down", got)
+		if got := value("nexus-alerts/Firing now", "rule", func(r map[string]any) bool { return r["rule"] == "Apollo down" }); got != "Apollo down" {
+			t.Errorf("firing now has no Apollo down")
 		}
 	}
 	if got := value("nexus-overview/Provider health", "last_up", func(r map[string]any) bool { return r["provider"] == "apollo" }); got != "false" {

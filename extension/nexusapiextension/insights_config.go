@@ -1,0 +1,190 @@
+package nexusapiextension
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nexus-otel/nexus/internal/pricing"
+	"github.com/nexus-otel/nexus/internal/provider"
+)
+
+// InsightsConfig holds the thresholds of /api/v1/insights/recommendations.
+// A recommendation appears only when its figures cross these; each
+// threshold is a judgement call, so each is a setting.
+type InsightsConfig struct {
+	// MinCalls is the fewest calls a group needs before any traffic-based
+	// recommendation is made about it: a handful of calls is an anecdote.
+	MinCalls int `mapstructure:"min_calls"`
+	// RightSizing suggests a cheaper model for short-output traffic.
+	RightSizing RightSizingConfig `mapstructure:"right_sizing"`
+	// PromptCaching flags long prompts that are rarely served from cache.
+	PromptCaching PromptCachingConfig `mapstructure:"prompt_caching"`
+	// Routing flags OpenRouter models billed at widely different prices.
+	Routing RoutingConfig `mapstructure:"routing"`
+	// TwilioSegments flags SMS averaging many segments per message.
+	TwilioSegments TwilioSegmentsConfig `mapstructure:"twilio_segments"`
+	// ApolloCredits projects when Apollo credits run out.
+	ApolloCredits ApolloCreditsConfig `mapstructure:"apollo_credits"`
+	// Keys flags configured providers with no traffic or failing checks.
+	Keys KeysConfig `mapstructure:"keys"`
+}
+
+// RightSizingConfig: calls on Models' keys whose operation is one of
+// Operations and whose average output is under MaxAvgOutputTokens.
+type RightSizingConfig struct {
+	MaxAvgOutputTokens float64 `mapstructure:"max_avg_output_tokens"`
+	// Operations are the simple ones (chat, text completion): embeddings
+	// or images have no "short output" to speak of.
+	Operations []string `mapstructure:"operations"`
+	// Models maps an expensive model to the cheaper one of the same
+	// provider to suggest; "" switches a default pair off. Both must have
+	// prices in the pricing catalog.
+	Models map[string]string `mapstructure:"models"`
+}
+
+// PromptCachingConfig: models with a cached-input price whose calls send
+// at least MinAvgInputTokens on average, less than MaxCachedShare of them
+// cached; the saving assumes AchievableCachedShare could be.
+type PromptCachingConfig struct {
+	MinAvgInputTokens     float64 `mapstructure:"min_avg_input_tokens"`
+	MaxCachedShare        float64 `mapstructure:"max_cached_share"`
+	AchievableCachedShare float64 `mapstructure:"achievable_cached_share"`
+}
+
+// RoutingConfig: an OpenRouter model whose dearest call paid at least
+// MinPriceSpread (0.25 = 25%) more per token than its cheapest.
+type RoutingConfig struct {
+	MinPriceSpread float64 `mapstructure:"min_price_spread"`
+}
+
+// TwilioSegmentsConfig: messages averaging more than
+// MaxSegmentsPerMessage segments.
+type TwilioSegmentsConfig struct {
+	MaxSegmentsPerMessage float64 `mapstructure:"max_segments_per_message"`
+}
+
+// ApolloCreditsConfig: Apollo has no credit-balance API, so what is left is
+// read from provider_gauges (apollo credits_remaining) when something
+// writes it, else from PlanCredits, the monthly allowance (0: unknown).
+// A recommendation appears when the credits run out within
+// ExhaustionWithin of the window's end at the window's rate.
+type ApolloCreditsConfig struct {
+	PlanCredits      int64         `mapstructure:"plan_credits"`
+	ExhaustionWithin time.Duration `mapstructure:"exhaustion_within"`
+}
+
+// KeysConfig: a provider's key checks failing with auth_failed for at least
+// FailingFor.
+type KeysConfig struct {
+	FailingFor time.Duration `mapstructure:"failing_for"`
+}
+
+func defaultInsightsConfig() InsightsConfig {
+	return InsightsConfig{
+		MinCalls: 10,
+		RightSizing: RightSizingConfig{
+			MaxAvgOutputTokens: 50,
+			Operations:         []string{"chat", "text_completion"},
+			// Same-family pairs that all have catalog prices: ValidateUnder
+			// checks, and TestInsightsConfig validates the defaults.
+			Models: map[string]string{
+				"gpt-4o":         "gpt-4o-mini",
+				"gpt-4.1":        "gpt-4.1-mini",
+				"gpt-4.1-mini":   "gpt-4.1-nano",
+				"o3":             "o4-mini",
+				"openai/gpt-4o":  "openai/gpt-4o-mini",
+				"openai/gpt-4.1": "openai/gpt-4.1-mini",
+			},
+		},
+		PromptCaching:  PromptCachingConfig{MinAvgInputTokens: 1024, MaxCachedShare: 0.2, AchievableCachedShare: 0.5},
+		Routing:        RoutingConfig{MinPriceSpread: 0.25},
+		TwilioSegments: TwilioSegmentsConfig{MaxSegmentsPerMessage: 1.5},
+		ApolloCredits:  ApolloCreditsConfig{ExhaustionWithin: 30 * 24 * time.Hour},
+		Keys:           KeysConfig{FailingFor: 48 * time.Hour},
+	}
+}
+
+// rightSizingProvider is the provider whose catalog prices a model name:
+// "vendor/model" names are OpenRouter's, bare names OpenAI's.
+func rightSizingProvider(model string) string {
+	if strings.Contains(model, "/") {
+		return provider.OpenRouter
+	}
+	return provider.OpenAI
+}
+
+// ValidateUnder checks the insights block; each error names its key below
+// prefix. Not called Validate: confmap would call it on its own and every
+// error would be reported twice.
+func (c *InsightsConfig) ValidateUnder(prefix string) error {
+	var errs []error
+	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s%s: %s", prefix, key, msg)) }
+	if c.MinCalls < 1 {
+		bad("min_calls", "must be at least 1")
+	}
+	if c.RightSizing.MaxAvgOutputTokens <= 0 {
+		bad("right_sizing.max_avg_output_tokens", "must be positive")
+	}
+	for i, op := range c.RightSizing.Operations {
+		if strings.TrimSpace(op) == "" {
+			bad(fmt.Sprintf("right_sizing.operations[%d]", i), "must not be empty")
+		}
+	}
+	if cat, err := pricing.Default(); err == nil {
+		from := make([]string, 0, len(c.RightSizing.Models))
+		for m := range c.RightSizing.Models {
+			from = append(from, m)
+		}
+		sort.Strings(from)
+		now := time.Now()
+		for _, m := range from {
+			to := c.RightSizing.Models[m]
+			if to == "" {
+				continue
+			}
+			key := "right_sizing.models." + m
+			switch {
+			case rightSizingProvider(m) != rightSizingProvider(to):
+				bad(key, fmt.Sprintf("%s and %s are not priced by the same provider", m, to))
+			case m == to:
+				bad(key, "a model cannot replace itself")
+			default:
+				for _, name := range []string{m, to} {
+					if _, ok := catalogTokenPrices(cat, rightSizingProvider(name), name, now); !ok {
+						bad(key, fmt.Sprintf("%s has no input and output token prices in the pricing catalog", name))
+					}
+				}
+			}
+		}
+	}
+	if c.PromptCaching.MinAvgInputTokens <= 0 {
+		bad("prompt_caching.min_avg_input_tokens", "must be positive")
+	}
+	if c.PromptCaching.MaxCachedShare <= 0 || c.PromptCaching.MaxCachedShare >= 1 {
+		bad("prompt_caching.max_cached_share", "must be between 0 and 1, exclusive")
+	}
+	if c.PromptCaching.AchievableCachedShare <= 0 || c.PromptCaching.AchievableCachedShare > 1 {
+		bad("prompt_caching.achievable_cached_share", "must be above 0 and at most 1")
+	} else if c.PromptCaching.AchievableCachedShare <= c.PromptCaching.MaxCachedShare {
+		bad("prompt_caching.achievable_cached_share", "must be above max_cached_share, or no saving is possible")
+	}
+	if c.Routing.MinPriceSpread <= 0 {
+		bad("routing.min_price_spread", "must be positive")
+	}
+	if c.TwilioSegments.MaxSegmentsPerMessage < 1 {
+		bad("twilio_segments.max_segments_per_message", "must be at least 1")
+	}
+	if c.ApolloCredits.PlanCredits < 0 {
+		bad("apollo_credits.plan_credits", "must not be negative (0: unknown)")
+	}
+	if c.ApolloCredits.ExhaustionWithin <= 0 {
+		bad("apollo_credits.exhaustion_within", "must be positive")
+	}
+	if c.Keys.FailingFor <= 0 {
+		bad("keys.failing_for", "must be positive")
+	}
+	return errors.Join(errs...)
+}

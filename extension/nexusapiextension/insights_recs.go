@@ -1,0 +1,515 @@
+package nexusapiextension
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/nexus-otel/nexus/internal/pricing"
+	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/store"
+)
+
+// Every recommendation reads the raw calls rather than the rollups: the
+// figures it rests on (cached tokens per model, per-call prices, usage_units)
+// are not all in the rollups, and a window then has no bucket edges to
+// round to.
+
+// callsWhere is the scoped window on api_calls plus extra conditions.
+func (w insightWindow) callsWhere(extra string) (string, store.Params) {
+	where, params := w.f.where("timestamp")
+	if extra != "" {
+		where += " AND " + extra
+	}
+	return where, params
+}
+
+type tokenGroup struct {
+	provider, model, operation string
+	calls, input, cached, out  uint64
+	unpriced                   uint64
+	recorded                   decimal.Decimal
+}
+
+// tokenRecommendations: model right-sizing per (provider, model,
+// operation), prompt caching per (provider, model).
+func (a *api) tokenRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
+	where, params := w.callsWhere("provider IN ('openai', 'openrouter') AND model != ''")
+	var groups []tokenGroup
+	err := a.scanRows(ctx, "SELECT provider, model, operation, count(), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens), "+
+		"countIf(cost_usd IS NULL), CAST(sum(ifNull(cost_usd, toDecimal64(0, 12))) AS Decimal(38, 12)) FROM "+a.store.Database()+
+		".api_calls WHERE "+where+" GROUP BY provider, model, operation ORDER BY provider, model, operation", params,
+		func(rows store.Rows) error {
+			var g tokenGroup
+			if err := rows.Scan(&g.provider, &g.model, &g.operation, &g.calls, &g.input, &g.cached, &g.out, &g.unpriced, &g.recorded); err != nil {
+				return err
+			}
+			groups = append(groups, g)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	cfg := a.cfg.Insights
+	var out []recommendation
+	simple := map[string]bool{}
+	for _, op := range cfg.RightSizing.Operations {
+		simple[op] = true
+	}
+	minCalls := uint64(cfg.MinCalls)
+	maxOut := decimal.NewFromFloat(cfg.RightSizing.MaxAvgOutputTokens)
+	for _, g := range groups {
+		target := cfg.RightSizing.Models[g.model]
+		if !simple[g.operation] || target == "" || g.calls < minCalls || !u64(g.out).LessThan(maxOut.Mul(u64(g.calls))) {
+			continue
+		}
+		cur, ok1 := catalogTokenPrices(w.cat, g.provider, g.model, w.f.To)
+		alt, ok2 := catalogTokenPrices(w.cat, g.provider, target, w.f.To)
+		if !ok1 || !ok2 {
+			continue
+		}
+		now, then := cur.cost(g.input, g.cached, g.out), alt.cost(g.input, g.cached, g.out)
+		saving := now.Sub(then)
+		if !saving.IsPositive() {
+			continue
+		}
+		out = append(out, recommendation{
+			ID: kindModelRightSizing + ":" + g.provider + ":" + g.model + ":" + g.operation, Kind: kindModelRightSizing,
+			Provider: g.provider, Model: g.model, Operation: g.operation,
+			Title:  fmt.Sprintf("%s %s calls return short answers: try %s", g.model, g.operation, target),
+			Action: fmt.Sprintf("Serve these %s calls with %s (same provider) after checking its answers on a sample.", g.operation, target),
+			saving: saving,
+			Evidence: map[string]any{
+				"calls": g.calls, "inputTokens": g.input, "cachedInputTokens": g.cached, "outputTokens": g.out,
+				"avgOutputTokens": decRatio(u64(g.out), u64(g.calls)), "maxAvgOutputTokens": maxOut.String(),
+				"recordedCostUsd": money(g.recorded), "unpricedCalls": g.unpriced,
+				"catalogCostUsd": money(now), "alternativeModel": target, "alternativeCostUsd": money(then),
+				"pricesPerMillionTokens": map[string]any{g.model: priceEvidence(cur), target: priceEvidence(alt)},
+			},
+			Confidence: "medium",
+			ConfidenceNote: "Short outputs on a simple operation suggest classification-sized answers, but Nexus cannot judge answer " +
+				"quality: the saving is exact for the same token counts at catalog prices, the switch itself needs testing.",
+		})
+	}
+
+	// Prompt caching is a property of the prompts sent to a model, whatever
+	// the operation, so operations are summed.
+	type key struct{ provider, model string }
+	byModel := map[key]*tokenGroup{}
+	var keys []key
+	for _, g := range groups {
+		k := key{g.provider, g.model}
+		if byModel[k] == nil {
+			byModel[k] = &tokenGroup{provider: g.provider, model: g.model}
+			keys = append(keys, k)
+		}
+		s := byModel[k]
+		s.calls, s.input, s.cached, s.out, s.unpriced = s.calls+g.calls, s.input+g.input, s.cached+g.cached, s.out+g.out, s.unpriced+g.unpriced
+		s.recorded = s.recorded.Add(g.recorded)
+	}
+	pc := cfg.PromptCaching
+	minIn, maxShare, share := decimal.NewFromFloat(pc.MinAvgInputTokens), decimal.NewFromFloat(pc.MaxCachedShare), decimal.NewFromFloat(pc.AchievableCachedShare)
+	for _, k := range keys {
+		g := byModel[k]
+		if g.calls < minCalls || u64(g.input).LessThan(minIn.Mul(u64(g.calls))) || !u64(g.cached).LessThan(maxShare.Mul(u64(g.input))) {
+			continue
+		}
+		p, ok := catalogTokenPrices(w.cat, g.provider, g.model, w.f.To)
+		if !ok || !p.HasCached || !p.Cached.LessThan(p.Input) {
+			continue
+		}
+		more := share.Mul(u64(g.input)).Sub(u64(g.cached))
+		saving := more.Mul(p.Input.Sub(p.Cached)).Div(million)
+		if !saving.IsPositive() {
+			continue
+		}
+		out = append(out, recommendation{
+			ID: kindPromptCaching + ":" + g.provider + ":" + g.model, Kind: kindPromptCaching, Provider: g.provider, Model: g.model,
+			Title: fmt.Sprintf("%s prompts are long but rarely cached (%s%% of input tokens)", g.model, decRatio(u64(g.cached).Mul(decimal.NewFromInt(100)), u64(g.input))),
+			Action: "Put the unchanging part of each prompt (instructions, tools, examples) first and keep it byte-identical across calls, " +
+				"so that the provider's prompt cache can serve it.",
+			saving: saving,
+			Evidence: map[string]any{
+				"calls": g.calls, "inputTokens": g.input, "cachedInputTokens": g.cached,
+				"avgInputTokens": decRatio(u64(g.input), u64(g.calls)), "minAvgInputTokens": minIn.String(),
+				"cachedShare": decRatio(u64(g.cached), u64(g.input)), "maxCachedShare": maxShare.String(),
+				"assumedAchievableCachedShare": share.String(), "additionalCachedTokens": more.String(),
+				"pricesPerMillionTokens": priceEvidence(p), "recordedCostUsd": money(g.recorded),
+			},
+			Confidence: "low",
+			ConfidenceNote: "How much of a prompt can be cached depends on how much of it repeats; the saving assumes " +
+				share.String() + " of input tokens (insights.prompt_caching.achievable_cached_share) at the catalog's cached-input price.",
+		})
+	}
+	return out, nil
+}
+
+func priceEvidence(p tokenPrices) map[string]any {
+	e := map[string]any{"input": p.Input.String(), "output": p.Output.String(), "catalogModel": p.Model, "effective": p.Effective}
+	if p.HasCached {
+		e["cachedInput"] = p.Cached.String()
+	}
+	return e
+}
+
+// routingRecommendations: an OpenRouter model's calls billed at different
+// prices per token. OpenRouter routes one model to several upstream
+// providers at different prices; provider preferences can pin the cheap ones.
+func (a *api) routingRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
+	if w.f.Provider != "" && w.f.Provider != provider.OpenRouter {
+		return nil, nil
+	}
+	where, params := w.callsWhere("provider = 'openrouter' AND cost_usd IS NOT NULL AND input_tokens + output_tokens > 0")
+	// The float ratio only picks the cheapest and dearest call; their
+	// prices are then computed exactly from that call's cost and tokens.
+	q := "SELECT model, count() AS c, sum(input_tokens + output_tokens) AS t, CAST(sum(assumeNotNull(cost_usd)) AS Decimal(38, 12)) AS s, " +
+		"argMin((assumeNotNull(cost_usd), input_tokens + output_tokens), toFloat64(assumeNotNull(cost_usd)) / (input_tokens + output_tokens)) AS lo, " +
+		"argMax((assumeNotNull(cost_usd), input_tokens + output_tokens), toFloat64(assumeNotNull(cost_usd)) / (input_tokens + output_tokens)) AS hi " +
+		"FROM " + a.store.Database() + ".api_calls WHERE " + where + " GROUP BY model ORDER BY model"
+	type grp struct {
+		model          string
+		calls, tokens  uint64
+		cost           decimal.Decimal
+		loCost, hiCost decimal.Decimal
+		loTok, hiTok   uint64
+	}
+	var groups []grp
+	err := a.scanRows(ctx, "SELECT model, c, t, s, lo.1, lo.2, hi.1, hi.2 FROM ("+q+")", params, func(rows store.Rows) error {
+		var g grp
+		if err := rows.Scan(&g.model, &g.calls, &g.tokens, &g.cost, &g.loCost, &g.loTok, &g.hiCost, &g.hiTok); err != nil {
+			return err
+		}
+		groups = append(groups, g)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	spread := decimal.NewFromFloat(a.cfg.Insights.Routing.MinPriceSpread)
+	thousand := decimal.NewFromInt(1000)
+	var out []recommendation
+	for _, g := range groups {
+		if g.calls < uint64(a.cfg.Insights.MinCalls) || !g.loCost.IsPositive() {
+			continue
+		}
+		// hi/lo − 1 ≥ spread, multiplied out to stay exact.
+		if g.hiCost.Mul(u64(g.loTok)).LessThan(spread.Add(decimal.NewFromInt(1)).Mul(g.loCost).Mul(u64(g.hiTok))) {
+			continue
+		}
+		saving := g.cost.Mul(u64(g.loTok)).Sub(u64(g.tokens).Mul(g.loCost)).DivRound(u64(g.loTok), pricing.Scale)
+		if !saving.IsPositive() {
+			continue
+		}
+		lo1k := g.loCost.Mul(thousand).DivRound(u64(g.loTok), pricing.Scale)
+		hi1k := g.hiCost.Mul(thousand).DivRound(u64(g.hiTok), pricing.Scale)
+		out = append(out, recommendation{
+			ID: kindOpenRouterRoute + ":" + g.model, Kind: kindOpenRouterRoute, Provider: provider.OpenRouter, Model: g.model,
+			Title: fmt.Sprintf("%s is billed at up to %s%% more per token on some calls", g.model,
+				decRatio(g.hiCost.Mul(u64(g.loTok)).Sub(g.loCost.Mul(u64(g.hiTok))).Mul(decimal.NewFromInt(100)), g.loCost.Mul(u64(g.hiTok)))),
+			Action: "Set OpenRouter provider preferences (provider.order or sort: price) for this model so that requests go to " +
+				"the upstream providers that bill it cheapest.",
+			saving: saving,
+			Evidence: map[string]any{
+				"calls": g.calls, "tokens": g.tokens, "costUsd": money(g.cost),
+				"cheapestUsdPer1kTokens": lo1k.String(), "dearestUsdPer1kTokens": hi1k.String(),
+				"minPriceSpread": spread.String(), "costAtCheapestUsd": money(g.cost.Sub(saving)),
+			},
+			Confidence: "medium",
+			ConfidenceNote: "Prices per token blend input and output tokens, so calls with a different input/output mix differ " +
+				"in price even on one upstream; the saving assumes every token at the cheapest call's blended price.",
+		})
+	}
+	return out, nil
+}
+
+// twilioRecommendations: SMS averaging well over one segment each.
+func (a *api) twilioRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
+	if w.f.Provider != "" && w.f.Provider != provider.Twilio {
+		return nil, nil
+	}
+	where, params := w.callsWhere("provider = 'twilio' AND usage_units['sms_segments'] > 0")
+	type grp struct {
+		operation                 string
+		messages, segments, pSegs uint64
+		pCost                     decimal.Decimal
+	}
+	var groups []grp
+	err := a.scanRows(ctx, "SELECT operation, count(), sum(usage_units['sms_segments']), sumIf(usage_units['sms_segments'], cost_usd IS NOT NULL), "+
+		"CAST(sum(ifNull(cost_usd, toDecimal64(0, 12))) AS Decimal(38, 12)) FROM "+a.store.Database()+".api_calls WHERE "+where+
+		" GROUP BY operation ORDER BY operation", params, func(rows store.Rows) error {
+		var g grp
+		if err := rows.Scan(&g.operation, &g.messages, &g.segments, &g.pSegs, &g.pCost); err != nil {
+			return err
+		}
+		groups = append(groups, g)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	limit := decimal.NewFromFloat(a.cfg.Insights.TwilioSegments.MaxSegmentsPerMessage)
+	var out []recommendation
+	for _, g := range groups {
+		if g.messages < uint64(a.cfg.Insights.MinCalls) || !u64(g.segments).GreaterThan(limit.Mul(u64(g.messages))) {
+			continue
+		}
+		extra := g.segments - g.messages
+		var saving, perSegment decimal.Decimal
+		source := "the calls' own cost per segment"
+		switch {
+		case g.pSegs > 0:
+			// What these messages actually paid per segment: the catalog
+			// has one default SMS price, destinations differ.
+			perSegment = g.pCost.DivRound(u64(g.pSegs), pricing.Scale)
+			saving = g.pCost.Mul(u64(extra)).DivRound(u64(g.pSegs), pricing.Scale)
+		default:
+			res := w.cat.Price(provider.Twilio, "", g.operation, "", w.f.To, &pricing.Usage{pricing.SMSSegments: 1})
+			if res.Status != pricing.Computed {
+				source = "none: no cost recorded and no catalog price"
+				break
+			}
+			perSegment, source = picoUSD(res.Cost), "the pricing catalog (default destination)"
+			saving = perSegment.Mul(u64(extra))
+		}
+		out = append(out, recommendation{
+			ID: kindTwilioSegments + ":" + g.operation, Kind: kindTwilioSegments, Provider: provider.Twilio, Operation: g.operation,
+			Title: fmt.Sprintf("Messages average %s SMS segments", decRatio(u64(g.segments), u64(g.messages))),
+			Action: "Shorten the texts, or replace characters outside GSM-7 (curly quotes, emoji, accented letters) that switch a " +
+				"message to UCS-2 and cut a segment from 153 to 67 characters.",
+			saving: saving,
+			Evidence: map[string]any{
+				"messages": g.messages, "segments": g.segments, "segmentsPerMessage": decRatio(u64(g.segments), u64(g.messages)),
+				"maxSegmentsPerMessage": limit.String(), "extraSegments": extra, "usdPerSegment": perSegment.String(),
+				"priceSource": source,
+			},
+			Confidence: "medium",
+			ConfidenceNote: "The saving assumes every message fits one segment, which only shorter texts or GSM-7-only " +
+				"characters achieve; message bodies are not stored, so the cause is inferred.",
+		})
+	}
+	return out, nil
+}
+
+// apolloRecommendations: credits per endpoint against what is left, with
+// the date they run out at the window's rate. Saving is 0: spending fewer
+// credits is a product decision Nexus cannot price.
+func (a *api) apolloRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
+	if w.f.Provider != "" && w.f.Provider != provider.Apollo {
+		return nil, nil
+	}
+	byOp, err := a.apolloCredits(ctx, w, w.f)
+	if err != nil || len(byOp) == 0 {
+		return nil, err
+	}
+	var total decimal.Decimal
+	for _, e := range byOp {
+		total = total.Add(e.credits)
+	}
+	if !total.IsPositive() {
+		return nil, nil
+	}
+	remaining, source, err := a.apolloRemaining(ctx, w)
+	if err != nil || source == "" {
+		return nil, err
+	}
+	span := w.f.To.Sub(w.f.From)
+	perDay := total.Mul(decimal.NewFromInt(int64(24*time.Hour))).DivRound(decimal.NewFromInt(int64(span)), 4)
+	// Seconds until exhaustion at the window's rate.
+	secs := remaining.Mul(decimal.NewFromInt(int64(span / time.Second))).Div(total).Floor()
+	if !remaining.IsPositive() {
+		secs = decimal.Zero
+	}
+	exhaust := w.f.To.Add(time.Duration(secs.IntPart()) * time.Second)
+	within := a.cfg.Insights.ApolloCredits.ExhaustionWithin
+	if exhaust.After(w.f.To.Add(within)) {
+		return nil, nil
+	}
+	endpoints := make([]map[string]any, 0, len(byOp))
+	for _, e := range byOp {
+		endpoints = append(endpoints, map[string]any{"operation": e.operation, "calls": e.calls, "credits": e.credits.String(),
+			"share": decRatio(e.credits, total), "callsWithoutReportedCredits": e.unreported})
+	}
+	return []recommendation{{
+		ID: kindApolloCredits, Kind: kindApolloCredits, Provider: provider.Apollo,
+		Title:  "Apollo credits run out on " + exhaust.Format(time.DateOnly) + " at the current rate",
+		Action: fmt.Sprintf("Review the endpoints that burn most credits (%s first), cache enrichment results, or raise the plan.", byOp[0].operation),
+		saving: decimal.Zero,
+		Evidence: map[string]any{
+			"creditsInWindow": total.String(), "creditsPerDay": perDay.String(), "remainingCredits": remaining.String(),
+			"remainingSource": source, "projectedExhaustion": exhaust.Format(time.RFC3339), "exhaustionWithin": within.String(),
+			"endpoints": endpoints,
+		},
+		Confidence: "medium",
+		ConfidenceNote: "A straight-line projection of the window's rate. Credits of calls that did not report them are the " +
+			"catalog's per-call figure. No saving is claimed: which lookups to drop is not Nexus's to judge.",
+	}}, nil
+}
+
+type apolloOp struct {
+	operation         string
+	calls, unreported uint64
+	credits           decimal.Decimal
+}
+
+// apolloCredits sums credits per endpoint over f; a call that did not
+// report its credits counts the catalog's credits per call for its
+// endpoint, as the cost processor prices it.
+func (a *api) apolloCredits(ctx context.Context, w insightWindow, f filters) ([]apolloOp, error) {
+	where, params := f.where("timestamp")
+	var out []apolloOp
+	err := a.scanRows(ctx, "SELECT operation, count(), sum(usage_units['credits']), countIf(usage_units['credits'] = 0) FROM "+
+		a.store.Database()+".api_calls WHERE "+where+" AND provider = 'apollo' GROUP BY operation", params, func(rows store.Rows) error {
+		var e apolloOp
+		var reported uint64
+		if err := rows.Scan(&e.operation, &e.calls, &reported, &e.unreported); err != nil {
+			return err
+		}
+		e.credits = u64(reported).Add(catalogCredits(w.cat, e.operation, f.To).Mul(u64(e.unreported)))
+		out = append(out, e)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if c := out[i].credits.Cmp(out[j].credits); c != 0 {
+			return c > 0
+		}
+		return out[i].operation < out[j].operation
+	})
+	return out, err
+}
+
+// catalogCredits is the catalog's credits per call to an Apollo endpoint
+// in effect at t (0 when it has none).
+func catalogCredits(cat *pricing.Catalog, operation string, t time.Time) decimal.Decimal {
+	op := strings.TrimRight(strings.TrimPrefix(strings.TrimPrefix(strings.TrimLeft(strings.ToLower(operation), "/"), "api/"), "v1/"), "/")
+	best, bestDate := decimal.Zero, ""
+	day := t.UTC().Format(time.DateOnly)
+	for _, e := range cat.Entries() {
+		if e.Provider != provider.Apollo || e.Operation != op || e.Effective > day || e.Effective < bestDate {
+			continue
+		}
+		if c, err := decimal.NewFromString(e.Credits); err == nil {
+			best, bestDate = c, e.Effective
+		}
+	}
+	return best
+}
+
+// apolloRemaining is what is left of the plan at the window's end: the
+// latest apollo credits_remaining gauge, else the configured monthly plan
+// less the credits used since the UTC month began. source is "" when
+// neither is known.
+func (a *api) apolloRemaining(ctx context.Context, w insightWindow) (decimal.Decimal, string, error) {
+	var remaining decimal.Decimal
+	found := false
+	err := a.scanRows(ctx, "SELECT argMax(value, ts), count() FROM "+a.store.Database()+".provider_gauges "+
+		"WHERE provider = 'apollo' AND name = 'credits_remaining' AND ts <= {to:DateTime64(3, 'UTC')}",
+		store.Params{"to": w.f.To.Format("2006-01-02 15:04:05.000")}, func(rows store.Rows) error {
+			var n uint64
+			if err := rows.Scan(&remaining, &n); err != nil {
+				return err
+			}
+			found = n > 0
+			return nil
+		})
+	if err != nil || found {
+		return remaining, "provider_gauges apollo credits_remaining", err
+	}
+	plan := a.cfg.Insights.ApolloCredits.PlanCredits
+	if plan <= 0 {
+		return decimal.Zero, "", nil
+	}
+	to := w.f.To
+	month := filters{Provider: provider.Apollo, From: time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC), To: to}
+	ops, err := a.apolloCredits(ctx, w, month)
+	if err != nil {
+		return decimal.Zero, "", err
+	}
+	remaining = decimal.NewFromInt(plan)
+	for _, e := range ops {
+		remaining = remaining.Sub(e.credits)
+	}
+	return remaining, "insights.apollo_credits.plan_credits less credits used this UTC month", nil
+}
+
+// keyRecommendations: configured providers with no calls in the window, and
+// providers whose key checks have failed authentication for a while.
+func (a *api) keyRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
+	if w.scoped {
+		return nil, nil
+	}
+	db := a.store.Database()
+	params := store.Params{"from": w.f.From.Format("2006-01-02 15:04:05.000"), "to": w.f.To.Format("2006-01-02 15:04:05.000")}
+	used := map[string]uint64{}
+	last := map[string]time.Time{}
+	err := a.scanRows(ctx, "SELECT provider, countIf(timestamp >= {from:DateTime64(3, 'UTC')}), max(timestamp) FROM "+db+
+		".api_calls WHERE timestamp < {to:DateTime64(3, 'UTC')} GROUP BY provider", params, func(rows store.Rows) error {
+		var p string
+		var n uint64
+		var t time.Time
+		if err := rows.Scan(&p, &n, &t); err != nil {
+			return err
+		}
+		used[p], last[p] = n, t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []recommendation
+	for _, p := range provider.All {
+		if (w.f.Provider != "" && w.f.Provider != p.Name) || !a.cfg.Providers.Configured(p.Name) || used[p.Name] > 0 {
+			continue
+		}
+		var lastCall any
+		if t, ok := last[p.Name]; ok {
+			lastCall = t.UTC().Format(time.RFC3339Nano)
+		}
+		out = append(out, recommendation{
+			ID: kindIdleKey + ":" + p.Name, Kind: kindIdleKey, Provider: p.Name,
+			Title:  p.Name + " is configured but had no calls in the window",
+			Action: "Remove or revoke the " + p.Name + " credentials if nothing uses them any more: an unused key is only a liability.",
+			saving: decimal.Zero,
+			Evidence: map[string]any{"configured": true, "callsInWindow": 0, "lastCallAt": lastCall,
+				"windowDays": decRatio(decimal.NewFromInt(int64(w.f.To.Sub(w.f.From))), decimal.NewFromInt(int64(24*time.Hour)))},
+			Confidence:     "high",
+			ConfidenceNote: "Counts the calls Nexus observed; traffic that is not instrumented or proxied is invisible to it.",
+		})
+	}
+
+	// A failing streak is the auth_failed checks after the provider's last
+	// check of any other class.
+	err = a.scanRows(ctx, "SELECT h.provider, min(h.ts), max(h.ts), count(), argMax(h.http_status, h.ts), argMax(h.message, h.ts) FROM "+db+
+		".provider_health AS h INNER JOIN (SELECT provider, maxIf(ts, class != 'auth_failed') AS last_other FROM "+db+
+		".provider_health WHERE ts < {to:DateTime64(3, 'UTC')} GROUP BY provider) AS o ON h.provider = o.provider "+
+		"WHERE h.ts < {to:DateTime64(3, 'UTC')} AND h.class = 'auth_failed' AND h.ts > o.last_other GROUP BY h.provider ORDER BY h.provider",
+		params, func(rows store.Rows) error {
+			var p, msg string
+			var first, lastFail time.Time
+			var n uint64
+			var status uint16
+			if err := rows.Scan(&p, &first, &lastFail, &n, &status, &msg); err != nil {
+				return err
+			}
+			dur := lastFail.Sub(first)
+			if (w.f.Provider != "" && w.f.Provider != p) || dur < a.cfg.Insights.Keys.FailingFor {
+				return nil
+			}
+			out = append(out, recommendation{
+				ID: kindFailingKey + ":" + p, Kind: kindFailingKey, Provider: p,
+				Title:  fmt.Sprintf("%s key checks have failed authentication since %s", p, first.UTC().Format(time.RFC3339)),
+				Action: "Rotate or fix the " + p + " credentials in the collector config, or remove the provider block if it is no longer used.",
+				saving: decimal.Zero,
+				Evidence: map[string]any{"failingSince": first.UTC().Format(time.RFC3339Nano), "lastCheck": lastFail.UTC().Format(time.RFC3339Nano),
+					"failedChecks": n, "failingFor": dur.String(), "minFailingFor": a.cfg.Insights.Keys.FailingFor.String(),
+					"lastHttpStatus": status, "lastMessage": msg},
+				Confidence:     "high",
+				ConfidenceNote: "Every key check since the first failure answered auth_failed.",
+			})
+			return nil
+		})
+	return out, err
+}
