@@ -67,6 +67,16 @@ func TestClickhouseGoOverHTTP(t *testing.T) {
 		t.Fatalf("rows %+v", got)
 	}
 
+	// No rows: the columns still come, as from a server.
+	empty, err := conn.Query(ctx, "SELECT provider, cost FROM chgo WHERE provider = {p:String}", clickhouse.Named("p", "none"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cols := empty.Columns(); empty.Next() || len(cols) != 2 || cols[0] != "provider" || empty.ColumnTypes()[1].DatabaseTypeName() != "Nullable(Decimal(18, 12))" {
+		t.Fatalf("empty result columns %v", cols)
+	}
+	empty.Close()
+
 	// The engine's errors come back as ClickHouse exceptions.
 	err = conn.QueryRow(ctx, "SELECT nope FROM chgo").Scan(new(string))
 	var ex *clickhouse.Exception

@@ -60,7 +60,8 @@
 //     version(), revision(), timezone()) is answered here in the client's
 //     revision, reporting revision 0, so that clickhouse-go — and the
 //     Grafana data source built on it — then reads the engine's blocks as
-//     they are (see native.go).
+//     they are (see native.go). A SELECT without rows answers Native with
+//     a header-only block, as a server does, where the engine sends nothing.
 //   - At most 4 MiB of SQL is parsed per request (an INSERT's data is not
 //     SQL); the engine's own max_query_size (256 KiB unless raised) applies
 //     first.
@@ -434,6 +435,9 @@ func (h *handler) execute(r *http.Request, params url.Values) (*outcome, *queryE
 		res = &chdb.Result{}
 	}
 	out.data, out.readRows, out.writtenRows = res.Data, res.RowsRead, res.RowsWritten
+	if len(out.data) == 0 && format == "Native" && (st.kind == "SELECT" || st.kind == "WITH") && st.format == "" {
+		out.data = h.emptyNativeBlock(ctx, st.text, qparams, database)
+	}
 	out.contentType, out.format = contentType(format), format
 	return out, nil
 }

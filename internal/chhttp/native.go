@@ -69,3 +69,29 @@ func clientRevision(v string) uint64 {
 	n, _ := strconv.ParseUint(v, 10, 64)
 	return n
 }
+
+// emptyNativeBlock is the header-only block a ClickHouse server sends for a
+// query without rows, where the engine sends nothing: clients (Grafana's
+// table panels among them) then still learn the result's columns. nil when
+// the columns cannot be described.
+func (h *handler) emptyNativeBlock(ctx context.Context, query string, params map[string]string, database string) []byte {
+	res, err := h.eng.Query(ctx, Statement{SQL: "DESCRIBE TABLE (" + query + ")", Format: "TabSeparated", Params: params, Database: database, ReadOnly: true})
+	if err != nil || res == nil {
+		return nil
+	}
+	var names, types []string
+	for _, line := range strings.Split(strings.TrimRight(string(res.Data), "\n"), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 2 {
+			return nil
+		}
+		names, types = append(names, unescapeTSV(f[0])), append(types, unescapeTSV(f[1]))
+	}
+	b := binary.AppendUvarint(nil, uint64(len(names)))
+	b = binary.AppendUvarint(b, 0) // rows
+	for i := range names {
+		b = appendString(b, names[i])
+		b = appendString(b, types[i])
+	}
+	return b
+}
