@@ -18,9 +18,12 @@ import (
 // rules API and events API on every collector; the evaluator and the
 // dispatcher only where alerting.evaluate is set.
 type alerting struct {
-	a     *api
-	cfg   AlertingConfig
-	rules []*alertRule // from the config, in order; read-only
+	a *api
+	// ruleWrites serialises the read-check-write of rule changes, as
+	// api.budgetWrites does for budgets.
+	ruleWrites sync.Mutex
+	cfg        AlertingConfig
+	rules      []*alertRule // from the config, in order; read-only
 	// channels are the names a rule may list; inApp those of them that
 	// are delivered by storing and streaming the event.
 	channels map[string]bool

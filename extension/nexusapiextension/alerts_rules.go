@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -17,10 +16,6 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/store"
 )
-
-// ruleWrites serialises the read-check-write of rule changes in this
-// process, as budgetWrites does for budgets.
-var ruleWrites sync.Mutex
 
 var ruleColumns = []string{"id", "name", "kind", "provider", "model", "operation", "service", "environment", "group_by",
 	"threshold", "window_ms", "for_ms", "severity", "channels", "message", "enabled", "budget_id", "min_calls", "source",
@@ -360,8 +355,8 @@ func (al *alerting) patchRule(w http.ResponseWriter, r *http.Request) *APIError 
 }
 
 func (al *alerting) updateRule(w http.ResponseWriter, r *http.Request, full bool) *APIError {
-	ruleWrites.Lock()
-	defer ruleWrites.Unlock()
+	al.ruleWrites.Lock()
+	defer al.ruleWrites.Unlock()
 	old, apiErr := al.findRule(r)
 	if apiErr != nil {
 		return apiErr
@@ -395,8 +390,8 @@ func (al *alerting) saveRule(w http.ResponseWriter, r *http.Request, d *ruleDraf
 }
 
 func (al *alerting) deleteRule(w http.ResponseWriter, r *http.Request) *APIError {
-	ruleWrites.Lock()
-	defer ruleWrites.Unlock()
+	al.ruleWrites.Lock()
+	defer al.ruleWrites.Unlock()
 	rule, apiErr := al.findRule(r)
 	if apiErr != nil {
 		return apiErr

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -32,11 +31,6 @@ func (a *api) budgetRoutes() {
 // Budgets are read from the table (FINAL) on every request rather than
 // cached: budgets are few, and with several collectors behind a load
 // balancer a per-process cache would serve another instance's stale copy.
-
-// budgetWrites serialises the read-check-write of budget changes in this
-// process: the table cannot enforce unique names, so two concurrent
-// creates must not both pass the check.
-var budgetWrites sync.Mutex
 
 // Budget periods; calendar-aligned in the budget's time zone, weeks start
 // on Monday.
@@ -395,8 +389,8 @@ func (a *api) updateBudget(w http.ResponseWriter, r *http.Request, full bool) *A
 	if err := decodeBody(r, a.cfg.MaxBodyBytes, &in); err != nil {
 		return err
 	}
-	budgetWrites.Lock()
-	defer budgetWrites.Unlock()
+	a.budgetWrites.Lock()
+	defer a.budgetWrites.Unlock()
 	old, apiErr := a.findBudget(r)
 	if apiErr != nil {
 		return apiErr
@@ -413,13 +407,13 @@ func (a *api) updateBudget(w http.ResponseWriter, r *http.Request, full bool) *A
 }
 
 func (a *api) saveBudget(w http.ResponseWriter, r *http.Request, b budget, status int) *APIError {
-	budgetWrites.Lock()
-	defer budgetWrites.Unlock()
+	a.budgetWrites.Lock()
+	defer a.budgetWrites.Unlock()
 	return a.saveBudgetLocked(w, r, b, status)
 }
 
 // saveBudgetLocked refuses a name another live budget has, then writes b;
-// the caller holds budgetWrites.
+// the caller holds a.budgetWrites.
 func (a *api) saveBudgetLocked(w http.ResponseWriter, r *http.Request, b budget, status int) *APIError {
 	taken, err := a.nameTaken(r.Context(), b.Name, b.ID)
 	if err != nil {
@@ -436,8 +430,8 @@ func (a *api) saveBudgetLocked(w http.ResponseWriter, r *http.Request, b budget,
 }
 
 func (a *api) deleteBudget(w http.ResponseWriter, r *http.Request) *APIError {
-	budgetWrites.Lock()
-	defer budgetWrites.Unlock()
+	a.budgetWrites.Lock()
+	defer a.budgetWrites.Unlock()
 	b, apiErr := a.findBudget(r)
 	if apiErr != nil {
 		return apiErr

@@ -40,6 +40,10 @@ type api struct {
 	feed      *livefeed.Hub
 	retention retentionCache
 	reads     singleflight.Group // identical cost reads in flight share one query
+	// budgetWrites serialises the read-check-write of budget changes: the
+	// table cannot enforce unique names, so two concurrent creates must not
+	// both pass the check.
+	budgetWrites sync.Mutex
 	// heartbeat is how often an idle stream sends a comment, so that
 	// proxies and clients can tell a quiet stream from a dead one.
 	heartbeat time.Duration
