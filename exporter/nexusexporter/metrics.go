@@ -18,8 +18,6 @@ import (
 var (
 	usageColumns = []string{"provider", "account", "kind", "bucket_start", "bucket_end", "project", "model",
 		"line_item", "category", "api_key", "value", "polled_at"}
-	gaugeColumns  = []string{"ts", "provider", "account", "name", "window", "scope", "endpoint", "value"}
-	healthColumns = []string{"ts", "provider", "up", "class", "http_status", "latency_ms", "message"}
 )
 
 // metricBatches are the inserts one metrics request turns into.
@@ -37,10 +35,10 @@ func (e *nexusExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) err
 	if b.usage, err = e.store.PrepareBatch(ctx, "provider_usage", usageColumns); err != nil {
 		return fmt.Errorf("prepare provider_usage insert: %w", err)
 	}
-	if b.gauges, err = e.store.PrepareBatch(ctx, "provider_gauges", gaugeColumns); err != nil {
+	if b.gauges, err = e.store.PrepareBatch(ctx, "provider_gauges", store.ProviderGaugeColumns); err != nil {
 		return fmt.Errorf("prepare provider_gauges insert: %w", err)
 	}
-	if b.health, err = e.store.PrepareBatch(ctx, "provider_health", healthColumns); err != nil {
+	if b.health, err = e.store.PrepareBatch(ctx, "provider_health", store.ProviderHealthColumns); err != nil {
 		return fmt.Errorf("prepare provider_health insert: %w", err)
 	}
 	rms := md.ResourceMetrics()

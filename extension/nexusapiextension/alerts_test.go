@@ -3,6 +3,7 @@ package nexusapiextension
 import (
 	"context"
 	"encoding/json"
+	"github.com/nexus-otel/nexus/internal/store"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -145,7 +146,7 @@ func states(evs []alertEvent, withInstance bool) string {
 func (ta *testAPI) health(at time.Time, prov string, up bool, class string) {
 	ta.t.Helper()
 	ctx := context.Background()
-	b, err := ta.store.PrepareBatch(ctx, "provider_health", providerHealthColumns)
+	b, err := ta.store.PrepareBatch(ctx, "provider_health", store.ProviderHealthColumns)
 	if err != nil {
 		ta.t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func (ta *testAPI) health(at time.Time, prov string, up bool, class string) {
 func (ta *testAPI) gauge(at time.Time, prov, name, scope string, value int64) {
 	ta.t.Helper()
 	ctx := context.Background()
-	b, err := ta.store.PrepareBatch(ctx, "provider_gauges", providerGaugeColumns)
+	b, err := ta.store.PrepareBatch(ctx, "provider_gauges", store.ProviderGaugeColumns)
 	if err != nil {
 		ta.t.Fatal(err)
 	}

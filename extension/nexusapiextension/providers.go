@@ -33,12 +33,6 @@ const (
 // left to spend; usage_usd is spend, not balance, and is left out.
 var balanceGauges = []string{"balance_usd", "credits_total_usd", "credits_used_usd", "limit_usd", "remaining_usd"}
 
-// providerHealthColumns are provider_health's columns, written as the nexus
-// exporter writes them, so that manual checks sit in the same history.
-var providerHealthColumns = []string{"ts", "provider", "up", "class", "http_status", "latency_ms", "message"}
-
-var providerGaugeColumns = []string{"ts", "provider", "account", "name", "window", "scope", "endpoint", "value"}
-
 // classOK is what provider_health stores for a passed check (the receiver
 // writes the same), so that class is never empty in the history.
 const classOK = "ok"
@@ -372,7 +366,7 @@ func (a *api) testProvider(w http.ResponseWriter, r *http.Request) *APIError {
 func (a *api) recordCheck(ctx context.Context, name string, at time.Time, ch providerclient.Check) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	hb, err := a.store.PrepareBatch(ctx, "provider_health", providerHealthColumns)
+	hb, err := a.store.PrepareBatch(ctx, "provider_health", store.ProviderHealthColumns)
 	if err != nil {
 		return fmt.Errorf("prepare provider_health insert: %w", err)
 	}
@@ -386,7 +380,7 @@ func (a *api) recordCheck(ctx context.Context, name string, at time.Time, ch pro
 	if len(ch.RateLimits) == 0 {
 		return nil
 	}
-	gb, err := a.store.PrepareBatch(ctx, "provider_gauges", providerGaugeColumns)
+	gb, err := a.store.PrepareBatch(ctx, "provider_gauges", store.ProviderGaugeColumns)
 	if err != nil {
 		return fmt.Errorf("prepare provider_gauges insert: %w", err)
 	}

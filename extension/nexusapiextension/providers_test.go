@@ -2,6 +2,7 @@ package nexusapiextension
 
 import (
 	"context"
+	"github.com/nexus-otel/nexus/internal/store"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -215,7 +216,7 @@ func TestListProviders(t *testing.T) {
 
 			ctx := context.Background()
 			old, recent := time.Now().Add(-2*time.Hour).UTC().Truncate(time.Millisecond), time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
-			hb, err := ta.store.PrepareBatch(ctx, "provider_health", providerHealthColumns)
+			hb, err := ta.store.PrepareBatch(ctx, "provider_health", store.ProviderHealthColumns)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -239,7 +240,7 @@ func TestListProviders(t *testing.T) {
 			if err := hb.Send(ctx); err != nil {
 				t.Fatal(err)
 			}
-			gb, err := ta.store.PrepareBatch(ctx, "provider_gauges", providerGaugeColumns)
+			gb, err := ta.store.PrepareBatch(ctx, "provider_gauges", store.ProviderGaugeColumns)
 			if err != nil {
 				t.Fatal(err)
 			}
