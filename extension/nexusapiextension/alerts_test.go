@@ -3,7 +3,6 @@ package nexusapiextension
 import (
 	"context"
 	"encoding/json"
-	"github.com/nexus-otel/nexus/internal/store"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/notify"
+	"github.com/nexus-otel/nexus/internal/store"
 	"github.com/nexus-otel/nexus/internal/storetest"
 )
 

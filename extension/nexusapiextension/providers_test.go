@@ -2,7 +2,6 @@ package nexusapiextension
 
 import (
 	"context"
-	"github.com/nexus-otel/nexus/internal/store"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/provider"
 	"github.com/nexus-otel/nexus/internal/providertest"
+	"github.com/nexus-otel/nexus/internal/store"
 	"github.com/nexus-otel/nexus/internal/storetest"
 )
 
