@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
 	"github.com/shopspring/decimal"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -260,6 +261,9 @@ func buildSpan(span ptrace.Span, c *call, res *result) {
 		if res.twilioPrice != "" && (operation == "sms" || operation == "voice") {
 			attrs.PutStr(apicall.AttrTwilioPrice, res.twilioPrice)
 		}
+		if c := destinationCountry(res.twilioTo); c != "" {
+			attrs.PutStr(apicall.AttrTwilioCountry, c)
+		}
 	}
 
 	attrs.PutStr(apicall.AttrServerAddress, rt.serverAddr)
@@ -374,4 +378,26 @@ func putUint64(b []byte, v uint64) {
 	for i := range 8 {
 		b[i] = byte(v >> (56 - 8*i))
 	}
+}
+
+// destinationCountry is the ISO 3166 code of a phone number's country:
+// Twilio's prices depend on it, often by ten times. Numbers that do not
+// parse (client:… identities, SIP addresses) have none. A number valid for
+// no region (a +1 555 test number) still belongs to its calling code's
+// main country.
+func destinationCountry(to string) string {
+	if !strings.HasPrefix(to, "+") {
+		return ""
+	}
+	num, err := phonenumbers.Parse(to, "")
+	if err != nil {
+		return ""
+	}
+	if region := phonenumbers.GetRegionCodeForNumber(num); region != "" && region != "ZZ" {
+		return region
+	}
+	if region := phonenumbers.GetRegionCodeForCountryCode(int(num.GetCountryCode())); region != "ZZ" {
+		return region
+	}
+	return ""
 }

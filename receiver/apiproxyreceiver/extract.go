@@ -47,6 +47,7 @@ type respDoc struct {
 
 	Price       json.RawMessage `json:"price"`
 	NumSegments json.RawMessage `json:"num_segments"`
+	To          string          `json:"to"`
 }
 
 type choiceDoc struct {
@@ -86,6 +87,7 @@ type result struct {
 	exaResults                                      int64 // -1: unknown
 	twilioPrice                                     string
 	twilioSegments                                  int64 // -1: unknown
+	twilioTo                                        string
 	bodyErrType                                     string
 	streamErr                                       bool
 	usage                                           string
@@ -372,6 +374,9 @@ func apply(doc *respDoc, res *result) {
 	}
 	if n, ok := countText(doc.NumSegments); ok {
 		res.twilioSegments = n
+	}
+	if doc.To != "" {
+		res.twilioTo = doc.To
 	}
 	if t := docErrorType(doc); t != "" && res.bodyErrType == "" {
 		res.bodyErrType = t
