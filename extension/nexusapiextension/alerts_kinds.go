@@ -100,12 +100,17 @@ func instance(r *alertRule, groups []string) (string, map[string]string) {
 }
 
 // rollupWindow is the minute-rollup condition of a window ending at now:
-// the buckets starting in (now-window, now], so the current, still
-// filling minute counts and an alert does not wait for it to close.
+// every minute bucket that overlaps [now-window, now]. A bucket is named by
+// its start, so a call at 10:00:53 is in the 10:00 bucket; selecting
+// buckets that start after now-window would drop it from an evaluation at
+// 10:01:03 with a one-minute window, before any evaluation had counted it.
+// The window thus reaches back to the start of its first minute (up to a
+// minute more than asked), and the current, still filling minute counts,
+// so an alert does not wait for it to close.
 func rollupWindow(window time.Duration, now time.Time, params store.Params) string {
-	params["wfrom"] = now.Add(-window).UTC().Format(secondLayout)
+	params["wfrom"] = now.Add(-window).UTC().Truncate(time.Minute).Format(secondLayout)
 	params["wto"] = now.UTC().Format(secondLayout)
-	return "ts > {wfrom:DateTime('UTC')} AND ts <= {wto:DateTime('UTC')}"
+	return "ts >= {wfrom:DateTime('UTC')} AND ts <= {wto:DateTime('UTC')}"
 }
 
 // groupRow is one group's values from a rule query.

@@ -883,3 +883,21 @@ func TestAlertSlowChannelDoesNotDelay(t *testing.T) {
 		t.Fatalf("shutdown waited %s for a channel that does not answer", d)
 	}
 }
+
+// A call late in a minute is in that minute's bucket: an evaluation early in
+// the next minute, with a one-minute window, still counts it.
+func TestAlertWindowCountsTheBucketOfALateCall(t *testing.T) {
+	ta := startAlertAPI(t, freshDB("api_alert_window"), nil)
+	rule := ta.createRule(ta.key("editor"), map[string]any{"name": "errors", "kind": "error_rate", "threshold": 0.2, "window": "1m", "minCalls": 5})
+	minute := time.Now().UTC().Truncate(time.Minute).Add(-5 * time.Minute)
+	ta.errorsAt(minute.Add(53*time.Second), "openai", 10, 10)
+	ta.evalAt(minute.Add(time.Minute + 3*time.Second))
+	if got := states(ta.events("rule="+rule), false); got != "firing" {
+		t.Fatalf("after a late call and an early evaluation: %q, want firing", got)
+	}
+	// Two minutes on, the bucket has left the window.
+	ta.evalAt(minute.Add(2*time.Minute + 3*time.Second))
+	if got := states(ta.events("rule="+rule), false); got != "firing,resolved" && got != "resolved,firing" {
+		t.Fatalf("after the window passed: %q, want resolved", got)
+	}
+}
