@@ -1,6 +1,7 @@
 package nexusapiextension
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -162,6 +163,9 @@ func (a *api) parseCallRequest(r *http.Request, paged bool) (filters, callFilter
 func (a *api) listCalls(w http.ResponseWriter, r *http.Request) *APIError {
 	f, cf, p, apiErr := a.parseCallRequest(r, true)
 	if apiErr != nil {
+		return apiErr
+	}
+	if apiErr := a.rawKept(r, f.From); apiErr != nil {
 		return apiErr
 	}
 	cond, params := f.where("timestamp")
@@ -400,4 +404,20 @@ func (a *api) callStatsQuery(f filters, cf callFilters, groupCol string) (string
 		" quantileTDigestState(toFloat64(duration_ns) / 1e6) AS lat" +
 		" FROM " + db + ".api_calls WHERE " + edgeCond + groupBy +
 		")" + " GROUP BY grp HAVING n > 0" + order, params, "rollup_1h", "approximate"
+}
+
+// rawKept refuses a range reaching back further than raw calls are kept:
+// the rows before that are gone, and an answer without them would look
+// complete. Rollup-backed resources (costs, long-range stats) answer
+// older ranges.
+func (a *api) rawKept(r *http.Request, from time.Time) *APIError {
+	keep, err := a.retention.get(r.Context(), a.readRetention)
+	if err != nil {
+		return a.storeError(r, "read retention", err)
+	}
+	if keep[0] > 0 && from.Before(time.Now().Add(-keep[0])) {
+		return badRequest("range older than the raw calls are kept", FieldError{Field: "from",
+			Message: fmt.Sprintf("raw calls are kept for %s: ask for a later from, or use /costs for older totals", fmtDuration(keep[0]))})
+	}
+	return nil
 }

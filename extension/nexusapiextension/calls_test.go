@@ -168,7 +168,7 @@ func TestCallsPagination(t *testing.T) {
 		t.Fatalf("page 4: %s %+v", e.Data, e.Pagination)
 	}
 	// Nothing in range at all is [] too.
-	_, e = callsList(t, ta, ta.admin, "from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z")
+	_, e = callsList(t, ta, ta.admin, shift("from=2026-10-01T00:00:00Z&to=2026-10-02T00:00:00Z"))
 	if string(e.Data) != "[]" || e.Pagination.Total != 0 || e.Pagination.TotalPages != 0 {
 		t.Fatalf("empty range: %s %+v", e.Data, e.Pagination)
 	}
@@ -470,5 +470,21 @@ func TestCallStatsLongRangeReadsTheRollup(t *testing.T) {
 	s = callsStats(t, ta, rng+"&provider=anthropic&service=web")
 	if s.Source != "rollup_1h" || s.Count != 33 || s.Errors != 3 || s.CostUSD != "0.001683" {
 		t.Fatalf("anthropic rollup: %+v", s)
+	}
+}
+
+// A range reaching back past the raw calls' retention is refused, naming
+// from, rather than answered without the rows that are gone.
+func TestCallsOlderThanRetentionRefused(t *testing.T) {
+	ta := callsAPI(t, "api_calls_retention_test", nil)
+	now := time.Now().UTC().Truncate(time.Second)
+	old := "from=" + now.AddDate(0, 0, -120).Format(time.RFC3339) + "&to=" + now.AddDate(0, 0, -100).Format(time.RFC3339)
+	e := ta.do("GET", "/api/v1/calls?"+old, ta.admin, nil)
+	if e.status != 400 || len(e.Error.Details) != 1 || e.Error.Details[0].Field != "from" || !strings.Contains(e.Error.Details[0].Message, "kept for") {
+		t.Fatalf("range past retention: %d %+v", e.status, e.Error)
+	}
+	recent := "from=" + now.AddDate(0, 0, -30).Format(time.RFC3339) + "&to=" + now.Format(time.RFC3339)
+	if e := ta.do("GET", "/api/v1/calls?"+recent, ta.admin, nil); e.status != 200 {
+		t.Fatalf("range within retention: %d %+v", e.status, e.Error)
 	}
 }
