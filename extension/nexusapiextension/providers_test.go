@@ -4,16 +4,13 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/nexus-otel/nexus/internal/configtest"
 	"github.com/nexus-otel/nexus/internal/provider"
 	"github.com/nexus-otel/nexus/internal/providertest"
 	"github.com/nexus-otel/nexus/internal/store"
@@ -412,21 +409,7 @@ func TestProviderSecretsNeverAnswered(t *testing.T) {
 }
 
 func TestConfigProviders(t *testing.T) {
-	load := func(name string) (*Config, error) {
-		cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sub, err := cm.Sub(component.MustNewIDWithName(TypeStr, name).String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := createDefaultConfig().(*Config)
-		if err := sub.Unmarshal(cfg); err != nil {
-			return nil, err
-		}
-		return cfg, confmap.Validate(cfg)
-	}
+	load := func(name string) (*Config, error) { return configtest.Load[*Config](t, NewFactory(), name) }
 	cfg, err := load("")
 	if err != nil {
 		t.Fatal(err)

@@ -2,14 +2,10 @@ package costprocessor
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -18,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/nexus-otel/nexus/internal/apicall"
+	"github.com/nexus-otel/nexus/internal/configtest"
 )
 
 // callTime is when the test calls happen: every price below is the catalog
@@ -274,21 +271,7 @@ func TestSpikeFlagged(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	load := func(name string) (*Config, error) {
-		sub, err := cm.Sub(component.MustNewIDWithName(TypeStr, name).String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := createDefaultConfig().(*Config)
-		if err := sub.Unmarshal(cfg); err != nil {
-			return nil, err
-		}
-		return cfg, confmap.Validate(cfg)
-	}
+	load := func(name string) (*Config, error) { return configtest.Load[*Config](t, NewFactory(), name) }
 	cfg, err := load("custom")
 	if err != nil {
 		t.Fatal(err)
@@ -312,13 +295,8 @@ func TestLoadConfig(t *testing.T) {
 // TestOverridesApply: a price override from a later date applies to calls
 // after it only, and a deployment's own host is priced.
 func TestOverridesApply(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	cfg, err := configtest.Load[*Config](t, NewFactory(), "custom")
 	if err != nil {
-		t.Fatal(err)
-	}
-	sub, _ := cm.Sub("cost/custom")
-	cfg := createDefaultConfig().(*Config)
-	if err := sub.Unmarshal(cfg); err != nil {
 		t.Fatal(err)
 	}
 	p, sink := newTracesProcessor(t, cfg)
