@@ -64,6 +64,17 @@ func TestCostForecastPastMonth(t *testing.T) {
 // least-squares line over the last complete days, checked against the
 // arithmetic done by hand.
 func TestCostForecastCurrentMonth(t *testing.T) {
+	// Its figures depend on today: if the day changes mid-run, it runs again.
+	for attempt := 1; !runCostForecastCurrentMonth(t); attempt++ {
+		if attempt == 2 {
+			t.Fatal("the day changed twice while the test ran")
+		}
+	}
+}
+
+// runCostForecastCurrentMonth is one run of TestCostForecastCurrentMonth; it answers false when
+// the day changed while it ran.
+func runCostForecastCurrentMonth(t *testing.T) bool {
 	ta := startAPI(t, freshDB("api_forecast_now"), func(c *Config) { c.TimeZone = "Asia/Kolkata" })
 	loc := ta.api.loc
 	now := time.Now()
@@ -109,7 +120,7 @@ func TestCostForecastCurrentMonth(t *testing.T) {
 		t.Fatalf("asOf %s, test's now %s", asOf, now)
 	}
 	if asOf.In(loc).Day() != dd {
-		t.Skip("the day changed in Kolkata while the test ran")
+		return false // the day changed in Kolkata while the test ran: run again, all on the new day
 	}
 	todayEnd := time.Date(y, m, dd+1, 0, 0, 0, 0, loc)
 	frac := big.NewRat(int64(todayEnd.Sub(asOf)), int64(todayEnd.Sub(today)))
@@ -155,6 +166,7 @@ func TestCostForecastCurrentMonth(t *testing.T) {
 	if d := forecast(t, ta, "model", "openai' OR 1=1 --"); d.Method != methodBurnRate || d.MonthToDate != "0" || d.ProjectedTotal != "0.000000" {
 		t.Errorf("empty scope: %+v", d)
 	}
+	return true
 }
 
 func TestCostForecastBadRequests(t *testing.T) {
