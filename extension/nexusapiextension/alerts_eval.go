@@ -301,7 +301,7 @@ func (e *evaluator) acknowledged(ctx context.Context, r *alertRule, key string, 
 // announce, hands it to the dispatcher, which queues it without waiting.
 func (e *evaluator) emit(ctx context.Context, r *alertRule, key string, st *instState, state string, now time.Time, announce bool, note string) {
 	al := e.al
-	ev := &alertEvent{ID: newEventID(), RuleID: r.ID, RuleName: r.Name, Kind: r.Kind, Instance: key, Labels: st.labels,
+	ev := &alertEvent{ID: newID("alev_"), RuleID: r.ID, RuleName: r.Name, Kind: r.Kind, Instance: key, Labels: st.labels,
 		State: state, Severity: r.Severity, Value: st.value, Threshold: st.threshold, StartedAt: st.startedAt, At: now,
 		DedupKey: dedupKey(r.ID, key, state, st.startedAt, st.seq), Deliveries: []delivery{}}
 	if ev.Labels == nil {

@@ -2,7 +2,6 @@ package nexusapiextension
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -96,12 +95,6 @@ func dedupKey(ruleID, instance, state string, startedAt time.Time, seq int) stri
 		h.Write([]byte(strconv.Itoa(seq)))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-func newEventID() string {
-	var b [10]byte
-	_, _ = rand.Read(b[:])
-	return "alev_" + hex.EncodeToString(b[:])
 }
 
 var eventColumns = []string{"id", "rule_id", "rule_name", "kind", "instance", "labels", "provider", "model", "operation",

@@ -3,8 +3,6 @@ package nexusapiextension
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -337,12 +335,8 @@ func (al *alerting) createRule(w http.ResponseWriter, r *http.Request) *APIError
 	if err := decodeBody(r, al.a.cfg.MaxBodyBytes, &in); err != nil {
 		return err
 	}
-	var id [8]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return al.a.storeError(r, "alert rule id", err)
-	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	d := draftFrom(in, &alertRule{ID: "alr_" + hex.EncodeToString(id[:]), CreatedAt: now}, true)
+	d := draftFrom(in, &alertRule{ID: newID("alr_"), CreatedAt: now}, true)
 	return al.saveRule(w, r, d, now, http.StatusCreated)
 }
 

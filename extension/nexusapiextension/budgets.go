@@ -3,8 +3,6 @@ package nexusapiextension
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -364,11 +362,7 @@ func (a *api) createBudget(w http.ResponseWriter, r *http.Request) *APIError {
 	if details := a.applyBudget(&b, in, true); details != nil {
 		return badRequest("invalid budget", details...)
 	}
-	var id [8]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return a.storeError(r, "budget id", err)
-	}
-	b.ID = "bud_" + hex.EncodeToString(id[:])
+	b.ID = newID("bud_")
 	b.CreatedAt = time.Now().UTC().Truncate(time.Millisecond)
 	b.UpdatedAt = b.CreatedAt
 	return a.saveBudget(w, r, b, http.StatusCreated)

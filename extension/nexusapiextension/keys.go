@@ -44,11 +44,7 @@ func newKey() (secret string, id string, err error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", "", err
 	}
-	var idb [8]byte
-	if _, err := rand.Read(idb[:]); err != nil {
-		return "", "", err
-	}
-	return keyPrefix + base64.RawURLEncoding.EncodeToString(b[:]), "key_" + hex.EncodeToString(idb[:]), nil
+	return keyPrefix + base64.RawURLEncoding.EncodeToString(b[:]), newID("key_"), nil
 }
 
 // hashKey is SHA-256: keys are 256-bit random, so a slow password hash adds
