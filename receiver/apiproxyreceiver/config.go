@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -18,8 +19,15 @@ import (
 // Config configures the apiproxy receiver.
 type Config struct {
 	// Endpoint is the address the proxy listens on. Apps point their SDKs'
-	// base URLs at it (http://ENDPOINT/openai/v1, …).
+	// base URLs at it (http://ENDPOINT/openai/v1, …). It must be a loopback
+	// address (127.0.0.0/8, ::1, localhost) unless AllowNonLoopback is set.
 	Endpoint string `mapstructure:"endpoint"`
+	// AllowNonLoopback lets Endpoint be an address other hosts can reach
+	// (0.0.0.0, ":8787", a LAN address). The proxy has no authentication
+	// of its own: whoever reaches it can send calls through it to the
+	// providers from this host's network, and every such call lands in the
+	// cost data. Set it only behind a firewall or an authenticating proxy.
+	AllowNonLoopback bool `mapstructure:"allow_non_loopback"`
 	// TLS serves the proxy over HTTPS when set.
 	TLS configoptional.Optional[configtls.ServerConfig] `mapstructure:"tls"`
 
@@ -140,8 +148,13 @@ func (cfg *Config) routes() []struct {
 // Validate checks the configuration; each error names its key.
 func (cfg *Config) Validate() error {
 	var errs []error
-	if _, _, err := net.SplitHostPort(cfg.Endpoint); err != nil {
+	if host, _, err := net.SplitHostPort(cfg.Endpoint); err != nil {
 		errs = append(errs, fmt.Errorf("endpoint: want host:port: %w", err))
+	} else if !cfg.AllowNonLoopback && !isLoopback(host) {
+		errs = append(errs, fmt.Errorf("endpoint: %q is not a loopback address (127.0.0.1, ::1, localhost): "+
+			"the proxy has no authentication, so anyone who can reach it could relay calls to the providers "+
+			"through this host and pollute the cost data; set allow_non_loopback: true to listen there anyway "+
+			"(behind a firewall or an authenticating proxy)", cfg.Endpoint))
 	}
 	if strings.TrimSpace(cfg.ServiceName) == "" {
 		errs = append(errs, errors.New("service_name: must not be empty"))
@@ -216,6 +229,18 @@ func (rc *RouteConfig) validate(name string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// isLoopback reports whether a listen host is reachable from this machine
+// only: localhost, or an address in 127.0.0.0/8 or ::1. An empty host
+// (":8787") and unspecified addresses (0.0.0.0, ::) listen on every
+// interface; other names may resolve anywhere.
+func isLoopback(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
 }
 
 // checkBaseURL accepts an absolute http(s) URL without query or fragment:

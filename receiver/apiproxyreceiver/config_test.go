@@ -78,6 +78,36 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	}
 }
 
+// TestNonLoopbackEndpointRefused: the proxy has no authentication, so an
+// endpoint other hosts can reach is refused unless allow_non_loopback says
+// so, and the refusal names the key.
+func TestNonLoopbackEndpointRefused(t *testing.T) {
+	for _, name := range []string{"open_any", "open_empty_host", "open_ipv6_any", "open_lan", "open_hostname"} {
+		_, err := loadConfig(t, name)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, "endpoint: ") || !strings.Contains(msg, "allow_non_loopback") {
+			t.Errorf("%s: error %q does not name endpoint and allow_non_loopback", name, msg)
+		}
+	}
+	for _, name := range []string{"loopback_v4", "loopback_v6", "loopback_name", "open_allowed", "custom", ""} {
+		if _, err := loadConfig(t, name); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for host, want := range map[string]bool{
+		"127.0.0.1": true, "127.255.0.9": true, "::1": true, "localhost": true, "LocalHost": true, "::ffff:127.0.0.1": true,
+		"": false, "0.0.0.0": false, "::": false, "10.0.0.1": false, "example.com": false, "localhost.example.com": false,
+		"128.0.0.1": false, "::2": false,
+	} {
+		if got := isLoopback(host); got != want {
+			t.Errorf("isLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
 // envRef is the collector's ${env:NAME} / ${env:NAME:-default} syntax.
 var envRef = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
 

@@ -125,6 +125,10 @@ func (r *apiProxyReceiver) Start(ctx context.Context, host component.Host) error
 		routes = append(routes, rt.prefix+" → "+rt.base.Redacted())
 	}
 	r.set.Logger.Info("api proxy listening", zap.String("endpoint", ln.Addr().String()), zap.Strings("routes", routes))
+	if host, _, err := net.SplitHostPort(r.cfg.Endpoint); err == nil && !isLoopback(host) {
+		r.set.Logger.Warn("api proxy listens beyond loopback (allow_non_loopback is set): anyone who can reach it "+
+			"can relay calls to the providers through this host", zap.String("endpoint", ln.Addr().String()))
+	}
 	return nil
 }
 
