@@ -416,11 +416,11 @@ func (al *alerting) listEvents(w http.ResponseWriter, r *http.Request) *APIError
 		return al.a.storeError(r, "count alert events", err)
 	}
 	out := []*alertEvent{}
-	if int64(pg.offset()) < total {
+	if pg.offset() < total {
 		params["limit"] = strconv.Itoa(pg.Limit)
-		params["offset"] = strconv.Itoa(pg.offset())
+		params["offset"] = strconv.FormatInt(pg.offset(), 10)
 		out, err = al.readEvents(r.Context(), eventSelect+" FROM "+inner+outer+
-			" ORDER BY at DESC, id DESC LIMIT {limit:UInt32} OFFSET {offset:UInt32}", params)
+			" ORDER BY at DESC, id DESC LIMIT {limit:UInt32} OFFSET {offset:UInt64}", params)
 		if err != nil {
 			return al.a.storeError(r, "list alert events", err)
 		}

@@ -38,7 +38,11 @@ const streamLoadEnv = "NEXUS_STREAM_LOAD"
 // 10,000 connections within the open-file limit.
 func BenchmarkStream10kClients(b *testing.B) {
 	const clients, calls = 10_000, 20
-	ta := startAPI(b, "bench_stream", func(c *Config) { c.RateLimit.RequestsPerSecond, c.RateLimit.Burst = 1e6, 1e6 })
+	ta := startAPI(b, "bench_stream", func(c *Config) {
+		c.RateLimit.RequestsPerSecond, c.RateLimit.Burst = 1e6, 1e6
+		// Every simulated client streams with the one admin key.
+		c.Stream.MaxPerKey, c.Stream.MaxTotal = 1<<20, 1<<20
+	})
 	proc := startLiveProcessor(b, ta)
 	for range b.N {
 		child := exec.Command(os.Args[0], "-test.run=^$")

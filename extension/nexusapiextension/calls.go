@@ -177,16 +177,16 @@ func (a *api) listCalls(w http.ResponseWriter, r *http.Request) *APIError {
 		return a.storeError(r, "count calls", err)
 	}
 	out := []call{} // an empty page is [], not null
-	if int64(p.offset()) < total {
+	if p.offset() < total {
 		params["limit"] = strconv.Itoa(p.Limit)
-		params["offset"] = strconv.Itoa(p.offset())
+		params["offset"] = strconv.FormatInt(p.offset(), 10)
 		// span_id breaks timestamp ties so that pages never overlap or skip.
 		rows, err := a.store.Query(r.Context(), "SELECT timestamp, duration_ns, provider, model, request_model, operation,"+
 			" service, environment, http_status, status, error_class, error_type,"+
 			" input_tokens, output_tokens, cached_input_tokens, cache_write_input_tokens, reasoning_tokens,"+
 			" cost_usd, cost_status, unpriced_reason, pricing_version, anomaly_score, is_anomaly, trace_id, span_id"+
 			" FROM "+table+" WHERE "+cond+
-			" ORDER BY timestamp DESC, span_id DESC LIMIT {limit:UInt32} OFFSET {offset:UInt32}", params)
+			" ORDER BY timestamp DESC, span_id DESC LIMIT {limit:UInt32} OFFSET {offset:UInt64}", params)
 		if err != nil {
 			return a.storeError(r, "list calls", err)
 		}

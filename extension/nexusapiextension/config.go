@@ -32,12 +32,29 @@ type Config struct {
 	Alerting AlertingConfig `mapstructure:"alerting"`
 	// Insights is the thresholds of the recommendations (insights_config.go).
 	Insights InsightsConfig `mapstructure:"insights"`
+	// KeysRefreshInterval is how often the keys are read again from the
+	// store, so that a key created or revoked through another collector
+	// works or stops working here within that time (config_limits.go).
+	KeysRefreshInterval time.Duration `mapstructure:"keys_refresh_interval"`
+	// RequestTimeout bounds every request but the stream, and every store
+	// call it makes.
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// Reads is the API's budget of concurrent store reads.
+	Reads ReadsConfig `mapstructure:"reads"`
+	// Stream bounds open live streams.
+	Stream StreamConfig `mapstructure:"stream"`
+	// AdminKeyFile is where the admin key generated at a first start is
+	// written (mode 0600); default: admin.key in $NEXUS_DATA_DIR, else
+	// ./data.
+	AdminKeyFile string `mapstructure:"admin_key_file"`
 }
 
-// RateLimitConfig is a token bucket per key.
+// RateLimitConfig is a token bucket per key, and one per client address
+// for failed authentications.
 type RateLimitConfig struct {
-	RequestsPerSecond float64 `mapstructure:"requests_per_second"`
-	Burst             int     `mapstructure:"burst"`
+	RequestsPerSecond float64          `mapstructure:"requests_per_second"`
+	Burst             int              `mapstructure:"burst"`
+	FailedAuth        FailedAuthConfig `mapstructure:"failed_auth"`
 }
 
 // Validate checks the configuration; each error names its key.
@@ -64,6 +81,7 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxRange <= 0 {
 		errs = append(errs, errors.New("max_range: must be positive"))
 	}
+	errs = append(errs, cfg.validateLimits())
 	errs = append(errs, cfg.Providers.ValidateUnder("providers."))
 	errs = append(errs, cfg.Alerting.ValidateUnder("alerting."))
 	errs = append(errs, cfg.Insights.ValidateUnder("insights."))

@@ -71,8 +71,11 @@ func notFound(msg string) *APIError {
 func conflict(msg string) *APIError {
 	return &APIError{Status: http.StatusConflict, Code: "CONFLICT", Message: msg}
 }
-func tooMany() *APIError {
-	return &APIError{Status: http.StatusTooManyRequests, Code: "RATE_LIMITED", Message: "too many requests for this API key"}
+func tooMany(msg string) *APIError {
+	return &APIError{Status: http.StatusTooManyRequests, Code: "RATE_LIMITED", Message: msg}
+}
+func unavailable(code, msg string) *APIError {
+	return &APIError{Status: http.StatusServiceUnavailable, Code: code, Message: msg}
 }
 func internal() *APIError {
 	return &APIError{Status: http.StatusInternalServerError, Code: "INTERNAL_ERROR", Message: "internal error; see the collector log for this request id"}

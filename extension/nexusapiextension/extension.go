@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
-	"golang.org/x/time/rate"
 
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/store"
@@ -37,6 +36,8 @@ type api struct {
 	loc       *time.Location
 	keys      *keyStore
 	limiters  *limiters
+	authFails *authFailures // failed authentications per client address
+	readGate  *readGate     // concurrent store reads of the API
 	feed      *livefeed.Hub
 	retention retentionCache
 	reads     singleflight.Group // identical cost reads in flight share one query
@@ -61,7 +62,7 @@ type api struct {
 func newAPI(cfg *Config, set extension.Settings) *api {
 	return &api{cfg: cfg, set: set, logger: set.Logger, mux: http.NewServeMux(),
 		feed: livefeed.NewHub(alertReplay), heartbeat: 15 * time.Second, closing: make(chan struct{}),
-		limiters: &limiters{rps: rate.Limit(cfg.RateLimit.RequestsPerSecond), burst: cfg.RateLimit.Burst, byKey: map[string]*rate.Limiter{}}}
+		limiters: newLimiters(cfg.RateLimit), authFails: newAuthFailures(cfg.RateLimit.FailedAuth), readGate: newReadGate(cfg.Reads)}
 }
 
 // Dependencies makes the collector start the store before the API, however
@@ -158,12 +159,6 @@ func (a *api) Shutdown(ctx context.Context) error {
 	err := a.server.Shutdown(ctx)
 	a.wg.Wait()
 	return errors.Join(err, alertErr)
-}
-
-// storeError logs a store failure with the request id and answers 500.
-func (a *api) storeError(r *http.Request, what string, err error) *APIError {
-	a.logger.Error("store error", zap.String("request_id", requestID(r)), zap.String("doing", what), zap.Error(err))
-	return internal()
 }
 
 func (a *api) routes() {

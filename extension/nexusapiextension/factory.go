@@ -30,13 +30,18 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		ServerConfig: srv,
 		Store:        component.MustNewID("chstore"),
-		RateLimit:    RateLimitConfig{RequestsPerSecond: 20, Burst: 40},
+		RateLimit:    RateLimitConfig{RequestsPerSecond: 20, Burst: 40, FailedAuth: defaultFailedAuth()},
 		TimeZone:     "UTC",
 		MaxBodyBytes: 1 << 20,
 		MaxRange:     400 * 24 * time.Hour,
 		Providers:    providerconfig.NewDefault(),
 		Alerting:     defaultAlertingConfig(),
 		Insights:     defaultInsightsConfig(),
+
+		KeysRefreshInterval: defaultKeysRefresh,
+		RequestTimeout:      defaultRequestTimeout,
+		Reads:               defaultReads(),
+		Stream:              defaultStream(),
 	}
 }
 

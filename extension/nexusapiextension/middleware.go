@@ -5,13 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 )
 
 // Roles, each including the ones before it.
@@ -56,28 +53,33 @@ func withRequestID(next http.Handler) http.Handler {
 	})
 }
 
-// limiters hands out one token bucket per API key.
-type limiters struct {
-	mu    sync.Mutex
-	rps   rate.Limit
-	burst int
-	byKey map[string]*rate.Limiter
-}
+// routeKind says what a route may hold: how long, and which budgets.
+type routeKind int
 
-func (l *limiters) get(key string) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, ok := l.byKey[key]
-	if !ok {
-		lim = rate.NewLimiter(l.rps, l.burst)
-		l.byKey[key] = lim
-	}
-	return lim
-}
+const (
+	// routeRead is a GET: bounded by request_timeout and counted in the
+	// read budget, since reads are what can be made heavy at will.
+	routeRead routeKind = iota
+	// routeWrite is bounded by request_timeout but not counted: writes
+	// are few, and an admin revoking a key must not queue behind reads.
+	routeWrite
+	// routeStream is the live stream: open until the client leaves, so no
+	// request deadline; bounded by the stream caps instead (streams.go).
+	routeStream
+)
 
 // route wraps h with authentication (Bearer key of at least role), the
-// key's rate limit, panic recovery and a log line on failure.
+// key's rate limit, the request deadline, the read budget, panic recovery
+// and a log line on failure.
 func (a *api) route(pattern, role string, h handlerFunc) {
+	kind := routeWrite
+	if strings.HasPrefix(pattern, "GET ") {
+		kind = routeRead
+	}
+	a.handle(pattern, role, kind, h)
+}
+
+func (a *api) handle(pattern, role string, kind routeKind, h handlerFunc) {
 	a.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -86,24 +88,39 @@ func (a *api) route(pattern, role string, h handlerFunc) {
 			}
 		}()
 		if role != "" {
-			k, err := a.authenticate(r)
-			if err != nil {
-				writeError(w, r, err)
+			k, apiErr := a.admit(w, r)
+			if apiErr != nil {
+				writeError(w, r, apiErr)
 				return
 			}
 			if roleRank[k.Role] < roleRank[role] {
 				writeError(w, r, forbidden("this key's role ("+k.Role+") may not do this; it needs "+role))
 				return
 			}
-			lim := a.limiters.get(k.ID)
-			if !lim.Allow() {
-				wait := lim.Reserve().Delay()
-				lim.Reserve().Cancel()
-				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Round(time.Second)/time.Second))))
-				writeError(w, r, tooMany())
+			if wait, ok := allow(a.limiters.get(k.ID), time.Now()); !ok {
+				setRetryAfter(w, wait)
+				writeError(w, r, tooMany("too many requests for this API key"))
 				return
 			}
 			r = r.WithContext(context.WithValue(r.Context(), ctxKeyID, k.ID))
+		}
+		if kind != routeStream {
+			// Every store call takes the request's context: none outlives
+			// the deadline, and a client that leaves cancels its reads.
+			ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		if kind == routeRead && role != "" {
+			release, apiErr := a.readGate.acquire(r.Context(), keyIDOf(r))
+			if apiErr != nil {
+				if apiErr.Status == http.StatusTooManyRequests || apiErr.Status == http.StatusServiceUnavailable {
+					setRetryAfter(w, time.Second)
+				}
+				writeError(w, r, apiErr)
+				return
+			}
+			defer release()
 		}
 		if apiErr := h(w, r); apiErr != nil {
 			if apiErr.Status >= 500 {
@@ -114,16 +131,53 @@ func (a *api) route(pattern, role string, h handlerFunc) {
 	}))
 }
 
+// keyIDOf is the id of the key that authenticated r ("" when none did).
+func keyIDOf(r *http.Request) string {
+	id, _ := r.Context().Value(ctxKeyID).(string)
+	return id
+}
+
+// admit authenticates r unless its address has failed too often: such an
+// address is refused before its key is even looked at, so that a guesser
+// cannot tell a right guess from a wrong one while throttled.
+func (a *api) admit(w http.ResponseWriter, r *http.Request) (apiKey, *APIError) {
+	addr := clientAddr(r)
+	now := time.Now()
+	if wait, blocked := a.authFails.blocked(addr, now); blocked {
+		setRetryAfter(w, wait)
+		return apiKey{}, tooMany("too many failed authentications from this address")
+	}
+	k, apiErr := a.authenticate(r)
+	if apiErr != nil && apiErr.presented {
+		a.authFails.failed(addr, now)
+	}
+	return k, apiErr.orNil()
+}
+
 // authenticate finds the key of the request's Bearer token.
-func (a *api) authenticate(r *http.Request) (apiKey, *APIError) {
+func (a *api) authenticate(r *http.Request) (apiKey, *authError) {
 	h := r.Header.Get("Authorization")
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || strings.TrimSpace(token) == "" {
-		return apiKey{}, unauthorized("missing API key: send Authorization: Bearer <key>")
+		return apiKey{}, &authError{APIError: unauthorized("missing API key: send Authorization: Bearer <key>")}
 	}
 	k, found := a.keys.lookup(strings.TrimSpace(token))
 	if !found {
-		return apiKey{}, unauthorized("invalid or revoked API key")
+		return apiKey{}, &authError{APIError: unauthorized("invalid or revoked API key"), presented: true}
 	}
 	return k, nil
+}
+
+// authError is a refused authentication; presented tells a wrong key (a
+// failure that counts against the address) from none at all.
+type authError struct {
+	*APIError
+	presented bool
+}
+
+func (e *authError) orNil() *APIError {
+	if e == nil {
+		return nil
+	}
+	return e.APIError
 }

@@ -13,6 +13,10 @@ import (
 const (
 	defaultLimit = 50
 	maxLimit     = 1000
+	// maxPage bounds page so that (page-1) × limit always fits: a page
+	// near 2^62 used to wrap the offset negative and panic the slicing.
+	// A billion pages of a thousand is more than any resource holds.
+	maxPage = 1_000_000_000
 )
 
 type page struct{ Page, Limit int }
@@ -24,8 +28,8 @@ func parsePage(r *http.Request) (page, *APIError) {
 	q := r.URL.Query()
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			details = append(details, FieldError{Field: "page", Message: "must be a whole number from 1"})
+		if err != nil || n < 1 || n > maxPage {
+			details = append(details, FieldError{Field: "page", Message: "must be a whole number from 1 to 1000000000"})
 		} else {
 			p.Page = n
 		}
@@ -44,7 +48,9 @@ func parsePage(r *http.Request) (page, *APIError) {
 	return p, nil
 }
 
-func (p page) offset() int { return (p.Page - 1) * p.Limit }
+// offset is how many items the page skips; parsePage's bounds keep it
+// below 10^12, so it never overflows.
+func (p page) offset() int64 { return int64(p.Page-1) * int64(p.Limit) }
 
 // of is the envelope's pagination for total items.
 func (p page) of(total int64) *Pagination {
@@ -53,7 +59,7 @@ func (p page) of(total int64) *Pagination {
 
 // paginate returns the page's slice of items (empty past the end).
 func paginate[T any](items []T, p page) []T {
-	start := min(p.offset(), len(items))
+	start := int(min(p.offset(), int64(len(items))))
 	end := min(start+p.Limit, len(items))
 	return items[start:end]
 }

@@ -23,7 +23,7 @@ const streamBuffer = 128
 const streamWriteTimeout = 10 * time.Second
 
 func (a *api) streamRoutes() {
-	a.route("GET /api/v1/stream", roleViewer, a.stream)
+	a.handle("GET /api/v1/stream", roleViewer, routeStream, a.stream)
 }
 
 // stream is GET /api/v1/stream: Server-Sent Events of live call summaries
