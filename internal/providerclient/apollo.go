@@ -44,7 +44,7 @@ func NewApollo(cfg ApolloConfig, httpClient *http.Client) *Apollo {
 	}
 	key := cfg.APIKey
 	return &Apollo{c: &Client{Provider: provider.Apollo, BaseURL: base, HTTP: httpClient,
-		Auth: func(r *http.Request) { r.Header.Set("x-api-key", key) }}}
+		Auth: func(r *http.Request) { r.Header.Set("x-api-key", key) }, Secrets: []string{key}}}
 }
 
 // Provider implements Poller.
@@ -158,10 +158,10 @@ func apolloRateLimit(scope, endpoint string, w *apolloWindow) (RateLimit, bool) 
 }
 
 // apolloInt reads a count (number or numeric string); -1 when absent,
-// unreadable or negative.
+// unreadable, negative or beyond int64.
 func apolloInt(v any) int64 {
-	d, ok := Decimal(v)
-	if !ok || d.IsNegative() {
+	d, ok := Quantity(v)
+	if !ok || d.GreaterThan(maxInt64) {
 		return -1
 	}
 	return d.IntPart()

@@ -28,6 +28,10 @@ type Client struct {
 	HTTP     *http.Client
 	// Auth adds credentials to a request.
 	Auth func(*http.Request)
+	// Secrets are the credentials Auth sends. Do removes them from every
+	// error it returns: providers quote the key they refused in their
+	// messages, and a key must never reach a log or a Check.
+	Secrets []string
 }
 
 // Error is a failed provider call, classified so callers can act on it:
@@ -88,6 +92,11 @@ type Response struct {
 // decodes a 2xx JSON answer into out (nil to discard). Any other outcome is
 // an *Error.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) (*Response, error) {
+	resp, err := c.do(ctx, method, path, query, body, out)
+	return resp, scrub(err, c.Secrets...)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) (*Response, error) {
 	op := method + " " + path
 	target := path
 	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
@@ -214,18 +223,31 @@ func clip(s string) string {
 	return s
 }
 
-// retryAfter reads Retry-After as seconds or an HTTP date.
+// maxRetryAfter bounds the wait a provider can ask for: a day is already
+// longer than any poll interval.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfter reads Retry-After as seconds or an HTTP date, at most
+// maxRetryAfter.
 func retryAfter(h http.Header) time.Duration {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+	if s, err := strconv.ParseFloat(v, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		// NaN and negative waits are no waits; +Inf and huge ones (which
+		// would overflow a Duration) are the cap.
+		if !(s > 0) {
+			return 0
+		}
+		if s >= maxRetryAfter.Seconds() {
+			return maxRetryAfter
+		}
 		return time.Duration(s * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := time.Until(t); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0
@@ -260,4 +282,34 @@ func CheckOf(resp *Response, err error) Check {
 		ch.Up = true
 	}
 	return ch
+}
+
+// scrub removes secrets from an *Error's message and cause, so that no key
+// reaches a log or a Check.
+func scrub(err error, secrets ...string) error {
+	return scrubWith(err, func(s string) string {
+		for _, k := range secrets {
+			if k != "" {
+				s = strings.ReplaceAll(s, k, "[redacted]")
+			}
+		}
+		return s
+	})
+}
+
+// scrubWith returns a copy of err's *Error with clean applied to its message
+// and cause; other errors are returned as they are.
+func scrubWith(err error, clean func(string) string) error {
+	var pe *Error
+	if err == nil || !errors.As(err, &pe) {
+		return err
+	}
+	out := *pe
+	out.Message = clean(pe.Message)
+	if pe.Err != nil {
+		if msg := pe.Err.Error(); clean(msg) != msg {
+			out.Err = errors.New(clean(msg))
+		}
+	}
+	return &out
 }

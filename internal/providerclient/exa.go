@@ -74,9 +74,9 @@ func NewExa(cfg ExaConfig, httpClient *http.Client) *Exa {
 	apiKey, serviceKey := cfg.APIKey, cfg.ServiceKey
 	return &Exa{
 		api: &Client{Provider: provider.Exa, BaseURL: base, HTTP: httpClient,
-			Auth: func(r *http.Request) { r.Header.Set("x-api-key", apiKey) }},
+			Auth: func(r *http.Request) { r.Header.Set("x-api-key", apiKey) }, Secrets: []string{apiKey, serviceKey}},
 		admin: &Client{Provider: provider.Exa, BaseURL: admin, HTTP: httpClient,
-			Auth: func(r *http.Request) { r.Header.Set("x-api-key", serviceKey) }},
+			Auth: func(r *http.Request) { r.Header.Set("x-api-key", serviceKey) }, Secrets: []string{apiKey, serviceKey}},
 		hasAPI:     apiKey != "",
 		hasService: serviceKey != "",
 	}
@@ -249,7 +249,7 @@ func (e *Exa) usage(ctx context.Context, k exaKey, day, now time.Time) ([]Usage,
 			x.Kind, x.Value, x.LineItem = exaKindBreakdownCost, v, item
 			out = append(out, x)
 		}
-		if v, ok := Decimal(line.Quantity); ok {
+		if v, ok := Quantity(line.Quantity); ok {
 			x := base
 			x.Kind, x.Value, x.LineItem = exaKindQuantity, v, item
 			out = append(out, x)

@@ -2,6 +2,7 @@ package providerclient
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 
@@ -35,4 +36,18 @@ func Decimal(v any) (decimal.Decimal, bool) {
 		return decimal.NewFromInt(int64(x)), true
 	}
 	return decimal.Decimal{}, false
+}
+
+var maxInt64 = decimal.NewFromInt(math.MaxInt64)
+
+// Quantity is Decimal for a count (tokens, requests, messages, credits): a
+// negative value is no count but a corrupt answer, and is skipped like null
+// rather than stored to subtract from the totals. Money (cost, price,
+// balance) may be negative and is read with Decimal.
+func Quantity(v any) (decimal.Decimal, bool) {
+	d, ok := Decimal(v)
+	if !ok || d.IsNegative() {
+		return decimal.Decimal{}, false
+	}
+	return d, true
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/nexus-otel/nexus/internal/provider"
 )
 
@@ -101,10 +103,11 @@ func NewOpenAI(cfg OpenAIConfig, httpClient *http.Client) *OpenAI {
 	if httpClient == nil {
 		httpClient = &http.Client{}
 	}
+	secrets := []string{cfg.AdminKey, cfg.APIKey}
 	return &OpenAI{
 		cfg:   cfg,
-		admin: &Client{Provider: provider.OpenAI, BaseURL: cfg.BaseURL, HTTP: httpClient, Auth: openAIBearer(cfg.AdminKey)},
-		api:   &Client{Provider: provider.OpenAI, BaseURL: cfg.BaseURL, HTTP: httpClient, Auth: openAIBearer(cfg.APIKey)},
+		admin: &Client{Provider: provider.OpenAI, BaseURL: cfg.BaseURL, HTTP: httpClient, Auth: openAIBearer(cfg.AdminKey), Secrets: secrets},
+		api:   &Client{Provider: provider.OpenAI, BaseURL: cfg.BaseURL, HTTP: httpClient, Auth: openAIBearer(cfg.APIKey), Secrets: secrets},
 	}
 }
 
@@ -202,11 +205,11 @@ func (o *OpenAI) Poll(ctx context.Context, from, now time.Time) (Poll, error) {
 			parts = append(parts, fmt.Sprintf("%d in %q", foreign[c], c))
 		}
 		errs = append(errs, &Error{Provider: provider.OpenAI, Op: "GET /organization/costs", Class: provider.ClassBadResponse,
-			Message: "cost results not in USD skipped: " + strings.Join(parts, ", ")})
+			Message: clip("cost results not in USD skipped: " + strings.Join(parts, ", "))})
 	}
 	if run.badBuckets > 0 {
 		errs = append(errs, &Error{Provider: provider.OpenAI, Op: "poll", Class: provider.ClassBadResponse,
-			Message: fmt.Sprintf("%d buckets without start_time/end_time skipped", run.badBuckets)})
+			Message: fmt.Sprintf("%d buckets without a valid start_time/end_time skipped", run.badBuckets)})
 	}
 	return run.result(), openAIJoin(errs)
 }
@@ -260,15 +263,25 @@ func (r *openAIRun) pages(ctx context.Context, path string, q url.Values, each f
 	}
 }
 
-// bounds reads a bucket's start and end; ok is false when either is absent.
+// openAIMaxUnix is the last second of year 9999: bucket bounds past it (or
+// before 1970) are not times a bucket can have.
+const openAIMaxUnix = 253402300799
+
+// bounds reads a bucket's start and end (Unix seconds); ok is false when
+// either is absent or out of range, or the bucket ends before it starts.
 func (r *openAIRun) bounds(b openAIBucket) (start, end time.Time, ok bool) {
 	s, sok := Decimal(b.StartTime)
 	e, eok := Decimal(b.EndTime)
-	if !sok || !eok {
+	if !sok || !eok || s.IsNegative() || e.GreaterThan(decimal.NewFromInt(openAIMaxUnix)) || !s.LessThan(e) {
 		r.badBuckets++
 		return time.Time{}, time.Time{}, false
 	}
-	return time.Unix(s.IntPart(), 0).UTC(), time.Unix(e.IntPart(), 0).UTC(), true
+	start, end = time.Unix(s.IntPart(), 0).UTC(), time.Unix(e.IntPart(), 0).UTC()
+	if !start.Before(end) { // fractions of one second
+		r.badBuckets++
+		return time.Time{}, time.Time{}, false
+	}
+	return start, end, true
 }
 
 // addUsageBucket turns every numeric field of every result into a Usage of
@@ -290,7 +303,7 @@ func (r *openAIRun) addUsageBucket(b openAIBucket, typ string) {
 			if !isNum {
 				continue
 			}
-			d, ok := Decimal(v)
+			d, ok := Quantity(v)
 			if !ok {
 				continue
 			}
@@ -448,26 +461,9 @@ var openAISecretRE = regexp.MustCompile(`sk-[A-Za-z0-9_*\-]+`)
 // openAIScrub removes the configured keys, and anything shaped like a key,
 // from an error's message, so that no key reaches a log or a Check.
 func openAIScrub(err error, secrets ...string) error {
-	var pe *Error
-	if err == nil || !errors.As(err, &pe) {
-		return err
-	}
-	clean := func(s string) string {
-		for _, k := range secrets {
-			if k != "" {
-				s = strings.ReplaceAll(s, k, "[redacted]")
-			}
-		}
+	return scrubWith(scrub(err, secrets...), func(s string) string {
 		return openAISecretRE.ReplaceAllString(s, "sk-[redacted]")
-	}
-	out := *pe
-	out.Message = clean(pe.Message)
-	if pe.Err != nil {
-		if msg := pe.Err.Error(); clean(msg) != msg {
-			out.Err = errors.New(clean(msg))
-		}
-	}
-	return &out
+	})
 }
 
 // openAIStops says whether a failed call should end the poll: the next

@@ -46,9 +46,10 @@ func NewOpenRouter(cfg OpenRouterConfig, httpClient *http.Client) *OpenRouter {
 	if keyFor == "" {
 		keyFor, r.keyMgmt = cfg.ManagementKey, true
 	}
-	r.key = &Client{Provider: provider.OpenRouter, BaseURL: cfg.BaseURL, HTTP: httpClient, Auth: openAIBearer(keyFor)}
+	secrets := []string{cfg.APIKey, cfg.ManagementKey}
+	r.key = &Client{Provider: provider.OpenRouter, BaseURL: cfg.BaseURL, HTTP: httpClient, Auth: openAIBearer(keyFor), Secrets: secrets}
 	if cfg.ManagementKey != "" {
-		r.mgmt = &Client{Provider: provider.OpenRouter, BaseURL: cfg.BaseURL, HTTP: httpClient, Auth: openAIBearer(cfg.ManagementKey)}
+		r.mgmt = &Client{Provider: provider.OpenRouter, BaseURL: cfg.BaseURL, HTTP: httpClient, Auth: openAIBearer(cfg.ManagementKey), Secrets: secrets}
 	}
 	return r
 }
@@ -271,7 +272,11 @@ func openRouterActivity(rows []map[string]any, account string, from, now time.Ti
 			continue
 		}
 		for _, k := range openRouterActivityKinds {
-			v, ok := Decimal(row[k.field])
+			read := Quantity
+			if strings.HasSuffix(k.kind, "_usd") {
+				read = Decimal // money may be negative (a refund)
+			}
+			v, ok := read(row[k.field])
 			if !ok {
 				continue
 			}

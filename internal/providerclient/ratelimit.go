@@ -1,6 +1,7 @@
 package providerclient
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -78,8 +79,10 @@ func headerInt(h http.Header, name string) int64 {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
+		// "12.0", "1e3"; NaN, infinities and values beyond int64 are
+		// unreadable (a float → int64 conversion of them is undefined).
 		f, ferr := strconv.ParseFloat(v, 64)
-		if ferr != nil || f < 0 {
+		if ferr != nil || !(f >= 0 && f < math.MaxInt64) {
 			return -1
 		}
 		return int64(f)

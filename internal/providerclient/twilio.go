@@ -108,7 +108,7 @@ func NewTwilio(cfg TwilioConfig, httpClient *http.Client) *Twilio {
 		cfg:        cfg,
 		categories: cats,
 		c: &Client{Provider: provider.Twilio, BaseURL: base, HTTP: httpClient,
-			Auth: func(r *http.Request) { r.SetBasicAuth(user, pass) }},
+			Auth: func(r *http.Request) { r.SetBasicAuth(user, pass) }, Secrets: []string{cfg.AuthToken, cfg.APIKeySecret}},
 	}
 }
 
@@ -319,12 +319,12 @@ func (t *Twilio) usages(recs []twilioRecord, notes *[]string) []Usage {
 				*notes = append(*notes, fmt.Sprintf("%s %s: price in %q skipped (only usd is recorded)", r.Category, r.StartDate, r.PriceUnit))
 			}
 		}
-		if v, ok := Decimal(r.Count); ok {
+		if v, ok := Quantity(r.Count); ok {
 			u := base
 			u.Kind, u.Value, u.LineItem = twilioKindCount, v, r.CountUnit
 			out = append(out, u)
 		}
-		if v, ok := Decimal(r.Usage); ok {
+		if v, ok := Quantity(r.Usage); ok {
 			u := base
 			u.Kind, u.Value, u.LineItem = twilioKindUsage, v, r.UsageUnit
 			out = append(out, u)
@@ -370,7 +370,7 @@ func (t *Twilio) Check(ctx context.Context) Check {
 	ch := CheckOf(resp, err)
 	if err == nil {
 		if s := strings.ToLower(strings.TrimSpace(acct.Status)); s != "" && s != "active" {
-			ch.Up, ch.Class, ch.Message = false, provider.ClassAuthFailed, "account status "+s
+			ch.Up, ch.Class, ch.Message = false, provider.ClassAuthFailed, clip("account status "+s)
 		}
 	}
 	return ch

@@ -281,7 +281,9 @@ func (p *costProcessor) price(call *apicall.Call, at time.Time) pricing.Result {
 // reportedMoney reads a provider-reported cost: a decimal string (Exa,
 // Twilio — whose prices are negative, as billed amounts) or a double
 // (OpenRouter's usage.cost through instrumentations), which is read by its
-// shortest decimal form so that 0.00123 is 0.00123 exactly.
+// shortest decimal form so that 0.00123 is 0.00123 exactly. The cost is the
+// amount's absolute value; ok is false when it is unreadable or more than
+// MaxCost, and the call is then priced from the catalog.
 func reportedMoney(v pcommon.Value) (pricing.Money, bool) {
 	var m pricing.Money
 	var err error
@@ -297,13 +299,13 @@ func reportedMoney(v pcommon.Value) (pricing.Money, bool) {
 	default:
 		return 0, false
 	}
-	if err != nil {
+	// A cost past MaxCost would not fit the store's Decimal(18,12): like
+	// an unreadable one, it is no usable reported cost (and the most
+	// negative Money has no positive counterpart).
+	if err != nil || m.Abs() > pricing.MaxCost {
 		return 0, false
 	}
-	if m < 0 {
-		m = -m
-	}
-	return m, true
+	return m.Abs(), true
 }
 
 func statusIndex(s pricing.Status) int {
