@@ -38,6 +38,13 @@ type alerting struct {
 	// (delivery progress, acknowledgement) from interleaving.
 	eventWrites sync.Mutex
 	stopOnce    sync.Once
+
+	// render runs message templates, bounded (tmplguard.go).
+	render *renderer
+	// badTemplates are the stored rules whose refused template was
+	// logged, with the text logged, so that it is logged once.
+	badTmplMu    sync.Mutex
+	badTemplates map[string]string
 }
 
 func (a *api) alertRoutes() {
@@ -66,7 +73,8 @@ func (a *api) startAlerting(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return err
 	}
-	al := &alerting{a: a, cfg: cfg, rules: rules, channels: cfg.channelNames(), inApp: map[string]bool{inAppChannel: true}}
+	al := &alerting{a: a, cfg: cfg, rules: rules, channels: cfg.channelNames(), inApp: map[string]bool{inAppChannel: true},
+		render: newRenderer(), badTemplates: map[string]string{}}
 	external := map[string]notify.ChannelConfig{}
 	for name, ch := range cfg.Channels {
 		if ch.Type == notify.TypeInApp {

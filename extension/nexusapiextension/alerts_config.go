@@ -35,6 +35,9 @@ type AlertingConfig struct {
 	// Rules are declared here rather than through the API; the API shows
 	// them but refuses to change them.
 	Rules []AlertRuleConfig `mapstructure:"rules"`
+	// MaxInstancesPerRule bounds the instances one rule alerts on one by
+	// one; the excess is one "overflow" instance (alerts_cap.go).
+	MaxInstancesPerRule int `mapstructure:"max_instances_per_rule"`
 }
 
 // AlertRuleConfig is one rule in the collector config; the fields are the
@@ -75,7 +78,7 @@ const (
 
 func defaultAlertingConfig() AlertingConfig {
 	return AlertingConfig{Evaluate: true, Interval: defaultAlertInterval, RenotifyInterval: defaultRenotifyInterval,
-		Channels: map[string]notify.ChannelConfig{}}
+		Channels: map[string]notify.ChannelConfig{}, MaxInstancesPerRule: defaultMaxInstances}
 }
 
 // channelNames are the names a rule may list: the configured channels and
@@ -101,6 +104,9 @@ func (c *AlertingConfig) ValidateUnder(prefix string) error {
 		errs = append(errs, fmt.Errorf("%srenotify_interval: must not be negative (0 announces a firing alert once)", prefix))
 	} else if c.RenotifyInterval > 0 && c.RenotifyInterval < c.Interval {
 		errs = append(errs, fmt.Errorf("%srenotify_interval: shorter than interval; it cannot be honoured", prefix))
+	}
+	if c.MaxInstancesPerRule < 1 {
+		errs = append(errs, fmt.Errorf("%smax_instances_per_rule: must be at least 1", prefix))
 	}
 	if c.LinkBaseURL != "" {
 		if u, err := url.Parse(c.LinkBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -1,7 +1,6 @@
 package nexusapiextension
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -61,6 +60,10 @@ type evaluator struct {
 	// failing is each failing rule's last error, logged when it changes
 	// rather than on every tick.
 	failing map[string]string
+	// out is the events the evaluation in progress decided on, under mu;
+	// they are rendered, written and announced after mu is released
+	// (deliver), so that nothing a rule's author wrote runs under it.
+	out []pendingEvent
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -139,17 +142,27 @@ func (e *evaluator) recoverState(ctx context.Context) error {
 	return nil
 }
 
-// evaluateOnce runs every rule once at the evaluator's now.
+// evaluateOnce runs every rule once at the evaluator's now: it decides
+// the state changes, then delivers their events. It is called from one
+// goroutine at a time (the evaluator's loop, or a test stepping it), so
+// one evaluation's events are delivered before the next one decides.
 func (e *evaluator) evaluateOnce(ctx context.Context) {
+	e.deliver(ctx, e.decide(ctx))
+}
+
+// decide evaluates every rule and moves their instances through their
+// states, collecting the events to deliver.
+func (e *evaluator) decide(ctx context.Context) []pendingEvent {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer func() { e.out = nil }()
 	now := e.now().UTC().Truncate(time.Millisecond)
 	rules, err := e.al.allRules(ctx)
 	if err != nil {
 		// Without the list a deleted rule cannot be told from a missing
 		// read: nothing changes this tick.
 		e.al.a.logger.Warn("cannot read alert rules; evaluation skipped", zap.Error(err))
-		return
+		return nil
 	}
 	live := make(map[string]bool, len(rules))
 	for _, r := range rules {
@@ -168,6 +181,7 @@ func (e *evaluator) evaluateOnce(ctx context.Context) {
 			delete(e.failing, id)
 		}
 	}
+	return e.out
 }
 
 func (e *evaluator) evaluateRule(ctx context.Context, r *alertRule, now time.Time) {
@@ -211,6 +225,7 @@ func (e *evaluator) apply(ctx context.Context, r *alertRule, obs []observation, 
 		cur = map[string]*instState{}
 		e.states[r.ID] = cur
 	}
+	obs = capInstances(r, obs, cur, e.al.cfg.MaxInstancesPerRule)
 	seen := make(map[string]bool, len(obs))
 	for _, o := range obs {
 		seen[o.key] = true
@@ -297,9 +312,19 @@ func (e *evaluator) acknowledged(ctx context.Context, r *alertRule, key string, 
 	return st.acked
 }
 
-// emit records one event, publishes it on the live feed and, when
-// announce, hands it to the dispatcher, which queues it without waiting.
-func (e *evaluator) emit(ctx context.Context, r *alertRule, key string, st *instState, state string, now time.Time, announce bool, note string) {
+// pendingEvent is an event decided on and not yet delivered: its message
+// is still to be rendered.
+type pendingEvent struct {
+	rule     *alertRule
+	ev       *alertEvent
+	summary  string // the default message
+	link     string
+	external []string // channels the dispatcher delivers to
+}
+
+// emit decides one event: the state change of an instance, with what is
+// needed to render, record and announce it after the evaluation.
+func (e *evaluator) emit(_ context.Context, r *alertRule, key string, st *instState, state string, now time.Time, announce bool, note string) {
 	al := e.al
 	ev := &alertEvent{ID: newID("alev_"), RuleID: r.ID, RuleName: r.Name, Kind: r.Kind, Instance: key, Labels: st.labels,
 		State: state, Severity: r.Severity, Value: st.value, Threshold: st.threshold, StartedAt: st.startedAt, At: now,
@@ -321,25 +346,36 @@ func (e *evaluator) emit(ctx context.Context, r *alertRule, key string, st *inst
 		}
 		slices.SortFunc(ev.Deliveries, func(a, b delivery) int { return strings.Compare(a.Channel, b.Channel) })
 	}
-	link := al.link(ev.ID)
-	ev.Message = al.message(r, ev, st, note, link)
+	e.out = append(e.out, pendingEvent{rule: r, ev: ev, summary: defaultMessage(r, state, st.summary, note),
+		link: al.link(ev.ID), external: external})
+}
 
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventWriteTimeout)
-	defer cancel()
-	if err := al.writeEvent(wctx, ev); err != nil {
-		// Still announced: a notification matters more than its record.
-		al.a.logger.Error("cannot record alert event", zap.String("rule_id", r.ID), zap.String("state", state), zap.Error(err))
-	}
-	al.publish(ev)
-	al.a.logger.Info("alert "+state, zap.String("rule_id", r.ID), zap.String("instance", key), zap.String("event_id", ev.ID),
-		zap.String("value", ev.Value.String()), zap.String("threshold", ev.Threshold.String()))
-	if len(external) > 0 && al.dispatcher != nil {
-		al.deliv.track(ev)
-		al.dispatcher.Notify(notify.Notification{
-			DedupKey: ev.DedupKey, EventID: ev.ID, RuleID: r.ID, RuleName: r.Name, State: state, Severity: r.Severity,
-			Title: r.Name, Message: ev.Message, Labels: ev.Labels, Value: formatValue(r, ev.Value),
-			Threshold: formatValue(r, ev.Threshold), StartsAt: ev.StartedAt, At: now, Link: link,
-		}, external)
+// deliver renders each event's message, records the event, publishes it
+// on the live feed and hands announcements to the dispatcher, which
+// queues them without waiting. No evaluator lock is held: a template that
+// overruns costs its deadline and gives the default message.
+func (e *evaluator) deliver(ctx context.Context, evs []pendingEvent) {
+	al := e.al
+	for _, p := range evs {
+		r, ev := p.rule, p.ev
+		ev.Message = al.message(ctx, r, ev, p.summary, p.link)
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventWriteTimeout)
+		if err := al.writeEvent(wctx, ev); err != nil {
+			// Still announced: a notification matters more than its record.
+			al.a.logger.Error("cannot record alert event", zap.String("rule_id", r.ID), zap.String("state", ev.State), zap.Error(err))
+		}
+		cancel()
+		al.publish(ev)
+		al.a.logger.Info("alert "+ev.State, zap.String("rule_id", r.ID), zap.String("instance", ev.Instance), zap.String("event_id", ev.ID),
+			zap.String("value", ev.Value.String()), zap.String("threshold", ev.Threshold.String()))
+		if len(p.external) > 0 && al.dispatcher != nil {
+			al.deliv.track(ev)
+			al.dispatcher.Notify(notify.Notification{
+				DedupKey: ev.DedupKey, EventID: ev.ID, RuleID: r.ID, RuleName: r.Name, State: ev.State, Severity: r.Severity,
+				Title: r.Name, Message: ev.Message, Labels: ev.Labels, Value: eventValue(r, ev.Instance, ev.Value),
+				Threshold: eventValue(r, ev.Instance, ev.Threshold), StartsAt: ev.StartedAt, At: ev.At, Link: p.link,
+			}, p.external)
+		}
 	}
 }
 
@@ -356,15 +392,13 @@ func (al *alerting) link(id string) string {
 	return strings.TrimRight(base, "/") + "/api/v1/alerts/events/" + id
 }
 
-// message is the rule's template, or the default: the measurement with
-// what happened to it.
-func (al *alerting) message(r *alertRule, ev *alertEvent, st *instState, note, link string) string {
-	summary := st.summary
-	if note != "" && (ev.State == stateResolved || ev.State == stateOK) && summary == "" {
+// defaultMessage is the measurement with what happened to it.
+func defaultMessage(r *alertRule, state, summary, note string) string {
+	if note != "" && (state == stateResolved || state == stateOK) && summary == "" {
 		summary = note
 	}
 	var def string
-	switch ev.State {
+	switch state {
 	case statePending:
 		def = "pending for " + fmtDuration(r.For) + ": " + summary
 	case stateFiring:
@@ -374,7 +408,7 @@ func (al *alerting) message(r *alertRule, ev *alertEvent, st *instState, note, l
 		}
 	case stateResolved, stateOK:
 		prefix := "resolved"
-		if ev.State == stateOK {
+		if state == stateOK {
 			prefix = "cleared before firing"
 		}
 		switch {
@@ -384,7 +418,14 @@ func (al *alerting) message(r *alertRule, ev *alertEvent, st *instState, note, l
 			def = prefix + ": " + summary
 		}
 	}
-	if r.tmpl == nil {
+	return def
+}
+
+// message is the rule's template run on the event, or def when the rule
+// has none, the event is the overflow of a capped rule (its own words say
+// what a per-instance template cannot), or the run fails or overruns.
+func (al *alerting) message(ctx context.Context, r *alertRule, ev *alertEvent, def, link string) string {
+	if r.tmpl == nil || ev.Instance == overflowInstance {
 		return def
 	}
 	data := templateData{Rule: templateRule{ID: r.ID, Name: r.Name, Kind: r.Kind, Severity: r.Severity}, State: ev.State,
@@ -393,14 +434,10 @@ func (al *alerting) message(r *alertRule, ev *alertEvent, st *instState, note, l
 	if r.Window > 0 {
 		data.Window = fmtDuration(r.Window)
 	}
-	var buf bytes.Buffer
-	if err := r.tmpl.Execute(&buf, data); err != nil {
+	out, err := al.render.run(ctx, r.tmpl, data)
+	if err != nil {
 		al.a.logger.Warn("alert message template failed; the default message is used", zap.String("rule_id", r.ID), zap.Error(err))
 		return def
-	}
-	out := buf.String()
-	if len(out) > maxRuleMessage {
-		out = out[:maxRuleMessage]
 	}
 	return out
 }

@@ -1,7 +1,6 @@
 package nexusapiextension
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -210,6 +209,8 @@ type ruleChecker struct {
 	// budgetExists is nil where budgets cannot be looked up (the
 	// collector config is validated before the store is reachable).
 	budgetExists func(id string) (bool, error)
+	// render runs the message template's trial; nil makes one.
+	render *renderer
 }
 
 // check validates d and fills its defaults. Field names are the API's;
@@ -272,7 +273,7 @@ func (c ruleChecker) check(d *ruleDraft) ([]FieldError, error) {
 	if len(r.Message) > maxRuleMessage {
 		bad("message", "at most 4000 characters")
 	} else if r.Message != "" {
-		tmpl, err := compileMessage(r.Message)
+		tmpl, err := c.render.compile(r.Message)
 		if err != nil {
 			bad("message", err.Error())
 		}
@@ -512,52 +513,3 @@ func sortedKeys(m map[string]bool) []string {
 	slices.Sort(out)
 	return out
 }
-
-// --- message templates ---
-
-// templateRule is .Rule in a message template; printed alone it is the
-// rule's name.
-type templateRule struct {
-	ID, Name, Kind, Severity string
-}
-
-func (r templateRule) String() string { return r.Name }
-
-// templateData is what a rule's message template sees.
-type templateData struct {
-	Rule      templateRule
-	State     string            // pending, firing, resolved or ok
-	Value     string            // what was measured, in the kind's unit
-	Threshold string            // what it was compared with
-	Labels    map[string]string // the instance: provider, model, budget_id, …
-	Instance  string            // the instance key
-	Summary   string            // the default message
-	Window    string            // the rule's window ("" when it has none)
-	StartedAt time.Time         // when the condition was first seen
-	At        time.Time         // when this event happened
-	Link      string            // where to read the event ("" when not configured)
-}
-
-// compileMessage parses a message template and runs it once on sample
-// data, so that a field that does not exist is refused at create time
-// rather than at the first alert.
-func compileMessage(text string) (*template.Template, error) {
-	tmpl, err := template.New("message").Option("missingkey=zero").Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("invalid template: %s", strings.TrimPrefix(err.Error(), "template: "))
-	}
-	sample := templateData{Rule: templateRule{ID: "alr_sample", Name: "sample", Kind: kindErrorRate, Severity: notify.SeverityWarning},
-		State: notify.StateFiring, Value: "1", Threshold: "0.5", Labels: map[string]string{"provider": "openai"},
-		Summary: "sample", StartedAt: time.Unix(0, 0).UTC(), At: time.Unix(60, 0).UTC()}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, sample); err != nil {
-		// "… in type nexusapiextension.templateData" names Go internals,
-		// not anything the author wrote.
-		msg := goTypeSuffix.ReplaceAllString(strings.TrimPrefix(err.Error(), "template: "), "")
-		return nil, fmt.Errorf("invalid template: %s (fields: .Rule, .State, .Value, .Threshold, .Labels, .Instance, "+
-			".Summary, .Window, .StartedAt, .At, .Link)", msg)
-	}
-	return tmpl, nil
-}
-
-var goTypeSuffix = regexp.MustCompile(` in type [\w.*\[\]]+`)

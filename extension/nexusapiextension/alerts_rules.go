@@ -51,15 +51,30 @@ func (al *alerting) readRules(ctx context.Context, id string) ([]*alertRule, err
 			r.GroupBy = nil
 		}
 		if r.Message != "" && !r.deleted {
-			if r.tmpl, err = compileMessage(r.Message); err != nil {
-				// Validated when written; only a change of what templates
-				// may use could get here. The default message stands in.
-				al.a.logger.Warn("stored alert rule has an unusable message template", zap.String("rule_id", r.ID), zap.Error(err))
+			if r.tmpl, err = al.render.compile(r.Message); err != nil {
+				// Validated when written; a rule stored before templates
+				// were restricted (or one written around the API) gets
+				// here. The default message stands in: the rule still
+				// alerts, and its template never runs.
+				al.warnTemplate(r.ID, r.Message, err)
 			}
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// warnTemplate logs a stored rule's refused template once per rule and
+// text, not on every evaluation that reads it.
+func (al *alerting) warnTemplate(id, text string, err error) {
+	al.badTmplMu.Lock()
+	defer al.badTmplMu.Unlock()
+	if al.badTemplates[id] == text {
+		return
+	}
+	al.badTemplates[id] = text
+	al.a.logger.Error("stored alert rule has a refused message template; its events use the default message until the rule is fixed",
+		zap.String("rule_id", id), zap.Error(err))
 }
 
 // liveRules are the API rules not deleted, oldest first.
@@ -271,7 +286,7 @@ func draftFrom(in ruleInput, base *alertRule, full bool) *ruleDraft {
 
 // checker is the API's rule checker: configured channels and live budgets.
 func (al *alerting) checker(ctx context.Context) ruleChecker {
-	return ruleChecker{channels: al.channels, budgetExists: func(id string) (bool, error) {
+	return ruleChecker{channels: al.channels, render: al.render, budgetExists: func(id string) (bool, error) {
 		budgets, err := al.a.readBudgets(ctx, id)
 		if err != nil {
 			return false, err
