@@ -38,9 +38,13 @@ type api struct {
 	limiters  *limiters
 	authFails *authFailures // failed authentications per client address
 	readGate  *readGate     // concurrent store reads of the API
-	feed      *livefeed.Hub
-	retention retentionCache
-	reads     singleflight.Group // identical cost reads in flight share one query
+	streams   *streamRegistry
+	// refreshStop and refreshDone stop the key refresh (keyrefresh.go).
+	refreshStop context.CancelFunc
+	refreshDone chan struct{}
+	feed        *livefeed.Hub
+	retention   retentionCache
+	reads       singleflight.Group // identical cost reads in flight share one query
 	// budgetWrites serialises the read-check-write of budget changes: the
 	// table cannot enforce unique names, so two concurrent creates must not
 	// both pass the check.
@@ -62,7 +66,8 @@ type api struct {
 func newAPI(cfg *Config, set extension.Settings) *api {
 	return &api{cfg: cfg, set: set, logger: set.Logger, mux: http.NewServeMux(),
 		feed: livefeed.NewHub(alertReplay), heartbeat: 15 * time.Second, closing: make(chan struct{}),
-		limiters: newLimiters(cfg.RateLimit), authFails: newAuthFailures(cfg.RateLimit.FailedAuth), readGate: newReadGate(cfg.Reads)}
+		limiters: newLimiters(cfg.RateLimit), authFails: newAuthFailures(cfg.RateLimit.FailedAuth), readGate: newReadGate(cfg.Reads),
+		streams: newStreamRegistry(cfg.Stream)}
 }
 
 // Dependencies makes the collector start the store before the API, however
@@ -113,6 +118,7 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
 	// --- end alerting ---
+	a.startKeyRefresh()
 	a.server = srv
 	a.wg.Add(1)
 	go func() {
@@ -150,6 +156,7 @@ func (a *api) bootstrapKey(ctx context.Context) error {
 
 func (a *api) Shutdown(ctx context.Context) error {
 	a.closeOnce.Do(func() { close(a.closing) })
+	a.stopKeyRefresh()
 	// --- alerting (alerts.go) ---
 	alertErr := a.stopAlerting(ctx)
 	// --- end alerting ---

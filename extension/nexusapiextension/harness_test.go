@@ -34,12 +34,30 @@ type testAPI struct {
 	base  string
 	admin string
 	store store.Store
+	host  storetest.Host
 }
 
 // startAPI starts the real extension on database db; tweak adjusts config.
 func startAPI(t testing.TB, db string, tweak func(*Config)) *testAPI {
 	t.Helper()
 	s, host := storetest.Start(t, db)
+	return startAPIOn(t, s, host, tweak)
+}
+
+// another starts a second API extension over the same store, as a second
+// collector behind a load balancer would run; it does not evaluate alerts.
+func (ta *testAPI) another(tweak func(*Config)) *testAPI {
+	ta.t.Helper()
+	return startAPIOn(ta.t, ta.store, ta.host, func(c *Config) {
+		c.Alerting.Evaluate = false
+		if tweak != nil {
+			tweak(c)
+		}
+	})
+}
+
+func startAPIOn(t testing.TB, s store.Store, host storetest.Host, tweak func(*Config)) *testAPI {
+	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,7 +76,7 @@ func startAPI(t testing.TB, db string, tweak func(*Config)) *testAPI {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
-	return &testAPI{t: t, api: a, base: "http://" + cfg.NetAddr.Endpoint, admin: adminKey, store: s}
+	return &testAPI{t: t, api: a, base: "http://" + cfg.NetAddr.Endpoint, admin: adminKey, store: s, host: host}
 }
 
 // envelope is a decoded answer.

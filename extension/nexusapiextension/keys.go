@@ -36,6 +36,12 @@ type keyStore struct {
 	store store.Store
 	mu    sync.RWMutex
 	byID  map[string]apiKey
+	// gen counts this process's writes, so that a reload that read the
+	// table before a write does not put back what the write replaced
+	// (keyrefresh.go).
+	gen uint64
+	// seen is the fingerprint of the table the map was loaded from.
+	seen string
 }
 
 // newKey makes a random key: 32 random bytes, URL-safe, with the prefix.
@@ -55,10 +61,26 @@ func hashKey(secret string) string {
 }
 
 func (ks *keyStore) load(ctx context.Context) error {
+	fp, err := ks.fingerprint(ctx)
+	if err != nil {
+		return err
+	}
+	byID, err := ks.read(ctx)
+	if err != nil {
+		return err
+	}
+	ks.mu.Lock()
+	ks.byID, ks.seen = byID, fp
+	ks.mu.Unlock()
+	return nil
+}
+
+// read reads the latest version of every key.
+func (ks *keyStore) read(ctx context.Context) (map[string]apiKey, error) {
 	rows, err := ks.store.Query(ctx, "SELECT id, name, role, prefix, key_hash, created_at, revoked_at FROM "+
 		ks.store.Database()+".api_keys FINAL", nil)
 	if err != nil {
-		return fmt.Errorf("load API keys: %w", err)
+		return nil, fmt.Errorf("load API keys: %w", err)
 	}
 	defer rows.Close()
 	byID := map[string]apiKey{}
@@ -66,18 +88,15 @@ func (ks *keyStore) load(ctx context.Context) error {
 		var k apiKey
 		var revoked *time.Time
 		if err := rows.Scan(&k.ID, &k.Name, &k.Role, &k.Prefix, &k.hash, &k.CreatedAt, &revoked); err != nil {
-			return fmt.Errorf("load API keys: %w", err)
+			return nil, fmt.Errorf("load API keys: %w", err)
 		}
 		k.RevokedAt = revoked
 		byID[k.ID] = k
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, fmt.Errorf("load API keys: %w", err)
 	}
-	ks.mu.Lock()
-	ks.byID = byID
-	ks.mu.Unlock()
-	return nil
+	return byID, nil
 }
 
 // lookup finds an active key by its secret, comparing hashes in constant time.
@@ -122,6 +141,7 @@ func (ks *keyStore) write(ctx context.Context, k apiKey) error {
 	}
 	ks.mu.Lock()
 	ks.byID[k.ID] = k
+	ks.gen++
 	ks.mu.Unlock()
 	return nil
 }
@@ -208,6 +228,9 @@ func (a *api) deleteKey(w http.ResponseWriter, r *http.Request) *APIError {
 	if err := a.keys.write(r.Context(), k); err != nil {
 		return a.storeError(r, "revoke key", err)
 	}
+	// Its streams here end now; other collectors see the revocation at
+	// their next refresh.
+	a.keysChanged()
 	writeData(w, http.StatusOK, k, nil)
 	return nil
 }

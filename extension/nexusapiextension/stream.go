@@ -18,6 +18,10 @@ import (
 // before call summaries are dropped for it (and it is told how many).
 const streamBuffer = 128
 
+// streamRetryAfter is what a stream refused for the caps is told to wait:
+// streams end when their clients leave, not on a schedule.
+const streamRetryAfter = 5 * time.Second
+
 // streamWriteTimeout bounds one write to a stream client: a client that
 // stops reading is disconnected rather than holding its buffer forever.
 const streamWriteTimeout = 10 * time.Second
@@ -64,11 +68,20 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 			(scope.Service == "" || l.Service == scope.Service) &&
 			(scope.Environment == "" || l.Environment == scope.Environment)
 	}
+	// Registered before anything is held for it: past the caps it is a
+	// 429 like any other. The registry ends it (cancel) when its key is
+	// revoked.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	reg, apiErr := a.streams.open(keyIDOf(r), cancel)
+	if apiErr != nil {
+		setRetryAfter(w, streamRetryAfter)
+		return apiErr
+	}
+	defer a.streams.close(reg)
 	sub, missed := a.feed.Subscribe(streamBuffer, match, after)
 	defer sub.Close()
 
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
 	out, err := openStream(w, requestID(r), cancel)
 	if err != nil {
 		a.logger.Debug("stream not opened", zap.String("request_id", requestID(r)), zap.Error(err))
