@@ -172,7 +172,11 @@ func (t *eventTail) start() {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				t.poll(ctx)
+				// One poll never outlasts the next tick by much: a slow
+				// store must not pile polls up.
+				pctx, pcancel := context.WithTimeout(ctx, max(t.al.cfg.Interval, 5*time.Second))
+				t.poll(pctx)
+				pcancel()
 			}
 		}
 	}()

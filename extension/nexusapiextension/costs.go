@@ -320,7 +320,8 @@ func (a *api) costsBy(ctx context.Context, f filters, keys []string, maxGrain in
 	}
 	ch := a.reads.DoChan(key.String(), func() (any, error) {
 		// Detached from the first caller: the others still wait for it.
-		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readTimeout)
+		// Bounded like any request: request_timeout.
+		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RequestTimeout)
 		defer cancel()
 		return a.queryCosts(qctx, q, params, len(keys))
 	})
@@ -335,9 +336,6 @@ func (a *api) costsBy(ctx context.Context, f filters, keys []string, maxGrain in
 		return slices.Clone(res.Val.([]costRow)), nil
 	}
 }
-
-// readTimeout bounds one shared read.
-const readTimeout = 30 * time.Second
 
 func (a *api) queryCosts(ctx context.Context, q string, params store.Params, nkeys int) ([]costRow, error) {
 	rows, err := a.store.Query(ctx, q, params)
