@@ -35,6 +35,10 @@ type Config struct {
 	Database string `mapstructure:"database"`
 	// Migrate applies pending schema migrations at start.
 	Migrate bool `mapstructure:"migrate"`
+	// MaxQueryTime bounds every read through the store (Query): the
+	// engine or server ends a read that runs longer (max_execution_time).
+	// Writes (Exec, batches) are not bounded by it.
+	MaxQueryTime time.Duration `mapstructure:"max_query_time"`
 
 	Embedded EmbeddedConfig `mapstructure:"embedded"`
 	Remote   RemoteConfig   `mapstructure:"remote"`
@@ -53,9 +57,12 @@ type EmbeddedConfig struct {
 	// LibraryPath is libchdb.so; empty searches $CHDB_LIB_PATH, beside the
 	// executable, then the engine cache (.engine/) of `make engine`.
 	LibraryPath string `mapstructure:"library_path"`
-	// Connections is how many statements may run at once (each engine
-	// connection runs one at a time).
+	// Connections is how many writes (Exec, batches) may run at once
+	// (each engine connection runs one statement at a time).
 	Connections int `mapstructure:"connections"`
+	// ReadConnections is how many reads (Query) may run at once, on
+	// connections of their own: a read never makes a write wait.
+	ReadConnections int `mapstructure:"read_connections"`
 }
 
 // RemoteConfig configures a ClickHouse server or cluster.
@@ -83,9 +90,32 @@ type HTTPConfig struct {
 	ReadOnly bool                `mapstructure:"read_only"`
 	Username string              `mapstructure:"username"`
 	Password configopaque.String `mapstructure:"password"`
+	// CORSAllowedOrigins are the web origins ("https://grafana.example.com")
+	// whose pages may read answers; no other origin gets CORS headers.
+	// confighttp's own cors block is refused: it would answer any origin
+	// that asks with add_http_cors_header.
+	CORSAllowedOrigins []string `mapstructure:"cors_allowed_origins"`
+	// AllowedHosts are the host names the Host header may carry besides
+	// localhost and IP addresses (a defence against DNS rebinding).
+	AllowedHosts []string `mapstructure:"allowed_hosts"`
+	// MaxExecutionTime ends a statement of the interface that runs longer
+	// (the engine's max_execution_time); requests may lower it.
+	MaxExecutionTime time.Duration `mapstructure:"max_execution_time"`
+	// MaxConcurrentQueries bounds the statements the interface runs at
+	// once; QueueTimeout is how long a request waits for its turn before
+	// it is answered 503 (TOO_MANY_SIMULTANEOUS_QUERIES).
+	MaxConcurrentQueries int           `mapstructure:"max_concurrent_queries"`
+	QueueTimeout         time.Duration `mapstructure:"queue_timeout"`
+	// MaxResultBytes ends a query whose result grows beyond it;
+	// MaxMemoryUsage one that needs more memory. Requests may lower them.
+	MaxResultBytes int64 `mapstructure:"max_result_bytes"`
+	MaxMemoryUsage int64 `mapstructure:"max_memory_usage"`
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// maxQueryTimeCeiling keeps max_query_time a time limit.
+const maxQueryTimeCeiling = 24 * time.Hour
 
 // Validate checks the configuration; each error names its key.
 func (cfg *Config) Validate() error {
@@ -100,6 +130,12 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Embedded.Connections < 1 {
 		errs = append(errs, fmt.Errorf("embedded.connections: must be at least 1, got %d", cfg.Embedded.Connections))
+	}
+	if cfg.Embedded.ReadConnections < 1 {
+		errs = append(errs, fmt.Errorf("embedded.read_connections: must be at least 1, got %d", cfg.Embedded.ReadConnections))
+	}
+	if cfg.MaxQueryTime < time.Second || cfg.MaxQueryTime > maxQueryTimeCeiling {
+		errs = append(errs, fmt.Errorf("max_query_time: must be between 1s and %v, got %v", maxQueryTimeCeiling, cfg.MaxQueryTime))
 	}
 	if cfg.Mode == ModeRemote {
 		if len(cfg.Remote.Endpoints) == 0 {
@@ -131,6 +167,7 @@ func (cfg *Config) Validate() error {
 		if (cfg.HTTP.Username == "") != (cfg.HTTP.Password == "") {
 			errs = append(errs, errors.New("http.username, http.password: set both or neither"))
 		}
+		errs = append(errs, cfg.HTTP.validate()...)
 	}
 	return errors.Join(errs...)
 }

@@ -4,21 +4,35 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/nexus-otel/nexus/internal/chdb"
+	"github.com/nexus-otel/nexus/internal/chhttp"
 	"github.com/nexus-otel/nexus/internal/rowbinary"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
 // embeddedStore runs the ClickHouse engine in-process. Each engine
-// connection runs one statement at a time, so a small pool of connections
-// on the same data directory gives the collector concurrency.
+// connection runs one statement at a time, so small pools of connections
+// on the same data directory give the collector concurrency: one for
+// writes (Exec, batches) and one for reads (Query), so that however many
+// reads the API runs, an insert never waits behind them.
+//
+// Read connections are opened with readonly=2 (reads only, settings still
+// allowed) and with max_query_time as max_execution_time, which the engine
+// enforces: a statement cannot be interrupted through the engine's API, so
+// the engine's own limit is what ends a runaway read, not ctx.
 type embeddedStore struct {
-	db    string
-	lib   *chdb.Library
-	conns []*chdb.Conn
-	pool  chan *chdb.Conn
+	db       string
+	dir      string
+	lib      *chdb.Library
+	conns    []*chdb.Conn
+	pool     chan *chdb.Conn // writes
+	readPool chan *chdb.Conn // reads
+	// profileArg loads the engine profile (chhttp.WriteEngineProfile);
+	// it counts on the process's first connection only.
+	profileArg string
 
 	cols columnCache
 }
@@ -39,27 +53,55 @@ func openEmbedded(cfg *Config) (*embeddedStore, error) {
 		return nil, err
 	}
 	dir := resolveDataDir(cfg.Embedded)
-	s := &embeddedStore{db: cfg.Database, lib: lib, pool: make(chan *chdb.Conn, cfg.Embedded.Connections)}
-	for range cfg.Embedded.Connections {
-		c, err := lib.Connect(dir)
-		if err != nil {
-			s.close()
-			return nil, fmt.Errorf("open embedded store in %s: %w", dir, err)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
+	}
+	profile, err := chhttp.WriteEngineProfile(dir, cfg.httpLimits())
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store in %s: %w", dir, err)
+	}
+	s := &embeddedStore{db: cfg.Database, dir: dir, lib: lib, profileArg: profile,
+		pool: make(chan *chdb.Conn, cfg.Embedded.Connections), readPool: make(chan *chdb.Conn, cfg.Embedded.ReadConnections)}
+	open := func(pool chan *chdb.Conn, n int, args ...string) error {
+		for range n {
+			c, err := lib.Connect(dir, append([]string{profile}, args...)...)
+			if err != nil {
+				return fmt.Errorf("open embedded store in %s: %w", dir, err)
+			}
+			s.conns = append(s.conns, c)
+			pool <- c
 		}
-		s.conns = append(s.conns, c)
-		s.pool <- c
+		return nil
+	}
+	err = open(s.pool, cfg.Embedded.Connections)
+	if err == nil {
+		err = open(s.readPool, cfg.Embedded.ReadConnections, "--readonly=2",
+			"--max_execution_time="+strconv.FormatFloat(cfg.MaxQueryTime.Seconds(), 'f', -1, 64), "--timeout_overflow_mode=throw")
+	}
+	if err != nil {
+		s.close()
+		return nil, err
 	}
 	return s, nil
 }
 
-// conn lends a connection, waiting for one while ctx allows. Engine calls
-// themselves cannot be interrupted; ctx bounds only the wait.
+// conn lends a write connection, waiting for one while ctx allows. Engine
+// calls themselves cannot be interrupted; ctx bounds only the wait.
 func (s *embeddedStore) conn(ctx context.Context) (*chdb.Conn, func(), error) {
+	return lend(ctx, s.pool, "write")
+}
+
+// readConn lends a read connection, as conn does.
+func (s *embeddedStore) readConn(ctx context.Context) (*chdb.Conn, func(), error) {
+	return lend(ctx, s.readPool, "read")
+}
+
+func lend(ctx context.Context, pool chan *chdb.Conn, what string) (*chdb.Conn, func(), error) {
 	select {
-	case c := <-s.pool:
-		return c, func() { s.pool <- c }, nil
+	case c := <-pool:
+		return c, func() { pool <- c }, nil
 	case <-ctx.Done():
-		return nil, nil, fmt.Errorf("wait for an engine connection: %w", ctx.Err())
+		return nil, nil, fmt.Errorf("wait for an engine %s connection: %w", what, ctx.Err())
 	}
 }
 
@@ -76,7 +118,7 @@ func (s *embeddedStore) Exec(ctx context.Context, query string, params store.Par
 }
 
 func (s *embeddedStore) Query(ctx context.Context, query string, params store.Params) (store.Rows, error) {
-	c, release, err := s.conn(ctx)
+	c, release, err := s.readConn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -86,17 +128,6 @@ func (s *embeddedStore) Query(ctx context.Context, query string, params store.Pa
 		return nil, err
 	}
 	return rowbinary.NewReader(res.Data)
-}
-
-// Raw runs query and returns the engine's output in format, for the
-// ClickHouse HTTP interface.
-func (s *embeddedStore) Raw(ctx context.Context, query, format string, params map[string]string) (*chdb.Result, error) {
-	c, release, err := s.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	return c.Query(query, format, params)
 }
 
 func (s *embeddedStore) Ping(ctx context.Context) error {

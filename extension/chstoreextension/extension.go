@@ -10,9 +10,12 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension"
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/chhttp"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -27,6 +30,7 @@ type chstore struct {
 	store    store.Store
 
 	httpServer *http.Server
+	httpEngine *chhttp.ConnEngine
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 
@@ -137,13 +141,20 @@ func (e *chstore) startHTTP(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return err
 	}
+	closeEngine := func() { e.httpEngine.Close(); e.httpEngine = nil }
 	ln, err := e.cfg.HTTP.ToListener(ctx)
 	if err != nil {
+		closeEngine()
 		return fmt.Errorf("http: listen on %s: %w", e.cfg.HTTP.NetAddr.Endpoint, err)
 	}
-	srv, err := e.cfg.HTTP.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, handler)
+	// The interface answers CORS itself, for the listed origins only:
+	// confighttp must not add its own (Validate refuses http.cors too).
+	serverCfg := e.cfg.HTTP.ServerConfig
+	serverCfg.CORS = configoptional.None[confighttp.CORSConfig]()
+	srv, err := serverCfg.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, handler)
 	if err != nil {
 		ln.Close()
+		closeEngine()
 		return fmt.Errorf("http: %w", err)
 	}
 	e.httpServer = srv
@@ -168,6 +179,9 @@ func (e *chstore) Shutdown(ctx context.Context) error {
 		errs = append(errs, e.httpServer.Shutdown(ctx))
 	}
 	e.wg.Wait()
+	if e.httpEngine != nil {
+		e.httpEngine.Close()
+	}
 	if e.embedded != nil {
 		e.embedded.close()
 	}

@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/extension"
+
+	"github.com/nexus-otel/nexus/internal/chhttp"
 )
 
 // TypeStr is the extension's type in collector configs.
@@ -26,18 +28,26 @@ func NewFactory() extension.Factory {
 func createDefaultConfig() component.Config {
 	httpCfg := confighttp.NewDefaultServerConfig()
 	httpCfg.NetAddr.Endpoint = "127.0.0.1:8123"
+	// Room for a query that waits its turn and runs http.max_execution_time.
+	httpCfg.WriteTimeout = time.Minute
 	return &Config{
-		Mode:      ModeEmbedded,
-		Database:  "nexus",
-		Migrate:   true,
-		Embedded:  EmbeddedConfig{Connections: 4},
-		Retention: defaultRetention(),
+		Mode:         ModeEmbedded,
+		Database:     "nexus",
+		Migrate:      true,
+		MaxQueryTime: chhttp.DefaultMaxExecutionTime,
+		Embedded:     EmbeddedConfig{Connections: 4, ReadConnections: 2},
+		Retention:    defaultRetention(),
 		Remote: RemoteConfig{
 			Protocol:     ProtocolNative,
 			DialTimeout:  10 * time.Second,
 			MaxOpenConns: 8,
 		},
-		HTTP: HTTPConfig{ServerConfig: httpCfg, ReadOnly: true},
+		HTTP: HTTPConfig{
+			ServerConfig: httpCfg, ReadOnly: true,
+			MaxExecutionTime:     chhttp.DefaultMaxExecutionTime,
+			MaxConcurrentQueries: chhttp.DefaultMaxConcurrent, QueueTimeout: chhttp.DefaultQueueTimeout,
+			MaxResultBytes: chhttp.DefaultMaxResultBytes, MaxMemoryUsage: chhttp.DefaultMaxMemoryUsage,
+		},
 	}
 }
 

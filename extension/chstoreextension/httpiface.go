@@ -4,33 +4,33 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/nexus-otel/nexus/internal/chdb"
 	"github.com/nexus-otel/nexus/internal/chhttp"
 )
 
 // httpHandler builds the ClickHouse HTTP interface over the embedded engine.
-// It gets connections of its own: the interface switches their current
-// database per request, and its read path runs on a connection opened with
-// readonly=2 so that the engine itself refuses writes.
+// The interface runs each request on an engine connection of its own, with
+// the limits of max_query_time and http.max_result_bytes /
+// http.max_memory_usage, and at readonly=1 on the read path (see
+// internal/chhttp and the README's "The engine under attack").
 func (e *chstore) httpHandler() (http.Handler, error) {
-	dir := resolveDataDir(e.cfg.Embedded)
-	ro, err := e.embedded.lib.Connect(dir, "--readonly=2")
+	limits := e.cfg.httpLimits()
+	eng, err := chhttp.NewEngine(e.embedded.lib, e.embedded.dir, chhttp.EngineConfig{
+		Limits:        limits,
+		MaxConcurrent: e.cfg.HTTP.MaxConcurrentQueries,
+		QueueTimeout:  e.cfg.HTTP.QueueTimeout,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("http: open read-only engine connection: %w", err)
+		return nil, fmt.Errorf("http: %w", err)
 	}
-	e.embedded.conns = append(e.embedded.conns, ro)
-	var rw *chdb.Conn
-	if !e.cfg.HTTP.ReadOnly {
-		if rw, err = e.embedded.lib.Connect(dir); err != nil {
-			return nil, fmt.Errorf("http: open engine connection: %w", err)
-		}
-		e.embedded.conns = append(e.embedded.conns, rw)
-	}
+	e.httpEngine = eng
 	return chhttp.NewHandler(chhttp.Config{
-		Endpoint:        e.cfg.HTTP.NetAddr.Endpoint,
-		ReadOnly:        e.cfg.HTTP.ReadOnly,
-		Username:        e.cfg.HTTP.Username,
-		Password:        string(e.cfg.HTTP.Password),
-		DefaultDatabase: e.cfg.Database,
-	}, chhttp.NewConnEngine(rw, ro), e.logger.Named("http")), nil
+		Endpoint:           e.cfg.HTTP.NetAddr.Endpoint,
+		ReadOnly:           e.cfg.HTTP.ReadOnly,
+		Username:           e.cfg.HTTP.Username,
+		Password:           string(e.cfg.HTTP.Password),
+		DefaultDatabase:    e.cfg.Database,
+		Limits:             limits,
+		CORSAllowedOrigins: e.cfg.HTTP.CORSAllowedOrigins,
+		AllowedHosts:       e.cfg.HTTP.AllowedHosts,
+	}, eng, e.logger.Named("http")), nil
 }

@@ -3,6 +3,8 @@ package chstoreextension
 import (
 	"context"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -14,9 +16,10 @@ import (
 // remoteStore reaches a ClickHouse server or cluster through clickhouse-go,
 // over the native protocol or HTTP.
 type remoteStore struct {
-	db   string
-	conn driver.Conn
-	cols columnCache
+	db           string
+	conn         driver.Conn
+	cols         columnCache
+	maxQueryTime time.Duration
 }
 
 func openRemote(ctx context.Context, cfg *Config) (*remoteStore, error) {
@@ -46,7 +49,7 @@ func openRemote(ctx context.Context, cfg *Config) (*remoteStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ClickHouse %v: %w", cfg.Remote.Endpoints, err)
 	}
-	return &remoteStore{db: cfg.Database, conn: conn}, nil
+	return &remoteStore{db: cfg.Database, conn: conn, maxQueryTime: cfg.MaxQueryTime}, nil
 }
 
 func withParams(ctx context.Context, params store.Params) context.Context {
@@ -56,6 +59,29 @@ func withParams(ctx context.Context, params store.Params) context.Context {
 	return clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters(params)))
 }
 
+// readContext gives a read the server-enforced time limit: max_execution_time
+// of max_query_time, or less when ctx ends sooner. clickhouse-go would
+// replace it with ctx's remaining time + 5 s (raising it past the limit),
+// so the context handed to clickhouse-go keeps ctx's cancellation but
+// reports no deadline.
+func (s *remoteStore) readContext(ctx context.Context, params store.Params) context.Context {
+	limit := s.maxQueryTime
+	if deadline, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(deadline))
+	}
+	secs := max(int64(math.Ceil(limit.Seconds())), 1)
+	opts := []clickhouse.QueryOption{clickhouse.WithSettings(clickhouse.Settings{"max_execution_time": secs})}
+	if len(params) > 0 {
+		opts = append(opts, clickhouse.WithParameters(clickhouse.Parameters(params)))
+	}
+	return clickhouse.Context(noDeadline{ctx}, opts...)
+}
+
+// noDeadline is a context that ends with its parent but reports no deadline.
+type noDeadline struct{ context.Context }
+
+func (noDeadline) Deadline() (time.Time, bool) { return time.Time{}, false }
+
 func (s *remoteStore) Database() string { return s.db }
 
 func (s *remoteStore) Exec(ctx context.Context, query string, params store.Params) error {
@@ -63,7 +89,7 @@ func (s *remoteStore) Exec(ctx context.Context, query string, params store.Param
 }
 
 func (s *remoteStore) Query(ctx context.Context, query string, params store.Params) (store.Rows, error) {
-	return s.conn.Query(withParams(ctx, params), query)
+	return s.conn.Query(s.readContext(ctx, params), query)
 }
 
 func (s *remoteStore) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }

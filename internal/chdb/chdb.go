@@ -257,6 +257,19 @@ func (l *Library) Connect(dataDir string, args ...string) (*Conn, error) {
 // output format; "" means TabSeparated). params bind {name:Type}
 // placeholders server-side, so values are never spliced into SQL text.
 func (c *Conn) Query(query, format string, params map[string]string) (*Result, error) {
+	var out *Result
+	err := c.QueryFunc(query, format, params, func(res *Result) error {
+		out = &Result{Data: append([]byte(nil), res.Data...), RowsRead: res.RowsRead, RowsWritten: res.RowsWritten}
+		return nil
+	})
+	return out, err
+}
+
+// QueryFunc runs one statement like Query, but hands fn the engine's own
+// output buffer instead of a copy, so that a large result is held once,
+// not twice. res.Data is valid only until fn returns. The connection is
+// free again before fn is called: fn may run further statements on it.
+func (c *Conn) QueryFunc(query, format string, params map[string]string, fn func(res *Result) error) error {
 	if format == "" {
 		format = "TabSeparated"
 	}
@@ -270,17 +283,27 @@ func (c *Conn) Query(query, format string, params map[string]string) (*Result, e
 	qb, fb := []byte(query), []byte(format)
 
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.ptr == nil {
-		return nil, errClosed
+		c.mu.Unlock()
+		return errClosed
 	}
 	res := c.lib.queryParams(*c.ptr, bytePtr(qb), uintptr(len(qb)), bytePtr(fb), uintptr(len(fb)),
 		nb.ptrs(), nb.lens(), vb.ptrs(), vb.lens(), uintptr(len(names)))
+	c.mu.Unlock()
 	runtime.KeepAlive(qb)
 	runtime.KeepAlive(fb)
 	runtime.KeepAlive(nb)
 	runtime.KeepAlive(vb)
-	return c.lib.takeResult(res)
+	if res == 0 {
+		return errors.New("chDB returned no result")
+	}
+	// The result owns its buffer; it outlives nothing but this call.
+	defer c.lib.destroyResult(res)
+	view, err := c.lib.viewResult(res)
+	if err != nil {
+		return err
+	}
+	return fn(view)
 }
 
 // Insert streams body, encoded in format (RowBinary, Native, JSONEachRow…),
@@ -376,18 +399,30 @@ func (e *EngineError) Code() int {
 	return code
 }
 
+// takeResult copies a result into Go memory and frees it.
 func (l *Library) takeResult(res uintptr) (*Result, error) {
 	if res == 0 {
 		return nil, errors.New("chDB returned no result")
 	}
 	defer l.destroyResult(res)
+	view, err := l.viewResult(res)
+	if err != nil {
+		return nil, err
+	}
+	view.Data = append([]byte(nil), view.Data...)
+	return view, nil
+}
+
+// viewResult reads a result without copying its buffer: Data points into
+// engine memory, valid until the result is destroyed.
+func (l *Library) viewResult(res uintptr) (*Result, error) {
 	if msg := l.resultError(res); msg != "" {
 		return nil, &EngineError{Message: msg}
 	}
 	out := &Result{RowsRead: l.resultRowsRead(res), RowsWritten: l.resultWritten(res)}
 	if n := l.resultLength(res); n > 0 {
 		if buf := l.resultBuffer(res); buf != nil {
-			out.Data = append([]byte(nil), unsafe.Slice(buf, n)...)
+			out.Data = unsafe.Slice(buf, n)
 		}
 	}
 	return out, nil

@@ -5,186 +5,228 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/nexus-otel/nexus/internal/chdb"
 )
 
-// Statement is one SQL statement for the engine, already checked by the
-// handler (a single statement, no local-file access, no readonly escape).
-type Statement struct {
-	// SQL is the statement. For Insert it is the INSERT header without
-	// VALUES/FORMAT and without data.
-	SQL string
-	// Format is the output format for Query (a FORMAT clause in SQL wins
-	// over it: the engine honours the clause) or the data format for Insert.
-	Format string
-	// Params bind {name:Type} placeholders, unescaped values.
-	Params map[string]string
-	// Database is the current database the statement runs in ("" = default).
+// Request says how to prepare the engine connection one HTTP request runs on.
+type Request struct {
+	// Database becomes the connection's current database ("" = default).
 	Database string
-	// ReadOnly runs the statement where the engine refuses writes.
+	// ReadOnly runs the request at readonly=1: the engine then refuses
+	// writes, DDL, temporary tables, every table function that reaches
+	// files or the network, and any change of a setting.
 	ReadOnly bool
+	// Settings are set, in order, before readonly=1 is: the request's
+	// URL settings, then those of its own SETTINGS clauses (which then
+	// "change" nothing, so the engine accepts them at readonly=1).
+	Settings []Setting
 }
 
-// Engine is what the HTTP interface needs from the embedded engine.
-// Implementations must be safe for concurrent use.
+// Setting is a setting the policy allowed, with its value as SQL text.
+type Setting struct {
+	Name    string
+	Literal string
+}
+
+// Conn is the connection of one request.
+type Conn interface {
+	// Query runs a statement and hands fn its output, which is valid only
+	// until fn returns (the engine's own buffer: a result is held once).
+	Query(sql, format string, params map[string]string, fn func(*chdb.Result) error) error
+	// Insert streams data, encoded in format, into an INSERT header.
+	Insert(sql, format string, data []byte) (written uint64, err error)
+}
+
+// Engine runs the HTTP interface's statements. Implementations must be
+// safe for concurrent use.
 type Engine interface {
-	Query(ctx context.Context, st Statement) (*chdb.Result, error)
-	Insert(ctx context.Context, st Statement, data []byte) (*chdb.Result, error)
+	// Do prepares a connection for req and runs fn on it. Nothing fn does
+	// outlives it: the connection is the request's alone.
+	Do(ctx context.Context, req Request, fn func(Conn) error) error
 }
 
-// NewConnEngine adapts two engine connections on the same data directory:
-// rw for writes and ro, opened with "--readonly=2", for reads, so that the
-// engine itself refuses writes (READONLY, code 164) on the read-only path
-// while SETTINGS clauses keep working. rw may be nil for a read-only
-// interface: writes then go to ro and are refused there.
-//
-// Both connections must be dedicated to the HTTP interface: the adapter
-// switches their current database with USE (the engine has no per-call
-// database argument), which would change the database of any other user of
-// the same *chdb.Conn between calls.
-//
-// Each connection runs one statement at a time; callers queue for it and
-// give up while queued if their context ends. A running statement cannot be
-// cancelled: it runs to completion and its result is dropped.
-// The read-only connection is checked on first use: if the engine does not
-// report it as read-only, every statement is refused.
-func NewConnEngine(rw *chdb.Conn, ro *chdb.Conn) Engine {
-	e := &connEngine{ro: newSlot(ro)}
-	if rw != nil {
-		e.rw = newSlot(rw)
-	} else {
-		e.rw = e.ro
+// EngineConfig configures ConnEngine.
+type EngineConfig struct {
+	// Limits are enforced by the engine on every statement.
+	Limits Limits
+	// MaxConcurrent bounds the statements that run at once (default 2).
+	MaxConcurrent int
+	// QueueTimeout is how long a request waits for its turn before it is
+	// answered TOO_MANY_SIMULTANEOUS_QUERIES (default 5 s).
+	QueueTimeout time.Duration
+}
+
+// Defaults of EngineConfig.
+const (
+	DefaultMaxConcurrent = 2
+	DefaultQueueTimeout  = 5 * time.Second
+)
+
+// ConnEngine runs each request on an engine connection of its own, opened
+// for it and closed after it (about 0.6 ms on the build machine). The
+// connection is opened with the limits as connection settings, which no
+// statement can raise once readonly=1 is set, and state a request leaves
+// behind (a temporary table, a setting) is gone with it.
+type ConnEngine struct {
+	lib    *chdb.Library
+	dir    string
+	cfg    EngineConfig
+	args   []string
+	anchor *chdb.Conn    // keeps the engine up between requests
+	slots  chan struct{} // one per statement that may run
+}
+
+// ErrNoEngineProfile reports an engine started in this process without the
+// profile WriteEngineProfile writes (another connection opened first).
+var ErrNoEngineProfile = errors.New("the engine runs without the Nexus engine profile " +
+	"(its first connection in this process must pass the argument WriteEngineProfile returns)")
+
+// NewEngine returns an engine over the data directory the process's engine
+// runs on, after checking that the engine enforces what this package
+// relies on: the engine profile's constant settings, readonly=1 refusing a
+// setting change, and the limits in effect.
+func NewEngine(lib *chdb.Library, dataDir string, cfg EngineConfig) (*ConnEngine, error) {
+	cfg.Limits = cfg.Limits.WithDefaults()
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = DefaultMaxConcurrent
 	}
-	return e
-}
-
-type connEngine struct {
-	rw, ro *slot
-
-	roChecked sync.Once
-	roErr     error // the read-only connection is not read-only
-}
-
-// OpenConns opens the two connections NewConnEngine wants on dataDir, which
-// may be the directory the rest of the process uses: a read-write one and a
-// read-only one ("--readonly=2"). args go to both (e.g. "--max_threads=2").
-func OpenConns(lib *chdb.Library, dataDir string, args ...string) (rw, ro *chdb.Conn, err error) {
-	rw, err = lib.Connect(dataDir, args...)
+	if cfg.QueueTimeout <= 0 {
+		cfg.QueueTimeout = DefaultQueueTimeout
+	}
+	anchor, err := lib.Connect(dataDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("open the HTTP interface's engine connection: %w", err)
 	}
-	ro, err = lib.Connect(dataDir, append(append([]string(nil), args...), "--readonly=2")...)
-	if err != nil {
-		rw.Close()
-		return nil, nil, err
+	e := &ConnEngine{
+		lib: lib, dir: dataDir, cfg: cfg, anchor: anchor, slots: make(chan struct{}, cfg.MaxConcurrent),
+		args: []string{
+			"--max_execution_time=" + cfg.Limits.seconds(),
+			"--timeout_overflow_mode=throw",
+			fmt.Sprintf("--max_result_bytes=%d", cfg.Limits.MaxResultBytes),
+			"--result_overflow_mode=throw",
+			fmt.Sprintf("--max_memory_usage=%d", cfg.Limits.MaxMemoryUsage),
+		},
 	}
-	return rw, ro, nil
-}
-
-// slot is a connection with a queue and the database it is known to be in.
-type slot struct {
-	conn *chdb.Conn
-	sem  chan struct{}
-	db   string // current database, "" when unknown
-}
-
-func newSlot(c *chdb.Conn) *slot {
-	return &slot{conn: c, sem: make(chan struct{}, 1)}
-}
-
-func (e *connEngine) pick(readOnly bool) *slot {
-	if readOnly {
-		return e.ro
+	if err := e.selfCheck(); err != nil {
+		anchor.Close()
+		return nil, err
 	}
-	return e.rw
+	return e, nil
 }
 
-func (s *slot) acquire(ctx context.Context) error {
+// Close closes the engine's own connection.
+func (e *ConnEngine) Close() { e.anchor.Close() }
+
+// selfCheck measures, at start, what the engine enforces.
+func (e *ConnEngine) selfCheck() error {
+	var ee *chdb.EngineError
+	_, err := e.anchor.Query("SELECT 1 SETTINGS format_template_row = 'x'", "TabSeparated", nil)
+	if !errors.As(err, &ee) || ee.Code() != codeSettingConstraintViolation {
+		return fmt.Errorf("chhttp: check the engine profile: %w (changing format_template_row gave %v)", ErrNoEngineProfile, err)
+	}
+	return e.Do(context.Background(), Request{ReadOnly: true}, func(c Conn) error {
+		var got string
+		err := c.Query("SELECT getSetting('readonly'), getSetting('max_execution_time')", "TabSeparatedRaw", nil,
+			func(r *chdb.Result) error { got = strings.TrimSpace(string(r.Data)); return nil })
+		if err != nil {
+			return fmt.Errorf("chhttp: check the read-only connection: %w", err)
+		}
+		if want := "1\t" + e.cfg.Limits.seconds(); got != want {
+			return fmt.Errorf("chhttp: the read-only connection reports readonly, max_execution_time = %q, want %q", got, want)
+		}
+		err = c.Query("SELECT 1 SETTINGS max_block_size = 12345", "TabSeparated", nil, func(*chdb.Result) error { return nil })
+		if !errors.As(err, &ee) || ee.Code() != codeReadonly {
+			return fmt.Errorf("chhttp: the read-only connection let a setting change (%v)", err)
+		}
+		return nil
+	})
+}
+
+// errTooManyQueries answers a request that waited too long for its turn.
+func (e *ConnEngine) errTooManyQueries() error {
+	return &sqlError{code: codeTooManySimultaneousQueries, msg: fmt.Sprintf(
+		"Code: 202. DB::Exception: Too many simultaneous queries: %d are running and none finished within %v. "+
+			"(TOO_MANY_SIMULTANEOUS_QUERIES)", e.cfg.MaxConcurrent, e.cfg.QueueTimeout)}
+}
+
+func (e *ConnEngine) Do(ctx context.Context, req Request, fn func(Conn) error) error {
+	timer := time.NewTimer(e.cfg.QueueTimeout)
+	defer timer.Stop()
 	select {
-	case s.sem <- struct{}{}:
+	case e.slots <- struct{}{}:
+	case <-timer.C:
+		return e.errTooManyQueries()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	defer func() { <-e.slots }()
 	if err := ctx.Err(); err != nil {
-		<-s.sem
 		return err
 	}
-	return nil
+	c, err := e.lib.Connect(e.dir, e.args...)
+	if err != nil {
+		return fmt.Errorf("open the request's engine connection: %w", err)
+	}
+	defer c.Close()
+	if err := prepare(c, req); err != nil {
+		return err
+	}
+	return fn(&reqConn{c: c})
 }
 
-func (s *slot) release() { <-s.sem }
-
-// use makes db the connection's current database.
-func (s *slot) use(db string) error {
+// prepare applies the request's settings, database and read-only mode.
+func prepare(c *chdb.Conn, req Request) error {
+	if len(req.Settings) > 0 {
+		parts := make([]string, len(req.Settings))
+		for i, s := range req.Settings {
+			parts[i] = quoteIdentifier(s.Name) + " = " + s.Literal
+		}
+		set := "SET " + strings.Join(parts, ", ")
+		if defaultEscape(set) {
+			return errDefaultEscape
+		}
+		if _, err := c.Query(set, "TabSeparated", nil); err != nil {
+			return err
+		}
+	}
+	db := req.Database
 	if db == "" {
 		db = "default"
 	}
-	if s.db == db {
-		return nil
-	}
-	if _, err := s.conn.Query("USE "+quoteIdentifier(db), "TabSeparated", nil); err != nil {
-		s.db = ""
+	if _, err := c.Query("USE "+quoteIdentifier(db), "TabSeparated", nil); err != nil {
 		return err
 	}
-	s.db = db
+	if req.ReadOnly {
+		if _, err := c.Query("SET readonly = 1", "TabSeparated", nil); err != nil {
+			return fmt.Errorf("make the request's connection read-only: %w", err)
+		}
+	}
 	return nil
 }
 
-// errReadonlyEscape refuses SQL that would lift readonly on the read-only
-// connection. The handler refuses it first; this is the adapter's own guard.
-var errReadonlyEscape = &chdb.EngineError{
-	Message: "Code: 164. DB::Exception: Cannot modify 'readonly' setting in readonly mode. (READONLY)"}
+// errDefaultEscape refuses "= DEFAULT", which the engine lets lift
+// readonly and limits. The policy refuses it first; this is the adapter's
+// own guard.
+var errDefaultEscape = &chdb.EngineError{
+	Message: "Code: 497. DB::Exception: Resetting a setting to DEFAULT is not allowed on this HTTP interface. (ACCESS_DENIED)"}
 
-func (e *connEngine) run(ctx context.Context, st Statement, f func(*slot) (*chdb.Result, error)) (*chdb.Result, error) {
-	s := e.pick(st.ReadOnly)
-	if s == e.ro && readonlyEscape(st.SQL) {
-		return nil, errReadonlyEscape
+type reqConn struct{ c *chdb.Conn }
+
+func (r *reqConn) Query(sql, format string, params map[string]string, fn func(*chdb.Result) error) error {
+	if defaultEscape(sql) {
+		return errDefaultEscape
 	}
-	if err := s.acquire(ctx); err != nil {
-		return nil, err
-	}
-	defer s.release()
-	if s == e.ro {
-		e.roChecked.Do(func() {
-			res, err := s.conn.Query("SELECT getSetting('readonly')", "TabSeparated", nil)
-			if err == nil && strings.TrimSpace(string(res.Data)) == "0" {
-				err = errors.New("it is not read-only (open it with --readonly=2)")
-			}
-			if err != nil {
-				e.roErr = fmt.Errorf("chhttp: checking the read-only engine connection: %w", err)
-			}
-		})
-		if e.roErr != nil {
-			return nil, e.roErr
-		}
-	}
-	if err := s.use(st.Database); err != nil {
-		return nil, err
-	}
-	res, err := f(s)
-	if firstKeyword(st.SQL) == "USE" {
-		s.db = "" // the statement moved the connection
-	}
-	return res, err
+	return r.c.QueryFunc(sql, format, params, fn)
 }
 
-func (e *connEngine) Query(ctx context.Context, st Statement) (*chdb.Result, error) {
-	return e.run(ctx, st, func(s *slot) (*chdb.Result, error) {
-		return s.conn.Query(st.SQL, st.Format, st.Params)
-	})
-}
-
-func (e *connEngine) Insert(ctx context.Context, st Statement, data []byte) (*chdb.Result, error) {
-	if firstKeyword(st.SQL) != "INSERT" {
-		return nil, errors.New("chhttp: Insert needs an INSERT statement")
+func (r *reqConn) Insert(sql, format string, data []byte) (uint64, error) {
+	if firstKeyword(sql) != "INSERT" {
+		return 0, errors.New("chhttp: Insert needs an INSERT statement")
 	}
-	return e.run(ctx, st, func(s *slot) (*chdb.Result, error) {
-		n, err := s.conn.Insert(st.SQL, st.Format, data)
-		if err != nil {
-			return nil, err
-		}
-		return &chdb.Result{RowsWritten: n}, nil
-	})
+	if defaultEscape(sql) {
+		return 0, errDefaultEscape
+	}
+	return r.c.Insert(sql, format, data)
 }

@@ -13,23 +13,25 @@ import (
 // ClickHouse error codes used by this package (names as errorCodeToName
 // gives them; TestErrorCodeNames checks them against the engine).
 const (
-	codeUnsupportedMethod     = 1
-	codeCannotReadAllData     = 33
-	codeBadArguments          = 36
-	codeNotImplemented        = 48
-	codeSyntaxError           = 62
-	codeUnknownFormat         = 73
-	codeUnknownCompression    = 89
-	codeUnknownSetting        = 115
-	codeTimeoutExceeded       = 159
-	codeReadonly              = 164
-	codeQueryIsTooLarge       = 229
-	codeCannotDecompress      = 271
-	codeIntoOutfileNotAllowed = 358
-	codeQueryWasCancelled     = 394
-	codeAccessDenied          = 497
-	codeAuthenticationFailed  = 516
-	codeUnknownException      = 1002
+	codeUnsupportedMethod          = 1
+	codeCannotReadAllData          = 33
+	codeBadArguments               = 36
+	codeNotImplemented             = 48
+	codeSyntaxError                = 62
+	codeUnknownFormat              = 73
+	codeUnknownCompression         = 89
+	codeUnknownSetting             = 115
+	codeTimeoutExceeded            = 159
+	codeReadonly                   = 164
+	codeTooManySimultaneousQueries = 202
+	codeQueryIsTooLarge            = 229
+	codeCannotDecompress           = 271
+	codeIntoOutfileNotAllowed      = 358
+	codeSettingConstraintViolation = 452
+	codeQueryWasCancelled          = 394
+	codeAccessDenied               = 497
+	codeAuthenticationFailed       = 516
+	codeUnknownException           = 1002
 )
 
 // httpStatusByCode maps ClickHouse error codes to HTTP statuses the way
@@ -43,10 +45,11 @@ var httpStatusByCode = map[int]codeStatus{
 	193: {"WRONG_PASSWORD", http.StatusForbidden},
 	516: {"AUTHENTICATION_FAILED", http.StatusForbidden},
 	512: {"SET_NON_GRANTED_ROLE", http.StatusForbidden},
-	164: {"READONLY", http.StatusForbidden},                 // (+)
-	497: {"ACCESS_DENIED", http.StatusForbidden},            // (+)
-	291: {"DATABASE_ACCESS_DENIED", http.StatusForbidden},   // (+)
-	358: {"INTO_OUTFILE_NOT_ALLOWED", http.StatusForbidden}, // (+)
+	164: {"READONLY", http.StatusForbidden},                     // (+)
+	497: {"ACCESS_DENIED", http.StatusForbidden},                // (+)
+	291: {"DATABASE_ACCESS_DENIED", http.StatusForbidden},       // (+)
+	358: {"INTO_OUTFILE_NOT_ALLOWED", http.StatusForbidden},     // (+)
+	452: {"SETTING_CONSTRAINT_VIOLATION", http.StatusForbidden}, // (+)
 
 	// 400
 	36:  {"BAD_ARGUMENTS", http.StatusBadRequest},
@@ -102,6 +105,7 @@ var httpStatusByCode = map[int]codeStatus{
 	229: {"QUERY_IS_TOO_LARGE", http.StatusRequestEntityTooLarge},
 	48:  {"NOT_IMPLEMENTED", http.StatusNotImplemented},
 	209: {"SOCKET_TIMEOUT", http.StatusServiceUnavailable},
+	202: {"TOO_MANY_SIMULTANEOUS_QUERIES", http.StatusServiceUnavailable},
 	76:  {"CANNOT_OPEN_FILE", http.StatusServiceUnavailable},
 	381: {"HTTP_LENGTH_REQUIRED", http.StatusLengthRequired},
 	159: {"TIMEOUT_EXCEEDED", http.StatusRequestTimeout},

@@ -28,30 +28,43 @@
 //
 // How it differs:
 //
+//   - An allow-list (policy.go), checked before the engine, of statement
+//     kinds, table functions and other calls, engines, formats and
+//     settings; a refusal names what was refused. The read path (GET, a
+//     read-only interface, readonly=1/2) runs queries only (SELECT, WITH,
+//     SHOW, DESCRIBE, EXISTS, EXPLAIN); a POST to an interface that is not
+//     read-only may also insert and run the DDL a schema migration needs.
+//   - Each request runs on an engine connection of its own, opened with the
+//     interface's Limits (max_execution_time, max_result_bytes,
+//     max_memory_usage) and closed after it; the read path runs it at
+//     readonly=1 (engine.go, engineprofile.go). Settings a request gives
+//     may lower a limit, never raise it or lift it. Nothing a request does
+//     reaches the next one: no sessions (session_id is ignored), SET is
+//     refused, temporary tables cannot be created.
+//   - At most EngineConfig.MaxConcurrent statements run at once; a request
+//     that waits longer than its QueueTimeout is answered 503
+//     TOO_MANY_SIMULTANEOUS_QUERIES.
 //   - The result is complete before anything is sent (as with
-//     wait_end_of_query=1), so the status code is always truthful.
-//   - No sessions: session_id is ignored and a SET statement is accepted and
-//     has no effect beyond itself — exactly what a session-less ClickHouse
-//     request does, but without the engine connection keeping the setting.
+//     wait_end_of_query=1), so the status code is always truthful; it is
+//     written from the engine's own buffer, not a copy.
 //   - Multi-statements are refused (as ClickHouse's HTTP interface does; the
 //     engine would run them all).
-//   - Settings from the URL are applied as a query-level SETTINGS clause
-//     added after the statement's FORMAT clause (one is added when the query
-//     has none); a SETTINGS clause already there is extended, with the
-//     query's own values winning. Setting names must be plain identifiers and
-//     values are quoted string literals, so nothing from the URL is spliced
-//     unquoted. Parameters only the HTTP interface knows (compress, user,
-//     session_id, wait_end_of_query…) are not passed as settings; compress=1
-//     and decompress=1 (ClickHouse's own block compression) are refused as
-//     not implemented — use enable_http_compression=1 with
+//   - Settings from the URL and from the statement's SETTINGS clauses are
+//     set on the request's connection before the statement runs, the
+//     statement's own winning. Parameters only the HTTP interface knows
+//     (compress, user, session_id, wait_end_of_query…) are not settings;
+//     compress=1 and decompress=1 (ClickHouse's own block compression) are
+//     refused as not implemented — use enable_http_compression=1 with
 //     Accept-Encoding: gzip, and Content-Encoding: gzip/deflate for bodies.
-//   - Local files: the engine, unlike a server, lets any query read and write
-//     any file the process can (file(), url('file://…'), INTO OUTFILE, FROM
-//     INFILE…). Those are refused unless Config.AllowLocalFiles; INTO OUTFILE
-//     always is, as on a server.
-//   - Read-only requests run on a connection opened with readonly=2, so the
-//     engine refuses writes itself; the one way around that the engine leaves
-//     open, "SETTINGS readonly = DEFAULT", is refused before it gets there.
+//   - Local files and the network: the engine, unlike a server, lets a query
+//     read and write any file the process can and reach any host. None of
+//     it is on the allow-list (file(), url(), s3(), remote()…, FROM INFILE,
+//     INTO OUTFILE, formats and settings that take file paths, tables named
+//     by a path).
+//   - Exposure: CORS headers go only to the origins in
+//     Config.CORSAllowedOrigins (add_http_cors_header is ignored), and the
+//     Host header must be a loopback name, an IP address or one of
+//     Config.AllowedHosts, which defeats DNS rebinding (exposure.go).
 //   - X-ClickHouse-Summary has ClickHouse's keys, but the engine reports only
 //     rows read and written: read_bytes, written_bytes and total_rows_to_read
 //     are "0", result_bytes is the size of the answer.
@@ -63,33 +76,28 @@
 //     they are (see native.go). A SELECT without rows answers Native with
 //     a header-only block, as a server does, where the engine sends nothing.
 //   - At most 4 MiB of SQL is parsed per request (an INSERT's data is not
-//     SQL); the engine's own max_query_size (256 KiB unless raised) applies
+//     SQL); the engine's own max_query_size (256 KiB unless lowered) applies
 //     first.
 //
 // Wiring:
 //
-//	rw, ro, err := chhttp.OpenConns(lib, dataDir) // dedicated connections
-//	h := chhttp.NewHandler(cfg, chhttp.NewConnEngine(rw, ro), logger)
+//	arg, err := chhttp.WriteEngineProfile(dataDir, limits) // before the process's first connection
+//	eng, err := chhttp.NewEngine(lib, dataDir, chhttp.EngineConfig{Limits: limits})
+//	h := chhttp.NewHandler(cfg, eng, logger)
 package chhttp
 
 import (
-	"bytes"
-	"compress/gzip"
-	"compress/zlib"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"go.uber.org/zap"
 
@@ -117,13 +125,18 @@ type Config struct {
 	// MaxBodyBytes limits a request body, after decompression
 	// (0 = DefaultMaxBodyBytes).
 	MaxBodyBytes int64
-	// AllowLocalFiles lets queries use the engine's local-file access
-	// (file(), url('file://…'), FROM INFILE, …), which is unrestricted in
-	// the embedded engine. Off by default.
-	AllowLocalFiles bool
 	// DisplayName is sent as X-ClickHouse-Server-Display-Name
 	// ("" = the host name).
 	DisplayName string
+	// Limits are the ceilings a request's settings may lower; they should
+	// be the engine's (EngineConfig.Limits), which enforces them.
+	Limits Limits
+	// CORSAllowedOrigins are the origins ("https://grafana.example.com")
+	// whose web pages may read answers; no other origin gets CORS headers.
+	CORSAllowedOrigins []string
+	// AllowedHosts are the host names the Host header may carry besides
+	// localhost and IP addresses.
+	AllowedHosts []string
 }
 
 // NewHandler returns the HTTP interface over eng.
@@ -131,7 +144,8 @@ func NewHandler(cfg Config, eng Engine, logger *zap.Logger) http.Handler {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	h := &handler{cfg: cfg, eng: eng, log: logger, maxBody: cfg.MaxBodyBytes}
+	h := &handler{cfg: cfg, eng: eng, log: logger, maxBody: cfg.MaxBodyBytes,
+		limits: cfg.Limits.WithDefaults(), exposure: newExposure(cfg)}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
 	}
@@ -156,16 +170,28 @@ type handler struct {
 	eng                Engine
 	log                *zap.Logger
 	maxBody            int64
+	limits             Limits
+	exposure           exposure
 	displayName        string
 	authOn             bool
 	userHash, passHash [32]byte
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if qe := h.exposure.checkHost(r); qe != nil {
+		h.writeError(w, r, r.URL.Query(), "", time.Now(), "", qe)
+		return
+	}
+	h.exposure.cors(w, r)
 	switch r.URL.Path {
 	case "/":
 		h.serveRoot(w, r)
 	case "/ping", "/replicas_status":
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
@@ -188,14 +214,21 @@ func writeOK(w http.ResponseWriter) {
 	io.WriteString(w, "Ok.\n")
 }
 
-// outcome is a successful statement's answer.
+// outcome is a successful statement's answer, for the log.
 type outcome struct {
-	data        []byte
-	contentType string
 	format      string // X-ClickHouse-Format; "" to leave out
 	readRows    uint64
 	writtenRows uint64
-	kind        string
+	resultBytes int
+}
+
+// plan is a checked request, ready to run.
+type plan struct {
+	st      *statement
+	data    []byte // an INSERT's data
+	req     Request
+	format  string
+	qparams map[string]string
 }
 
 func (h *handler) serveRoot(w http.ResponseWriter, r *http.Request) {
@@ -208,11 +241,6 @@ func (h *handler) serveRoot(w http.ResponseWriter, r *http.Request) {
 	}
 	setCH(hdr, "X-ClickHouse-Server-Display-Name", h.displayName)
 	setCH(hdr, "X-ClickHouse-Query-Id", queryID)
-	if params.Get("add_http_cors_header") == "1" {
-		hdr.Set("Access-Control-Allow-Origin", "*")
-		hdr.Set("Access-Control-Allow-Headers", "origin, x-requested-with, x-clickhouse-format, x-clickhouse-user, x-clickhouse-key, Authorization")
-		hdr.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
-	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		if !params.Has("query") {
@@ -231,29 +259,44 @@ func (h *handler) serveRoot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	out, qe := h.execute(r, params)
+	pl, qe := h.prepare(r, params)
+	kind := ""
+	if pl != nil && pl.st != nil {
+		kind = pl.st.kind
+	}
 	if qe != nil {
-		kind := ""
-		if out != nil {
-			kind = out.kind
-		}
 		h.writeError(w, r, params, queryID, start, kind, qe)
 		return
 	}
-	elapsed := time.Since(start)
-	hdr.Set("Content-Type", out.contentType)
+	var out *outcome
+	err := h.eng.Do(r.Context(), pl.req, func(c Conn) error {
+		var err error
+		out, err = h.run(c, w, r, params, pl, start)
+		return err
+	})
+	if err != nil {
+		h.writeError(w, r, params, queryID, start, kind, toQueryError(err))
+		return
+	}
+	h.log.Debug("ClickHouse HTTP query",
+		zap.String("query_id", queryID), zap.String("method", r.Method), zap.String("statement", kind),
+		zap.Int("status", http.StatusOK), zap.Uint64("read_rows", out.readRows),
+		zap.Uint64("written_rows", out.writtenRows), zap.Int("result_bytes", out.resultBytes),
+		zap.Duration("elapsed", time.Since(start)))
+}
+
+// respond writes a successful answer.
+func (h *handler) respond(w http.ResponseWriter, r *http.Request, params url.Values, start time.Time, out *outcome, contentType string, data []byte) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", contentType)
 	if out.format != "" {
 		setCH(hdr, "X-ClickHouse-Format", out.format)
 	}
+	out.resultBytes = len(data)
 	setCH(hdr, "X-ClickHouse-Summary", fmt.Sprintf(
 		`{"read_rows":"%d","read_bytes":"0","written_rows":"%d","written_bytes":"0","total_rows_to_read":"0","result_bytes":"%d","elapsed_ns":"%d"}`,
-		out.readRows, out.writtenRows, len(out.data), elapsed.Nanoseconds()))
-	writeBody(w, r, params, http.StatusOK, out.data)
-	h.log.Debug("ClickHouse HTTP query",
-		zap.String("query_id", queryID), zap.String("method", r.Method), zap.String("statement", out.kind),
-		zap.Int("status", http.StatusOK), zap.Uint64("read_rows", out.readRows),
-		zap.Uint64("written_rows", out.writtenRows), zap.Int("result_bytes", len(out.data)),
-		zap.Duration("elapsed", elapsed))
+		out.readRows, out.writtenRows, len(data), time.Since(start).Nanoseconds()))
+	writeBody(w, r, params, http.StatusOK, data)
 }
 
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, params url.Values, queryID string, start time.Time, kind string, qe *queryError) {
@@ -277,15 +320,15 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, params url.
 		zap.String("query_id", queryID), zap.String("method", r.Method), zap.String("statement", kind),
 		zap.Int("status", status), zap.Int("code", qe.code), zap.Duration("elapsed", time.Since(start)),
 	}
-	if status >= 500 && qe.code != codeQueryWasCancelled {
+	if status >= 500 && qe.code != codeQueryWasCancelled && qe.code != codeTooManySimultaneousQueries {
 		h.log.Warn("ClickHouse HTTP query failed", append(fields, zap.String("error", msg))...)
 	} else {
 		h.log.Debug("ClickHouse HTTP query refused", append(fields, zap.String("error", msg))...)
 	}
 }
 
-// execute authenticates, reads and runs one request's statement.
-func (h *handler) execute(r *http.Request, params url.Values) (*outcome, *queryError) {
+// prepare authenticates, reads and checks one request's statement.
+func (h *handler) prepare(r *http.Request, params url.Values) (*plan, *queryError) {
 	if qe := h.authenticate(r, params); qe != nil {
 		return nil, qe
 	}
@@ -303,15 +346,11 @@ func (h *handler) execute(r *http.Request, params url.Values) (*outcome, *queryE
 	if qe != nil {
 		return nil, qe
 	}
-
 	st, data, perr := statementAndData(params.Get("query"), body)
 	if perr != nil {
 		return nil, toQueryError(perr)
 	}
-	out := &outcome{kind: st.kind}
-	if perr := st.checkPolicy(h.cfg.AllowLocalFiles); perr != nil {
-		return out, toQueryError(perr)
-	}
+	pl := &plan{st: st, data: data}
 
 	readOnly := r.Method != http.MethodPost || h.cfg.ReadOnly
 	switch v := params.Get("readonly"); v {
@@ -319,127 +358,156 @@ func (h *handler) execute(r *http.Request, params url.Values) (*outcome, *queryE
 	case "1", "2":
 		readOnly = true
 	default:
-		return out, newError(codeBadArguments, "BAD_ARGUMENTS", "Invalid value %q for setting readonly: expected 0, 1 or 2", v)
+		return pl, newError(codeBadArguments, "BAD_ARGUMENTS", "Invalid value %q for setting readonly: expected 0, 1 or 2", v)
 	}
-	database := params.Get("database")
-	if database == "" {
-		database = r.Header.Get("X-ClickHouse-Database")
-	}
-	if database == "" {
-		database = h.cfg.DefaultDatabase
-	}
-	settings, qe := querySettings(params)
+	pol := policy{write: !readOnly, limits: h.limits, cpus: runtime.NumCPU()}
+	// The URL's settings first: a refusal then names the setting that
+	// makes a request dangerous (format_template_row) rather than what it
+	// would have been used with (FORMAT Template).
+	urlSettings, qe := h.urlSettings(pol, st, params)
 	if qe != nil {
-		return out, qe
+		return pl, qe
 	}
-	qparams := map[string]string{}
+	if perr := pol.check(st); perr != nil {
+		return pl, toQueryError(perr)
+	}
+	pl.req = Request{ReadOnly: readOnly, Database: params.Get("database"), Settings: urlSettings}
+	if pl.req.Database == "" {
+		pl.req.Database = r.Header.Get("X-ClickHouse-Database")
+	}
+	if pl.req.Database == "" {
+		pl.req.Database = h.cfg.DefaultDatabase
+	}
+	if readOnly {
+		// On the read path the statement's own SETTINGS assignments are
+		// set before readonly=1 too: the engine accepts a statement that
+		// restates a value at readonly=1, not one that changes it.
+		// Elsewhere they apply as written.
+		for _, a := range st.assignments() {
+			lit, err := pol.checkSetting(st, a.name, a.value, false)
+			if err != nil {
+				return pl, toQueryError(err)
+			}
+			pl.req.Settings = append(pl.req.Settings, Setting{Name: a.name, Literal: lit})
+		}
+	}
+	pl.qparams = map[string]string{}
 	for k, vs := range params {
 		if name, ok := strings.CutPrefix(k, "param_"); ok && name != "" {
-			qparams[name] = unescapeTSV(vs[len(vs)-1])
+			pl.qparams[name] = unescapeTSV(vs[len(vs)-1])
 		}
 	}
-
-	format := st.format
-	if format == "" {
-		format = params.Get("default_format")
-		if format == "" {
-			format = r.Header.Get("X-ClickHouse-Format")
-		}
-		if format == "" {
-			format = defaultFormat
-		}
-		if !isIdentifier(format) {
-			return out, newError(codeUnknownFormat, "UNKNOWN_FORMAT", "Unknown format %s", format)
-		}
+	if perr := checkParams(st, pl.qparams); perr != nil {
+		return pl, toQueryError(perr)
 	}
-
-	ctx := r.Context()
-	switch {
-	case st.kind == "SET":
-		// Without a session a SET lasts for its own request only, i.e. has
-		// no effect; running it would change the shared engine connection.
-		out.contentType, out.format = contentType(format), format
-		return out, nil
-
-	case st.insert != nil && strings.EqualFold(st.insert.format, "Values") && len(qparams) > 0:
-		// VALUES with {name:Type} parameters is parsed by the engine as one
-		// query, as ClickHouse does: streamed as data, the placeholders
-		// would be values. The tuples are the statement's own SQL text.
-		ins := st.insert
-		sql := withSettings(ins.header, ins.settingsAt, settings) + "\nVALUES " + string(data)
-		res, err := h.eng.Query(ctx, Statement{SQL: sql, Format: defaultFormat, Params: qparams, Database: database, ReadOnly: readOnly})
-		if err != nil {
-			return out, toQueryError(err)
+	if ins := st.insert; ins != nil && ins.format != "" {
+		if perr := checkFormat(ins.format, []string{strings.ToLower(ins.format)}); perr != nil {
+			return pl, toQueryError(perr)
 		}
-		if res != nil {
-			out.writtenRows = res.RowsWritten
-		}
-		out.contentType = "text/plain; charset=UTF-8"
-		return out, nil
-
-	case st.insert != nil && (st.insert.format != "" || len(data) > 0):
-		ins := st.insert
-		if ins.format == "" { // INSERT INTO t, with the data in the body
-			ins.format = defaultFormat
-		}
-		if !isIdentifier(ins.format) {
-			return out, newError(codeUnknownFormat, "UNKNOWN_FORMAT", "Unknown format %s", ins.format)
-		}
-		sql := withSettings(ins.header, ins.settingsAt, settings)
-		res, err := h.eng.Insert(ctx, Statement{SQL: sql, Format: ins.format, Database: database, ReadOnly: readOnly}, data)
-		if err != nil {
-			return out, toQueryError(err)
-		}
-		if res == nil {
-			res = &chdb.Result{}
-		}
-		out.writtenRows = res.RowsWritten
-		out.contentType = "text/plain; charset=UTF-8"
-		return out, nil
-	}
-
-	sql := st.text
-	// Settings are not added to a USE (it ignores them) or to an INSERT with
-	// neither data nor SELECT, which is an error anyway: a FORMAT clause
-	// appended there would turn what follows into data.
-	if len(settings) > 0 && st.kind != "USE" && (st.kind != "INSERT" || st.selectAt >= 0) {
-		switch {
-		case st.selectAt >= 0:
-			// INSERT … SELECT takes no FORMAT/SETTINGS after the SELECT:
-			// the settings go in the INSERT part.
-			if st.insertSettingsAt >= 0 {
-				sql = withSettings(sql, st.insertSettingsAt, settings)
-			} else {
-				sql = sql[:st.selectAt] + "SETTINGS " + settingsList(settings) + "\n" + sql[st.selectAt:]
+		if strings.EqualFold(ins.format, "Values") {
+			if perr := checkValuesData(data); perr != nil {
+				return pl, toQueryError(perr)
 			}
-		case st.format == "":
-			sql += "\nFORMAT " + format + "\nSETTINGS " + settingsList(settings)
-		default:
-			sql = withSettings(sql, st.outSettingsAt, settings)
 		}
 	}
-	if format == "Native" && isHello(st.text) {
-		data, err := h.helloAnswer(ctx, database, clientRevision(params.Get("client_protocol_version")))
-		if err != nil {
-			return out, toQueryError(err)
+	pl.format = st.format
+	if pl.format == "" {
+		pl.format = params.Get("default_format")
+		if pl.format == "" {
+			pl.format = r.Header.Get("X-ClickHouse-Format")
 		}
-		out.data, out.readRows = data, 1
-		out.contentType, out.format = contentType(format), format
+		if pl.format == "" {
+			pl.format = defaultFormat
+		}
+		if !isIdentifier(pl.format) {
+			return pl, newError(codeUnknownFormat, "UNKNOWN_FORMAT", "Unknown format %s", pl.format)
+		}
+		if perr := checkFormat(pl.format, []string{strings.ToLower(pl.format)}); perr != nil {
+			return pl, toQueryError(perr)
+		}
+	}
+	return pl, nil
+}
+
+// urlSettings checks the URL's settings, naming every one off the
+// allow-list. Clients that speak the native protocol over HTTP
+// (client_protocol_version: clickhouse-go, and Grafana through it) derive
+// max_execution_time from their own deadline; for them a value above the
+// ceiling is lowered to it rather than refused.
+func (h *handler) urlSettings(pol policy, st *statement, params url.Values) ([]Setting, *queryError) {
+	var out []Setting
+	var denied []string
+	clamp := params.Has("client_protocol_version")
+	for _, s := range querySettings(params) {
+		if !isIdentifier(s.name) {
+			return nil, newError(codeUnknownSetting, "UNKNOWN_SETTING", "Unknown setting '%s'", s.name)
+		}
+		if _, ok := pol.settingRuleFor(st, s.name); !ok {
+			denied = append(denied, s.name)
+			continue
+		}
+		lit, err := pol.checkSetting(st, s.name, settingValue{literal: quoteString(s.value), text: s.value}, clamp)
+		if err != nil {
+			return nil, toQueryError(err)
+		}
+		out = append(out, Setting{Name: s.name, Literal: lit})
+	}
+	if len(denied) > 0 {
+		return nil, toQueryError(notAllowedSettings(denied...))
+	}
+	return out, nil
+}
+
+// run executes a checked request on its connection and answers it.
+func (h *handler) run(c Conn, w http.ResponseWriter, r *http.Request, params url.Values, pl *plan, start time.Time) (*outcome, error) {
+	st, out := pl.st, &outcome{}
+	if ins := st.insert; ins != nil && (ins.format != "" || len(pl.data) > 0) {
+		if strings.EqualFold(ins.format, "Values") && len(pl.qparams) > 0 {
+			// VALUES with {name:Type} parameters is parsed by the engine as
+			// one query, as ClickHouse does: streamed as data, the
+			// placeholders would be values. The tuples are the statement's
+			// own SQL text, checked by checkValuesData.
+			err := c.Query(ins.header+"\nVALUES "+string(pl.data), defaultFormat, pl.qparams, func(res *chdb.Result) error {
+				out.writtenRows = res.RowsWritten
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		} else {
+			format := ins.format
+			if format == "" { // INSERT INTO t, with the data in the body
+				format = defaultFormat
+			}
+			n, err := c.Insert(ins.header, format, pl.data)
+			if err != nil {
+				return nil, err
+			}
+			out.writtenRows = n
+		}
+		h.respond(w, r, params, start, out, "text/plain; charset=UTF-8", nil)
 		return out, nil
 	}
-	res, err := h.eng.Query(ctx, Statement{SQL: sql, Format: format, Params: qparams, Database: database, ReadOnly: readOnly})
-	if err != nil {
-		return out, toQueryError(err)
+	out.format = pl.format
+	if pl.format == "Native" && isHello(st.text) {
+		data, err := helloAnswer(c, clientRevision(params.Get("client_protocol_version")))
+		if err != nil {
+			return nil, err
+		}
+		out.readRows = 1
+		h.respond(w, r, params, start, out, contentType(pl.format), data)
+		return out, nil
 	}
-	if res == nil {
-		res = &chdb.Result{}
-	}
-	out.data, out.readRows, out.writtenRows = res.Data, res.RowsRead, res.RowsWritten
-	if len(out.data) == 0 && format == "Native" && (st.kind == "SELECT" || st.kind == "WITH") && st.format == "" {
-		out.data = h.emptyNativeBlock(ctx, st.text, qparams, database)
-	}
-	out.contentType, out.format = contentType(format), format
-	return out, nil
+	err := c.Query(st.text, pl.format, pl.qparams, func(res *chdb.Result) error {
+		out.readRows, out.writtenRows = res.RowsRead, res.RowsWritten
+		data := res.Data
+		if len(data) == 0 && pl.format == "Native" && (st.kind == "SELECT" || st.kind == "WITH") && st.format == "" {
+			data = emptyNativeBlock(c, st.text, pl.qparams)
+		}
+		h.respond(w, r, params, start, out, contentType(pl.format), data)
+		return nil
+	})
+	return out, err
 }
 
 // httpOnlyParams are URL parameters of ClickHouse's HTTP interface that are
@@ -462,266 +530,15 @@ var httpOnlyParams = func() map[string]bool {
 
 type setting struct{ name, value string }
 
-// querySettings collects the URL parameters that are settings.
-func querySettings(params url.Values) ([]setting, *queryError) {
+// querySettings collects the URL parameters that are settings, by name.
+func querySettings(params url.Values) []setting {
 	var out []setting
 	for k, vs := range params {
 		if httpOnlyParams[k] || strings.HasPrefix(k, "param_") {
 			continue
 		}
-		if !isIdentifier(k) {
-			return nil, newError(codeUnknownSetting, "UNKNOWN_SETTING", "Unknown setting '%s'", k)
-		}
 		out = append(out, setting{k, vs[len(vs)-1]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out, nil
-}
-
-func settingsList(s []setting) string {
-	parts := make([]string, len(s))
-	for i, kv := range s {
-		parts[i] = kv.name + " = " + quoteString(kv.value)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// withSettings adds settings to sql: into the SETTINGS clause whose keyword
-// ends at offset at (ahead of the clause's own, which therefore win), or as
-// a new clause at the end when at < 0.
-func withSettings(sql string, at int, s []setting) string {
-	if len(s) == 0 {
-		return sql
-	}
-	if at < 0 {
-		return sql + "\nSETTINGS " + settingsList(s)
-	}
-	return sql[:at] + " " + settingsList(s) + "," + sql[at:]
-}
-
-func (h *handler) authenticate(r *http.Request, params url.Values) *queryError {
-	hUser, hKey := r.Header.Get("X-ClickHouse-User"), r.Header.Get("X-ClickHouse-Key")
-	bUser, bPass, hasBasic := r.BasicAuth()
-	inParams := params.Has("user") || params.Has("password")
-	conflict := func(a, b string) *queryError {
-		return newError(codeAuthenticationFailed, "AUTHENTICATION_FAILED",
-			"Invalid authentication: it is not allowed to use %s and %s simultaneously", a, b)
-	}
-	var user, pass string
-	supplied := true
-	switch {
-	case hUser != "" || hKey != "":
-		if hasBasic {
-			return conflict("Authorization HTTP header", "X-ClickHouse HTTP headers")
-		}
-		if inParams {
-			return conflict("X-ClickHouse HTTP headers", "authentication via parameters")
-		}
-		user, pass = hUser, hKey
-	case hasBasic:
-		if inParams {
-			return conflict("Authorization HTTP header", "authentication via parameters")
-		}
-		user, pass = bUser, bPass
-	case inParams:
-		user, pass = params.Get("user"), params.Get("password")
-	default:
-		supplied = false
-	}
-	if user == "" {
-		user = "default"
-	}
-	if !h.authOn {
-		return nil
-	}
-	uh, ph := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
-	if subtle.ConstantTimeCompare(uh[:], h.userHash[:])&subtle.ConstantTimeCompare(ph[:], h.passHash[:]) == 1 {
-		return nil
-	}
-	qe := newError(codeAuthenticationFailed, "AUTHENTICATION_FAILED",
-		"%s: Authentication failed: password is incorrect, or there is no user with such name", user)
-	if !supplied {
-		qe.status = http.StatusUnauthorized
-		qe.wwwAuthenticate = true
-	}
-	return qe
-}
-
-// errBodyTooLarge marks a body over the limit, compressed or not.
-var errBodyTooLarge = errors.New("request body too large")
-
-type capReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		var one [1]byte
-		if n, _ := c.r.Read(one[:]); n > 0 {
-			return 0, errBodyTooLarge
-		}
-		return c.r.Read(p) // EOF (or the error) from the underlying reader
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
-}
-
-func (h *handler) readBody(r *http.Request) ([]byte, *queryError) {
-	if r.Method != http.MethodPost || r.Body == nil {
-		return nil, nil
-	}
-	tooLarge := func() *queryError {
-		return newError(codeQueryIsTooLarge, "QUERY_IS_TOO_LARGE",
-			"Request body is too large: the limit is %d bytes", h.maxBody)
-	}
-	if r.ContentLength > h.maxBody {
-		return nil, tooLarge()
-	}
-	var rd io.Reader = &capReader{r: r.Body, left: h.maxBody}
-	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
-	switch enc {
-	case "", "identity", "none":
-	case "gzip", "x-gzip", "deflate":
-		var dec io.ReadCloser
-		var err error
-		if enc == "deflate" {
-			dec, err = zlib.NewReader(rd)
-		} else {
-			dec, err = gzip.NewReader(rd)
-		}
-		if err != nil {
-			if errors.Is(err, errBodyTooLarge) {
-				return nil, tooLarge()
-			}
-			return nil, newError(codeCannotDecompress, "CANNOT_DECOMPRESS", "Cannot decompress %s request body: %v", enc, err)
-		}
-		defer dec.Close()
-		rd = &capReader{r: dec, left: h.maxBody}
-	default:
-		return nil, newError(codeUnknownCompression, "UNKNOWN_COMPRESSION_METHOD", "Unknown compression method: %s", enc)
-	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 && enc == "" {
-		buf.Grow(int(r.ContentLength))
-	}
-	if _, err := buf.ReadFrom(rd); err != nil {
-		if errors.Is(err, errBodyTooLarge) {
-			return nil, tooLarge()
-		}
-		if enc != "" && enc != "identity" && enc != "none" {
-			return nil, newError(codeCannotDecompress, "CANNOT_DECOMPRESS", "Cannot decompress %s request body: %v", enc, err)
-		}
-		return nil, newError(codeCannotReadAllData, "CANNOT_READ_ALL_DATA", "Cannot read the request body: %v", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// writeBody writes the response, gzip- or deflate-compressed when the client
-// asked with enable_http_compression=1 and Accept-Encoding.
-func writeBody(w http.ResponseWriter, r *http.Request, params url.Values, status int, data []byte) {
-	hdr := w.Header()
-	if enc := responseEncoding(r, params); enc != "" {
-		level := 3 // ClickHouse's default http_zlib_compression_level
-		if l, err := strconv.Atoi(params.Get("http_zlib_compression_level")); err == nil && l >= 1 && l <= 9 {
-			level = l
-		}
-		hdr.Set("Content-Encoding", enc)
-		hdr.Add("Vary", "Accept-Encoding")
-		hdr.Del("Content-Length")
-		w.WriteHeader(status)
-		var zw io.WriteCloser
-		if enc == "gzip" {
-			zw, _ = gzip.NewWriterLevel(w, level)
-		} else {
-			zw, _ = zlib.NewWriterLevel(w, level)
-		}
-		zw.Write(data)
-		zw.Close()
-		return
-	}
-	hdr.Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(status)
-	w.Write(data)
-}
-
-func responseEncoding(r *http.Request, params url.Values) string {
-	if params.Get("enable_http_compression") != "1" {
-		return ""
-	}
-	var deflate bool
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.ReplaceAll(strings.TrimSpace(q), " ", "") == "q=0" {
-			continue
-		}
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "gzip", "x-gzip":
-			return "gzip"
-		case "deflate":
-			deflate = true
-		}
-	}
-	if deflate {
-		return "deflate"
-	}
-	return ""
-}
-
-// setCH sets a header under ClickHouse's spelling of its name (net/http
-// would send "X-Clickhouse-…"; names are case-insensitive, but some clients
-// look them up as spelled).
-func setCH(h http.Header, name, value string) { h[name] = []string{value} }
-
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// statementAndData finds the statement and, for an INSERT, its data: the
-// query parameter, the body, or both (the body continuing the query, as in
-// ClickHouse). An INSERT's data is never copied into SQL text: it is what
-// follows VALUES or the FORMAT name, plus the body when the query parameter
-// holds the INSERT.
-func statementAndData(qp string, body []byte) (*statement, []byte, *sqlError) {
-	switch {
-	case qp == "":
-		// The body is not modified after this: viewing it as a string
-		// spares copying what may be a large INSERT.
-		src := unsafe.String(unsafe.SliceData(body), len(body))
-		st, err := parseStatement(src)
-		if err != nil || st.insert == nil || st.insert.format == "" {
-			return st, nil, err
-		}
-		return st, body[st.insert.dataAt:], nil
-	case len(body) == 0:
-		st, err := parseStatement(qp)
-		if err != nil || st.insert == nil || st.insert.format == "" {
-			return st, nil, err
-		}
-		return st, []byte(qp[st.insert.dataAt:]), nil
-	}
-	st, err := parseStatement(qp)
-	if err != nil || st.insert == nil {
-		st, err = parseStatement(qp + "\n" + string(body))
-		if err != nil || st.insert == nil || st.insert.format == "" {
-			return st, nil, err
-		}
-		return st, []byte(st.src[st.insert.dataAt:]), nil
-	}
-	inline := ""
-	if st.insert.format != "" {
-		inline = qp[st.insert.dataAt:]
-	}
-	if strings.TrimSpace(inline) == "" {
-		return st, body, nil
-	}
-	return st, append([]byte(inline+"\n"), body...), nil
+	return out
 }

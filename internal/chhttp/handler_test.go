@@ -3,7 +3,6 @@ package chhttp
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -27,10 +25,10 @@ import (
 // One engine per test binary: the engine allows one data directory per
 // process. Tests use distinct table names.
 var (
-	testRW, testRO *chdb.Conn // the engine's, dedicated to it
-	testSetup      *chdb.Conn // for test setup, in database "default"
-	testEngine     Engine
-	testDataDir    string
+	testLib     *chdb.Library
+	testSetup   *chdb.Conn // for test setup, in database "default"; the process's first connection
+	testEngine  *ConnEngine
+	testDataDir string
 )
 
 func TestMain(m *testing.M) {
@@ -49,25 +47,33 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	testDataDir = filepath.Join(dir, "data")
-	if testRW, testRO, err = OpenConns(lib, testDataDir); err != nil {
+	testLib, testDataDir = lib, filepath.Join(dir, "data")
+	profile, err := WriteEngineProfile(testDataDir, Limits{})
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer testRW.Close()
-	defer testRO.Close()
-	if testSetup, err = lib.Connect(testDataDir); err != nil {
+	if testSetup, err = lib.Connect(testDataDir, profile); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer testSetup.Close()
-	testEngine = NewConnEngine(testRW, testRO)
+	if testEngine, err = NewEngine(lib, testDataDir, EngineConfig{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer testEngine.Close()
 	return m.Run()
 }
 
 func newServer(t *testing.T, cfg Config) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(NewHandler(cfg, testEngine, zap.NewNop()))
+	return newServerWith(t, cfg, testEngine)
+}
+
+func newServerWith(t *testing.T, cfg Config, eng Engine) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(NewHandler(cfg, eng, zap.NewNop()))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -401,14 +407,16 @@ func TestReadonly(t *testing.T) {
 	wantError(t, get(t, srv, q("query", "INSERT INTO t_ro VALUES (1)", "readonly", "0")), 403, 164)
 	// Attempts to lift readonly are refused.
 	wantError(t, get(t, srv, q("query", "INSERT INTO t_ro SETTINGS readonly = DEFAULT VALUES (1)")), 403, 164)
-	wantError(t, get(t, srv, q("query", "SELECT 1 SETTINGS readonly = 0")), 403, 164)
-	wantError(t, get(t, srv, q("query", "SET readonly = DEFAULT")), 403, 164)
-	// SET is accepted but changes nothing (no sessions) ...
-	wantOKBody(t, get(t, srv, q("query", "SET readonly = 0")), "")
-	wantOKBody(t, post(t, srv, nil, "SET readonly = 0"), "")
-	// ... so the read-only connection stays read-only.
+	wantError(t, get(t, srv, q("query", "SELECT 1 SETTINGS readonly = 0")), 403, 497, "Setting 'readonly' is not allowed")
+	wantError(t, get(t, srv, q("query", "SELECT 1 SETTINGS max_threads = DEFAULT")), 403, 497, "DEFAULT")
+	wantOKBody(t, get(t, srv, q("query", "SELECT getSetting('readonly')", "readonly", "0")), "1\n")
+	// SET is refused: a request has a connection of its own, so it would
+	// change nothing, and it could change what the allow-list guards.
+	wantError(t, get(t, srv, q("query", "SET readonly = DEFAULT")), 403, 497, "SET is not allowed")
+	wantError(t, get(t, srv, q("query", "SET readonly = 0")), 403, 497, "SET is not allowed")
+	wantError(t, post(t, srv, nil, "SET readonly = 0"), 403, 497, "SET is not allowed")
 	wantError(t, get(t, srv, q("query", "INSERT INTO t_ro VALUES (1)")), 403, 164)
-	wantOKBody(t, get(t, srv, q("query", "SELECT getSetting('readonly')")), "2\n")
+	wantOKBody(t, get(t, srv, q("query", "SELECT getSetting('readonly')")), "1\n")
 	// SETTINGS still work on the read-only path.
 	wantOKBody(t, get(t, srv, q("query", "SELECT getSetting('max_block_size') SETTINGS max_block_size = 77")), "77\n")
 
@@ -614,8 +622,8 @@ func TestSettings(t *testing.T) {
 		t.Errorf("hostile setting value: %d %q", r.status, r.body)
 	}
 
-	// Unknown and malformed setting names.
-	wantError(t, get(t, srv, q("query", "SELECT 1", "no_such_setting", "1")), 404, 115)
+	// Setting names off the allow-list, and malformed ones.
+	wantError(t, get(t, srv, q("query", "SELECT 1", "no_such_setting", "1")), 403, 497, "'no_such_setting' is not allowed")
 	wantError(t, get(t, srv, q("query", "SELECT 1", "bad-name", "1")), 404, 115)
 	// HTTP-only parameters are not settings.
 	wantOKBody(t, get(t, srv, q("query", "SELECT 1", "wait_end_of_query", "1", "session_id", "s1",
@@ -635,8 +643,8 @@ func TestSettings(t *testing.T) {
 	// The settings reach the SELECT part too.
 	wantError(t, post(t, srv, q("query", "INSERT INTO t_settings SELECT number FROM numbers(10)", "max_rows_to_read", "2"), ""), 500, 158)
 	wantOKBody(t, get(t, srv, q("query", "SELECT sum(a) FROM t_settings", "max_threads", "1")), "15\n")
-	// A SET statement is a no-op: it does not stick to the connection.
-	wantOK(t, post(t, srv, nil, "SET max_result_rows = 1"))
+	// A SET statement is refused; nothing sticks to a connection anyway.
+	wantError(t, post(t, srv, nil, "SET max_result_rows = 1"), 403, 497)
 	wantOK(t, get(t, srv, q("query", many)))
 }
 
@@ -672,10 +680,6 @@ func TestLocalFilesRefused(t *testing.T) {
 	// Names in strings and comments are not calls.
 	wantOKBody(t, get(t, srv, q("query", "SELECT 'file(x)' -- url('file:///')")), "file(x)\n")
 
-	// AllowLocalFiles lifts the file checks.
-	open := newServer(t, Config{AllowLocalFiles: true})
-	wantOKBody(t, get(t, open, q("query", "SELECT * FROM file('"+secret+"', 'LineAsString')")), "top secret\n")
-	wantError(t, get(t, open, q("query", "SELECT 1 INTO OUTFILE '"+outfile+"'")), 403, 358)
 }
 
 func TestCompression(t *testing.T) {
@@ -725,99 +729,4 @@ func TestMaxBody(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", &gz)
 	req.Header.Set("Content-Encoding", "gzip")
 	wantError(t, do(t, req), 413, 229)
-}
-
-// TestQueuedRequestGivesUp: a caller waiting for a busy connection leaves
-// when its context ends, and the connection is usable afterwards.
-func TestQueuedRequestGivesUp(t *testing.T) {
-	e := testEngine.(*connEngine)
-	e.ro.sem <- struct{}{} // the connection is busy
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := testEngine.Query(ctx, Statement{SQL: "SELECT 1", ReadOnly: true})
-	<-e.ro.sem
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
-		t.Fatalf("got %v after %v", err, time.Since(start))
-	}
-	if qe := toQueryError(err); qe.code != codeTimeoutExceeded || qe.httpStatus() != 408 {
-		t.Fatalf("mapped to %+v", qe)
-	}
-	res, err := testEngine.Query(context.Background(), Statement{SQL: "SELECT 1", ReadOnly: true})
-	if err != nil || string(res.Data) != "1\n" {
-		t.Fatalf("after: %v %q", err, res.Data)
-	}
-
-	// Through HTTP: a client that gives up does not wedge the server.
-	srv := newServer(t, Config{})
-	e.ro.sem <- struct{}{}
-	cctx, ccancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	req, _ := http.NewRequestWithContext(cctx, http.MethodGet, srv.URL+"/?query=SELECT+1", nil)
-	if _, err := http.DefaultClient.Do(req); err == nil {
-		t.Fatal("request finished while the connection was busy")
-	}
-	ccancel()
-	<-e.ro.sem
-	wantOKBody(t, get(t, srv, q("query", "SELECT 2")), "2\n")
-}
-
-// TestReadOnlyConnectionChecked: an engine whose "read-only" connection is
-// not read-only refuses to run anything on it.
-func TestReadOnlyConnectionChecked(t *testing.T) {
-	lib, _ := chdb.Load("")
-	notRO, err := lib.Connect(testDataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer notRO.Close()
-	srv := httptest.NewServer(NewHandler(Config{}, NewConnEngine(nil, notRO), zap.NewNop()))
-	defer srv.Close()
-	r := get(t, srv, q("query", "SELECT 1"))
-	if r.status != 500 || !strings.Contains(r.body, "not read-only") {
-		t.Fatalf("%d %q", r.status, r.body)
-	}
-}
-
-// TestErrorCodeNames checks the status table's names against the engine.
-func TestErrorCodeNames(t *testing.T) {
-	for code, cs := range httpStatusByCode {
-		res, err := testRO.Query("SELECT errorCodeToName({c:UInt32})", "TabSeparatedRaw", map[string]string{"c": fmt.Sprint(code)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := strings.TrimSpace(string(res.Data)); got != cs.name {
-			t.Errorf("code %d is %s in the engine, table says %s", code, got, cs.name)
-		}
-	}
-}
-
-// TestReadonlyEngineFacts pins down what the design relies on: a
-// readonly=2 connection refuses writes with READONLY (164), accepts
-// SETTINGS in SELECT, and honours a FORMAT clause over the format argument.
-func TestReadonlyEngineFacts(t *testing.T) {
-	fresh(t, "default.t_facts")
-	exec(t, "CREATE TABLE default.t_facts (a UInt64) ENGINE = MergeTree ORDER BY a")
-	for _, sql := range []string{
-		"INSERT INTO default.t_facts VALUES (1)",
-		"CREATE TABLE default.t_facts2 (a UInt8) ENGINE = Memory",
-		"DROP TABLE default.t_facts",
-		"ALTER TABLE default.t_facts DELETE WHERE 1",
-	} {
-		_, err := testRO.Query(sql, "", nil)
-		var ee *chdb.EngineError
-		if !errors.As(err, &ee) || ee.Code() != 164 {
-			t.Errorf("%s on the readonly=2 connection: %v", sql, err)
-		}
-	}
-	if _, err := testRO.Insert("INSERT INTO default.t_facts", "JSONEachRow", []byte(`{"a":1}`)); err == nil {
-		t.Error("streamed INSERT on the readonly=2 connection was accepted")
-	}
-	res, err := testRO.Query("SELECT getSetting('max_threads') SETTINGS max_threads = 3", "", nil)
-	if err != nil || string(res.Data) != "3\n" {
-		t.Errorf("SETTINGS on readonly=2: %v %q", err, res.Data)
-	}
-	res, err = testRO.Query("SELECT 1 AS x FORMAT JSONEachRow", "CSV", nil)
-	if err != nil || string(res.Data) != "{\"x\":1}\n" {
-		t.Errorf("FORMAT clause vs format argument: %v %q", err, res.Data)
-	}
 }

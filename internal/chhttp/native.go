@@ -1,11 +1,12 @@
 package chhttp
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/nexus-otel/nexus/internal/chdb"
 )
 
 // The engine writes the Native format as ClickHouse does for a client of
@@ -28,14 +29,17 @@ func isHello(sql string) bool {
 }
 
 // helloAnswer is the handshake answer in Native for client revision rev.
-func (h *handler) helloAnswer(ctx context.Context, database string, rev uint64) ([]byte, error) {
-	res, err := h.eng.Query(ctx, Statement{SQL: "SELECT displayName(), version(), timezone()", Format: "TabSeparated", Database: database, ReadOnly: true})
+func helloAnswer(c Conn, rev uint64) ([]byte, error) {
+	var f []string
+	err := c.Query("SELECT displayName(), version(), timezone()", "TabSeparated", nil, func(res *chdb.Result) error {
+		f = strings.Split(strings.TrimRight(string(res.Data), "\n"), "\t")
+		if len(f) != 3 {
+			return fmt.Errorf("unexpected server info %q", res.Data)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	f := strings.Split(strings.TrimRight(string(res.Data), "\n"), "\t")
-	if len(f) != 3 {
-		return nil, fmt.Errorf("unexpected server info %q", res.Data)
 	}
 	var b []byte
 	if rev > 0 {
@@ -74,13 +78,17 @@ func clientRevision(v string) uint64 {
 // query without rows, where the engine sends nothing: clients (Grafana's
 // table panels among them) then still learn the result's columns. nil when
 // the columns cannot be described.
-func (h *handler) emptyNativeBlock(ctx context.Context, query string, params map[string]string, database string) []byte {
-	res, err := h.eng.Query(ctx, Statement{SQL: "DESCRIBE TABLE (" + query + ")", Format: "TabSeparated", Params: params, Database: database, ReadOnly: true})
-	if err != nil || res == nil {
+func emptyNativeBlock(c Conn, query string, params map[string]string) []byte {
+	var described string
+	err := c.Query("DESCRIBE TABLE ("+query+")", "TabSeparated", params, func(res *chdb.Result) error {
+		described = string(res.Data)
+		return nil
+	})
+	if err != nil {
 		return nil
 	}
 	var names, types []string
-	for _, line := range strings.Split(strings.TrimRight(string(res.Data), "\n"), "\n") {
+	for _, line := range strings.Split(strings.TrimRight(described, "\n"), "\n") {
 		f := strings.Split(line, "\t")
 		if len(f) < 2 {
 			return nil

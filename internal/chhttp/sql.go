@@ -9,7 +9,7 @@ import (
 // needs: where one statement ends (multi-statements are refused, as by
 // ClickHouse's HTTP interface), what kind of statement it is, its trailing
 // FORMAT clause (for the response headers and for merging URL settings),
-// where an INSERT's inline data starts, and a few safety checks.
+// where an INSERT's inline data starts. The allow-list is policy.go.
 //
 // The tokenizer mirrors the boundary rules of ClickHouse's own lexer
 // (src/Parsers/Lexer.cpp): '…' strings and `…`/"…" identifiers with
@@ -51,6 +51,14 @@ type lexer struct {
 	depth  int
 	err    *lexError
 	misses int // heredoc openings without a closing
+	limit  int // bytes it tokenizes; 0 means maxStatementBytes
+}
+
+func (l *lexer) maxBytes() int {
+	if l.limit > 0 {
+		return l.limit
+	}
+	return maxStatementBytes
 }
 
 // lexError is an unterminated string, identifier or comment.
@@ -69,9 +77,9 @@ func isWordCharStrict(c byte) bool { return c != '$' && isWordChar(c) }
 // lexical error (then l.err is set).
 func (l *lexer) next() (token, bool) {
 	t, ok := l.scan()
-	if l.pos > maxStatementBytes && l.err == nil {
-		l.err = &lexError{pos: maxStatementBytes, what: fmt.Sprintf(
-			"Max query size exceeded (this HTTP interface parses at most %d bytes of SQL)", maxStatementBytes)}
+	if l.pos > l.maxBytes() && l.err == nil {
+		l.err = &lexError{pos: l.maxBytes(), what: fmt.Sprintf(
+			"Max query size exceeded (this HTTP interface parses at most %d bytes of SQL)", l.maxBytes())}
 		return token{}, false
 	}
 	return t, ok
@@ -81,7 +89,7 @@ func (l *lexer) scan() (token, bool) {
 	src := l.src
 	for l.pos < len(src) {
 		start := l.pos
-		if start >= maxStatementBytes {
+		if start >= l.maxBytes() {
 			return token{}, false // next reports it
 		}
 		c := src[start]
@@ -664,75 +672,6 @@ func (st *statement) findFormat() {
 	}
 }
 
-// localFileFunctions are functions, table functions and table engines that
-// read or write the local filesystem, or run queries built at run time
-// (eval, QueryRunner), which would get around these checks. Names are
-// compared in lower case.
-var localFileFunctions = map[string]bool{
-	"file": true, "filecluster": true, "filesystem": true, "filelog": true,
-	"deltalakelocal": true, "iceberglocal": true, "iceberglocalcluster": true, "paimonlocal": true,
-	"sqlite": true, "executable": true, "executablepool": true,
-	"eval": true, "queryrunner": true, "urlcluster": true,
-}
-
-// checkPolicy refuses what the embedded engine would allow but a ClickHouse
-// server's HTTP interface would not (or what would escape read-only mode):
-//
-//   - INTO OUTFILE (a server refuses it: INTO_OUTFILE_NOT_ALLOWED);
-//   - "readonly = DEFAULT" anywhere: the engine lets a SETTINGS clause reset
-//     readonly to its default (0) even on a readonly=2 connection;
-//   - unless allowLocalFiles: local filesystem access, which a server limits
-//     to user_files_path but the embedded engine (clickhouse-local
-//     semantics) does not limit at all: file(), filesystem(), url() with a
-//     non-http(s) URL (url('file:///…') reads local files), FROM INFILE,
-//     ATTACH … FROM 'path', *Local lake functions, sqlite(), executable(),
-//     eval() and the QueryRunner engine.
-//
-// It works on tokens, so names inside strings and comments do not trip it.
-func (st *statement) checkPolicy(allowLocalFiles bool) *sqlError {
-	src := st.src
-	toks := st.toks
-	for i, t := range toks {
-		var next, next2 token
-		if i+1 < len(toks) {
-			next = toks[i+1]
-		}
-		if i+2 < len(toks) {
-			next2 = toks[i+2]
-		}
-		if t.isWord(src, "INTO") && next.isWord(src, "OUTFILE") {
-			return &sqlError{code: codeIntoOutfileNotAllowed,
-				msg: "Code: 358. DB::Exception: INTO OUTFILE is not allowed. (INTO_OUTFILE_NOT_ALLOWED)"}
-		}
-		if (t.kind == tokWord || t.kind == tokQuoted) && strings.EqualFold(t.name(src), "readonly") &&
-			next.isPunct(src, '=') && next2.isWord(src, "DEFAULT") {
-			return &sqlError{code: codeReadonly,
-				msg: "Code: 164. DB::Exception: Cannot modify 'readonly' setting in readonly mode. (READONLY)"}
-		}
-		if allowLocalFiles {
-			continue
-		}
-		if t.isWord(src, "FROM") && next.isWord(src, "INFILE") {
-			return localFilesDenied("FROM INFILE")
-		}
-		if st.kind == "ATTACH" && t.isWord(src, "FROM") && (next.kind == tokString || next.kind == tokHeredoc) {
-			return localFilesDenied("ATTACH … FROM 'path'")
-		}
-		if (t.kind != tokWord && t.kind != tokQuoted) || !next.isPunct(src, '(') {
-			continue
-		}
-		for _, name := range nameVariants(t, src) {
-			if localFileFunctions[name] {
-				return localFilesDenied(t.name(src) + "()")
-			}
-			if name == "url" && !httpURLArgument(src, toks[i+2:]) {
-				return localFilesDenied(t.name(src) + "() with a URL that is not an http:// or https:// string literal")
-			}
-		}
-	}
-	return nil
-}
-
 // nameVariants lists the lower-case names a token may stand for: decoded,
 // and with backslashes dropped, so an escape cannot disguise a name.
 func nameVariants(t token, src string) []string {
@@ -744,47 +683,6 @@ func nameVariants(t token, src string) []string {
 		}
 	}
 	return []string{n}
-}
-
-// httpURLArgument reports whether toks (what follows "url(") start with a
-// plain string literal naming an http(s) URL, followed by ',' or ')'.
-func httpURLArgument(src string, toks []token) bool {
-	if len(toks) < 2 || (toks[0].kind != tokString && toks[0].kind != tokHeredoc) {
-		return false
-	}
-	if !toks[1].isPunct(src, ',') && !toks[1].isPunct(src, ')') {
-		return false
-	}
-	v := toks[0].stringValue(src)
-	if strings.ContainsAny(v, `\'`) {
-		return false
-	}
-	v = strings.ToLower(v)
-	return strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://")
-}
-
-func localFilesDenied(what string) *sqlError {
-	return &sqlError{code: codeAccessDenied, msg: "Code: 497. DB::Exception: default: Not enough privileges. " +
-		"Access to local files (" + what + ") is disabled on this HTTP interface. (ACCESS_DENIED)"}
-}
-
-// readonlyEscape reports whether sql contains "readonly = DEFAULT", for the
-// engine adapter's own check of what it runs on the read-only connection.
-// Unparsable SQL counts as an escape: it is not run there.
-func readonlyEscape(sql string) bool {
-	l := &lexer{src: sql}
-	var prev2, prev1 token
-	for {
-		t, ok := l.next()
-		if !ok {
-			return l.err != nil
-		}
-		if (prev2.kind == tokWord || prev2.kind == tokQuoted) && strings.EqualFold(prev2.name(sql), "readonly") &&
-			prev1.isPunct(sql, '=') && t.isWord(sql, "DEFAULT") {
-			return true
-		}
-		prev2, prev1 = prev1, t
-	}
 }
 
 // firstKeyword is the upper-cased first word of sql ("" if none).
