@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -128,29 +127,6 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 		}
 	}()
 	a.logger.Info("Nexus API listening", zap.String("endpoint", ln.Addr().String()))
-	return nil
-}
-
-// bootstrapKey makes sure a fresh install can be administered: the key in
-// $NEXUS_ADMIN_KEY, or a generated admin key printed once to the log.
-func (a *api) bootstrapKey(ctx context.Context) error {
-	if a.keys.active() > 0 {
-		return nil
-	}
-	if secret := os.Getenv(AdminKeyEnv); secret != "" {
-		if len(secret) < 32 {
-			return fmt.Errorf("%s must be at least 32 characters", AdminKeyEnv)
-		}
-		_, _, err := a.keys.create(ctx, "bootstrap (from "+AdminKeyEnv+")", roleAdmin, secret)
-		return err
-	}
-	_, secret, err := a.keys.create(ctx, "bootstrap", roleAdmin, "")
-	if err != nil {
-		return err
-	}
-	// Printed once, on purpose: there is no other way to get a first key.
-	a.logger.Warn("no API keys existed: created an admin key; it is shown only now, store it safely",
-		zap.String("admin_key", secret))
 	return nil
 }
 
