@@ -105,6 +105,13 @@ type sseScanner struct {
 
 const maxFinishEvents = 8
 
+// sseLineSlack is what a line holds besides an event's data: "data: " and
+// a CR. A line longer than maxEvent plus this cannot carry data that fits.
+const sseLineSlack = len("data: \r")
+
+// write scans p. However a stream is cut into writes, the scanner ends in
+// the same state: a line that outgrows maxEvent+sseLineSlack drops its
+// event, whether it came whole or in pieces.
 func (s *sseScanner) write(p []byte) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
@@ -112,13 +119,16 @@ func (s *sseScanner) write(p []byte) {
 			s.appendLine(p)
 			return
 		}
-		if len(s.line) > 0 || s.skipping {
+		switch {
+		case len(s.line) > 0 || s.skipping:
 			s.appendLine(p[:i])
 			if !s.skipping {
 				s.handleLine(s.line)
 			}
 			s.line, s.skipping = s.line[:0], false
-		} else {
+		case i > s.maxEvent+sseLineSlack:
+			s.overflow()
+		default:
 			s.handleLine(p[:i])
 		}
 		p = p[i+1:]
@@ -129,11 +139,18 @@ func (s *sseScanner) appendLine(p []byte) {
 	if s.skipping {
 		return
 	}
-	if len(s.line)+len(p) > s.maxEvent {
-		s.line, s.skipping, s.truncated = s.line[:0], true, true
+	if len(s.line)+len(p) > s.maxEvent+sseLineSlack {
+		s.line, s.skipping = s.line[:0], true
+		s.overflow()
 		return
 	}
 	s.line = append(s.line, p...)
+}
+
+// overflow drops the current event: a line too long to keep was part of it,
+// and what is left of it is not the event the provider sent.
+func (s *sseScanner) overflow() {
+	s.data, s.dropping, s.truncated = s.data[:0], true, true
 }
 
 // flush handles a last event the stream did not close with a blank line.

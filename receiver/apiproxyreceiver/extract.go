@@ -233,12 +233,17 @@ func isTypeError(err error) bool {
 	return errors.As(err, &te)
 }
 
+// maxValueTries bounds the occurrences of a key valueAfter tries: each try
+// may decode to the end of buf, so trying every occurrence of a key repeated
+// throughout a hostile body ("usage":{"usage":{…) would be quadratic.
+const maxValueTries = 16
+
 // valueAfter decodes into dst the JSON value that follows key in buf — the
-// first occurrence or the last — trying further occurrences when one cannot
-// be decoded (cut by the window's edge). It reports whether one could.
+// first occurrence or the last — trying the next few occurrences when one
+// cannot be decoded (cut by the window's edge). It reports whether one could.
 func valueAfter(buf []byte, key string, last bool, dst any) bool {
 	k := []byte(key)
-	for len(buf) > 0 {
+	for tries := 0; len(buf) > 0 && tries < maxValueTries; tries++ {
 		var i int
 		if last {
 			i = bytes.LastIndex(buf, k)
@@ -345,17 +350,19 @@ func apply(doc *respDoc, res *result) {
 		}
 	}
 	if u := doc.Usage; u != nil {
-		if v := firstOf(u.PromptTokens, u.InputTokens); v != nil {
+		// A negative count is a corrupt body, not usage: it reads as absent
+		// (and details as 0) rather than subtracting from the totals.
+		if v := firstOf(u.PromptTokens, u.InputTokens); v != nil && *v >= 0 {
 			res.input, res.hasTokens = *v, true
 		}
-		if v := firstOf(u.CompletionTokens, u.OutputTokens); v != nil {
+		if v := firstOf(u.CompletionTokens, u.OutputTokens); v != nil && *v >= 0 {
 			res.output, res.hasTokens = *v, true
 		}
 		if d := firstDetails(u.PromptTokensDetails, u.InputTokensDetails); d != nil {
-			res.cacheRead, res.cacheWrite = d.CachedTokens, d.CacheWriteTokens
+			res.cacheRead, res.cacheWrite = max(d.CachedTokens, 0), max(d.CacheWriteTokens, 0)
 		}
 		if d := firstDetails(u.CompletionTokensDetails, u.OutputTokensDetails); d != nil {
-			res.reasoning = d.ReasoningTokens
+			res.reasoning = max(d.ReasoningTokens, 0)
 		}
 		if s, ok := decimalText(u.Cost); ok {
 			res.cost = s
