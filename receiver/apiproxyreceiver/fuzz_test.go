@@ -132,8 +132,8 @@ func FuzzExtract(f *testing.F) {
 func fuzzCall(kind uint8, maxParsed int, request []byte) *call {
 	p := fuzzProviders[int(kind)/18%len(fuzzProviders)]
 	c := &call{
-		rt:     &route{name: p.name, genAI: p.name == provider.OpenAI || p.name == provider.OpenRouter, serverAddr: "api.example", serverPort: 443},
-		start:  time.Unix(1764000000, 0), end: time.Unix(1764000001, 0),
+		rt:    &route{name: p.name, genAI: p.name == provider.OpenAI || p.name == provider.OpenRouter, serverAddr: "api.example", serverPort: 443},
+		start: time.Unix(1764000000, 0), end: time.Unix(1764000001, 0),
 		method: "POST", scheme: "https", host: "api.example", path: p.path,
 		status:   fuzzStatus[int(kind)/90%len(fuzzStatus)],
 		media:    fuzzMedia[int(kind)%3],
