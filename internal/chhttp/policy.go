@@ -152,11 +152,14 @@ var tableWords = words(`FROM JOIN INTO TABLE DESCRIBE DESC EXISTS FUNCTION`)
 
 var tableFunctionWords = words(`FROM JOIN FUNCTION DESCRIBE DESC`)
 
+// fromFunctions take FROM among their arguments.
+var fromFunctions = words(`extract trim substring substr position overlay`)
+
 // statementWords start the statements ClickHouse knows; any other first
 // word is a syntax error.
 var statementWords = words(`SELECT WITH SHOW DESCRIBE DESC EXISTS EXPLAIN ( USE INSERT CREATE ALTER DROP
 	TRUNCATE RENAME EXCHANGE OPTIMIZE DELETE UPDATE SET SYSTEM KILL GRANT REVOKE ATTACH DETACH BACKUP
-	RESTORE CHECK WATCH MOVE UNDROP BEGIN COMMIT ROLLBACK SET`)
+	RESTORE CHECK WATCH MOVE UNDROP BEGIN COMMIT ROLLBACK`)
 
 // checkTokens applies the name checks to every token.
 func (p policy) checkTokens(st *statement, toks []token) *sqlError {
@@ -180,11 +183,10 @@ func (p policy) checkTokens(st *statement, toks []token) *sqlError {
 		}
 		if t.isPunct(src, '(') {
 			delete(clause, t.depth+1)
-			// extract(DAY FROM x), trim(BOTH ' ' FROM s): a FROM inside a
-			// call's arguments is not a table clause; one inside a
-			// subquery, IN (SELECT …) or view(SELECT …), is.
-			inCall[t.depth+1] = (prev.kind == tokWord || prev.kind == tokQuoted) &&
-				!next.isWord(src, "SELECT") && !next.isWord(src, "WITH") && !next.isPunct(src, '(')
+			// extract(DAY FROM x), trim(BOTH ' ' FROM s): a FROM inside
+			// these calls' arguments is not a table clause; anywhere else
+			// (a subquery, IN (…), view(…), (FROM t SELECT …)) it is.
+			inCall[t.depth+1] = prev.kind == tokWord && fromFunctions[strings.ToLower(prev.text(src))]
 		}
 		isName := t.kind == tokWord || t.kind == tokQuoted
 		tablePos[i] = isName && i > 0 && !inCall[t.depth] &&
@@ -211,8 +213,11 @@ func (p policy) checkTokens(st *statement, toks []token) *sqlError {
 					return err
 				}
 			}
-		case t.isWord(src, "FORMAT") && isFormatClause(src, toks, i):
-			if err := checkFormat(next.name(src), nameVariants(next, src)); err != nil {
+		case t.isWord(src, "FORMAT") && (next.kind == tokWord || next.kind == tokQuoted):
+			// A format that takes files is refused wherever it follows
+			// FORMAT; any other name only where FORMAT is a clause.
+			if err := checkFormat(next.name(src), nameVariants(next, src)); err != nil &&
+				(err.code == codeAccessDenied || isFormatClause(src, toks, i)) {
 				return err
 			}
 		case engineZone && t.depth == 0 && t.isWord(src, "ENGINE"):
@@ -255,11 +260,17 @@ func pathLike(name string) bool {
 }
 
 // isFormatClause reports whether the FORMAT word at toks[i] starts a
-// FORMAT clause: a name that ends the (sub)query, is followed by SETTINGS,
-// or starts an INSERT's data. Elsewhere "format" is a column or alias.
+// FORMAT clause: a name that ends the (sub)query or is followed by
+// SETTINGS, after something that is not a list (ORDER BY format DESC).
+// Elsewhere "format" is a column or alias.
 func isFormatClause(src string, toks []token, i int) bool {
 	if i+1 >= len(toks) || (toks[i+1].kind != tokWord && toks[i+1].kind != tokQuoted) {
 		return false
+	}
+	if i > 0 {
+		if p := toks[i-1]; p.isWord(src, "BY") || p.isPunct(src, ',') || p.isPunct(src, '(') || p.isPunct(src, '.') {
+			return false
+		}
 	}
 	if i+2 >= len(toks) {
 		return true
@@ -337,8 +348,11 @@ func parseAssignments(src string, toks []token) []assignment {
 			break
 		}
 		v, used := parseLiteral(src, toks[i+2:])
-		out = append(out, assignment{name: n.name(src), value: v})
 		i += 2 + max(used, 1)
+		if i < len(toks) && toks[i].kind == tokPunct && !toks[i].isPunct(src, ',') && !toks[i].isPunct(src, ')') {
+			v.literal = "" // an expression (1+1), which the check refuses
+		}
+		out = append(out, assignment{name: n.name(src), value: v})
 		if i >= len(toks) || !toks[i].isPunct(src, ',') {
 			break
 		}

@@ -127,8 +127,8 @@ var allowedFormats = words(`TabSeparated TabSeparatedRaw TabSeparatedWithNames T
 	JSONColumnsWithMetadata JSONEachRow JSONStringsEachRow JSONCompactEachRow
 	JSONCompactEachRowWithNames JSONCompactEachRowWithNamesAndTypes JSONCompactStringsEachRow
 	JSONCompactStringsEachRowWithNames JSONCompactStringsEachRowWithNamesAndTypes
-	JSONEachRowWithProgress JSONStringsEachRowWithProgress JSONLines NDJSON JSONObjectEachRow
-	JSONAsString JSONAsObject LineAsString
+	JSONEachRowWithProgress JSONStringsEachRowWithProgress JSONLines JSONL NDJSON JSONObjectEachRow
+	JSONAsString JSONAsObject LineAsString LineAsStringWithNames LineAsStringWithNamesAndTypes
 	Native RowBinary RowBinaryWithNames RowBinaryWithNamesAndTypes RowBinaryWithDefaults
 	Pretty PrettyCompact PrettyCompactMonoBlock PrettyNoEscapes PrettyCompactNoEscapes PrettySpace
 	PrettySpaceNoEscapes PrettyMonoBlock PrettyNoEscapesMonoBlock PrettyCompactNoEscapesMonoBlock
@@ -142,7 +142,7 @@ var deniedFormats = words(`Template TemplateIgnoreSpaces CustomSeparated CustomS
 	CustomSeparatedIgnoreSpacesWithNamesAndTypes Protobuf ProtobufSingle ProtobufList CapnProto Avro
 	AvroConfluent Regexp MySQLDump DWARF Npy BSONEachRow Form One Hash MsgPack RawBLOB Prometheus
 	Buffers ParquetMetadata PostgreSQLWire MySQLWire ODBCDriver2 JSONCompactEachRowWithProgress
-	JSONCompactStringsEachRowWithProgress`)
+	JSONCompactStringsEachRowWithProgress GeoJSON PNG RowBinaryWithNamesAndTypesAndDefaults`)
 
 // settingRule says how a setting's value is checked.
 type settingRule uint8
