@@ -204,10 +204,22 @@ func TestMoneyHelpers(t *testing.T) {
 
 func FuzzParseMoney(f *testing.F) {
 	for _, s := range []string{"2.50", "0.000075", "-0.00750", "1e-12", "9223372.036854775807", "abc", ".5", "7.5e-05",
-		"0.0000000000015", "-2.50000000000050001", "1.2345678901234568e-05"} {
+		"0.0000000000015", "-2.50000000000050001", "1.2345678901234568e-05",
+		// Hostile: range edges, huge and tiny exponents, long digit strings,
+		// lone signs and points, odd spaces, non-ASCII digits.
+		"-9223372.036854775808", "9223372.036854775808", "999999.999999999999", "1e9999", "1e-9999", "0e9999", "-0e-9999",
+		"1e99999", "1e+0004", "1E-0", "0." + strings.Repeat("0", 5000) + "1", strings.Repeat("9", 5000), "00000000000000000000000001.5",
+		"-", "+", ".", "e5", "1e", "1e+", "1.2.3", "--1", "+-1", " \t\r\n7\n", "\u00a07", "١٢", "1_000", "0x10", "NaN", "Inf", "-0.0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if _, err := ParseMoney(s); err != nil {
+			var me *MoneyError
+			if !errors.As(err, &me) || me.Text != s ||
+				!errors.Is(err, ErrSyntax) && !errors.Is(err, ErrPrecision) && !errors.Is(err, ErrRange) {
+				t.Fatalf("ParseMoney(%q): error %v is not a MoneyError of a known kind", s, err)
+			}
+		}
 		// Rounding agrees with the decimal library's banker's rounding
 		// (which is slow on huge exponents: those are left out).
 		if i := strings.IndexAny(s, "eE"); i >= 0 && len(s)-i > 4 {
