@@ -3,6 +3,7 @@ package chstoreextension
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/confmap"
 
@@ -24,6 +25,22 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if cfg.HTTP.Enabled || cfg.HTTP.NetAddr.Endpoint != "127.0.0.1:8123" || !cfg.HTTP.ReadOnly {
 		t.Fatalf("http defaults: %+v", cfg.HTTP)
+	}
+	if cfg.MaxQueryTime != 30*time.Second || cfg.Embedded.ReadConnections != 2 || cfg.HTTP.MaxExecutionTime != 30*time.Second ||
+		cfg.HTTP.MaxConcurrentQueries != 2 || cfg.HTTP.QueueTimeout != 5*time.Second || cfg.HTTP.MaxResultBytes != 64<<20 ||
+		cfg.HTTP.MaxMemoryUsage != 2<<30 || len(cfg.HTTP.CORSAllowedOrigins) != 0 || len(cfg.HTTP.AllowedHosts) != 0 ||
+		cfg.HTTP.WriteTimeout != time.Minute || cfg.HTTP.CORS.HasValue() {
+		t.Fatalf("limit and exposure defaults: %+v", cfg)
+	}
+
+	cfg, err = loadConfig(t, "exposed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MaxQueryTime != 10*time.Second || cfg.Embedded.ReadConnections != 3 || cfg.HTTP.MaxExecutionTime != 20*time.Second ||
+		cfg.HTTP.MaxConcurrentQueries != 4 || cfg.HTTP.QueueTimeout != 2*time.Second || cfg.HTTP.MaxResultBytes != 1<<20 ||
+		cfg.HTTP.MaxMemoryUsage != 1<<30 || len(cfg.HTTP.CORSAllowedOrigins) != 2 || cfg.HTTP.AllowedHosts[0] != "nexus.internal" {
+		t.Fatalf("exposed: %+v", cfg)
 	}
 
 	cfg, err = loadConfig(t, "embedded")
@@ -56,6 +73,25 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"http_in_remote":           "http.enabled",
 		"half_auth":                "http.username, http.password",
 		"bad_retention":            "retention.api_calls: must not be negative",
+		// Beyond loopback, the interface needs credentials.
+		"exposed_without_credentials": "http.endpoint, http.username",
+		"exposed_on_all_interfaces":   "http.endpoint, http.username",
+		"cors_wildcard":               "http.cors_allowed_origins",
+		"confighttp_cors":             "http.cors:",
+		"bad_allowed_host":            "http.allowed_hosts",
+		"short_write_timeout":         "http.write_timeout",
+		"bad_read_pool":               "embedded.read_connections",
+	}
+	for name, keys := range map[string][]string{
+		"bad_limits":    {"http.max_execution_time", "http.max_concurrent_queries", "http.queue_timeout", "http.max_result_bytes", "http.max_memory_usage"},
+		"bad_read_pool": {"max_query_time", "embedded.read_connections"},
+	} {
+		_, err := loadConfig(t, name)
+		for _, key := range keys {
+			if err == nil || !strings.Contains(err.Error(), key) {
+				t.Errorf("%s: error %v does not name %q", name, err, key)
+			}
+		}
 	}
 	for name, key := range cases {
 		_, err := loadConfig(t, name)
