@@ -94,7 +94,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -429,35 +428,6 @@ func (h *handler) prepare(r *http.Request, params url.Values) (*plan, *queryErro
 	return pl, nil
 }
 
-// urlSettings checks the URL's settings, naming every one off the
-// allow-list. Clients that speak the native protocol over HTTP
-// (client_protocol_version: clickhouse-go, and Grafana through it) derive
-// max_execution_time from their own deadline; for them a value above the
-// ceiling is lowered to it rather than refused.
-func (h *handler) urlSettings(pol policy, st *statement, params url.Values) ([]Setting, *queryError) {
-	var out []Setting
-	var denied []string
-	clamp := params.Has("client_protocol_version")
-	for _, s := range querySettings(params) {
-		if !isIdentifier(s.name) {
-			return nil, newError(codeUnknownSetting, "UNKNOWN_SETTING", "Unknown setting '%s'", s.name)
-		}
-		if _, ok := pol.settingRuleFor(st, s.name); !ok {
-			denied = append(denied, s.name)
-			continue
-		}
-		lit, err := pol.checkSetting(st, s.name, settingValue{literal: quoteString(s.value), text: s.value}, clamp)
-		if err != nil {
-			return nil, toQueryError(err)
-		}
-		out = append(out, Setting{Name: s.name, Literal: lit})
-	}
-	if len(denied) > 0 {
-		return nil, toQueryError(notAllowedSettings(denied...))
-	}
-	return out, nil
-}
-
 // run executes a checked request on its connection and answers it.
 func (h *handler) run(c Conn, w http.ResponseWriter, r *http.Request, params url.Values, pl *plan, start time.Time) (*outcome, error) {
 	st, out := pl.st, &outcome{}
@@ -508,37 +478,4 @@ func (h *handler) run(c Conn, w http.ResponseWriter, r *http.Request, params url
 		return nil
 	})
 	return out, err
-}
-
-// httpOnlyParams are URL parameters of ClickHouse's HTTP interface that are
-// not settings to pass to the engine (handled here, or without meaning here).
-var httpOnlyParams = func() map[string]bool {
-	m := map[string]bool{}
-	for _, p := range strings.Fields(`
-		query database default_format user password quota_key query_id
-		session_id session_timeout session_check compress decompress readonly
-		buffer_size wait_end_of_query enable_http_compression http_zlib_compression_level
-		http_native_compression_disable_checksumming_on_decompress
-		send_progress_in_http_headers http_headers_progress_interval_ms
-		add_http_cors_header cancel_http_readonly_queries_on_client_close
-		http_response_buffer_size http_wait_end_of_query http_write_exception_in_output_format
-		stacktrace role client_protocol_version`) {
-		m[p] = true
-	}
-	return m
-}()
-
-type setting struct{ name, value string }
-
-// querySettings collects the URL parameters that are settings, by name.
-func querySettings(params url.Values) []setting {
-	var out []setting
-	for k, vs := range params {
-		if httpOnlyParams[k] || strings.HasPrefix(k, "param_") {
-			continue
-		}
-		out = append(out, setting{k, vs[len(vs)-1]})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out
 }
