@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -114,13 +115,23 @@ func decodeBody(r *http.Request, limit int64, v any) *APIError {
 			return &APIError{Status: http.StatusRequestEntityTooLarge, Code: "PAYLOAD_TOO_LARGE",
 				Message: fmt.Sprintf("request body larger than %d bytes", limit)}
 		case errors.As(err, &typeErr):
-			return badRequest("invalid field type", FieldError{Field: typeErr.Field, Message: "must be " + typeErr.Type.String()})
+			// The whole body has no field name ("[]" where an object
+			// belongs); the type is said in JSON's words, not Go's.
+			field := typeErr.Field
+			if field == "" {
+				field = "body"
+			}
+			return badRequest("invalid field type", FieldError{Field: field, Message: "must be " + jsonType(typeErr.Type)})
 		case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
 			return badRequest("invalid JSON body", FieldError{Field: "body", Message: err.Error()})
 		case errors.Is(err, io.EOF):
 			return badRequest("request body is empty", FieldError{Field: "body", Message: "required"})
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			if name == "" {
+				// A key "" has no name to report it by.
+				return badRequest("unknown field", FieldError{Field: "body", Message: `unknown field ""`})
+			}
 			return badRequest("unknown field", FieldError{Field: name, Message: "unknown field"})
 		}
 		return badRequest("invalid JSON body", FieldError{Field: "body", Message: err.Error()})
@@ -129,4 +140,30 @@ func decodeBody(r *http.Request, limit int64, v any) *APIError {
 		return badRequest("invalid JSON body", FieldError{Field: "body", Message: "trailing data after the JSON value"})
 	}
 	return nil
+}
+
+// jsonType names what a Go type decodes from, in JSON's terms.
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 && t.Name() == "RawMessage" {
+			return "a JSON value"
+		}
+		return "a JSON array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "of another type"
 }

@@ -166,6 +166,18 @@ type createKeyRequest struct {
 	Role string `json:"role"`
 }
 
+// validate names each bad field of a key request.
+func (req createKeyRequest) validate() []FieldError {
+	var details []FieldError
+	if req.Name == "" || len(req.Name) > 100 {
+		details = append(details, FieldError{Field: "name", Message: "required, at most 100 characters"})
+	}
+	if _, ok := roleRank[req.Role]; !ok {
+		details = append(details, FieldError{Field: "role", Message: "must be viewer, editor or admin"})
+	}
+	return details
+}
+
 func (a *api) listKeys(w http.ResponseWriter, r *http.Request) *APIError {
 	a.keys.mu.RLock()
 	out := make([]apiKey, 0, len(a.keys.byID))
@@ -187,14 +199,7 @@ func (a *api) createKey(w http.ResponseWriter, r *http.Request) *APIError {
 	if err := decodeBody(r, a.cfg.MaxBodyBytes, &req); err != nil {
 		return err
 	}
-	var details []FieldError
-	if req.Name == "" || len(req.Name) > 100 {
-		details = append(details, FieldError{Field: "name", Message: "required, at most 100 characters"})
-	}
-	if _, ok := roleRank[req.Role]; !ok {
-		details = append(details, FieldError{Field: "role", Message: "must be viewer, editor or admin"})
-	}
-	if details != nil {
+	if details := req.validate(); details != nil {
 		return badRequest("invalid key", details...)
 	}
 	k, secret, err := a.keys.create(r.Context(), req.Name, req.Role, "")

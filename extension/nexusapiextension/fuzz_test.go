@@ -1,0 +1,215 @@
+package nexusapiextension
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// The request bodies of the write endpoints go through decodeBody and then
+// validation. For any bytes at all: no panic, and a refusal is a domain
+// error (400 or 413) whose details each name a field; what is accepted
+// holds the invariants the store and the evaluator rely on. The seeds run
+// with go test; `go test -fuzz FuzzRuleBody` explores further.
+
+// checkRefusal fails unless e is a well-formed refusal.
+func checkRefusal(t *testing.T, e *APIError) {
+	t.Helper()
+	switch e.Status {
+	case 413:
+		return
+	case 400:
+		if e.Code != "VALIDATION_ERROR" || len(e.Details) == 0 {
+			t.Fatalf("400 without details: %+v", e)
+		}
+		checkDetails(t, e.Details)
+	default:
+		t.Fatalf("refusal with status %d: %+v", e.Status, e)
+	}
+}
+
+func checkDetails(t *testing.T, details []FieldError) {
+	t.Helper()
+	for _, d := range details {
+		if d.Field == "" || d.Message == "" {
+			t.Fatalf("detail without field or message: %+v", details)
+		}
+	}
+}
+
+// decodeAs decodes body as a POST would.
+func decodeAs(body []byte, v any) *APIError {
+	r := httptest.NewRequest("POST", "/api/v1/x", bytes.NewReader(body))
+	return decodeBody(r, 1<<16, v)
+}
+
+func FuzzBudgetBody(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"OpenAI monthly","scope":{"provider":"openai"},"period":"monthly","amountUsd":"250.50"}`,
+		`{"name":"x","period":"weekly","amountUsd":12.5,"thresholds":[50,80,100,80],"timezone":"Europe/Paris"}`,
+		`{"name":"x","period":"daily","amountUsd":"1e10000"}`,
+		`{"name":"x","period":"daily","amountUsd":"-1e-10000","thresholds":[]}`,
+		`{"name":"x","period":"daily","amountUsd":0.0000001}`,
+		`{"name":"x","period":"daily","amountUsd":"999999999999.999999"}`,
+		`{"name":"x","period":"daily","amountUsd":"1","timezone":"../../etc/passwd"}`,
+		`{"name":"x","period":"daily","amountUsd":"1","timezone":"Local"}`,
+		`{"name":"\u0000","period":"yearly","amountUsd":true,"thresholds":[0,-1,1001]}`,
+		`{"name":"x","scope":{"operation":"chat"}}`,
+		`{"amountUsd":{"a":1}}`, `{"thresholds":[1.5]}`, `{"thresholds":[99999999999999999999]}`,
+		`{"name":"x"} {"name":"y"}`, `[]`, `null`, `""`, ``, `{`, `{"name":"x","name":"y"}`, `{"":""}`,
+	} {
+		f.Add([]byte(s), true)
+		f.Add([]byte(s), false)
+	}
+	a := &api{cfg: createDefaultConfig().(*Config), loc: time.UTC}
+	f.Fuzz(func(t *testing.T, body []byte, full bool) {
+		var in budgetInput
+		if e := decodeAs(body, &in); e != nil {
+			checkRefusal(t, e)
+			return
+		}
+		var b budget
+		if !full {
+			// PATCH applies over a stored budget.
+			b = budget{ID: "bud_x", Name: "stored", Period: "monthly", Timezone: "UTC", AmountUSD: "10",
+				amount: decimal.NewFromInt(10), Thresholds: []int{50, 100}}
+		}
+		details := a.applyBudget(&b, in, full)
+		if details != nil {
+			checkDetails(t, details)
+			return
+		}
+		if b.Name == "" || !slices.Contains(budgetPeriods, b.Period) || b.amount.Sign() <= 0 ||
+			b.amount.Cmp(maxAmount) >= 0 || len(b.Thresholds) == 0 || len(b.Thresholds) > maxThresholds {
+			t.Fatalf("accepted an invalid budget: %+v from %s", b, body)
+		}
+		if _, err := time.LoadLocation(b.Timezone); err != nil {
+			t.Fatalf("accepted time zone %q", b.Timezone)
+		}
+		for i, th := range b.Thresholds {
+			if th < 1 || th > 1000 || (i > 0 && th <= b.Thresholds[i-1]) {
+				t.Fatalf("accepted thresholds %v", b.Thresholds)
+			}
+		}
+	})
+}
+
+func FuzzRuleBody(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"OpenAI errors","kind":"error_rate","scope":{"provider":"openai"},"groupBy":["model"],"threshold":0.05,` +
+			`"window":"5m","for":"2m","minCalls":20,"severity":"critical","channels":["inapp"],` +
+			`"message":"{{.Rule}} {{.State}}: {{.Value}} on {{.Labels.model}}"}`,
+		`{"name":"spend","kind":"cost_over_window","threshold":"50","window":"1h","groupBy":["provider","model","model"]}`,
+		`{"name":"b","kind":"budget_threshold","budgetId":"bud_1","threshold":80}`,
+		`{"name":"q","kind":"quota","source":"errors","window":"25h","threshold":1}`,
+		`{"name":"a","kind":"anomaly","mode":"spend","window":"2h","threshold":"1.000000000001"}`,
+		`{"name":"k","kind":"key_invalid","threshold":2,"window":"1m","minCalls":0}`,
+		`{"name":"t","kind":"error_rate","threshold":"1e10000","window":"9999999h"}`,
+		`{"name":"t","kind":"latency_p95","threshold":"-1e-10000","window":"-5m","for":"abc"}`,
+		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","message":"{{if eq .Rule.ID \"alr_sample\"}}ok{{else}}{{range 1000000000000}}{{end}}{{end}}"}`,
+		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","message":"{{range 100000000000}}x{{end}}"}`,
+		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","message":"{{define \"a\"}}{{template \"a\"}}{{end}}"}`,
+		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","message":"{{range .Labels}}{{printf \"%1000000d\" 1}}{{end}}"}`,
+		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","message":"{{.Nope}}{{"}`,
+		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","channels":["nope","inapp","inapp"]}`,
+		`{"kind":"storms","severity":"loud","groupBy":["tenant"],"scope":{"model":"\u0007"}}`,
+		`{"threshold":[1]}`, `{"enabled":"yes"}`, `{"minCalls":1e99}`, `{}`, `null`, `x`,
+	} {
+		f.Add([]byte(s), true)
+		f.Add([]byte(s), false)
+	}
+	checker := ruleChecker{channels: map[string]bool{inAppChannel: true, "hook": true}, render: newRenderer()}
+	f.Fuzz(func(t *testing.T, body []byte, full bool) {
+		var in ruleInput
+		if e := decodeAs(body, &in); e != nil {
+			checkRefusal(t, e)
+			return
+		}
+		now := time.Unix(1_800_000_000, 0).UTC()
+		base := &alertRule{ID: "alr_x", CreatedAt: now}
+		if !full {
+			base = &alertRule{ID: "alr_x", Name: "stored", Kind: kindErrorRate, Origin: originAPI, Threshold: decimal.RequireFromString("0.1"),
+				Window: 5 * time.Minute, Severity: "warning", Enabled: true, MinCalls: 10, CreatedAt: now}
+		}
+		d := draftFrom(in, base, full)
+		began := time.Now()
+		details, err := checker.check(d)
+		if took := time.Since(began); took > 3*time.Second {
+			t.Fatalf("checking took %s: %s", took, body)
+		}
+		if err != nil {
+			t.Fatalf("check without budgets to look up failed: %v", err)
+		}
+		if details != nil {
+			checkDetails(t, details)
+			return
+		}
+		r := d.alertRule
+		if !slices.Contains(ruleKinds, r.Kind) || !slices.Contains(severities, r.Severity) || r.Name == "" ||
+			r.For < 0 || r.For > maxRuleFor || r.Window < 0 || r.Window > maxRuleWindow || len(r.Message) > maxRuleMessage {
+			t.Fatalf("accepted an invalid rule: %+v from %s", r, body)
+		}
+		if r.Message != "" {
+			if r.tmpl == nil {
+				t.Fatalf("accepted message without a template: %q", r.Message)
+			}
+			// An accepted template runs quickly on any instance.
+			data := sampleData()
+			data.Labels = map[string]string{"provider": "p", "model": "m", "operation": "o", "service": "s", "environment": "e"}
+			out, err := newRenderer().run(context.Background(), r.tmpl, data)
+			if err == errRenderTimeout || len(out) > maxRuleMessage {
+				t.Fatalf("accepted template overran (%v, %d bytes): %q", err, len(out), r.Message)
+			}
+		}
+	})
+}
+
+func FuzzKeyBody(f *testing.F) {
+	for _, s := range []string{`{"name":"ci","role":"viewer"}`, `{"name":"","role":"root"}`, `{"name":1}`,
+		`{"name":"x","role":"admin","extra":1}`, `{}`, `[`, `{"":0}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req createKeyRequest
+		if e := decodeAs(body, &req); e != nil {
+			checkRefusal(t, e)
+			return
+		}
+		if details := req.validate(); details != nil {
+			checkDetails(t, details)
+			return
+		}
+		if req.Name == "" || roleRank[req.Role] == 0 {
+			t.Fatalf("accepted %+v", req)
+		}
+	})
+}
+
+// FuzzMessageTemplate: whatever text is offered as a message, compiling
+// it never panics or hangs, and what compiles runs bounded.
+func FuzzMessageTemplate(f *testing.F) {
+	for _, s := range []string{"{{.Rule}} {{.State}}", "{{range $k, $v := .Labels}}{{$k}}{{end}}", conditionalBomb,
+		"{{range 10}}{{end}}", "{{block \"x\" .}}{{end}}", "{{with .Labels}}{{.provider}}{{end}}", "{{call .X}}",
+		"{{if}}", "{{.StartedAt.AddDate 100000 0 0}}", "{{slice .Rule.Name 0 1000}}", "{{index .Labels 1}}"} {
+		f.Add(s)
+	}
+	rr := newRenderer()
+	f.Fuzz(func(t *testing.T, text string) {
+		if len(text) > maxRuleMessage {
+			return
+		}
+		tmpl, err := rr.compile(text)
+		if err != nil {
+			return
+		}
+		out, err := rr.run(context.Background(), tmpl, sampleData())
+		if err == errRenderTimeout || err == errRenderBusy || len(out) > maxRuleMessage {
+			t.Fatalf("compiled template overran (%v, %d bytes): %q", err, len(out), text)
+		}
+	})
+}
