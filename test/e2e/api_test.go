@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -108,34 +107,5 @@ func TestAPIOverTheDistribution(t *testing.T) {
 	}
 	if code := apiGet(t, col, "nxs_wrong", "/api/v1/calls", nil); code != 401 {
 		t.Fatalf("wrong key: HTTP %d", code)
-	}
-}
-
-// TestFirstStartPrintsAnAdminKeyOnce: with no key configured, the first
-// start creates an admin key and logs it; it works, and a restart on the
-// same data neither prints another nor forgets it.
-func TestFirstStartPrintsAnAdminKeyOnce(t *testing.T) {
-	dir := t.TempDir()
-	col := newCollector(t, dir)
-	col.env = []string{"NEXUS_ADMIN_KEY="}
-	col.start()
-	logged := regexp.MustCompile(`"admin_key": "(nxs_[A-Za-z0-9_-]{43})"`).FindStringSubmatch(col.out.String())
-	if logged == nil {
-		t.Fatalf("no admin key in the first start's log\n%s", col.out)
-	}
-	if code := apiGet(t, col, logged[1], "/api/v1/keys", nil); code != 200 {
-		t.Fatalf("logged key refused: HTTP %d", code)
-	}
-	if err := col.stop(); err != nil {
-		t.Fatal(err)
-	}
-	again := newCollector(t, dir)
-	again.env = []string{"NEXUS_ADMIN_KEY="}
-	again.start()
-	if strings.Contains(again.out.String(), "admin_key") {
-		t.Fatalf("a second admin key was printed on restart\n%s", again.out)
-	}
-	if code := apiGet(t, again, logged[1], "/api/v1/keys", nil); code != 200 {
-		t.Fatalf("key forgotten after restart: HTTP %d", code)
 	}
 }
