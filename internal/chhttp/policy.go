@@ -192,6 +192,7 @@ func (p policy) checkTokens(st *statement, toks []token) *sqlError {
 		tablePos[i] = isName && i > 0 && !inCall[t.depth] &&
 			(prev.kind == tokWord && tableWords[strings.ToLower(prev.text(src))] &&
 				!(prev.isWord(src, "JOIN") && tok(i-2).isWord(src, "ARRAY")) ||
+				engineZone && t.depth == 0 && prev.isWord(src, "AS") || // CREATE TABLE t AS other
 				prev.isPunct(src, '.') && i >= 2 && tablePos[i-2] ||
 				prev.isPunct(src, ',') && (clause[t.depth] == "FROM" || clause[t.depth] == "JOIN"))
 		funcPos[i] = tablePos[i] &&

@@ -8,8 +8,8 @@ import (
 // This file holds the small amount of SQL awareness the HTTP interface
 // needs: where one statement ends (multi-statements are refused, as by
 // ClickHouse's HTTP interface), what kind of statement it is, its trailing
-// FORMAT clause (for the response headers),
-// where an INSERT's inline data starts. The allow-list is policy.go.
+// FORMAT clause (for the response headers) and where an INSERT's inline
+// data starts. The tokens come from lexer.go; the allow-list is policy.go.
 //
 
 // statement is one analysed SQL statement.
