@@ -149,3 +149,31 @@ func TestLockedDirectory(t *testing.T) {
 		t.Fatalf("child did not pass:\n%s", out)
 	}
 }
+
+// TestQueryFuncHandsTheEngineBuffer: QueryFunc gives fn the engine's own
+// output, and the connection is free for another statement inside fn.
+func TestQueryFuncHandsTheEngineBuffer(t *testing.T) {
+	lib := testLib(t)
+	conn, err := lib.Connect(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var outer, inner string
+	err = conn.QueryFunc("SELECT number FROM numbers(3)", "CSV", nil, func(res *Result) error {
+		nested, err := conn.Query("SELECT 'nested'", "TabSeparatedRaw", nil)
+		if err != nil {
+			return err
+		}
+		outer, inner = string(res.Data), string(nested.Data)
+		return nil
+	})
+	if err != nil || outer != "0\n1\n2\n" || inner != "nested\n" {
+		t.Fatalf("outer %q inner %q: %v", outer, inner, err)
+	}
+	err = conn.QueryFunc("SELEC 1", "", nil, func(*Result) error { t.Fatal("fn called on an error"); return nil })
+	var ee *EngineError
+	if !errors.As(err, &ee) || ee.Code() != 62 {
+		t.Fatalf("syntax error: %v", err)
+	}
+}

@@ -170,14 +170,14 @@ func (e *ConnEngine) Do(ctx context.Context, req Request, fn func(Conn) error) e
 		return fmt.Errorf("open the request's engine connection: %w", err)
 	}
 	defer c.Close()
-	if err := prepare(c, req); err != nil {
+	if err := prepareConn(c, req); err != nil {
 		return err
 	}
 	return fn(&reqConn{c: c})
 }
 
-// prepare applies the request's settings, database and read-only mode.
-func prepare(c *chdb.Conn, req Request) error {
+// prepareConn applies the request's settings, database and read-only mode.
+func prepareConn(c *chdb.Conn, req Request) error {
 	if len(req.Settings) > 0 {
 		parts := make([]string, len(req.Settings))
 		for i, s := range req.Settings {

@@ -76,8 +76,8 @@
 //     they are (see native.go). A SELECT without rows answers Native with
 //     a header-only block, as a server does, where the engine sends nothing.
 //   - At most 4 MiB of SQL is parsed per request (an INSERT's data is not
-//     SQL); the engine's own max_query_size (256 KiB unless lowered) applies
-//     first.
+//     SQL); the engine's own max_query_size (256 KiB, which a request may
+//     set up to those 4 MiB) applies first.
 //
 // Wiring:
 //
