@@ -1,6 +1,7 @@
 package nexusapiextension
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -145,13 +146,22 @@ func (a *api) parseCallRequest(r *http.Request, paged bool) (filters, callFilter
 	details = append(details, cdet...)
 	var p page
 	if paged {
+		tooDeep := FieldError{Field: "page", Message: "too deep: at most " + strconv.Itoa(maxCallsOffset) +
+			" calls may be skipped; narrow the time range (from/to) or the filters instead"}
 		var perr *APIError
 		if p, perr = parsePage(r); perr != nil {
-			details = append(details, perr.Details...)
+			for _, d := range perr.Details {
+				// A page past parsePage's bound is too deep here, and
+				// saying how to get there helps more than the bound.
+				if n, err := strconv.ParseUint(r.URL.Query().Get("page"), 10, 64); d.Field == "page" &&
+					((err == nil && n > maxPage) || errors.Is(err, strconv.ErrRange)) {
+					d = tooDeep
+				}
+				details = append(details, d)
+			}
 		} else if p.Page-1 > maxCallsOffset/p.Limit {
 			// Compared by division: (page-1)*limit can overflow for a huge page.
-			details = append(details, FieldError{Field: "page", Message: "too deep: at most " +
-				strconv.Itoa(maxCallsOffset) + " calls may be skipped; narrow the time range (from/to) or the filters instead"})
+			details = append(details, tooDeep)
 		}
 	}
 	if details != nil {
