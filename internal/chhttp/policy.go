@@ -188,7 +188,9 @@ func (p policy) checkTokens(st *statement, toks []token) *sqlError {
 			// (a subquery, IN (…), view(…), (FROM t SELECT …)) it is.
 			inCall[t.depth+1] = prev.kind == tokWord && fromFunctions[strings.ToLower(prev.text(src))]
 		}
-		isName := t.kind == tokWord || t.kind == tokQuoted
+		// DESCRIBE TABLE (SELECT …): TABLE is the keyword, not a call.
+		isName := (t.kind == tokWord || t.kind == tokQuoted) &&
+			!(describe && t.isWord(src, "TABLE") && (prev.isWord(src, "DESCRIBE") || prev.isWord(src, "DESC")))
 		tablePos[i] = isName && i > 0 && !inCall[t.depth] &&
 			(prev.kind == tokWord && tableWords[strings.ToLower(prev.text(src))] &&
 				!(prev.isWord(src, "JOIN") && tok(i-2).isWord(src, "ARRAY")) ||
