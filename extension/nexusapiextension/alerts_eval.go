@@ -355,27 +355,38 @@ func (e *evaluator) emit(_ context.Context, r *alertRule, key string, st *instSt
 // queues them without waiting. No evaluator lock is held: a template that
 // overruns costs its deadline and gives the default message.
 func (e *evaluator) deliver(ctx context.Context, evs []pendingEvent) {
-	al := e.al
 	for _, p := range evs {
-		r, ev := p.rule, p.ev
-		ev.Message = al.message(ctx, r, ev, p.summary, p.link)
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventWriteTimeout)
-		if err := al.writeEvent(wctx, ev); err != nil {
-			// Still announced: a notification matters more than its record.
-			al.a.logger.Error("cannot record alert event", zap.String("rule_id", r.ID), zap.String("state", ev.State), zap.Error(err))
+		e.deliverOne(ctx, p)
+	}
+}
+
+// deliverOne delivers one event; a panic is logged and the next event
+// goes on, as a panicking rule does not stop the others.
+func (e *evaluator) deliverOne(ctx context.Context, p pendingEvent) {
+	al, r, ev := e.al, p.rule, p.ev
+	defer func() {
+		if v := recover(); v != nil {
+			al.a.logger.Error("delivering an alert event panicked; the other events go on",
+				zap.String("rule_id", r.ID), zap.String("event_id", ev.ID), zap.Any("panic", v))
 		}
-		cancel()
-		al.publish(ev)
-		al.a.logger.Info("alert "+ev.State, zap.String("rule_id", r.ID), zap.String("instance", ev.Instance), zap.String("event_id", ev.ID),
-			zap.String("value", ev.Value.String()), zap.String("threshold", ev.Threshold.String()))
-		if len(p.external) > 0 && al.dispatcher != nil {
-			al.deliv.track(ev)
-			al.dispatcher.Notify(notify.Notification{
-				DedupKey: ev.DedupKey, EventID: ev.ID, RuleID: r.ID, RuleName: r.Name, State: ev.State, Severity: r.Severity,
-				Title: r.Name, Message: ev.Message, Labels: ev.Labels, Value: eventValue(r, ev.Instance, ev.Value),
-				Threshold: eventValue(r, ev.Instance, ev.Threshold), StartsAt: ev.StartedAt, At: ev.At, Link: p.link,
-			}, p.external)
-		}
+	}()
+	ev.Message = al.message(ctx, r, ev, p.summary, p.link)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventWriteTimeout)
+	defer cancel()
+	if err := al.writeEvent(wctx, ev); err != nil {
+		// Still announced: a notification matters more than its record.
+		al.a.logger.Error("cannot record alert event", zap.String("rule_id", r.ID), zap.String("state", ev.State), zap.Error(err))
+	}
+	al.publish(ev)
+	al.a.logger.Info("alert "+ev.State, zap.String("rule_id", r.ID), zap.String("instance", ev.Instance), zap.String("event_id", ev.ID),
+		zap.String("value", ev.Value.String()), zap.String("threshold", ev.Threshold.String()))
+	if len(p.external) > 0 && al.dispatcher != nil {
+		al.deliv.track(ev)
+		al.dispatcher.Notify(notify.Notification{
+			DedupKey: ev.DedupKey, EventID: ev.ID, RuleID: r.ID, RuleName: r.Name, State: ev.State, Severity: r.Severity,
+			Title: r.Name, Message: ev.Message, Labels: ev.Labels, Value: eventValue(r, ev.Instance, ev.Value),
+			Threshold: eventValue(r, ev.Instance, ev.Threshold), StartsAt: ev.StartedAt, At: ev.At, Link: p.link,
+		}, p.external)
 	}
 }
 
