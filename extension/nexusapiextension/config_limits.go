@@ -25,18 +25,22 @@ type FailedAuthConfig struct {
 	MaxAddresses int `mapstructure:"max_addresses"`
 }
 
-// ReadsConfig is the API's budget of concurrent store reads. The store
-// serves ingestion, the alert evaluator and the API from one engine: the
-// API never takes more than MaxConcurrent of it, and one key never more
-// than MaxPerKey.
+// ReadsConfig is the API's budget of concurrent store reads (GET
+// requests). The store's read connections also serve the alert evaluator:
+// the API never holds more than MaxConcurrent of them, and one key never
+// more than MaxPerKey.
 type ReadsConfig struct {
 	// MaxConcurrent requests reading the store at once, over all keys.
-	// Keep it below the store's read pool.
+	// Keep it below the store's read pool (chstore's
+	// embedded.read_connections, 2 by default), so that the evaluator
+	// always finds a connection.
 	MaxConcurrent int `mapstructure:"max_concurrent"`
-	// MaxPerKey requests of one key reading at once; more answer 429.
+	// MaxPerKey requests of one key reading at once; more wait, then
+	// answer 429.
 	MaxPerKey int `mapstructure:"max_per_key"`
-	// MaxWait is how long a request waits for a free read slot (never
-	// beyond its request_timeout) before it answers 503.
+	// MaxWait is how long a request waits for a read slot (never beyond
+	// its request_timeout) before it answers 429 (its key's share is
+	// taken) or 503 (the API's is).
 	MaxWait time.Duration `mapstructure:"max_wait"`
 }
 
@@ -63,7 +67,8 @@ func defaultFailedAuth() FailedAuthConfig {
 }
 
 func defaultReads() ReadsConfig {
-	return ReadsConfig{MaxConcurrent: 4, MaxPerKey: 2, MaxWait: 10 * time.Second}
+	// One below the embedded store's two read connections.
+	return ReadsConfig{MaxConcurrent: 1, MaxPerKey: 1, MaxWait: 10 * time.Second}
 }
 
 func defaultStream() StreamConfig { return StreamConfig{MaxPerKey: 4, MaxTotal: 1000} }

@@ -15,7 +15,7 @@ func TestConfigLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.RateLimit.FailedAuth != (FailedAuthConfig{Max: 10, Window: time.Minute, MaxAddresses: 10000}) ||
-		cfg.RequestTimeout != 30*time.Second || cfg.Reads != (ReadsConfig{MaxConcurrent: 4, MaxPerKey: 2, MaxWait: 10 * time.Second}) ||
+		cfg.RequestTimeout != 30*time.Second || cfg.Reads != (ReadsConfig{MaxConcurrent: 1, MaxPerKey: 1, MaxWait: 10 * time.Second}) ||
 		cfg.Stream != (StreamConfig{MaxPerKey: 4, MaxTotal: 1000}) || cfg.KeysRefreshInterval != 3*time.Second ||
 		cfg.AdminKeyFile != "" || cfg.Alerting.MaxInstancesPerRule != 50 {
 		t.Fatalf("defaults: %+v", cfg)
