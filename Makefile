@@ -48,42 +48,14 @@ bench: build
 	NEXUS_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -benchmem -benchtime 3x ./test/e2e/
 	go test -run '^$$' -bench . -benchmem ./internal/... ./processor/... ./receiver/... ./exporter/... ./extension/...
 
-## fuzz: every fuzz target (func Fuzz… in any package, found anew each run) for
-## FUZZTIME each (default 60s), one at a time; prints each target's executions
-## and fails on any finding, whose input go test keeps in the package's
-## testdata/fuzz/<Target>/ (commit it with the fix: it becomes a seed that
-## every `make test` runs). FUZZMINIMIZETIME bounds shrinking each input.
+## fuzz: every fuzz target (func Fuzz… in any package, found anew each run)
+## for FUZZTIME each (default 60s), one at a time; prints each target's
+## executions and fails on any finding (scripts/fuzz.sh).
 FUZZTIME ?= 60s
 FUZZMINIMIZETIME ?= 5s
 .PHONY: fuzz
 fuzz:
-	@targets=$$(go list -f '{{.Dir}}' ./... | while read -r dir; do \
-	  for f in "$$dir"/*_test.go; do \
-	    [ -e "$$f" ] || continue; \
-	    sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(.*\*testing\.F\).*/\1/p' "$$f" | sed "s#^#.$${dir#$(CURDIR)} #"; \
-	  done; \
-	done); \
-	if [ -z "$$targets" ]; then echo "no fuzz targets found"; exit 1; fi; \
-	echo "$$targets" | awk 'END {print NR " fuzz targets, $(FUZZTIME) each"}'; \
-	log=$$(mktemp); trap 'rm -f $$log' EXIT; \
-	printf '%s\n' "$$targets" | { \
-	  summary=""; failed=""; \
-	  while read -r pkg name; do \
-	    echo "== $$name ($$pkg)"; \
-	    if go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) "$$pkg" </dev/null >$$log 2>&1; then \
-	      status=ok; \
-	    else \
-	      status=FAILED; failed="$$failed $$name"; cat $$log; \
-	    fi; \
-	    execs=$$(grep -oE 'execs: [0-9]+' $$log | tail -n 1 | cut -d' ' -f2); \
-	    line=$$(printf '%-24s %-34s %12s execs  %s' "$$name" "$$pkg" "$${execs:-0}" "$$status"); \
-	    echo "$$line"; summary="$$summary$$line\n"; \
-	  done; \
-	  printf '\n%b' "$$summary"; \
-	  if [ -n "$$failed" ]; then \
-	    echo "fuzzing found failures in:$$failed (inputs in each package's testdata/fuzz/)"; exit 1; \
-	  fi; \
-	}
+	FUZZTIME=$(FUZZTIME) FUZZMINIMIZETIME=$(FUZZMINIMIZETIME) ./scripts/fuzz.sh
 
 ## generate: re-run the collector builder from builder-config.yaml.
 generate:
