@@ -5,8 +5,6 @@ import (
 	"math/bits"
 	"strings"
 	"time"
-
-	"github.com/nexus-otel/nexus/internal/provider"
 )
 
 // Short reasons a call is unpriced, in Result.Reason. They are constants so
@@ -166,11 +164,7 @@ func (c *Catalog) Price(prov, model, operation, country string, at time.Time, u 
 			r.Reason = ReasonNoModel
 			return r
 		}
-		if pi == pOpenAI {
-			s = c.resolveOpenAI(name)
-		} else {
-			s, pricedAs, r.d.freeVariant = c.resolveOpenRouter(name)
-		}
+		s, pricedAs, _, r.d.freeVariant = c.resolveModel(pi, name)
 	} else {
 		r.d.name = operation
 		name := opBytes(lowerInto(nb[:], operation))
@@ -220,90 +214,6 @@ func (c *Catalog) twilioCountry(s *series, country string, at int64) *series {
 		return cs
 	}
 	return s
-}
-
-func (c *Catalog) resolveOpenAI(name []byte) *series {
-	t := c.tables[pOpenAI].byKey
-	if s := t[string(name)]; s != nil {
-		return s
-	}
-	if rest, ok := cutPrefix(name, "openai/"); ok { // gateways' vendor/model
-		name = rest
-		if s := t[string(name)]; s != nil {
-			return s
-		}
-	}
-	if d, ok := stripDated(name); ok {
-		if s := t[string(d)]; s != nil {
-			return s
-		}
-	}
-	// Fine-tuned models: ft:<base>:<org>:<suffix>:<id>, priced by an entry
-	// for the full name, else for ft:<base>, else ft:<base without date>.
-	if rest, ok := cutPrefix(name, "ft:"); ok {
-		end := len(name)
-		for i := range rest {
-			if rest[i] == ':' {
-				end = 3 + i
-				break
-			}
-		}
-		base := name[:end]
-		if s := t[string(base)]; s != nil {
-			return s
-		}
-		if d, ok := stripDated(base); ok {
-			if s := t[string(d)]; s != nil {
-				return s
-			}
-		}
-	}
-	return nil
-}
-
-// resolveOpenRouter looks name up in OpenRouter's lists, then, for
-// vendor/model[:variant] names whose vendor is a provider with its own model
-// lists (openai), in the vendor's lists without the variant. A :free variant
-// never falls back to the vendor's paid price.
-func (c *Catalog) resolveOpenRouter(name []byte) (s *series, pricedAs provIdx, free bool) {
-	t := c.tables[pOpenRouter].byKey
-	if s := t[string(name)]; s != nil {
-		return s, pOpenRouter, false
-	}
-	slash := -1
-	for i := range name {
-		if name[i] == '/' {
-			slash = i
-			break
-		}
-	}
-	base, variant := name, []byte(nil)
-	for i := len(name) - 1; i > slash; i-- {
-		if name[i] == ':' {
-			base, variant = name[:i], name[i+1:]
-			break
-		}
-	}
-	if variant == nil {
-		if d, ok := stripDated(name); ok {
-			if s := t[string(d)]; s != nil {
-				return s, pOpenRouter, false
-			}
-		}
-	}
-	if slash <= 0 {
-		return nil, pOpenRouter, false
-	}
-	if string(variant) == "free" {
-		return nil, pOpenRouter, true
-	}
-	vendor := base[:slash]
-	if string(vendor) == provider.OpenAI {
-		if s := c.resolveOpenAI(base[slash+1:]); s != nil {
-			return s, pOpenAI, false
-		}
-	}
-	return nil, pOpenRouter, false
 }
 
 func (c *Catalog) priceApollo(r Result, u *Usage) Result {
@@ -362,6 +272,23 @@ func (c *Catalog) priceApollo(r Result, u *Usage) Result {
 	}
 	r.Cost, r.Status = Money(cost), Computed
 	return r
+}
+
+// EndpointCredits is the catalog's credits per call to an Apollo endpoint
+// (its path, with or without /api/v1, as Price takes it) in effect at at, in
+// 1e-12 credits; ok is false when the catalog has none for it.
+func (c *Catalog) EndpointCredits(operation string, at time.Time) (credits Money, ok bool) {
+	var nb [128]byte
+	op := opBytes(lowerInto(nb[:], operation))
+	s := c.tables[pApollo].byKey[string(op)]
+	if len(op) == 0 || s == nil {
+		return 0, false
+	}
+	pl := s.at(at.Unix())
+	if pl == nil || !pl.hasCredits {
+		return 0, false
+	}
+	return pl.credits, true
 }
 
 func (c *Catalog) apolloRateAt(t int64) (Money, string, bool) {
@@ -494,41 +421,4 @@ func cutPrefix(b []byte, prefix string) ([]byte, bool) {
 		return b[len(prefix):], true
 	}
 	return b, false
-}
-
-// stripDated removes a snapshot date from a model name: -YYYY-MM-DD
-// (gpt-4o-2024-08-06), -YYYYMMDD (claude-3-5-sonnet-20241022) or -MMDD
-// (gpt-4-0613). Month and day must be plausible, so that model names that
-// merely end in digits are left alone.
-func stripDated(b []byte) ([]byte, bool) {
-	n := len(b)
-	if n > 11 && b[n-11] == '-' && b[n-6] == '-' && b[n-3] == '-' &&
-		digits(b[n-10:n-6]) && b[n-10] == '2' && monthDay(b[n-5:n-3], b[n-2:]) {
-		return b[:n-11], true
-	}
-	if n > 9 && b[n-9] == '-' && digits(b[n-8:]) && b[n-8] == '2' && monthDay(b[n-4:n-2], b[n-2:]) {
-		return b[:n-9], true
-	}
-	if n > 5 && b[n-5] == '-' && digits(b[n-4:]) && monthDay(b[n-4:n-2], b[n-2:]) {
-		return b[:n-5], true
-	}
-	return b, false
-}
-
-func digits(b []byte) bool {
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func monthDay(m, d []byte) bool {
-	if !digits(m) || !digits(d) {
-		return false
-	}
-	mm := int(m[0]-'0')*10 + int(m[1]-'0')
-	dd := int(d[0]-'0')*10 + int(d[1]-'0')
-	return mm >= 1 && mm <= 12 && dd >= 1 && dd <= 31
 }

@@ -538,7 +538,7 @@ func TestResultZeroIsUnpriced(t *testing.T) {
 	if r.Status != Unpriced || r.Status.String() != "unpriced" {
 		t.Fatal("the zero Result must be unpriced")
 	}
-	for s, want := range map[Status]string{Reported: "reported", Computed: "computed", Unpriced: "unpriced"} {
+	for s, want := range map[Status]string{Reported: "reported", Computed: "computed", Unpriced: "unpriced", Refused: "refused"} {
 		if s.String() != want {
 			t.Errorf("%d: %q", s, s.String())
 		}

@@ -77,15 +77,22 @@ const (
 	Unpriced Status = iota // no price known: the cost is unknown, not zero
 	Computed               // computed from the catalog
 	Reported               // reported by the provider (set by the caller, never by Price)
+	// Refused: the provider did not perform the call — it answered with a
+	// refusal (4xx, 5xx) or the request never reached it — and bills
+	// nothing for it. A known $0 that always comes with its reason, never a
+	// price; set by the caller, never by Price.
+	Refused
 )
 
-// String returns "unpriced", "computed" or "reported", as stored.
+// String returns "unpriced", "computed", "reported" or "refused", as stored.
 func (s Status) String() string {
 	switch s {
 	case Computed:
 		return "computed"
 	case Reported:
 		return "reported"
+	case Refused:
+		return "refused"
 	}
 	return "unpriced"
 }
@@ -99,6 +106,8 @@ func ParseStatus(s string) (Status, bool) {
 		return Computed, true
 	case "reported":
 		return Reported, true
+	case "refused":
+		return Refused, true
 	}
 	return Unpriced, false
 }
