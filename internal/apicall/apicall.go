@@ -93,6 +93,12 @@ type Call struct {
 	ErrorType     string
 	Failed        bool // the span's status is Error or the HTTP status is >= 400
 	ErrorClass    string
+	// Answer says whether the provider performed the call, from the HTTP
+	// status or, without one, what error.type implies; AnswerStatus is that
+	// status (HTTPStatus, or the one error.type names: 429 for
+	// RateLimitError). The cost processor bills nothing for a refusal.
+	Answer       provider.Answer
+	AnswerStatus int64
 
 	InputTokens       int64 // includes cached and cache-write input tokens
 	OutputTokens      int64 // includes reasoning tokens
@@ -203,8 +209,12 @@ func (r *Reader) FromAttributes(attrs pcommon.Map, failed bool) (c Call, ok bool
 	}
 
 	c.Failed = failed || c.HTTPStatus >= 400 || c.ErrorType != ""
+	answer, status := provider.AnswerOf(int(c.HTTPStatus), c.ErrorType, c.Failed)
+	c.Answer, c.AnswerStatus = answer, int64(status)
 	if c.Failed {
-		c.ErrorClass = provider.ClassifyHTTP(int(c.HTTPStatus), c.ErrorType)
+		// Classified by the status error.type implies when the span has
+		// none, so that an SDK's RateLimitError is rate_limited too.
+		c.ErrorClass = provider.ClassifyHTTP(status, c.ErrorType)
 		if c.ErrorClass == provider.ClassNone {
 			c.ErrorClass = provider.ClassError
 		}

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/nexus-otel/nexus/internal/provider"
 )
 
 func span(attrs map[string]any) ptrace.Span {
@@ -50,13 +52,13 @@ func TestFromSpan(t *testing.T) {
 			},
 			error: true,
 			want: Call{Provider: "exa", Operation: "search", ServerAddress: "api.exa.ai", HTTPMethod: "POST",
-				HTTPStatus: 429, Failed: true, ErrorClass: "rate_limited"},
+				HTTPStatus: 429, Failed: true, ErrorClass: "rate_limited", Answer: provider.Refused, AnswerStatus: 429},
 			ok: true,
 		},
 		{
 			name:  "deprecated http names",
 			attrs: map[string]any{"net.peer.name": "api.twilio.com", "http.method": "POST", "http.status_code": "201"},
-			want:  Call{Provider: "twilio", ServerAddress: "api.twilio.com", HTTPMethod: "POST", HTTPStatus: 201},
+			want:  Call{Provider: "twilio", ServerAddress: "api.twilio.com", HTTPMethod: "POST", HTTPStatus: 201, AnswerStatus: 201},
 			ok:    true,
 		},
 		{
@@ -94,6 +96,22 @@ func TestFromSpan(t *testing.T) {
 				"gen_ai.usage.reasoning.output_tokens": 300},
 			want: Call{Provider: "openai", InputTokens: 1000, CacheWriteTokens: 200, OutputTokens: 500, ReasoningTokens: 300},
 			ok:   true,
+		},
+		{
+			// No HTTP status: the SDK's error class names the refusal.
+			name:  "instrumented sdk error class",
+			attrs: map[string]any{"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o", "error.type": "openai.RateLimitError"},
+			error: true,
+			want: Call{Provider: "openai", Model: "gpt-4o", RequestModel: "gpt-4o", ErrorType: "openai.RateLimitError", Failed: true,
+				ErrorClass: "rate_limited", Answer: provider.Refused, AnswerStatus: 429},
+			ok: true,
+		},
+		{
+			name:  "no response",
+			attrs: map[string]any{"gen_ai.provider.name": "openai", "error.type": "timeout"},
+			error: true,
+			want:  Call{Provider: "openai", ErrorType: "timeout", Failed: true, ErrorClass: "timeout", Answer: provider.NoAnswer},
+			ok:    true,
 		},
 		{name: "not an api call", attrs: map[string]any{"http.route": "/internal", "server.address": "db.local"}, ok: false},
 	}
