@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -139,11 +141,46 @@ func (s *embeddedStore) PrepareBatch(ctx context.Context, table string, columns 
 	if err != nil {
 		return nil, err
 	}
+	settings, err := settingsClause(store.InsertSettingsFrom(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("insert into %s: %w", table, err)
+	}
 	return &embeddedBatch{
 		s:     s,
-		query: fmt.Sprintf("INSERT INTO %s.%s (%s)", quoteIdent(s.db), quoteIdent(table), joinIdents(columns)),
+		query: fmt.Sprintf("INSERT INTO %s.%s (%s)%s", quoteIdent(s.db), quoteIdent(table), joinIdents(columns), settings),
 		enc:   rowbinary.NewRowEncoder(types),
 	}, nil
+}
+
+// settingsClause renders insert settings as the SETTINGS clause of the
+// INSERT header (" SETTINGS a = 1, b = 'x'", "" for none). The engine's
+// streaming insert takes only that header, so settings travel in its text:
+// names are checked to be identifiers and values are string literals
+// (the engine converts them to each setting's type), never spliced raw.
+func settingsClause(settings store.InsertSettings) (string, error) {
+	if len(settings) == 0 {
+		return "", nil
+	}
+	names := make([]string, 0, len(settings))
+	for name := range settings {
+		if !settingName.MatchString(name) {
+			return "", fmt.Errorf("insert setting name %q is not an identifier", name)
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = name + " = " + quoteString(settings[name])
+	}
+	return " SETTINGS " + strings.Join(parts, ", "), nil
+}
+
+var settingName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// quoteString is a ClickHouse string literal of s.
+func quoteString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 func (s *embeddedStore) close() {

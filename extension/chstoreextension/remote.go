@@ -2,6 +2,7 @@ package chstoreextension
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -99,9 +100,17 @@ func (s *remoteStore) PrepareBatch(ctx context.Context, table string, columns []
 	if err != nil {
 		return nil, err
 	}
+	// clickhouse-go sends the INSERT, and so its settings, at PrepareBatch.
+	if settings := store.InsertSettingsFrom(ctx); len(settings) > 0 {
+		chs := make(clickhouse.Settings, len(settings))
+		for k, v := range settings {
+			chs[k] = v
+		}
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(chs))
+	}
 	b, err := s.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.%s (%s)", quoteIdent(s.db), quoteIdent(table), joinIdents(columns)))
 	if err != nil {
-		return nil, err
+		return nil, withCode(err)
 	}
 	return &remoteBatch{b: b, check: rowbinary.NewRowEncoder(types).WithNames(columns...)}, nil
 }
@@ -138,7 +147,27 @@ func (r *remoteBatch) Send(context.Context) error {
 		_ = r.b.Abort()
 		return r.broken
 	}
-	return r.b.Send()
+	return withCode(r.b.Send())
+}
+
+// codedError gives a server exception the Code() method that
+// store.ErrorCode looks for, as the embedded engine's errors have, so that
+// writers tell refused data from outages the same way in both modes.
+type codedError struct {
+	err  error
+	code int
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+func (e *codedError) Code() int     { return e.code }
+
+func withCode(err error) error {
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		return &codedError{err: err, code: int(ex.Code)}
+	}
+	return err
 }
 
 func (r *remoteBatch) Abort() error { return r.b.Abort() }

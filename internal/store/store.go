@@ -24,7 +24,9 @@ type Store interface {
 	// Query runs a statement and returns its rows.
 	Query(ctx context.Context, query string, params Params) (Rows, error)
 	// PrepareBatch starts an insert of columns into table (unqualified name,
-	// inside Database). Values are appended in column order.
+	// inside Database). Values are appended in column order. The insert
+	// runs with the settings ctx carries (WithInsertSettings), e.g. a
+	// de-duplication token.
 	PrepareBatch(ctx context.Context, table string, columns []string) (Batch, error)
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
