@@ -128,8 +128,10 @@ var zeroUsage Usage
 //
 // Arithmetic is exact: Σ tokens × price-per-1M-tokens (pico-USD) in 128 bits,
 // divided by 1,000,000 once and rounded half to even to the pico-USD, plus
-// Σ quantity × unit price. A call with zero usage of a known model costs a
-// real $0 (a failed call). A cost above MaxCost is Unpriced (overflow).
+// Σ quantity × unit price. A call with zero usage of a known model costs
+// $0: whether a failed call was billed at all is its caller's to settle
+// first (the cost processor's refused rule). A cost above MaxCost is
+// Unpriced (overflow).
 func (c *Catalog) Price(prov, model, operation, country string, at time.Time, u *Usage) Result {
 	r := Result{d: detail{provider: prov, name: model, at: at.Unix()}}
 	pi, ok := providerIndex(prov)

@@ -3,6 +3,7 @@ package costprocessor
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -20,7 +21,8 @@ import (
 // FuzzPriceCall runs spans and log records with arbitrary attributes (see
 // apicalltest.Decode) through the processor. Whatever they say: no panic;
 // a record that is not a call is left as it was; a call ends with exactly
-// one of reported, computed or unpriced; an unpriced call has a reason and
+// one of reported, computed, unpriced or refused; a refused call costs
+// exactly $0 with its reason; an unpriced call has a reason and
 // no cost (never $0, nor a stale cost from the input); a priced call has an
 // integer pico-USD cost in [0, MaxCost] (what a ClickHouse Decimal(18,12)
 // holds) and no unpriced reason; a provider-reported cost that is an exact
@@ -93,6 +95,15 @@ func checkPriced(t *testing.T, in, out pcommon.Map, isCall bool, call *apicall.C
 			t.Fatal("unpriced call without a reason")
 		}
 		return
+	case "refused":
+		// A known $0 with its reason, never a price, and never when the
+		// provider reported a cost (checked below).
+		if v, ok := out.Get(apicall.AttrPricingVersion); !ok || !strings.HasPrefix(v.Str(), "refused: ") && !strings.HasPrefix(v.Str(), "not sent: ") {
+			t.Fatalf("refused call without its reason: %v", out.AsRaw())
+		}
+		if hasCost && cost.Type() == pcommon.ValueTypeInt && cost.Int() != 0 {
+			t.Fatalf("refused call costs %d pico-USD", cost.Int())
+		}
 	case "reported", "computed":
 	default:
 		t.Fatalf("cost status %q", status.Str())

@@ -35,7 +35,7 @@ type costProcessor struct {
 
 	calls     metric.Int64Counter
 	anomalies metric.Int64Counter
-	byStatus  [3]metric.MeasurementOption // reported, computed, unpriced
+	byStatus  [4]metric.MeasurementOption // reported, computed, unpriced, refused
 }
 
 func newCostProcessor(cfg *Config, set processor.Settings) (*costProcessor, error) {
@@ -49,7 +49,7 @@ func newCostProcessor(cfg *Config, set processor.Settings) (*costProcessor, erro
 	}
 	meter := set.MeterProvider.Meter("github.com/nexus-otel/nexus/processor/costprocessor")
 	calls, err := meter.Int64Counter("nexus.cost.calls",
-		metric.WithDescription("API calls priced, by how: reported by the provider, computed from the catalog, or unpriced"),
+		metric.WithDescription("API calls priced, by how: reported by the provider, computed from the catalog, unpriced, or refused (not billed)"),
 		metric.WithUnit("{call}"))
 	if err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func newCostProcessor(cfg *Config, set processor.Settings) (*costProcessor, erro
 		calls:     calls,
 		anomalies: anomalies,
 	}
-	for i, s := range []pricing.Status{pricing.Reported, pricing.Computed, pricing.Unpriced} {
+	for i, s := range []pricing.Status{pricing.Reported, pricing.Computed, pricing.Unpriced, pricing.Refused} {
 		p.byStatus[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("status", s.String())))
 	}
 	set.Logger.Info("pricing catalog loaded", zap.String("version", p.version))
@@ -91,7 +91,7 @@ func (p *costProcessor) start(_ context.Context, host component.Host) error {
 // tally counts a batch's outcomes so that telemetry costs one Add per batch,
 // not per span.
 type tally struct {
-	byStatus  [3]int64
+	byStatus  [4]int64
 	anomalies int64
 }
 
@@ -212,8 +212,15 @@ func (p *costProcessor) process(t *tally, attrs pcommon.Map, call *apicall.Call,
 		attrs.PutInt(apicall.AttrCostPicoUSD, int64(res.Cost))
 		attrs.Remove(apicall.AttrUnpricedReason)
 	}
-	if res.Status == pricing.Computed {
+	switch res.Status {
+	case pricing.Computed:
 		attrs.PutStr(apicall.AttrPricingVersion, p.version)
+	case pricing.Refused:
+		// The exporter stores this attribute in pricing_version whatever
+		// the status: for a refused call it is how the $0 was decided.
+		attrs.PutStr(apicall.AttrPricingVersion, res.Reason)
+	default:
+		attrs.Remove(apicall.AttrPricingVersion) // a stale one from a re-processed span
 	}
 	attrs.PutDouble(apicall.AttrAnomalyScore, score)
 	attrs.PutBool(apicall.AttrAnomaly, anomalous)
@@ -243,12 +250,16 @@ func (p *costProcessor) publish(call *apicall.Call, out outcome, service, env st
 }
 
 // price takes the provider-reported cost when the span carries one, else
-// prices the usage from the catalog.
+// settles a failed call the provider did not bill (unbilled), else prices
+// the usage from the catalog.
 func (p *costProcessor) price(call *apicall.Call, at time.Time) pricing.Result {
 	if call.HasReportedCost {
 		if m, ok := reportedMoney(call.ReportedCost); ok {
 			return pricing.Result{Cost: m, Status: pricing.Reported}
 		}
+	}
+	if res, ok := unbilled(call); ok {
+		return res
 	}
 	var u pricing.Usage
 	u[pricing.InputTokens] = call.InputTokens
@@ -314,6 +325,8 @@ func statusIndex(s pricing.Status) int {
 		return 0
 	case pricing.Computed:
 		return 1
+	case pricing.Refused:
+		return 3
 	}
 	return 2
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // TestUnpricedCallsAreCounted: the processor's own metric says how many
-// calls were reported, computed and unpriced, so an unpriced call is visible
+// calls were reported, computed, unpriced and refused, so an unpriced call is visible
 // even where nobody reads the store.
 func TestUnpricedCallsAreCounted(t *testing.T) {
 	tel := componenttest.NewTelemetry()
@@ -35,6 +35,7 @@ func TestUnpricedCallsAreCounted(t *testing.T) {
 	send(map[string]any{"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 5}, 2)
 	send(map[string]any{"gen_ai.system": "openrouter", "gen_ai.usage.cost": 0.01}, 1)
 	send(map[string]any{"http.route": "/not-a-call"}, 4)
+	send(map[string]any{"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini", "http.response.status_code": 429}, 2)
 
 	m, err := tel.GetMetric("nexus.cost.calls")
 	if err != nil {
@@ -45,7 +46,7 @@ func TestUnpricedCallsAreCounted(t *testing.T) {
 		status, _ := dp.Attributes.Value("status")
 		got[status.AsString()] = dp.Value
 	}
-	if got["unpriced"] != 3 || got["computed"] != 2 || got["reported"] != 1 || len(got) != 3 {
-		t.Fatalf("nexus.cost.calls by status = %v, want unpriced 3, computed 2, reported 1", got)
+	if got["unpriced"] != 3 || got["computed"] != 2 || got["reported"] != 1 || got["refused"] != 2 || len(got) != 4 {
+		t.Fatalf("nexus.cost.calls by status = %v, want unpriced 3, computed 2, reported 1, refused 2", got)
 	}
 }
