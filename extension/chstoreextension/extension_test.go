@@ -194,6 +194,7 @@ func TestRemoteOverEmbeddedHTTP(t *testing.T) {
 		}
 	}
 	roundTrip(t, s, "remote_rt")
+	retriedInsertSelect(t, s, "remote_rt")
 }
 
 // roundTrip writes awkward values through a batch and reads them back typed.

@@ -49,7 +49,7 @@ func loadMigrations(db, cluster string) ([]migration, error) {
 	if cluster != "" {
 		vars.OnCluster = "ON CLUSTER " + quoteIdent(cluster)
 	}
-	funcs := template.FuncMap{"engine": vars.engine, "rollup": vars.rollup}
+	funcs := template.FuncMap{"engine": vars.engine, "rollup": vars.rollup, "dedupWindow": vars.dedupWindow}
 	var out []migration
 	seen := map[uint32]string{}
 	for _, e := range entries {
@@ -94,9 +94,38 @@ func (v schemaVars) engine(name string, args ...string) string {
 	return "Replicated" + name + "(" + strings.Join(all, ", ") + ")"
 }
 
+// Insert de-duplication: how many recent inserts (blocks) of a table the
+// engine remembers, and on a cluster for how long. A retried insert that
+// carries the same insert_deduplication_token as one remembered is dropped;
+// with deduplicate_blocks_in_dependent_materialized_views=1 its rollup
+// blocks are too. The window counts blocks, so at N inserts a second into a
+// table a retry must come within dedupWindowBlocks/N seconds.
+const (
+	dedupWindowBlocks  = 10000
+	dedupWindowSeconds = 7 * 24 * 3600
+)
+
+// dedupWindow renders the table settings that turn insert de-duplication
+// on. Replicated tables de-duplicate by default, through Keeper, within
+// replicated_deduplication_window blocks and _seconds (an hour on recent
+// servers: too short for a persistent queue replayed after an outage);
+// plain MergeTree tables only with non_replicated_deduplication_window set.
+func (v schemaVars) dedupWindow() string {
+	if v.cluster == "" {
+		return fmt.Sprintf("non_replicated_deduplication_window = %d", dedupWindowBlocks)
+	}
+	return fmt.Sprintf("replicated_deduplication_window = %d, replicated_deduplication_window_seconds = %d",
+		dedupWindowBlocks, dedupWindowSeconds)
+}
+
 // rollup renders the SELECT of a materialized view that folds api_calls into
 // a rollup table whose bucket start is bucket(timestamp). One definition for
 // every grain keeps the three rollups identical but for their bucket.
+//
+// ts is a DateTime, which holds 1970-01-01 to 2106-02-07 06:28:15 UTC:
+// a bucket outside wraps (2200 becomes 2063) and would count a call in a
+// year it never happened. The exporter refuses such calls; the WHERE keeps
+// them out of the rollups should one reach api_calls another way.
 func (v schemaVars) rollup(bucket string) string {
 	return "SELECT " + bucket + "(timestamp) AS ts, provider, model, operation, service, environment,\n" +
 		"    count() AS calls,\n" +
@@ -112,6 +141,7 @@ func (v schemaVars) rollup(bucket string) string {
 		"    sum(duration_ns) AS duration_ns_sum,\n" +
 		"    quantileTDigestState(toFloat64(duration_ns) / 1e6) AS latency_ms\n" +
 		"FROM " + v.DB + ".api_calls\n" +
+		"WHERE timestamp >= toDateTime64('1970-01-01 00:00:00', 9, 'UTC') AND timestamp < toDateTime64('2106-02-07 06:28:16', 9, 'UTC')\n" +
 		"GROUP BY ts, provider, model, operation, service, environment"
 }
 
@@ -143,6 +173,16 @@ func statements(sql string) []string {
 // Statements are idempotent (IF NOT EXISTS), so a migration interrupted half
 // way, or run by two collectors at once, converges on a second run.
 func migrate(ctx context.Context, s store.Store, cluster string, logger *zap.Logger) error {
+	migrations, err := loadMigrations(s.Database(), cluster)
+	if err != nil {
+		return err
+	}
+	return applyMigrations(ctx, s, cluster, migrations, logger)
+}
+
+// applyMigrations applies those of migrations the database has not
+// recorded (tests pass a prefix to stand for an older build).
+func applyMigrations(ctx context.Context, s store.Store, cluster string, migrations []migration, logger *zap.Logger) error {
 	db := s.Database()
 	onCluster := ""
 	if cluster != "" {
@@ -161,10 +201,6 @@ func migrate(ctx context.Context, s store.Store, cluster string, logger *zap.Log
 		}
 	}
 	applied, err := appliedMigrations(ctx, s)
-	if err != nil {
-		return err
-	}
-	migrations, err := loadMigrations(db, cluster)
 	if err != nil {
 		return err
 	}

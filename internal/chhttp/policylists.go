@@ -223,6 +223,8 @@ var writeSettings = map[string]settingRule{
 	"max_insert_block_size": positive, "min_insert_block_size_rows": anyLiteral,
 	"min_insert_block_size_bytes": anyLiteral, "mutations_sync": anyLiteral, "alter_sync": anyLiteral,
 	"lightweight_deletes_sync": anyLiteral, "max_partitions_per_insert_block": anyLiteral,
+	// Retried inserts land once in rollups too (see internal/store DedupSettings).
+	"deduplicate_blocks_in_dependent_materialized_views": anyLiteral,
 }
 
 // tableSettings are MergeTree settings a CREATE or ALTER on the write path
@@ -235,6 +237,10 @@ var tableSettings = map[string]settingRule{
 	"allow_nullable_key": anyLiteral, "min_age_to_force_merge_seconds": anyLiteral,
 	"min_age_to_force_merge_on_partition_only": anyLiteral,
 	"deduplicate_merge_projection_mode":        anyLiteral, "lightweight_mutation_projection_mode": anyLiteral,
+	// Insert de-duplication windows (chstore migration 0006): counts and
+	// durations, nothing that reaches a file or the network.
+	"non_replicated_deduplication_window": anyLiteral, "replicated_deduplication_window": anyLiteral,
+	"replicated_deduplication_window_seconds": anyLiteral,
 }
 
 // constantSettings are fixed by the engine profile (engineprofile.go) as a
