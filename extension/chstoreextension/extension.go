@@ -56,18 +56,21 @@ func (e *chstore) Start(ctx context.Context, host component.Host) error {
 			return err
 		}
 		e.embedded, e.store = s, s
+		retentionOf.Store(e.store, e.cfg.Retention)
 		e.logger.Info("embedded ClickHouse engine started",
 			zap.String("library", s.lib.Path()), zap.String("version", s.lib.Version()),
 			zap.String("data_dir", resolveDataDir(e.cfg.Embedded)))
 		// The engine is local: a migration failure is a real fault, not an outage.
 		if e.cfg.Migrate {
 			if err := e.prepareSchema(ctx); err != nil {
+				retentionOf.Delete(e.store)
 				s.close()
 				return err
 			}
 		}
 		if e.cfg.HTTP.Enabled {
 			if err := e.startHTTP(ctx, host); err != nil {
+				retentionOf.Delete(e.store)
 				s.close()
 				return err
 			}
@@ -78,6 +81,7 @@ func (e *chstore) Start(ctx context.Context, host component.Host) error {
 			return err
 		}
 		e.remote, e.store = s, s
+		retentionOf.Store(e.store, e.cfg.Retention)
 		e.logger.Info("using ClickHouse server", zap.Strings("endpoints", e.cfg.Remote.Endpoints),
 			zap.String("protocol", e.cfg.Remote.Protocol), zap.String("cluster", e.cfg.Remote.Cluster))
 		if e.cfg.Migrate {
@@ -181,6 +185,9 @@ func (e *chstore) Shutdown(ctx context.Context) error {
 	e.wg.Wait()
 	if e.httpEngine != nil {
 		e.httpEngine.Close()
+	}
+	if e.store != nil {
+		retentionOf.Delete(e.store)
 	}
 	if e.embedded != nil {
 		e.embedded.close()

@@ -36,7 +36,10 @@ func createDefaultConfig() component.Config {
 		Migrate:      true,
 		MaxQueryTime: chhttp.DefaultMaxExecutionTime,
 		Embedded:     EmbeddedConfig{Connections: 4, ReadConnections: 2},
-		Retention:    defaultRetention(),
+		// api_calls 90 days, api_calls_1m 30, api_calls_1h 365,
+		// api_calls_1d for ever, provider_usage 730, provider_gauges and
+		// provider_health 90, alert_events 365 (retention.go).
+		Retention: defaultRetention(),
 		Remote: RemoteConfig{
 			Protocol:     ProtocolNative,
 			DialTimeout:  10 * time.Second,
