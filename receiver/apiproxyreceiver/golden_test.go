@@ -67,6 +67,28 @@ func TestGoldenSpans(t *testing.T) {
 			serve:    func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, apolloMatch) },
 			endpoint: func(c *Config, u string) { c.Apollo.Endpoint = u + "/api/v1" },
 		},
+		// Refusals: what the cost processor reads to bill them $0 — the
+		// status code, error.type and an Error status.
+		{
+			name: "openai_429", method: "POST", path: "/openai/v1/chat/completions", body: chatReq,
+			serve: jsonAnswer(429, openAI429), endpoint: func(c *Config, u string) { c.OpenAI.Endpoint = u + "/v1" },
+		},
+		{
+			name: "openrouter_402", method: "POST", path: "/openrouter/api/v1/chat/completions", body: `{"model":"openai/gpt-4o"}`,
+			serve: jsonAnswer(402, openRouter402), endpoint: func(c *Config, u string) { c.OpenRouter.Endpoint = u + "/api/v1" },
+		},
+		{
+			name: "exa_402", method: "POST", path: "/exa/search", body: `{"query":"nexus"}`,
+			serve: jsonAnswer(402, exa402), endpoint: func(c *Config, u string) { c.Exa.Endpoint = u },
+		},
+		{
+			name: "twilio_429", method: "POST", path: "/twilio/2010-04-01/Accounts/AC123/Messages.json", body: "To=%2B15558675310&Body=Hello",
+			serve: jsonAnswer(429, twilio429), endpoint: func(c *Config, u string) { c.Twilio.Endpoint = u },
+		},
+		{
+			name: "apollo_401", method: "POST", path: "/apollo/api/v1/people/match", body: `{}`,
+			serve: textAnswer(401, "Invalid access credentials."), endpoint: func(c *Config, u string) { c.Apollo.Endpoint = u + "/api/v1" },
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
