@@ -19,7 +19,8 @@ func TestLoadConfig(t *testing.T) {
 	q := cfg.QueueConfig.Get()
 	if cfg.Store != component.MustNewIDWithName("chstore", "other") || cfg.Timeout != 10*time.Second ||
 		q == nil || q.QueueSize != 5000 || q.StorageID == nil || q.StorageID.String() != "file_storage" ||
-		cfg.BackOffConfig.MaxElapsedTime != 10*time.Minute {
+		cfg.BackOffConfig.MaxElapsedTime != 10*time.Minute ||
+		cfg.AcceptedTime != (AcceptedTimeConfig{MaxAge: 30 * 24 * time.Hour, MaxFuture: time.Minute}) {
 		t.Fatalf("unexpected config: %+v queue %+v", cfg, q)
 	}
 }
@@ -29,9 +30,17 @@ func TestConfigErrors(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("default config invalid: %v", err)
 	}
+	if cfg.AcceptedTime != (AcceptedTimeConfig{MaxFuture: 5 * time.Minute}) {
+		t.Fatalf("default accepted_time: %+v", cfg.AcceptedTime)
+	}
 	cfg.Timeout = -time.Second
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("negative timeout: %v", err)
+	}
+	cfg.AcceptedTime = AcceptedTimeConfig{MaxAge: -time.Hour, MaxFuture: -time.Second}
+	err := cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), "accepted_time.max_age") || !strings.Contains(err.Error(), "accepted_time.max_future") {
+		t.Fatalf("negative accepted_time: %v", err)
 	}
 	conf := confmap.NewFromStringMap(map[string]any{"stor": "chstore"})
 	if err := conf.Unmarshal(createDefaultConfig().(*Config)); err == nil || !strings.Contains(err.Error(), "stor") {

@@ -37,18 +37,26 @@ func createDefaultConfig() component.Config {
 		QueueConfig:   configoptional.Some(queue),
 		BackOffConfig: configretry.NewDefaultBackOffConfig(),
 		Store:         component.MustNewID("chstore"),
+		AcceptedTime:  AcceptedTimeConfig{MaxFuture: defaultMaxFuture},
 	}
 }
 
+// defaultMaxFuture allows for clients whose clocks run a little ahead.
+const defaultMaxFuture = 5 * time.Minute
+
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
-	c := cfg.(*Config)
-	e := newNexusExporter(c, set)
+	e, err := newNexusExporter(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
 	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, e.options()...)
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
-	c := cfg.(*Config)
-	e := newNexusExporter(c, set)
+	e, err := newNexusExporter(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
 	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, e.options()...)
 }
 

@@ -2,73 +2,72 @@ package nexusexporter
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.uber.org/zap"
 
 	"github.com/nexus-otel/nexus/internal/store"
 	"github.com/nexus-otel/nexus/receiver/apiusagereceiver"
 )
 
+var usageColumns = []string{"provider", "account", "kind", "bucket_start", "bucket_end", "project", "model",
+	"line_item", "category", "api_key", "value", "polled_at"}
+
+// The providers' tables, each partitioned by month of its first time.
 var (
-	usageColumns = []string{"provider", "account", "kind", "bucket_start", "bucket_end", "project", "model",
-		"line_item", "category", "api_key", "value", "polled_at"}
+	providerUsage  = tableSpec{name: "provider_usage", columns: usageColumns}
+	providerGauges = tableSpec{name: "provider_gauges", columns: store.ProviderGaugeColumns}
+	providerHealth = tableSpec{name: "provider_health", columns: store.ProviderHealthColumns}
 )
 
-// metricBatches are the inserts one metrics request turns into.
-type metricBatches struct {
-	usage, gauges, health store.Batch
+// metricRows are the rows one metrics request turns into.
+type metricRows struct {
+	usage, gauges, health []row
 }
 
 // pushMetrics writes the apiusage receiver's metrics: usage and cost
 // buckets to provider_usage (where a re-polled bucket replaces its earlier
 // value), gauges and rate limits to provider_gauges, key checks to
 // provider_health. Metrics of other names are not Nexus's and are skipped.
+// Points are written as spans are (see write): exactly once, bad points
+// refused and the rest stored. Their times are not bounded by age (a
+// provider's usage history is legitimately old) but must be set, not
+// ahead of now + max_future and storable.
 func (e *nexusExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) error {
-	var b metricBatches
-	var err error
-	if b.usage, err = e.store.PrepareBatch(ctx, "provider_usage", usageColumns); err != nil {
-		return fmt.Errorf("prepare provider_usage insert: %w", err)
-	}
-	if b.gauges, err = e.store.PrepareBatch(ctx, "provider_gauges", store.ProviderGaugeColumns); err != nil {
-		return fmt.Errorf("prepare provider_gauges insert: %w", err)
-	}
-	if b.health, err = e.store.PrepareBatch(ctx, "provider_health", store.ProviderHealthColumns); err != nil {
-		return fmt.Errorf("prepare provider_health insert: %w", err)
-	}
+	w := newWindow(time.Now(), 0, e.cfg.AcceptedTime.MaxFuture)
+	var rows metricRows
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
+		// The receiver always stamps its polls. Without the stamp, a retry
+		// computes another polled_at and so another block: it is stored
+		// again, which the ReplacingMergeTree of provider_usage absorbs.
 		polledAt := time.Now()
 		if v, ok := rm.Resource().Attributes().Get(apiusagereceiver.ResourcePolledAt); ok {
 			polledAt = time.Unix(0, v.Int())
 		}
 		sms := rm.ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
-			e.appendMetrics(&b, sms.At(j).Metrics(), polledAt)
+			appendMetrics(&rows, sms.At(j).Metrics(), polledAt, w)
 		}
 	}
+	var rep pushReport
 	for _, t := range []struct {
-		name  string
-		batch store.Batch
-	}{{"provider_usage", b.usage}, {"provider_gauges", b.gauges}, {"provider_health", b.health}} {
-		if t.batch.Rows() == 0 {
-			_ = t.batch.Abort()
-			continue
-		}
-		if err := t.batch.Send(ctx); err != nil {
-			return fmt.Errorf("insert %s: %w", t.name, err)
+		spec *tableSpec
+		rows []row
+	}{{&providerUsage, rows.usage}, {&providerGauges, rows.gauges}, {&providerHealth, rows.health}} {
+		if err := e.write(ctx, t.spec, t.rows, &rep); err != nil {
+			return err
 		}
 	}
+	e.refusals.report(ctx, &rep)
 	return nil
 }
 
-func (e *nexusExporter) appendMetrics(b *metricBatches, ms pmetric.MetricSlice, polledAt time.Time) {
+func appendMetrics(b *metricRows, ms pmetric.MetricSlice, polledAt time.Time, w window) {
 	// Latency points pair with health points of the same check.
 	latency := map[pcommon.Timestamp]float64{}
 	for k := 0; k < ms.Len(); k++ {
@@ -79,6 +78,7 @@ func (e *nexusExporter) appendMetrics(b *metricBatches, ms pmetric.MetricSlice, 
 			}
 		}
 	}
+	ahead := w.noAge()
 	for k := 0; k < ms.Len(); k++ {
 		m := ms.At(k)
 		if m.Type() != pmetric.MetricTypeGauge {
@@ -88,31 +88,39 @@ func (e *nexusExporter) appendMetrics(b *metricBatches, ms pmetric.MetricSlice, 
 		for d := 0; d < dps.Len(); d++ {
 			dp := dps.At(d)
 			a := dp.Attributes()
-			var err error
+			provider := str(a, apiusagereceiver.AttrProvider)
+			r := row{at: dp.Timestamp().AsTime(), what: m.Name() + " of " + provider, refused: ahead.check(dp.Timestamp())}
 			switch m.Name() {
 			case apiusagereceiver.MetricCost, apiusagereceiver.MetricUsage:
-				err = b.usage.Append(str(a, apiusagereceiver.AttrProvider), str(a, apiusagereceiver.AttrAccount),
+				// The bucket's start partitions it; its end may be ahead
+				// (an open bucket) but must be storable.
+				r.at, r.refused = dp.StartTimestamp().AsTime(), ahead.check(dp.StartTimestamp())
+				if r.refused == "" {
+					r.refused = storable().check(dp.Timestamp())
+				}
+				r.vals = []any{provider, str(a, apiusagereceiver.AttrAccount),
 					str(a, apiusagereceiver.AttrKind), dp.StartTimestamp().AsTime(), dp.Timestamp().AsTime(),
 					str(a, apiusagereceiver.AttrProject), str(a, apiusagereceiver.AttrModel), str(a, apiusagereceiver.AttrLineItem),
-					str(a, apiusagereceiver.AttrCategory), str(a, apiusagereceiver.AttrAPIKey), exactValue(dp), polledAt)
+					str(a, apiusagereceiver.AttrCategory), str(a, apiusagereceiver.AttrAPIKey), exactValue(dp), polledAt}
+				b.usage = append(b.usage, r)
 			case apiusagereceiver.MetricGauge:
-				err = b.gauges.Append(dp.Timestamp().AsTime(), str(a, apiusagereceiver.AttrProvider), str(a, apiusagereceiver.AttrAccount),
-					str(a, apiusagereceiver.AttrName), str(a, apiusagereceiver.AttrWindow), "", "", exactValue(dp))
+				r.vals = []any{dp.Timestamp().AsTime(), provider, str(a, apiusagereceiver.AttrAccount),
+					str(a, apiusagereceiver.AttrName), str(a, apiusagereceiver.AttrWindow), "", "", exactValue(dp)}
+				b.gauges = append(b.gauges, r)
 			case apiusagereceiver.MetricRateLimitLimit, apiusagereceiver.MetricRateLimitRemaining:
 				name := "ratelimit_limit"
 				if m.Name() == apiusagereceiver.MetricRateLimitRemaining {
 					name = "ratelimit_remaining"
 				}
-				err = b.gauges.Append(dp.Timestamp().AsTime(), str(a, apiusagereceiver.AttrProvider), "", name, "",
-					str(a, apiusagereceiver.AttrScope), str(a, apiusagereceiver.AttrEndpoint), exactValue(dp))
+				r.vals = []any{dp.Timestamp().AsTime(), provider, "", name, "",
+					str(a, apiusagereceiver.AttrScope), str(a, apiusagereceiver.AttrEndpoint), exactValue(dp)}
+				b.gauges = append(b.gauges, r)
 			case apiusagereceiver.MetricHealthUp:
 				status, _ := a.Get(apiusagereceiver.AttrHTTPStatus)
-				err = b.health.Append(dp.Timestamp().AsTime(), str(a, apiusagereceiver.AttrProvider), dp.IntValue() == 1,
+				r.vals = []any{dp.Timestamp().AsTime(), provider, dp.IntValue() == 1,
 					str(a, apiusagereceiver.AttrClass), uint16(min(max(status.Int(), 0), 65535)),
-					latency[dp.Timestamp()], str(a, apiusagereceiver.AttrMessage))
-			}
-			if err != nil {
-				e.logger.Warn("dropping a provider metric point that does not fit its table", zap.String("metric", m.Name()), zap.Error(err))
+					latency[dp.Timestamp()], str(a, apiusagereceiver.AttrMessage)}
+				b.health = append(b.health, r)
 			}
 		}
 	}

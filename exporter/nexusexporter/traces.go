@@ -27,14 +27,25 @@ var apiCallsColumns = []string{
 	"trace_id", "span_id",
 }
 
+// apiCalls is the table of calls, partitioned by day of the call's start.
+var apiCalls = tableSpec{name: "api_calls", columns: apiCallsColumns}
+
 type nexusExporter struct {
 	cfg    *Config
 	logger *zap.Logger
 	store  store.Store
+	// retention reports the store's retention of api_calls, nil when the
+	// store does not.
+	retention store.RetentionReporter
+	refusals  *refusals
 }
 
-func newNexusExporter(cfg *Config, set exporter.Settings) *nexusExporter {
-	return &nexusExporter{cfg: cfg, logger: set.Logger}
+func newNexusExporter(cfg *Config, set exporter.Settings) (*nexusExporter, error) {
+	r, err := newRefusals(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &nexusExporter{cfg: cfg, logger: set.Logger, refusals: r}, nil
 }
 
 func (e *nexusExporter) start(_ context.Context, host component.Host) error {
@@ -43,17 +54,23 @@ func (e *nexusExporter) start(_ context.Context, host component.Host) error {
 		return fmt.Errorf("nexus exporter: %w", err)
 	}
 	e.store = s
+	// The store or the extension providing it may know the retention.
+	if rr, ok := s.(store.RetentionReporter); ok {
+		e.retention = rr
+	} else if rr, ok := host.GetExtensions()[e.cfg.Store].(store.RetentionReporter); ok {
+		e.retention = rr
+	}
 	return nil
 }
 
-// pushTraces writes one row per API-call span. A failed insert returns the
-// error so that exporterhelper retries and queues the whole request; rows
-// are only ever written by a successful Send, so a retry cannot duplicate.
+// pushTraces writes one row per API-call span. Calls whose times cannot be
+// stored as sent are refused (counted and logged); the others are written
+// exactly once, however often the request is retried (see write). An error
+// is returned only for an outage, so that exporterhelper retries and
+// queues the request.
 func (e *nexusExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	batch, err := e.store.PrepareBatch(ctx, "api_calls", apiCallsColumns)
-	if err != nil {
-		return fmt.Errorf("prepare api_calls insert: %w", err)
-	}
+	w := newWindow(time.Now(), e.maxAge(), e.cfg.AcceptedTime.MaxFuture)
+	rows := make([]row, 0, td.SpanCount())
 	var traceBuf [32]byte
 	var spanBuf [16]byte
 	rss := td.ResourceSpans()
@@ -81,32 +98,34 @@ func (e *nexusExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 				tid, sid := span.TraceID(), span.SpanID()
 				hex.Encode(traceBuf[:], tid[:])
 				hex.Encode(spanBuf[:], sid[:])
+				traceID, spanID := string(traceBuf[:]), string(spanBuf[:])
 				c := costOf(span.Attributes())
-				err := batch.Append(
-					start.AsTime(), dur, service, env, call.Provider, call.Operation, call.Model,
-					call.RequestModel, span.Name(), call.ServerAddress, call.HTTPMethod, uint16(min(max(call.HTTPStatus, 0), 65535)), status,
-					call.ErrorClass, call.ErrorType, uint64(call.InputTokens), uint64(call.OutputTokens), uint64(call.CachedInputTokens),
-					uint64(call.CacheWriteTokens), uint64(call.ReasoningTokens), usageUnits(&call),
-					c.usd, c.status, c.reason, c.version, float32(c.score), c.anomaly,
-					string(traceBuf[:]), string(spanBuf[:]),
-				)
-				if err != nil {
-					// A row the table cannot take is bad data, not an outage:
-					// dropping it (loudly) beats retrying the batch forever.
-					e.logger.Warn("dropping span that does not fit api_calls", zap.Error(err),
-						zap.String("span", span.Name()), zap.Time("start", start.AsTime()))
-				}
+				rows = append(rows, row{
+					at:      start.AsTime(),
+					refused: w.checkSpan(start, end),
+					what:    "trace " + traceID + " span " + spanID,
+					vals: []any{
+						start.AsTime(), dur, service, env, call.Provider, call.Operation, call.Model,
+						call.RequestModel, span.Name(), call.ServerAddress, call.HTTPMethod, uint16(min(max(call.HTTPStatus, 0), 65535)), status,
+						call.ErrorClass, call.ErrorType, uint64(call.InputTokens), uint64(call.OutputTokens), uint64(call.CachedInputTokens),
+						uint64(call.CacheWriteTokens), uint64(call.ReasoningTokens), usageUnits(&call),
+						c.usd, c.status, c.reason, c.version, float32(c.score), c.anomaly,
+						traceID, spanID,
+					},
+				})
 			}
 		}
 	}
-	if batch.Rows() == 0 {
-		return batch.Abort()
+	if len(rows) == 0 {
+		return nil
 	}
-	rows, began := batch.Rows(), time.Now()
-	if err := batch.Send(ctx); err != nil {
-		return fmt.Errorf("insert %d api_calls rows: %w", rows, err)
+	var rep pushReport
+	began := time.Now()
+	if err := e.write(ctx, &apiCalls, rows, &rep); err != nil {
+		return err
 	}
-	e.logger.Debug("api_calls inserted", zap.Int("rows", rows), zap.Duration("took", time.Since(began)))
+	e.refusals.report(ctx, &rep)
+	e.logger.Debug("api_calls written", zap.Int("rows", rep.stored), zap.Duration("took", time.Since(began)))
 	return nil
 }
 

@@ -47,6 +47,10 @@ func newExporter(t *testing.T, h storetest.Host, tweak func(*Config)) exporter.T
 	return exp
 }
 
+// recent is a whole hour of yesterday: calls at that time are inside the
+// exporter's accepted window whenever the tests run.
+func recent() time.Time { return time.Now().UTC().Truncate(time.Hour).Add(-24 * time.Hour) }
+
 // calls builds n OpenAI chat spans (plus one internal span that is not an
 // API call and must not be stored).
 func calls(n int, base time.Time) ptrace.Traces {
@@ -82,7 +86,7 @@ func calls(n int, base time.Time) ptrace.Traces {
 func TestExportWritesOneRowPerCall(t *testing.T) {
 	s, h := storetest.Start(t, "exp_rows")
 	exp := newExporter(t, h, nil)
-	base := time.Date(2026, 11, 26, 10, 0, 0, 123456789, time.UTC)
+	base := recent().Add(123456789)
 	if err := exp.ConsumeTraces(context.Background(), calls(100, base)); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +95,7 @@ func TestExportWritesOneRowPerCall(t *testing.T) {
 	}
 	got := storetest.Scalar(t, s, "SELECT toString(tuple(count(), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), "+
 		"min(timestamp), uniqExact(trace_id), any(service), any(environment), any(model), any(request_model), any(duration_ns))) FROM exp_rows.api_calls")
-	want := "(100,14950,1000,6400,'2026-11-26 10:00:00.123456789',100,'billing','staging','gpt-4o-2024-08-06','gpt-4o',250000000)"
+	want := "(100,14950,1000,6400,'" + base.Format("2006-01-02 15:04:05.000000000") + "',100,'billing','staging','gpt-4o-2024-08-06','gpt-4o',250000000)"
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
@@ -113,7 +117,7 @@ func TestStoreOutageLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	exp := newExporter(t, h, nil)
-	base := time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC)
+	base := recent()
 	for i := range 5 {
 		if err := exp.ConsumeTraces(ctx, calls(200, base.Add(time.Duration(i)*time.Minute))); err != nil {
 			t.Fatalf("queue refused data during the outage: %v", err)
@@ -165,7 +169,7 @@ func TestPersistentQueueSurvivesRestart(t *testing.T) {
 	fs1 := startFileStorage()
 	h.Extensions[fsID] = fs1
 	exp1 := newExporter(t, h, withQueue)
-	if err := exp1.ConsumeTraces(ctx, calls(300, time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))); err != nil {
+	if err := exp1.ConsumeTraces(ctx, calls(300, recent())); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
