@@ -209,6 +209,24 @@ func TestRefusedBlockIsBisected(t *testing.T) {
 	if got := callCounts(t, s, "exp_bisect"); got != "(96,96,96,96,96,96)" {
 		t.Fatalf("after the same request again: %s", got)
 	}
+
+	// A request the table refuses row after row costs a bounded number of
+	// inserts: past the budget, a refused block is refused whole.
+	defer func(n int) { maxBisections = n }(maxBisections)
+	maxBisections = 3
+	bad := calls(40, recent().Add(time.Hour))
+	spans = bad.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for i := range 40 {
+		spans.At(i).Attributes().PutStr("gen_ai.response.model", "poison")
+	}
+	before := x.refused(t)["api_calls/refused_by_engine"]
+	consume(t, x.traces, bad)
+	if got := x.refused(t)["api_calls/refused_by_engine"] - before; got != 40 {
+		t.Fatalf("%d of 40 refused rows counted", got)
+	}
+	if got := callCounts(t, s, "exp_bisect"); got != "(96,96,96,96,96,96)" {
+		t.Fatalf("after a request of refused rows: %s", got)
+	}
 }
 
 // TestMetricPointsWithBadTimes: the metrics path refuses points whose time

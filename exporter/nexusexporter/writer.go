@@ -39,8 +39,8 @@ type row struct {
 // maxBisections bounds the inserts one push spends isolating refused rows,
 // so that a table refusing every row (a broken view, a constraint no row
 // meets) costs a bounded number of inserts, not two per row. When it is
-// spent, a block still refused is refused whole.
-const maxBisections = 256
+// spent, a block still refused is refused whole. A variable for tests.
+var maxBisections = 256
 
 // write inserts rows into t: one block per month (blockOf), each carrying
 // a de-duplication token derived from its content.
@@ -95,7 +95,8 @@ func (e *nexusExporter) insert(ctx context.Context, t *tableSpec, rows []row, to
 		fit = append(fit, r)
 	}
 	if len(fit) == 0 {
-		return b.Abort()
+		_ = b.Abort() // nothing was sent: nothing to retry
+		return nil
 	}
 	err = b.Send(bctx)
 	switch {
