@@ -140,17 +140,27 @@ func (c *InsightsConfig) ValidateUnder(prefix string) error {
 		}
 		sort.Strings(from)
 		now := time.Now()
+		// Calls are matched to pairs by resolved model: two keys that
+		// resolve to one (gpt-4o and gpt-4o-2024-08-06) must agree.
+		seen := map[providerModel]string{}
 		for _, m := range from {
 			to := c.RightSizing.Models[m]
 			if to == "" {
 				continue
 			}
 			key := "right_sizing.models." + m
+			resolved := providerModel{rightSizingProvider(m), cat.ResolveModel(rightSizingProvider(m), m).Name}
+			other, clash := seen[resolved]
+			if !clash {
+				seen[resolved] = m
+			}
 			switch {
 			case rightSizingProvider(m) != rightSizingProvider(to):
 				bad(key, fmt.Sprintf("%s and %s are not priced by the same provider", m, to))
-			case m == to:
+			case m == to || cat.ResolveModel(rightSizingProvider(m), to).Name == resolved.name:
 				bad(key, "a model cannot replace itself")
+			case clash && c.RightSizing.Models[other] != to:
+				bad(key, fmt.Sprintf("%s is the same model as %s (%s), paired with %s", m, other, resolved.name, c.RightSizing.Models[other]))
 			default:
 				for _, name := range []string{m, to} {
 					if _, ok := catalogTokenPrices(cat, rightSizingProvider(name), name, now); !ok {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -28,210 +27,12 @@ func (w insightWindow) callsWhere(extra string) (string, store.Params) {
 	return where, params
 }
 
-type tokenGroup struct {
-	provider, model, operation string
-	calls, input, cached, out  uint64
-	unpriced                   uint64
-	recorded                   decimal.Decimal
-}
-
-// tokenRecommendations: model right-sizing per (provider, model,
-// operation), prompt caching per (provider, model).
-func (a *api) tokenRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
-	where, params := w.callsWhere("provider IN ('openai', 'openrouter') AND model != ''")
-	var groups []tokenGroup
-	err := a.scanRows(ctx, "SELECT provider, model, operation, count(), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens), "+
-		"countIf(cost_usd IS NULL), CAST(sum(ifNull(cost_usd, toDecimal64(0, 12))) AS Decimal(38, 12)) FROM "+a.store.Database()+
-		".api_calls WHERE "+where+" GROUP BY provider, model, operation ORDER BY provider, model, operation", params,
-		func(rows store.Rows) error {
-			var g tokenGroup
-			if err := rows.Scan(&g.provider, &g.model, &g.operation, &g.calls, &g.input, &g.cached, &g.out, &g.unpriced, &g.recorded); err != nil {
-				return err
-			}
-			groups = append(groups, g)
-			return nil
-		})
-	if err != nil {
-		return nil, err
-	}
-	cfg := a.cfg.Insights
-	var out []recommendation
-	simple := map[string]bool{}
-	for _, op := range cfg.RightSizing.Operations {
-		simple[op] = true
-	}
-	minCalls := uint64(cfg.MinCalls)
-	maxOut := decimal.NewFromFloat(cfg.RightSizing.MaxAvgOutputTokens)
-	for _, g := range groups {
-		target := cfg.RightSizing.Models[g.model]
-		if !simple[g.operation] || target == "" || g.calls < minCalls || !u64(g.out).LessThan(maxOut.Mul(u64(g.calls))) {
-			continue
-		}
-		cur, ok1 := catalogTokenPrices(w.cat, g.provider, g.model, w.f.To)
-		alt, ok2 := catalogTokenPrices(w.cat, g.provider, target, w.f.To)
-		if !ok1 || !ok2 {
-			continue
-		}
-		now, then := cur.cost(g.input, g.cached, g.out), alt.cost(g.input, g.cached, g.out)
-		saving := now.Sub(then)
-		if !saving.IsPositive() {
-			continue
-		}
-		out = append(out, recommendation{
-			ID: kindModelRightSizing + ":" + g.provider + ":" + g.model + ":" + g.operation, Kind: kindModelRightSizing,
-			Provider: g.provider, Model: g.model, Operation: g.operation,
-			Title:  fmt.Sprintf("%s %s calls return short answers: try %s", g.model, g.operation, target),
-			Action: fmt.Sprintf("Serve these %s calls with %s (same provider) after checking its answers on a sample.", g.operation, target),
-			saving: saving,
-			Evidence: map[string]any{
-				"calls": g.calls, "inputTokens": g.input, "cachedInputTokens": g.cached, "outputTokens": g.out,
-				"avgOutputTokens": decRatio(u64(g.out), u64(g.calls)), "maxAvgOutputTokens": maxOut.String(),
-				"recordedCostUsd": money(g.recorded), "unpricedCalls": g.unpriced,
-				"catalogCostUsd": money(now), "alternativeModel": target, "alternativeCostUsd": money(then),
-				"pricesPerMillionTokens": map[string]any{g.model: priceEvidence(cur), target: priceEvidence(alt)},
-			},
-			Confidence: "medium",
-			ConfidenceNote: "Short outputs on a simple operation suggest classification-sized answers, but Nexus cannot judge answer " +
-				"quality: the saving is exact for the same token counts at catalog prices, the switch itself needs testing.",
-		})
-	}
-
-	// Prompt caching is a property of the prompts sent to a model, whatever
-	// the operation, so operations are summed.
-	type key struct{ provider, model string }
-	byModel := map[key]*tokenGroup{}
-	var keys []key
-	for _, g := range groups {
-		k := key{g.provider, g.model}
-		if byModel[k] == nil {
-			byModel[k] = &tokenGroup{provider: g.provider, model: g.model}
-			keys = append(keys, k)
-		}
-		s := byModel[k]
-		s.calls, s.input, s.cached, s.out, s.unpriced = s.calls+g.calls, s.input+g.input, s.cached+g.cached, s.out+g.out, s.unpriced+g.unpriced
-		s.recorded = s.recorded.Add(g.recorded)
-	}
-	pc := cfg.PromptCaching
-	minIn, maxShare, share := decimal.NewFromFloat(pc.MinAvgInputTokens), decimal.NewFromFloat(pc.MaxCachedShare), decimal.NewFromFloat(pc.AchievableCachedShare)
-	for _, k := range keys {
-		g := byModel[k]
-		if g.calls < minCalls || u64(g.input).LessThan(minIn.Mul(u64(g.calls))) || !u64(g.cached).LessThan(maxShare.Mul(u64(g.input))) {
-			continue
-		}
-		p, ok := catalogTokenPrices(w.cat, g.provider, g.model, w.f.To)
-		if !ok || !p.HasCached || !p.Cached.LessThan(p.Input) {
-			continue
-		}
-		more := share.Mul(u64(g.input)).Sub(u64(g.cached))
-		saving := more.Mul(p.Input.Sub(p.Cached)).Div(million)
-		if !saving.IsPositive() {
-			continue
-		}
-		out = append(out, recommendation{
-			ID: kindPromptCaching + ":" + g.provider + ":" + g.model, Kind: kindPromptCaching, Provider: g.provider, Model: g.model,
-			Title: fmt.Sprintf("%s prompts are long but rarely cached (%s%% of input tokens)", g.model, decRatio(u64(g.cached).Mul(decimal.NewFromInt(100)), u64(g.input))),
-			Action: "Put the unchanging part of each prompt (instructions, tools, examples) first and keep it byte-identical across calls, " +
-				"so that the provider's prompt cache can serve it.",
-			saving: saving,
-			Evidence: map[string]any{
-				"calls": g.calls, "inputTokens": g.input, "cachedInputTokens": g.cached,
-				"avgInputTokens": decRatio(u64(g.input), u64(g.calls)), "minAvgInputTokens": minIn.String(),
-				"cachedShare": decRatio(u64(g.cached), u64(g.input)), "maxCachedShare": maxShare.String(),
-				"assumedAchievableCachedShare": share.String(), "additionalCachedTokens": more.String(),
-				"pricesPerMillionTokens": priceEvidence(p), "recordedCostUsd": money(g.recorded),
-			},
-			Confidence: "low",
-			ConfidenceNote: "How much of a prompt can be cached depends on how much of it repeats; the saving assumes " +
-				share.String() + " of input tokens (insights.prompt_caching.achievable_cached_share) at the catalog's cached-input price.",
-		})
-	}
-	return out, nil
-}
-
-func priceEvidence(p tokenPrices) map[string]any {
-	e := map[string]any{"input": p.Input.String(), "output": p.Output.String(), "catalogModel": p.Model, "effective": p.Effective}
-	if p.HasCached {
-		e["cachedInput"] = p.Cached.String()
-	}
-	return e
-}
-
-// routingRecommendations: an OpenRouter model's calls billed at different
-// prices per token. OpenRouter routes one model to several upstream
-// providers at different prices; provider preferences can pin the cheap ones.
-func (a *api) routingRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
-	if w.f.Provider != "" && w.f.Provider != provider.OpenRouter {
-		return nil, nil
-	}
-	where, params := w.callsWhere("provider = 'openrouter' AND cost_usd IS NOT NULL AND input_tokens + output_tokens > 0")
-	// The float ratio only picks the cheapest and dearest call; their
-	// prices are then computed exactly from that call's cost and tokens.
-	q := "SELECT model, count() AS c, sum(input_tokens + output_tokens) AS t, CAST(sum(assumeNotNull(cost_usd)) AS Decimal(38, 12)) AS s, " +
-		"argMin((assumeNotNull(cost_usd), input_tokens + output_tokens), toFloat64(assumeNotNull(cost_usd)) / (input_tokens + output_tokens)) AS lo, " +
-		"argMax((assumeNotNull(cost_usd), input_tokens + output_tokens), toFloat64(assumeNotNull(cost_usd)) / (input_tokens + output_tokens)) AS hi " +
-		"FROM " + a.store.Database() + ".api_calls WHERE " + where + " GROUP BY model ORDER BY model"
-	type grp struct {
-		model          string
-		calls, tokens  uint64
-		cost           decimal.Decimal
-		loCost, hiCost decimal.Decimal
-		loTok, hiTok   uint64
-	}
-	var groups []grp
-	err := a.scanRows(ctx, "SELECT model, c, t, s, lo.1, lo.2, hi.1, hi.2 FROM ("+q+")", params, func(rows store.Rows) error {
-		var g grp
-		if err := rows.Scan(&g.model, &g.calls, &g.tokens, &g.cost, &g.loCost, &g.loTok, &g.hiCost, &g.hiTok); err != nil {
-			return err
-		}
-		groups = append(groups, g)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	spread := decimal.NewFromFloat(a.cfg.Insights.Routing.MinPriceSpread)
-	thousand := decimal.NewFromInt(1000)
-	var out []recommendation
-	for _, g := range groups {
-		if g.calls < uint64(a.cfg.Insights.MinCalls) || !g.loCost.IsPositive() {
-			continue
-		}
-		// hi/lo − 1 ≥ spread, multiplied out to stay exact.
-		if g.hiCost.Mul(u64(g.loTok)).LessThan(spread.Add(decimal.NewFromInt(1)).Mul(g.loCost).Mul(u64(g.hiTok))) {
-			continue
-		}
-		saving := g.cost.Mul(u64(g.loTok)).Sub(u64(g.tokens).Mul(g.loCost)).DivRound(u64(g.loTok), pricing.Scale)
-		if !saving.IsPositive() {
-			continue
-		}
-		lo1k := g.loCost.Mul(thousand).DivRound(u64(g.loTok), pricing.Scale)
-		hi1k := g.hiCost.Mul(thousand).DivRound(u64(g.hiTok), pricing.Scale)
-		out = append(out, recommendation{
-			ID: kindOpenRouterRoute + ":" + g.model, Kind: kindOpenRouterRoute, Provider: provider.OpenRouter, Model: g.model,
-			Title: fmt.Sprintf("%s is billed at up to %s%% more per token on some calls", g.model,
-				decRatio(g.hiCost.Mul(u64(g.loTok)).Sub(g.loCost.Mul(u64(g.hiTok))).Mul(decimal.NewFromInt(100)), g.loCost.Mul(u64(g.hiTok)))),
-			Action: "Set OpenRouter provider preferences (provider.order or sort: price) for this model so that requests go to " +
-				"the upstream providers that bill it cheapest.",
-			saving: saving,
-			Evidence: map[string]any{
-				"calls": g.calls, "tokens": g.tokens, "costUsd": money(g.cost),
-				"cheapestUsdPer1kTokens": lo1k.String(), "dearestUsdPer1kTokens": hi1k.String(),
-				"minPriceSpread": spread.String(), "costAtCheapestUsd": money(g.cost.Sub(saving)),
-			},
-			Confidence: "medium",
-			ConfidenceNote: "Prices per token blend input and output tokens, so calls with a different input/output mix differ " +
-				"in price even on one upstream; the saving assumes every token at the cheapest call's blended price.",
-		})
-	}
-	return out, nil
-}
-
 // twilioRecommendations: SMS averaging well over one segment each.
 func (a *api) twilioRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
 	if w.f.Provider != "" && w.f.Provider != provider.Twilio {
 		return nil, nil
 	}
-	where, params := w.callsWhere("provider = 'twilio' AND usage_units['sms_segments'] > 0")
+	where, params := w.callsWhere("provider = 'twilio' AND usage_units['sms_segments'] > 0 AND " + billedOnly)
 	type grp struct {
 		operation                 string
 		messages, segments, pSegs uint64
@@ -357,12 +158,12 @@ type apolloOp struct {
 
 // apolloCredits sums credits per endpoint over f; a call that did not
 // report its credits counts the catalog's credits per call for its
-// endpoint, as the cost processor prices it.
+// endpoint, as the cost processor prices it. Refused calls consume none.
 func (a *api) apolloCredits(ctx context.Context, w insightWindow, f filters) ([]apolloOp, error) {
 	where, params := f.where("timestamp")
 	var out []apolloOp
 	err := a.scanRows(ctx, "SELECT operation, count(), sum(usage_units['credits']), countIf(usage_units['credits'] = 0) FROM "+
-		a.store.Database()+".api_calls WHERE "+where+" AND provider = 'apollo' GROUP BY operation", params, func(rows store.Rows) error {
+		a.store.Database()+".api_calls WHERE "+where+" AND provider = 'apollo' AND "+billedOnly+" GROUP BY operation", params, func(rows store.Rows) error {
 		var e apolloOp
 		var reported uint64
 		if err := rows.Scan(&e.operation, &e.calls, &reported, &e.unreported); err != nil {
@@ -382,20 +183,13 @@ func (a *api) apolloCredits(ctx context.Context, w insightWindow, f filters) ([]
 }
 
 // catalogCredits is the catalog's credits per call to an Apollo endpoint
-// in effect at t (0 when it has none).
+// in effect at t (0 when it has none), looked up as Price looks it up.
 func catalogCredits(cat *pricing.Catalog, operation string, t time.Time) decimal.Decimal {
-	op := strings.TrimRight(strings.TrimPrefix(strings.TrimPrefix(strings.TrimLeft(strings.ToLower(operation), "/"), "api/"), "v1/"), "/")
-	best, bestDate := decimal.Zero, ""
-	day := t.UTC().Format(time.DateOnly)
-	for _, e := range cat.Entries() {
-		if e.Provider != provider.Apollo || e.Operation != op || e.Effective > day || e.Effective < bestDate {
-			continue
-		}
-		if c, err := decimal.NewFromString(e.Credits); err == nil {
-			best, bestDate = c, e.Effective
-		}
+	c, ok := cat.EndpointCredits(operation, t)
+	if !ok {
+		return decimal.Zero
 	}
-	return best
+	return picoUSD(c) // credits in 1e-12, the scale of Money
 }
 
 // apolloRemaining is what is left of the plan at the window's end: the
