@@ -259,8 +259,22 @@ func (p *costProcessor) price(call *apicall.Call, at time.Time) pricing.Result {
 		}
 	}
 	if res, ok := unbilled(call); ok {
+		// An operation the catalog prices at $0 whatever happened (a Twilio
+		// status fetch, an Apollo search that consumes no credits) costs $0
+		// even when nobody knows whether the provider performed it. Token
+		// providers are excluded: no tokens reported is no $0.
+		if res.Status == pricing.Unpriced && call.Provider != provider.OpenAI && call.Provider != provider.OpenRouter {
+			if free := p.priceUsage(call, at); free.Status == pricing.Computed && free.Cost == 0 {
+				return free
+			}
+		}
 		return res
 	}
+	return p.priceUsage(call, at)
+}
+
+// priceUsage prices the call's usage from the catalog.
+func (p *costProcessor) priceUsage(call *apicall.Call, at time.Time) pricing.Result {
 	var u pricing.Usage
 	u[pricing.InputTokens] = call.InputTokens
 	u[pricing.CachedInputTokens] = call.CachedInputTokens

@@ -24,7 +24,8 @@ import (
 //   - NoAnswer (a timeout, a cut connection, no status at all): whether the
 //     provider performed it is unknown. Usage the call reports is priced;
 //     without any the call is unpriced with the reason, never $0 and never
-//     a full price: the provider's own usage report settles it.
+//     a full price: the provider's own usage report settles it (price
+//     keeps the $0 of an operation the catalog says is free).
 //   - Performed then failed (a 2xx whose stream was cut, OpenRouter's error
 //     event inside a 200): the provider accepted it and bills what it did.
 //     OpenAI and OpenRouter bill tokens: reported tokens are priced, and

@@ -138,6 +138,9 @@ func TestRefusedCallsCostNothing(t *testing.T) {
 			// A created message is billed, whatever happened after.
 			{name: "201 then cut", attrs: httpCall(twilioMessages, "http.response.status_code", 201, "error.type", "connection_closed"),
 				error: true, status: "computed", cost: 7_900_000_000},
+			// A status fetch is free: $0 whether or not it was answered.
+			{name: "status fetch timed out", attrs: map[string]any{"url.full": "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/SM1.json",
+				"http.request.method": "GET", "error.type": "timeout"}, error: true, status: "computed", cost: 0},
 			{name: "dns failure: never sent", attrs: httpCall(twilioMessages, "error.type", "dns_error"), error: true,
 				status: "refused", reason: "not sent: network_error (dns_error)"},
 		},
