@@ -23,7 +23,7 @@ var apiCallsColumns = []string{
 	"request_model", "span_name", "server_address", "http_method", "http_status", "status",
 	"error_class", "error_type", "input_tokens", "output_tokens", "cached_input_tokens",
 	"cache_write_input_tokens", "reasoning_tokens", "usage_units",
-	"cost_usd", "cost_status", "unpriced_reason", "pricing_version", "anomaly_score", "is_anomaly",
+	"cost_usd", "cost_status", "unpriced_reason", "pricing_version", "cost_reason", "anomaly_score", "is_anomaly",
 	"trace_id", "span_id",
 }
 
@@ -109,7 +109,7 @@ func (e *nexusExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 						call.RequestModel, span.Name(), call.ServerAddress, call.HTTPMethod, uint16(min(max(call.HTTPStatus, 0), 65535)), status,
 						call.ErrorClass, call.ErrorType, uint64(call.InputTokens), uint64(call.OutputTokens), uint64(call.CachedInputTokens),
 						uint64(call.CacheWriteTokens), uint64(call.ReasoningTokens), usageUnits(&call),
-						c.usd, c.status, c.reason, c.version, float32(c.score), c.anomaly,
+						c.usd, c.status, c.reason, c.version, c.costReason, float32(c.score), c.anomaly,
 						traceID, spanID,
 					},
 				})
@@ -135,12 +135,13 @@ const noCostProcessor = "not priced: no cost processor in the pipeline"
 
 // cost is what the cost processor wrote on a span.
 type cost struct {
-	usd     any // *decimal.Decimal or nil (unpriced)
-	status  string
-	reason  string
-	version string
-	score   float64
-	anomaly bool
+	usd        any // *decimal.Decimal or nil (unpriced)
+	status     string
+	reason     string // why unpriced
+	version    string // catalog version of a computed cost
+	costReason string // how a refused call's $0 was decided
+	score      float64
+	anomaly    bool
 }
 
 func costOf(attrs pcommon.Map) cost {
@@ -162,6 +163,9 @@ func costOf(attrs pcommon.Map) cost {
 	}
 	if v, ok := attrs.Get(apicall.AttrPricingVersion); ok {
 		c.version = v.Str()
+	}
+	if v, ok := attrs.Get(apicall.AttrCostReason); ok && c.status == "refused" {
+		c.costReason = v.Str()
 	}
 	if v, ok := attrs.Get(apicall.AttrAnomalyScore); ok {
 		c.score = v.Double()

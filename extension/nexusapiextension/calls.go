@@ -67,10 +67,12 @@ type call struct {
 	CostStatus     string  `json:"costStatus"`
 	UnpricedReason string  `json:"unpricedReason"`
 	PricingVersion string  `json:"pricingVersion"`
-	AnomalyScore   float64 `json:"anomalyScore"`
-	Anomaly        bool    `json:"anomaly"`
-	TraceID        string  `json:"traceId"`
-	SpanID         string  `json:"spanId"`
+	// CostReason says how a refused call's known $0 was decided.
+	CostReason   string  `json:"costReason,omitempty"`
+	AnomalyScore float64 `json:"anomalyScore"`
+	Anomaly      bool    `json:"anomaly"`
+	TraceID      string  `json:"traceId"`
+	SpanID       string  `json:"spanId"`
 }
 
 // callFilters are the filters only raw calls carry (the rollups have no
@@ -194,7 +196,7 @@ func (a *api) listCalls(w http.ResponseWriter, r *http.Request) *APIError {
 		rows, err := a.store.Query(r.Context(), "SELECT timestamp, duration_ns, provider, model, request_model, operation,"+
 			" service, environment, http_status, status, error_class, error_type,"+
 			" input_tokens, output_tokens, cached_input_tokens, cache_write_input_tokens, reasoning_tokens,"+
-			" cost_usd, cost_status, unpriced_reason, pricing_version, anomaly_score, is_anomaly, trace_id, span_id"+
+			" cost_usd, cost_status, unpriced_reason, pricing_version, cost_reason, anomaly_score, is_anomaly, trace_id, span_id"+
 			" FROM "+table+" WHERE "+cond+
 			" ORDER BY timestamp DESC, span_id DESC LIMIT {limit:UInt32} OFFSET {offset:UInt64}", params)
 		if err != nil {
@@ -210,7 +212,7 @@ func (a *api) listCalls(w http.ResponseWriter, r *http.Request) *APIError {
 			if err := rows.Scan(&ts, &durNs, &c.Provider, &c.Model, &c.RequestModel, &c.Operation,
 				&c.Service, &c.Environment, &c.HTTPStatus, &c.Status, &c.ErrorClass, &c.ErrorType,
 				&c.Tokens.Input, &c.Tokens.Output, &c.Tokens.CachedInput, &c.Tokens.CacheWriteInput, &c.Tokens.Reasoning,
-				&cost, &c.CostStatus, &c.UnpricedReason, &c.PricingVersion, &score, &c.Anomaly, &c.TraceID, &c.SpanID); err != nil {
+				&cost, &c.CostStatus, &c.UnpricedReason, &c.PricingVersion, &c.CostReason, &score, &c.Anomaly, &c.TraceID, &c.SpanID); err != nil {
 				return a.storeError(r, "read calls", err)
 			}
 			c.Timestamp = ts.UTC().Format(time.RFC3339Nano)

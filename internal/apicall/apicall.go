@@ -73,8 +73,11 @@ const (
 	AttrCostStatus     = "nexus.cost.status" // reported | computed | unpriced
 	AttrUnpricedReason = "nexus.cost.unpriced_reason"
 	AttrPricingVersion = "nexus.pricing.version"
-	AttrAnomalyScore   = "nexus.anomaly.score"
-	AttrAnomaly        = "nexus.anomaly"
+	// AttrCostReason says how a cost that is not a price was decided: a
+	// refused call's $0 ("refused: HTTP 429 rate_limited").
+	AttrCostReason   = "nexus.cost.reason"
+	AttrAnomalyScore = "nexus.anomaly.score"
+	AttrAnomaly      = "nexus.anomaly"
 )
 
 // reportedCostAttrs are where a provider-reported cost may stand, in order.

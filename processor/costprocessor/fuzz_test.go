@@ -98,7 +98,7 @@ func checkPriced(t *testing.T, in, out pcommon.Map, isCall bool, call *apicall.C
 	case "refused":
 		// A known $0 with its reason, never a price, and never when the
 		// provider reported a cost (checked below).
-		if v, ok := out.Get(apicall.AttrPricingVersion); !ok || !strings.HasPrefix(v.Str(), "refused: ") && !strings.HasPrefix(v.Str(), "not sent: ") {
+		if v, ok := out.Get(apicall.AttrCostReason); !ok || !strings.HasPrefix(v.Str(), "refused: ") && !strings.HasPrefix(v.Str(), "not sent: ") {
 			t.Fatalf("refused call without its reason: %v", out.AsRaw())
 		}
 		if hasCost && cost.Type() == pcommon.ValueTypeInt && cost.Int() != 0 {

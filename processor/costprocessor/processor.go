@@ -212,15 +212,16 @@ func (p *costProcessor) process(t *tally, attrs pcommon.Map, call *apicall.Call,
 		attrs.PutInt(apicall.AttrCostPicoUSD, int64(res.Cost))
 		attrs.Remove(apicall.AttrUnpricedReason)
 	}
-	switch res.Status {
-	case pricing.Computed:
+	// Stale values from a re-processed span go.
+	if res.Status == pricing.Computed {
 		attrs.PutStr(apicall.AttrPricingVersion, p.version)
-	case pricing.Refused:
-		// The exporter stores this attribute in pricing_version whatever
-		// the status: for a refused call it is how the $0 was decided.
-		attrs.PutStr(apicall.AttrPricingVersion, res.Reason)
-	default:
-		attrs.Remove(apicall.AttrPricingVersion) // a stale one from a re-processed span
+	} else {
+		attrs.Remove(apicall.AttrPricingVersion)
+	}
+	if res.Status == pricing.Refused {
+		attrs.PutStr(apicall.AttrCostReason, res.Reason)
+	} else {
+		attrs.Remove(apicall.AttrCostReason)
 	}
 	attrs.PutDouble(apicall.AttrAnomalyScore, score)
 	attrs.PutBool(apicall.AttrAnomaly, anomalous)

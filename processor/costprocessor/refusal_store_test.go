@@ -16,7 +16,7 @@ import (
 
 // TestRefusedCallStored: a refused call goes through the nexus exporter into
 // the store's existing columns as a $0 cost (not NULL: it is no unpriced
-// call), cost_status refused and its reason in pricing_version; the rollups
+// call), cost_status refused and its reason in cost_reason; the rollups
 // count it as neither unpriced nor spend.
 func TestRefusedCallStored(t *testing.T) {
 	s, host := storetest.Start(t, "refused_store")
@@ -59,8 +59,8 @@ func TestRefusedCallStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := storetest.Scalar(t, s, "SELECT arrayStringConcat(groupArray(concat(toString(http_status), '|', toString(cost_usd), '|', cost_status, '|', "+
-		"unpriced_reason, '|', pricing_version, '|', error_class)), ';') FROM (SELECT * FROM refused_store.api_calls ORDER BY http_status)")
-	if want := "201|0.0079|computed||" + catalogVersion(t) + "|;429|0|refused||refused: HTTP 429 rate_limited|rate_limited"; got != want {
+		"unpriced_reason, '|', pricing_version, '|', cost_reason, '|', error_class)), ';') FROM (SELECT * FROM refused_store.api_calls ORDER BY http_status)")
+	if want := "201|0.0079|computed||" + catalogVersion(t) + "||;429|0|refused|||refused: HTTP 429 rate_limited|rate_limited"; got != want {
 		t.Fatalf("stored rows\n%s\nwant\n%s", got, want)
 	}
 	if got := storetest.Scalar(t, s, "SELECT concat(toString(sum(unpriced)), ' ', toString(sum(cost_usd))) FROM refused_store.api_calls_1d"); got != "0 0.0079" {

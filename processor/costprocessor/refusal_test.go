@@ -187,6 +187,7 @@ func checkFailedCost(t *testing.T, a pcommon.Map, c failedCase) {
 	cost, hasCost := a.Get(apicall.AttrCostPicoUSD)
 	unpriced, hasUnpriced := a.Get(apicall.AttrUnpricedReason)
 	version, hasVersion := a.Get(apicall.AttrPricingVersion)
+	reason, hasReason := a.Get(apicall.AttrCostReason)
 	if status.Str() != c.status {
 		t.Fatalf("status %q (unpriced reason %q, pricing %q), want %q", status.Str(), unpriced.Str(), version.Str(), c.status)
 	}
@@ -196,8 +197,8 @@ func checkFailedCost(t *testing.T, a pcommon.Map, c failedCase) {
 			t.Fatalf("unpriced: cost %v (%v), reason %q lacks %q", cost.AsRaw(), hasCost, unpriced.Str(), c.reason)
 		}
 	case "refused":
-		if !hasCost || cost.Type() != pcommon.ValueTypeInt || cost.Int() != 0 || hasUnpriced || version.Str() != c.reason {
-			t.Fatalf("refused: cost %v (%v), unpriced reason %v, pricing %q; want exactly $0 and %q", cost.AsRaw(), hasCost, hasUnpriced, version.Str(), c.reason)
+		if !hasCost || cost.Type() != pcommon.ValueTypeInt || cost.Int() != 0 || hasUnpriced || hasVersion || !hasReason || reason.Str() != c.reason {
+			t.Fatalf("refused: cost %v (%v), unpriced reason %v, pricing %q, reason %q; want exactly $0 and %q", cost.AsRaw(), hasCost, hasUnpriced, version.Str(), reason.Str(), c.reason)
 		}
 	default:
 		if !hasCost || cost.Int() != c.cost || hasUnpriced {

@@ -167,14 +167,15 @@ func rawDo(url, method, body string) (*http.Response, error) {
 func checkProxyCost(t *testing.T, s spanOf, tc proxyCase) {
 	t.Helper()
 	status, version, unpriced := s.str(apicall.AttrCostStatus), s.str(apicall.AttrPricingVersion), s.str(apicall.AttrUnpricedReason)
+	reason := s.str(apicall.AttrCostReason)
 	cost, hasCost := s.attr(apicall.AttrCostPicoUSD)
 	if status != tc.status {
 		t.Fatalf("cost status %q (pricing %q, unpriced %q), want %q: %v", status, version, unpriced, tc.status, s.span.Attributes().AsRaw())
 	}
 	switch tc.status {
 	case "refused":
-		if !hasCost || cost.Type() != pcommon.ValueTypeInt || cost.Int() != 0 || version != tc.reason || s.has(apicall.AttrUnpricedReason) {
-			t.Fatalf("refused: cost %v, pricing %q, unpriced %q; want exactly $0 and %q", cost.AsRaw(), version, unpriced, tc.reason)
+		if !hasCost || cost.Type() != pcommon.ValueTypeInt || cost.Int() != 0 || reason != tc.reason || version != "" || s.has(apicall.AttrUnpricedReason) {
+			t.Fatalf("refused: cost %v, pricing %q, reason %q, unpriced %q; want exactly $0 and %q", cost.AsRaw(), version, reason, unpriced, tc.reason)
 		}
 	case "unpriced":
 		if hasCost || !strings.Contains(unpriced, tc.reason) {

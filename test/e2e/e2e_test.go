@@ -146,14 +146,15 @@ func TestEndToEnd(t *testing.T) {
 	// Every call is priced or marked unpriced, never a silent $0: OpenAI
 	// from the catalog (gpt-4o-mini: $0.15 in, $0.60 out per 1M), Exa
 	// search at $0.007 a request, the rest (an OpenRouter model of a vendor
-	// Nexus has no prices for, HTTP calls without a known route) unpriced.
+	// Nexus has no prices for, HTTP calls without a known route) unpriced,
+	// and Twilio's 429s refused: a known $0, which Twilio does not bill.
 	out, err = col.query("SELECT provider, cost_status, count(), toString(sum(ifNull(cost_usd, 0))) FROM nexus.api_calls " +
 		"GROUP BY provider, cost_status ORDER BY provider, cost_status FORMAT CSV")
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantCost := "\"apollo\",\"unpriced\",200,\"0\"\n\"exa\",\"computed\",200,\"1.4\"\n" +
-		"\"openai\",\"computed\",200,\"0.020325\"\n\"openrouter\",\"unpriced\",200,\"0\"\n\"twilio\",\"unpriced\",200,\"0\""
+		"\"openai\",\"computed\",200,\"0.020325\"\n\"openrouter\",\"unpriced\",200,\"0\"\n\"twilio\",\"refused\",200,\"0\""
 	if out != wantCost {
 		t.Fatalf("cost by provider:\n%s\nwant\n%s", out, wantCost)
 	}

@@ -28,7 +28,7 @@ var Keys = []string{
 	apicall.AttrURLPath, apicall.AttrMethod, apicall.AttrMethodOld, apicall.AttrStatusCode,
 	apicall.AttrStatusCodeOld, apicall.AttrErrorType, apicall.AttrNexusProvider, apicall.AttrNexusOperation,
 	apicall.AttrNexusModel, apicall.AttrCostPicoUSD, apicall.AttrCostStatus, apicall.AttrUnpricedReason,
-	apicall.AttrPricingVersion, apicall.AttrAnomalyScore, apicall.AttrAnomaly,
+	apicall.AttrPricingVersion, apicall.AttrCostReason, apicall.AttrAnomalyScore, apicall.AttrAnomaly,
 }
 
 // Value types of an encoded attribute.
