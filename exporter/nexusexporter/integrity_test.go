@@ -18,9 +18,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/nexus-otel/nexus/internal/semconv"
 	"github.com/nexus-otel/nexus/internal/store"
 	"github.com/nexus-otel/nexus/internal/storetest"
-	"github.com/nexus-otel/nexus/receiver/apiusagereceiver"
 )
 
 // The tables an api_calls insert reaches: the table and its rollups.
@@ -237,7 +237,7 @@ func TestMetricPointsWithBadTimes(t *testing.T) {
 	md := pmetric.NewMetrics()
 	ms := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics()
 	up := ms.AppendEmpty()
-	up.SetName(apiusagereceiver.MetricHealthUp)
+	up.SetName(semconv.MetricHealthUp)
 	dps := up.SetEmptyGauge().DataPoints()
 	for _, ts := range []time.Time{recent(), recent().Add(time.Minute), {}, time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)} {
 		dp := dps.AppendEmpty()
@@ -245,10 +245,10 @@ func TestMetricPointsWithBadTimes(t *testing.T) {
 			dp.SetTimestamp(pcommon.NewTimestampFromTime(ts))
 		}
 		dp.SetIntValue(1)
-		dp.Attributes().PutStr(apiusagereceiver.AttrProvider, "openai")
+		dp.Attributes().PutStr(semconv.MetricAttrProvider, "openai")
 	}
 	usage := ms.AppendEmpty()
-	usage.SetName(apiusagereceiver.MetricCost)
+	usage.SetName(semconv.MetricCost)
 	// An old settled bucket is history, not refused; one that starts in
 	// 2200 is.
 	points := usage.SetEmptyGauge().DataPoints()
@@ -257,8 +257,8 @@ func TestMetricPointsWithBadTimes(t *testing.T) {
 		dp.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
 		dp.SetTimestamp(pcommon.NewTimestampFromTime(start.Add(24 * time.Hour)))
 		dp.SetDoubleValue(1.5)
-		dp.Attributes().PutStr(apiusagereceiver.AttrProvider, "openai")
-		dp.Attributes().PutStr(apiusagereceiver.AttrKind, "cost_usd")
+		dp.Attributes().PutStr(semconv.MetricAttrProvider, "openai")
+		dp.Attributes().PutStr(semconv.MetricAttrKind, "cost_usd")
 	}
 	if err := x.metrics.ConsumeMetrics(context.Background(), md); err != nil {
 		t.Fatal(err)

@@ -9,8 +9,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/nexus-otel/nexus/internal/semconv"
 	"github.com/nexus-otel/nexus/internal/store"
-	"github.com/nexus-otel/nexus/receiver/apiusagereceiver"
 )
 
 var usageColumns = []string{"provider", "account", "kind", "bucket_start", "bucket_end", "project", "model",
@@ -46,7 +46,7 @@ func (e *nexusExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) err
 		// computes another polled_at and so another block: it is stored
 		// again, which the ReplacingMergeTree of provider_usage absorbs.
 		polledAt := time.Now()
-		if v, ok := rm.Resource().Attributes().Get(apiusagereceiver.ResourcePolledAt); ok {
+		if v, ok := rm.Resource().Attributes().Get(semconv.MetricResourcePolledAt); ok {
 			polledAt = time.Unix(0, v.Int())
 		}
 		sms := rm.ScopeMetrics()
@@ -71,7 +71,7 @@ func appendMetrics(b *metricRows, ms pmetric.MetricSlice, polledAt time.Time, w 
 	// Latency points pair with health points of the same check.
 	latency := map[pcommon.Timestamp]float64{}
 	for k := 0; k < ms.Len(); k++ {
-		if m := ms.At(k); m.Name() == apiusagereceiver.MetricHealthLatency && m.Type() == pmetric.MetricTypeGauge {
+		if m := ms.At(k); m.Name() == semconv.MetricHealthLatency && m.Type() == pmetric.MetricTypeGauge {
 			dps := m.Gauge().DataPoints()
 			for d := 0; d < dps.Len(); d++ {
 				latency[dps.At(d).Timestamp()] = dps.At(d).DoubleValue()
@@ -88,38 +88,38 @@ func appendMetrics(b *metricRows, ms pmetric.MetricSlice, polledAt time.Time, w 
 		for d := 0; d < dps.Len(); d++ {
 			dp := dps.At(d)
 			a := dp.Attributes()
-			provider := str(a, apiusagereceiver.AttrProvider)
+			provider := str(a, semconv.MetricAttrProvider)
 			r := row{at: dp.Timestamp().AsTime(), what: m.Name() + " of " + provider, refused: ahead.check(dp.Timestamp())}
 			switch m.Name() {
-			case apiusagereceiver.MetricCost, apiusagereceiver.MetricUsage:
+			case semconv.MetricCost, semconv.MetricUsage:
 				// The bucket's start partitions it; its end may be ahead
 				// (an open bucket) but must be storable.
 				r.at, r.refused = dp.StartTimestamp().AsTime(), ahead.check(dp.StartTimestamp())
 				if r.refused == "" {
 					r.refused = storable().check(dp.Timestamp())
 				}
-				r.vals = []any{provider, str(a, apiusagereceiver.AttrAccount),
-					str(a, apiusagereceiver.AttrKind), dp.StartTimestamp().AsTime(), dp.Timestamp().AsTime(),
-					str(a, apiusagereceiver.AttrProject), str(a, apiusagereceiver.AttrModel), str(a, apiusagereceiver.AttrLineItem),
-					str(a, apiusagereceiver.AttrCategory), str(a, apiusagereceiver.AttrAPIKey), exactValue(dp), polledAt}
+				r.vals = []any{provider, str(a, semconv.MetricAttrAccount),
+					str(a, semconv.MetricAttrKind), dp.StartTimestamp().AsTime(), dp.Timestamp().AsTime(),
+					str(a, semconv.MetricAttrProject), str(a, semconv.MetricAttrModel), str(a, semconv.MetricAttrLineItem),
+					str(a, semconv.MetricAttrCategory), str(a, semconv.MetricAttrAPIKey), exactValue(dp), polledAt}
 				b.usage = append(b.usage, r)
-			case apiusagereceiver.MetricGauge:
-				r.vals = []any{dp.Timestamp().AsTime(), provider, str(a, apiusagereceiver.AttrAccount),
-					str(a, apiusagereceiver.AttrName), str(a, apiusagereceiver.AttrWindow), "", "", exactValue(dp)}
+			case semconv.MetricGauge:
+				r.vals = []any{dp.Timestamp().AsTime(), provider, str(a, semconv.MetricAttrAccount),
+					str(a, semconv.MetricAttrName), str(a, semconv.MetricAttrWindow), "", "", exactValue(dp)}
 				b.gauges = append(b.gauges, r)
-			case apiusagereceiver.MetricRateLimitLimit, apiusagereceiver.MetricRateLimitRemaining:
+			case semconv.MetricRateLimitLimit, semconv.MetricRateLimitRemaining:
 				name := "ratelimit_limit"
-				if m.Name() == apiusagereceiver.MetricRateLimitRemaining {
+				if m.Name() == semconv.MetricRateLimitRemaining {
 					name = "ratelimit_remaining"
 				}
 				r.vals = []any{dp.Timestamp().AsTime(), provider, "", name, "",
-					str(a, apiusagereceiver.AttrScope), str(a, apiusagereceiver.AttrEndpoint), exactValue(dp)}
+					str(a, semconv.MetricAttrScope), str(a, semconv.MetricAttrEndpoint), exactValue(dp)}
 				b.gauges = append(b.gauges, r)
-			case apiusagereceiver.MetricHealthUp:
-				status, _ := a.Get(apiusagereceiver.AttrHTTPStatus)
+			case semconv.MetricHealthUp:
+				status, _ := a.Get(semconv.MetricAttrHTTPStatus)
 				r.vals = []any{dp.Timestamp().AsTime(), provider, dp.IntValue() == 1,
-					str(a, apiusagereceiver.AttrClass), uint16(min(max(status.Int(), 0), 65535)),
-					latency[dp.Timestamp()], str(a, apiusagereceiver.AttrMessage)}
+					str(a, semconv.MetricAttrClass), uint16(min(max(status.Int(), 0), 65535)),
+					latency[dp.Timestamp()], str(a, semconv.MetricAttrMessage)}
 				b.health = append(b.health, r)
 			}
 		}
@@ -137,7 +137,7 @@ func str(a pcommon.Map, k string) string {
 // kept when there is one, else the number (a double by its shortest
 // decimal form, which is the text the provider sent).
 func exactValue(dp pmetric.NumberDataPoint) decimal.Decimal {
-	if v, ok := dp.Attributes().Get(apiusagereceiver.AttrExactValue); ok {
+	if v, ok := dp.Attributes().Get(semconv.MetricAttrExactValue); ok {
 		if d, err := decimal.NewFromString(v.Str()); err == nil {
 			return roundScale(d)
 		}

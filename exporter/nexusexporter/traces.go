@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nexus-otel/nexus/internal/apicall"
+	"github.com/nexus-otel/nexus/internal/semconv"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -146,10 +147,10 @@ type cost struct {
 
 func costOf(attrs pcommon.Map) cost {
 	var c cost
-	if v, ok := attrs.Get(apicall.AttrCostStatus); ok {
+	if v, ok := attrs.Get(semconv.AttrCostStatus); ok {
 		c.status = v.Str()
 	}
-	if v, ok := attrs.Get(apicall.AttrCostPicoUSD); ok && v.Type() == pcommon.ValueTypeInt && c.status != "unpriced" {
+	if v, ok := attrs.Get(semconv.AttrCostPicoUSD); ok && v.Type() == pcommon.ValueTypeInt && c.status != "unpriced" {
 		c.usd = decimal.New(v.Int(), -12)
 	}
 	switch {
@@ -157,20 +158,20 @@ func costOf(attrs pcommon.Map) cost {
 		c.status, c.reason = "unpriced", noCostProcessor
 	case c.usd == nil:
 		c.status = "unpriced"
-		if v, ok := attrs.Get(apicall.AttrUnpricedReason); ok {
+		if v, ok := attrs.Get(semconv.AttrUnpricedReason); ok {
 			c.reason = v.Str()
 		}
 	}
-	if v, ok := attrs.Get(apicall.AttrPricingVersion); ok {
+	if v, ok := attrs.Get(semconv.AttrPricingVersion); ok {
 		c.version = v.Str()
 	}
-	if v, ok := attrs.Get(apicall.AttrCostReason); ok && c.status == "refused" {
+	if v, ok := attrs.Get(semconv.AttrCostReason); ok && c.status == "refused" {
 		c.costReason = v.Str()
 	}
-	if v, ok := attrs.Get(apicall.AttrAnomalyScore); ok {
+	if v, ok := attrs.Get(semconv.AttrAnomalyScore); ok {
 		c.score = v.Double()
 	}
-	if v, ok := attrs.Get(apicall.AttrAnomaly); ok {
+	if v, ok := attrs.Get(semconv.AttrAnomaly); ok {
 		c.anomaly = v.Bool()
 	}
 	return c

@@ -212,19 +212,3 @@ func waitFor(t *testing.T, s store.Store, sql, want string, timeout time.Duratio
 	}
 	t.Fatalf("%s = %s after %s, want %s", sql, got, timeout, want)
 }
-
-func newExporterForMetrics(t *testing.T, h storetest.Host) exporter.Metrics {
-	t.Helper()
-	f := NewFactory()
-	cfg := f.CreateDefaultConfig().(*Config)
-	set := exportertest.NewNopSettings(f.Type())
-	set.Logger = zaptest.NewLogger(t)
-	exp, err := f.CreateMetrics(context.Background(), set, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Start(context.Background(), h); err != nil {
-		t.Fatal(err)
-	}
-	return exp
-}

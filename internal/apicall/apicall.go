@@ -3,6 +3,8 @@
 // OpenTelemetry GenAI and HTTP semantic conventions in their current and
 // deprecated spellings, so every component that looks at calls (the cost
 // processor, the nexus exporter, the proxy's tests) agrees on what a call is.
+// The attribute names themselves are in internal/semconv, with the rest of
+// the vocabulary the components share.
 package apicall
 
 import (
@@ -14,74 +16,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/nexus-otel/nexus/internal/provider"
-)
-
-// Attribute names, current first, deprecated after.
-const (
-	AttrProviderName   = "gen_ai.provider.name"
-	AttrSystem         = "gen_ai.system" // deprecated by gen_ai.provider.name
-	AttrOperationName  = "gen_ai.operation.name"
-	AttrRequestModel   = "gen_ai.request.model"
-	AttrResponseModel  = "gen_ai.response.model"
-	AttrInputTokens    = "gen_ai.usage.input_tokens"
-	AttrPromptTokens   = "gen_ai.usage.prompt_tokens" // deprecated
-	AttrOutputTokens   = "gen_ai.usage.output_tokens"
-	AttrCompletionTok  = "gen_ai.usage.completion_tokens" // deprecated
-	AttrCacheReadToken = "gen_ai.usage.cache_read.input_tokens"
-	AttrCacheWriteTok  = "gen_ai.usage.cache_creation.input_tokens"
-	AttrReasoningTok   = "gen_ai.usage.reasoning.output_tokens"
-	AttrReasoningTok1  = "gen_ai.usage.reasoning_tokens" // OpenLIT and others
-	AttrUsageCost      = "gen_ai.usage.cost"             // OpenLIT; USD, as reported by the provider
-
-	// Usage and reported cost of the non-GenAI providers. No semantic
-	// convention covers them; the apiproxy receiver emits these names and
-	// instrumentations can set them the same way.
-	AttrExaCost        = "exa.cost_dollars.total" // costDollars.total
-	AttrExaResults     = "exa.num_results"
-	AttrExaPages       = "exa.num_pages"
-	AttrTwilioPrice    = "twilio.price" // the message's price (often negative: billed amounts)
-	AttrTwilioSegments = "twilio.num_segments"
-	AttrTwilioCountry  = "twilio.to_country" // ISO 3166 code of the destination
-	AttrTwilioSeconds  = "twilio.duration_seconds"
-	AttrApolloCredits  = "apollo.credits"
-	AttrReportedCost   = "nexus.reported_cost.usd" // any provider-reported cost
-
-	AttrServerAddress  = "server.address"
-	AttrNetPeerName    = "net.peer.name" // deprecated
-	AttrURLFull        = "url.full"
-	AttrHTTPURL        = "http.url" // deprecated
-	AttrHTTPRoute      = "http.route"
-	AttrURLPath        = "url.path"
-	AttrMethod         = "http.request.method"
-	AttrMethodOld      = "http.method" // deprecated
-	AttrStatusCode     = "http.response.status_code"
-	AttrStatusCodeOld  = "http.status_code" // deprecated
-	AttrErrorType      = "error.type"
-	AttrServiceName    = "service.name"
-	AttrDeploymentEnv  = "deployment.environment.name"
-	AttrDeploymentEnv0 = "deployment.environment" // deprecated
-
-	// Attributes Nexus components write on spans; when present they win, so
-	// that what the cost processor decided is what the exporter stores.
-	AttrNexusProvider  = "nexus.provider"
-	AttrNexusOperation = "nexus.operation"
-	AttrNexusModel     = "nexus.model"
-
-	// What the cost processor decided. The cost is an integer in pico-USD
-	// (1e-12 USD) so that it travels exactly; it is absent when unpriced.
-	AttrCostPicoUSD    = "nexus.cost.picousd"
-	AttrCostStatus     = "nexus.cost.status" // reported | computed | unpriced
-	AttrUnpricedReason = "nexus.cost.unpriced_reason"
-	AttrPricingVersion = "nexus.pricing.version"
-	// AttrCostReason says how a cost that is not a price was decided: a
-	// refused call's $0 ("refused: HTTP 429 rate_limited").
-	AttrCostReason   = "nexus.cost.reason"
-	AttrAnomalyScore = "nexus.anomaly.score"
-	AttrAnomaly      = "nexus.anomaly"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 // reportedCostAttrs are where a provider-reported cost may stand, in order.
-var reportedCostAttrs = [...]string{AttrReportedCost, AttrUsageCost, AttrExaCost, AttrTwilioPrice}
+var reportedCostAttrs = [...]string{semconv.AttrReportedCost, semconv.AttrUsageCost, semconv.AttrExaCost, semconv.AttrTwilioPrice}
 
 // Call is what Nexus knows of one API call. Strings point into the span's
 // attributes: reading a call allocates nothing.
@@ -146,11 +85,11 @@ func (r *Reader) FromSpan(span ptrace.Span) (Call, bool) {
 // FromAttributes reads a call from attributes alone (a log record that
 // describes a call); failed says whether the record marks it as failed.
 func (r *Reader) FromAttributes(attrs pcommon.Map, failed bool) (c Call, ok bool) {
-	c.ServerAddress = str(attrs, AttrServerAddress, AttrNetPeerName)
-	fullURL := str(attrs, AttrURLFull, AttrHTTPURL)
+	c.ServerAddress = str(attrs, semconv.AttrServerAddress, semconv.AttrNetPeerName)
+	fullURL := str(attrs, semconv.AttrURLFull, semconv.AttrHTTPURL)
 
-	c.Provider = str(attrs, AttrNexusProvider)
-	genAIName := str(attrs, AttrProviderName, AttrSystem)
+	c.Provider = str(attrs, semconv.AttrNexusProvider)
+	genAIName := str(attrs, semconv.AttrProviderName, semconv.AttrSystem)
 	if c.Provider == "" && genAIName != "" {
 		c.Provider = provider.FromGenAIName(genAIName)
 	}
@@ -172,37 +111,37 @@ func (r *Reader) FromAttributes(attrs pcommon.Map, failed bool) (c Call, ok bool
 		c.ServerAddress = hostOf(fullURL)
 	}
 
-	c.HTTPMethod = str(attrs, AttrMethod, AttrMethodOld)
-	c.Operation = str(attrs, AttrNexusOperation, AttrOperationName)
+	c.HTTPMethod = str(attrs, semconv.AttrMethod, semconv.AttrMethodOld)
+	c.Operation = str(attrs, semconv.AttrNexusOperation, semconv.AttrOperationName)
 	if c.Operation == "" {
 		path := fullURL
 		if path == "" {
-			path = str(attrs, AttrURLPath, AttrHTTPRoute)
+			path = str(attrs, semconv.AttrURLPath, semconv.AttrHTTPRoute)
 		}
 		c.Operation = provider.Operation(c.Provider, c.HTTPMethod, path, r.Routes)
 		if c.Operation == "" {
-			c.Operation = str(attrs, AttrHTTPRoute, AttrURLPath)
+			c.Operation = str(attrs, semconv.AttrHTTPRoute, semconv.AttrURLPath)
 		}
 	}
-	c.RequestModel = str(attrs, AttrRequestModel)
-	c.Model = str(attrs, AttrNexusModel, AttrResponseModel)
+	c.RequestModel = str(attrs, semconv.AttrRequestModel)
+	c.Model = str(attrs, semconv.AttrNexusModel, semconv.AttrResponseModel)
 	if c.Model == "" {
 		c.Model = c.RequestModel
 	}
-	c.HTTPStatus = Count(attrs, AttrStatusCode, AttrStatusCodeOld)
-	c.ErrorType = str(attrs, AttrErrorType)
+	c.HTTPStatus = Count(attrs, semconv.AttrStatusCode, semconv.AttrStatusCodeOld)
+	c.ErrorType = str(attrs, semconv.AttrErrorType)
 
-	c.InputTokens = Count(attrs, AttrInputTokens, AttrPromptTokens)
-	c.OutputTokens = Count(attrs, AttrOutputTokens, AttrCompletionTok)
-	c.CachedInputTokens = Count(attrs, AttrCacheReadToken)
-	c.CacheWriteTokens = Count(attrs, AttrCacheWriteTok)
-	c.ReasoningTokens = Count(attrs, AttrReasoningTok, AttrReasoningTok1)
-	c.Results = Count(attrs, AttrExaResults)
-	c.Pages = Count(attrs, AttrExaPages)
-	c.SMSSegments = Count(attrs, AttrTwilioSegments)
-	c.VoiceSeconds = Count(attrs, AttrTwilioSeconds)
-	c.Credits = Count(attrs, AttrApolloCredits)
-	c.Country = str(attrs, AttrTwilioCountry)
+	c.InputTokens = Count(attrs, semconv.AttrInputTokens, semconv.AttrPromptTokens)
+	c.OutputTokens = Count(attrs, semconv.AttrOutputTokens, semconv.AttrCompletionTok)
+	c.CachedInputTokens = Count(attrs, semconv.AttrCacheReadToken)
+	c.CacheWriteTokens = Count(attrs, semconv.AttrCacheWriteTok)
+	c.ReasoningTokens = Count(attrs, semconv.AttrReasoningTok, semconv.AttrReasoningTok1)
+	c.Results = Count(attrs, semconv.AttrExaResults)
+	c.Pages = Count(attrs, semconv.AttrExaPages)
+	c.SMSSegments = Count(attrs, semconv.AttrTwilioSegments)
+	c.VoiceSeconds = Count(attrs, semconv.AttrTwilioSeconds)
+	c.Credits = Count(attrs, semconv.AttrApolloCredits)
+	c.Country = str(attrs, semconv.AttrTwilioCountry)
 	for _, k := range reportedCostAttrs {
 		if v, ok := attrs.Get(k); ok && (v.Type() == pcommon.ValueTypeDouble || v.Type() == pcommon.ValueTypeInt ||
 			(v.Type() == pcommon.ValueTypeStr && v.Str() != "")) {
@@ -260,7 +199,7 @@ func hostOf(raw string) string {
 // Resource reads the service and environment of a resource.
 func Resource(res pcommon.Resource) (service, environment string) {
 	attrs := res.Attributes()
-	return str(attrs, AttrServiceName), str(attrs, AttrDeploymentEnv, AttrDeploymentEnv0)
+	return str(attrs, semconv.AttrServiceName), str(attrs, semconv.AttrDeploymentEnv, semconv.AttrDeploymentEnv0)
 }
 
 // str returns the first of keys present, as a string.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/apicall"
 	"github.com/nexus-otel/nexus/internal/apicall/apicalltest"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 // FuzzFromAttributes reads calls from arbitrary attributes (names Nexus
@@ -53,17 +54,17 @@ func FuzzFromAttributes(f *testing.F) {
 			n    int64
 			keys []string
 		}{
-			{"input", c.InputTokens, []string{apicall.AttrInputTokens, apicall.AttrPromptTokens}},
-			{"output", c.OutputTokens, []string{apicall.AttrOutputTokens, apicall.AttrCompletionTok}},
-			{"cached", c.CachedInputTokens, []string{apicall.AttrCacheReadToken}},
-			{"cache write", c.CacheWriteTokens, []string{apicall.AttrCacheWriteTok}},
-			{"reasoning", c.ReasoningTokens, []string{apicall.AttrReasoningTok, apicall.AttrReasoningTok1}},
-			{"results", c.Results, []string{apicall.AttrExaResults}},
-			{"pages", c.Pages, []string{apicall.AttrExaPages}},
-			{"segments", c.SMSSegments, []string{apicall.AttrTwilioSegments}},
-			{"seconds", c.VoiceSeconds, []string{apicall.AttrTwilioSeconds}},
-			{"credits", c.Credits, []string{apicall.AttrApolloCredits}},
-			{"http status", c.HTTPStatus, []string{apicall.AttrStatusCode, apicall.AttrStatusCodeOld}},
+			{"input", c.InputTokens, []string{semconv.AttrInputTokens, semconv.AttrPromptTokens}},
+			{"output", c.OutputTokens, []string{semconv.AttrOutputTokens, semconv.AttrCompletionTok}},
+			{"cached", c.CachedInputTokens, []string{semconv.AttrCacheReadToken}},
+			{"cache write", c.CacheWriteTokens, []string{semconv.AttrCacheWriteTok}},
+			{"reasoning", c.ReasoningTokens, []string{semconv.AttrReasoningTok, semconv.AttrReasoningTok1}},
+			{"results", c.Results, []string{semconv.AttrExaResults}},
+			{"pages", c.Pages, []string{semconv.AttrExaPages}},
+			{"segments", c.SMSSegments, []string{semconv.AttrTwilioSegments}},
+			{"seconds", c.VoiceSeconds, []string{semconv.AttrTwilioSeconds}},
+			{"credits", c.Credits, []string{semconv.AttrApolloCredits}},
+			{"http status", c.HTTPStatus, []string{semconv.AttrStatusCode, semconv.AttrStatusCodeOld}},
 		}
 		for _, k := range counts {
 			if k.n < 0 || k.n > apicall.MaxCount {
@@ -74,7 +75,7 @@ func FuzzFromAttributes(f *testing.F) {
 			}
 		}
 		wantCost := false
-		for _, k := range []string{apicall.AttrReportedCost, apicall.AttrUsageCost, apicall.AttrExaCost, apicall.AttrTwilioPrice} {
+		for _, k := range []string{semconv.AttrReportedCost, semconv.AttrUsageCost, semconv.AttrExaCost, semconv.AttrTwilioPrice} {
 			if v, ok := attrs.Get(k); ok && (v.Type() == pcommon.ValueTypeInt || v.Type() == pcommon.ValueTypeDouble ||
 				v.Type() == pcommon.ValueTypeStr && v.Str() != "") {
 				wantCost = true

@@ -16,6 +16,7 @@ import (
 	"github.com/nexus-otel/nexus/internal/apicall"
 	"github.com/nexus-otel/nexus/internal/apicall/apicalltest"
 	"github.com/nexus-otel/nexus/internal/pricing"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 // FuzzPriceCall runs spans and log records with arbitrary attributes (see
@@ -80,12 +81,12 @@ func checkPriced(t *testing.T, in, out pcommon.Map, isCall bool, call *apicall.C
 		}
 		return
 	}
-	status, ok := out.Get(apicall.AttrCostStatus)
+	status, ok := out.Get(semconv.AttrCostStatus)
 	if !ok || status.Type() != pcommon.ValueTypeStr {
 		t.Fatalf("no cost status: %v", out.AsRaw())
 	}
-	cost, hasCost := out.Get(apicall.AttrCostPicoUSD)
-	reason, hasReason := out.Get(apicall.AttrUnpricedReason)
+	cost, hasCost := out.Get(semconv.AttrCostPicoUSD)
+	reason, hasReason := out.Get(semconv.AttrUnpricedReason)
 	switch status.Str() {
 	case "unpriced":
 		if hasCost {
@@ -98,7 +99,7 @@ func checkPriced(t *testing.T, in, out pcommon.Map, isCall bool, call *apicall.C
 	case "refused":
 		// A known $0 with its reason, never a price, and never when the
 		// provider reported a cost (checked below).
-		if v, ok := out.Get(apicall.AttrCostReason); !ok || !strings.HasPrefix(v.Str(), "refused: ") && !strings.HasPrefix(v.Str(), "not sent: ") {
+		if v, ok := out.Get(semconv.AttrCostReason); !ok || !strings.HasPrefix(v.Str(), "refused: ") && !strings.HasPrefix(v.Str(), "not sent: ") {
 			t.Fatalf("refused call without its reason: %v", out.AsRaw())
 		}
 		if hasCost && cost.Type() == pcommon.ValueTypeInt && cost.Int() != 0 {

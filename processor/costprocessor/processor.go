@@ -21,6 +21,7 @@ import (
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/pricing"
 	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 type costProcessor struct {
@@ -193,38 +194,38 @@ func (p *costProcessor) process(t *tally, attrs pcommon.Map, call *apicall.Call,
 		t.anomalies++
 	}
 
-	if _, seen := attrs.Get(apicall.AttrCostStatus); !seen {
+	if _, seen := attrs.Get(semconv.AttrCostStatus); !seen {
 		// Grow the attribute slice once for everything written below,
 		// rather than once per doubling.
 		attrs.EnsureCapacity(attrs.Len() + 8)
 	}
-	attrs.PutStr(apicall.AttrNexusProvider, call.Provider)
+	attrs.PutStr(semconv.AttrNexusProvider, call.Provider)
 	if call.Operation != "" {
-		attrs.PutStr(apicall.AttrNexusOperation, call.Operation)
+		attrs.PutStr(semconv.AttrNexusOperation, call.Operation)
 	}
-	attrs.PutStr(apicall.AttrCostStatus, res.Status.String())
+	attrs.PutStr(semconv.AttrCostStatus, res.Status.String())
 	if res.Status == pricing.Unpriced {
-		attrs.Remove(apicall.AttrCostPicoUSD)
+		attrs.Remove(semconv.AttrCostPicoUSD)
 		// The full sentence allocates, but only for unpriced calls, and it
 		// is what an operator needs to add the missing price.
-		attrs.PutStr(apicall.AttrUnpricedReason, res.Detail())
+		attrs.PutStr(semconv.AttrUnpricedReason, res.Detail())
 	} else {
-		attrs.PutInt(apicall.AttrCostPicoUSD, int64(res.Cost))
-		attrs.Remove(apicall.AttrUnpricedReason)
+		attrs.PutInt(semconv.AttrCostPicoUSD, int64(res.Cost))
+		attrs.Remove(semconv.AttrUnpricedReason)
 	}
 	// Stale values from a re-processed span go.
 	if res.Status == pricing.Computed {
-		attrs.PutStr(apicall.AttrPricingVersion, p.version)
+		attrs.PutStr(semconv.AttrPricingVersion, p.version)
 	} else {
-		attrs.Remove(apicall.AttrPricingVersion)
+		attrs.Remove(semconv.AttrPricingVersion)
 	}
 	if res.Status == pricing.Refused {
-		attrs.PutStr(apicall.AttrCostReason, res.Reason)
+		attrs.PutStr(semconv.AttrCostReason, res.Reason)
 	} else {
-		attrs.Remove(apicall.AttrCostReason)
+		attrs.Remove(semconv.AttrCostReason)
 	}
-	attrs.PutDouble(apicall.AttrAnomalyScore, score)
-	attrs.PutBool(apicall.AttrAnomaly, anomalous)
+	attrs.PutDouble(semconv.AttrAnomalyScore, score)
+	attrs.PutBool(semconv.AttrAnomaly, anomalous)
 	return outcome{res: res, score: score, anomalous: anomalous}
 }
 

@@ -13,8 +13,8 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 
-	"github.com/nexus-otel/nexus/internal/apicall"
 	"github.com/nexus-otel/nexus/internal/configtest"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 // callTime is when the test calls happen: every price below is the catalog
@@ -175,14 +175,14 @@ func TestPricesEveryProvider(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := outAttrs(sink)
-			status, _ := a.Get(apicall.AttrCostStatus)
+			status, _ := a.Get(semconv.AttrCostStatus)
 			if status.Str() != c.status {
-				reason, _ := a.Get(apicall.AttrUnpricedReason)
+				reason, _ := a.Get(semconv.AttrUnpricedReason)
 				t.Fatalf("status %q (reason %q), want %q", status.Str(), reason.Str(), c.status)
 			}
-			cost, hasCost := a.Get(apicall.AttrCostPicoUSD)
+			cost, hasCost := a.Get(semconv.AttrCostPicoUSD)
 			if c.status == "unpriced" {
-				reason, _ := a.Get(apicall.AttrUnpricedReason)
+				reason, _ := a.Get(semconv.AttrUnpricedReason)
 				if hasCost {
 					t.Fatalf("unpriced call carries a cost %d", cost.Int())
 				}
@@ -193,12 +193,12 @@ func TestPricesEveryProvider(t *testing.T) {
 				t.Fatalf("cost %d pico-USD, want %d (%v)", cost.Int(), c.cost, hasCost)
 			}
 			if c.op != "" {
-				if op, _ := a.Get(apicall.AttrNexusOperation); op.Str() != c.op {
+				if op, _ := a.Get(semconv.AttrNexusOperation); op.Str() != c.op {
 					t.Fatalf("operation %q, want %q", op.Str(), c.op)
 				}
 			}
 			if c.status == "computed" {
-				if v, _ := a.Get(apicall.AttrPricingVersion); v.Str() == "" {
+				if v, _ := a.Get(semconv.AttrPricingVersion); v.Str() == "" {
 					t.Fatal("computed price without catalog version")
 				}
 			}
@@ -234,7 +234,7 @@ func TestLogsArePricedToo(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
-	if v, _ := a.Get(apicall.AttrCostPicoUSD); v.Int() != 270_000_000 {
+	if v, _ := a.Get(semconv.AttrCostPicoUSD); v.Int() != 270_000_000 {
 		t.Fatalf("log cost %d", v.Int())
 	}
 }
@@ -252,7 +252,7 @@ func TestSpikeFlagged(t *testing.T) {
 		if err := p.ConsumeTraces(context.Background(), spanWith(attrs, lat)); err != nil {
 			t.Fatal(err)
 		}
-		if v, _ := outAttrs(sink).Get(apicall.AttrAnomaly); v.Bool() {
+		if v, _ := outAttrs(sink).Get(semconv.AttrAnomaly); v.Bool() {
 			flagged++
 		}
 	}
@@ -263,8 +263,8 @@ func TestSpikeFlagged(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := outAttrs(sink)
-	flag, _ := a.Get(apicall.AttrAnomaly)
-	score, _ := a.Get(apicall.AttrAnomalyScore)
+	flag, _ := a.Get(semconv.AttrAnomaly)
+	score, _ := a.Get(semconv.AttrAnomalyScore)
 	if !flag.Bool() {
 		t.Fatalf("10x latency outlier not flagged (score %.2f)", score.Double())
 	}
@@ -306,7 +306,7 @@ func TestOverridesApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 1000 × $0.30 + 1000 × $1.20 per 1M.
-	if v, _ := outAttrs(sink).Get(apicall.AttrCostPicoUSD); v.Int() != 1_500_000_000 {
+	if v, _ := outAttrs(sink).Get(semconv.AttrCostPicoUSD); v.Int() != 1_500_000_000 {
 		t.Fatalf("override cost %d", v.Int())
 	}
 	// gpt-4o before the override's 2027 date still costs the catalog price.
@@ -314,7 +314,7 @@ func TestOverridesApply(t *testing.T) {
 	if err := p.ConsumeTraces(context.Background(), spanWith(attrs, time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := outAttrs(sink).Get(apicall.AttrCostPicoUSD); v.Int() != 2_500_000_000 {
+	if v, _ := outAttrs(sink).Get(semconv.AttrCostPicoUSD); v.Int() != 2_500_000_000 {
 		t.Fatalf("gpt-4o before the override: %d", v.Int())
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/nexus-otel/nexus/internal/apicall"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 // failedCase is a failed call as an instrumented app reports it, and what
@@ -183,11 +183,11 @@ func TestRefusedCallsCostNothing(t *testing.T) {
 
 func checkFailedCost(t *testing.T, a pcommon.Map, c failedCase) {
 	t.Helper()
-	status, _ := a.Get(apicall.AttrCostStatus)
-	cost, hasCost := a.Get(apicall.AttrCostPicoUSD)
-	unpriced, hasUnpriced := a.Get(apicall.AttrUnpricedReason)
-	version, hasVersion := a.Get(apicall.AttrPricingVersion)
-	reason, hasReason := a.Get(apicall.AttrCostReason)
+	status, _ := a.Get(semconv.AttrCostStatus)
+	cost, hasCost := a.Get(semconv.AttrCostPicoUSD)
+	unpriced, hasUnpriced := a.Get(semconv.AttrUnpricedReason)
+	version, hasVersion := a.Get(semconv.AttrPricingVersion)
+	reason, hasReason := a.Get(semconv.AttrCostReason)
 	if status.Str() != c.status {
 		t.Fatalf("status %q (unpriced reason %q, pricing %q), want %q", status.Str(), unpriced.Str(), version.Str(), c.status)
 	}

@@ -19,11 +19,12 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
-	"github.com/nexus-otel/nexus/internal/apicall"
 	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
-// Attributes only the proxy writes.
+// Attributes only the proxy writes and no other component reads, so they
+// stay here; the names it shares with the others are in internal/semconv.
 const (
 	// AttrUsage says whether usage could be read from the response; see
 	// the usage* values.
@@ -34,10 +35,6 @@ const (
 	// answer ended: the provider may have billed part of it, the proxy
 	// could not see how much.
 	AttrClientCancelled = "nexus.proxy.client_cancelled"
-
-	attrServerPort    = "server.port"
-	attrResponseID    = "gen_ai.response.id"
-	attrFinishReasons = "gen_ai.response.finish_reasons"
 )
 
 const scopeName = "github.com/nexus-otel/nexus/receiver/apiproxyreceiver"
@@ -146,7 +143,7 @@ func (e *emitter) send(batch []*call) {
 		spans, ok := byService[c.service]
 		if !ok {
 			rs := td.ResourceSpans().AppendEmpty()
-			rs.Resource().Attributes().PutStr(apicall.AttrServiceName, c.service)
+			rs.Resource().Attributes().PutStr(semconv.AttrServiceName, c.service)
 			ss := rs.ScopeSpans().AppendEmpty()
 			ss.Scope().SetName(scopeName)
 			ss.Scope().SetVersion(e.version)
@@ -191,46 +188,46 @@ func buildSpan(span ptrace.Span, c *call, res *result) {
 	attrs.EnsureCapacity(32)
 	operation := provider.Operation(rt.name, c.method, c.path, nil)
 	genAI := rt.genAI && operation != ""
-	attrs.PutStr(apicall.AttrNexusProvider, rt.name)
+	attrs.PutStr(semconv.AttrNexusProvider, rt.name)
 	if genAI {
-		attrs.PutStr(apicall.AttrProviderName, rt.name)
-		attrs.PutStr(apicall.AttrOperationName, operation)
+		attrs.PutStr(semconv.AttrProviderName, rt.name)
+		attrs.PutStr(semconv.AttrOperationName, operation)
 		model := res.requestModel
 		if model != "" {
-			attrs.PutStr(apicall.AttrRequestModel, model)
+			attrs.PutStr(semconv.AttrRequestModel, model)
 		}
 		if res.model != "" {
-			attrs.PutStr(apicall.AttrResponseModel, res.model)
+			attrs.PutStr(semconv.AttrResponseModel, res.model)
 		}
 		if res.id != "" {
-			attrs.PutStr(attrResponseID, res.id)
+			attrs.PutStr(semconv.AttrResponseID, res.id)
 		}
 		if len(res.finish) > 0 {
-			fr := attrs.PutEmptySlice(attrFinishReasons)
+			fr := attrs.PutEmptySlice(semconv.AttrFinishReasons)
 			for _, f := range res.finish {
 				fr.AppendEmpty().SetStr(f)
 			}
 		}
 		if res.hasTokens {
-			attrs.PutInt(apicall.AttrInputTokens, res.input)
-			attrs.PutInt(apicall.AttrOutputTokens, res.output)
+			attrs.PutInt(semconv.AttrInputTokens, res.input)
+			attrs.PutInt(semconv.AttrOutputTokens, res.output)
 			if res.cacheRead > 0 {
-				attrs.PutInt(apicall.AttrCacheReadToken, res.cacheRead)
+				attrs.PutInt(semconv.AttrCacheReadToken, res.cacheRead)
 			}
 			if res.cacheWrite > 0 {
-				attrs.PutInt(apicall.AttrCacheWriteTok, res.cacheWrite)
+				attrs.PutInt(semconv.AttrCacheWriteTok, res.cacheWrite)
 			}
 			if res.reasoning > 0 {
-				attrs.PutInt(apicall.AttrReasoningTok, res.reasoning)
+				attrs.PutInt(semconv.AttrReasoningTok, res.reasoning)
 			}
 		}
 		if res.cost != "" {
 			// gen_ai.usage.cost is what instrumentations write (a double);
 			// the exact decimal is what gets priced.
 			if d, err := decimal.NewFromString(res.cost); err == nil {
-				attrs.PutDouble(apicall.AttrUsageCost, d.InexactFloat64())
+				attrs.PutDouble(semconv.AttrUsageCost, d.InexactFloat64())
 			}
-			attrs.PutStr(apicall.AttrReportedCost, res.cost)
+			attrs.PutStr(semconv.AttrReportedCost, res.cost)
 		}
 		if model == "" {
 			model = res.model
@@ -243,35 +240,35 @@ func buildSpan(span ptrace.Span, c *call, res *result) {
 	switch rt.name {
 	case provider.Exa:
 		if res.exaCost != "" {
-			attrs.PutStr(apicall.AttrExaCost, res.exaCost)
+			attrs.PutStr(semconv.AttrExaCost, res.exaCost)
 		}
 		if res.exaResults >= 0 {
 			if operation == "contents" {
-				attrs.PutInt(apicall.AttrExaPages, res.exaResults)
+				attrs.PutInt(semconv.AttrExaPages, res.exaResults)
 			} else {
-				attrs.PutInt(apicall.AttrExaResults, res.exaResults)
+				attrs.PutInt(semconv.AttrExaResults, res.exaResults)
 			}
 		}
 	case provider.Twilio:
 		if res.twilioSegments >= 0 {
-			attrs.PutInt(apicall.AttrTwilioSegments, res.twilioSegments)
+			attrs.PutInt(semconv.AttrTwilioSegments, res.twilioSegments)
 		}
 		// Only the call that creates a message or a call is billed; a
 		// status fetch repeats the same price and would count it twice.
 		if res.twilioPrice != "" && (operation == "sms" || operation == "voice") {
-			attrs.PutStr(apicall.AttrTwilioPrice, res.twilioPrice)
+			attrs.PutStr(semconv.AttrTwilioPrice, res.twilioPrice)
 		}
 		if c := destinationCountry(res.twilioTo); c != "" {
-			attrs.PutStr(apicall.AttrTwilioCountry, c)
+			attrs.PutStr(semconv.AttrTwilioCountry, c)
 		}
 	}
 
-	attrs.PutStr(apicall.AttrServerAddress, rt.serverAddr)
-	attrs.PutInt(attrServerPort, rt.serverPort)
-	attrs.PutStr(apicall.AttrMethod, c.method)
-	attrs.PutStr(apicall.AttrURLFull, fullURL(c))
+	attrs.PutStr(semconv.AttrServerAddress, rt.serverAddr)
+	attrs.PutInt(semconv.AttrServerPort, rt.serverPort)
+	attrs.PutStr(semconv.AttrMethod, c.method)
+	attrs.PutStr(semconv.AttrURLFull, fullURL(c))
 	if c.status > 0 {
-		attrs.PutInt(apicall.AttrStatusCode, int64(c.status))
+		attrs.PutInt(semconv.AttrStatusCode, int64(c.status))
 	}
 	attrs.PutStr(AttrUsage, res.usage)
 	if c.streamed {
@@ -291,7 +288,7 @@ func buildSpan(span ptrace.Span, c *call, res *result) {
 		errType = res.bodyErrType
 	}
 	if errType != "" {
-		attrs.PutStr(apicall.AttrErrorType, errType)
+		attrs.PutStr(semconv.AttrErrorType, errType)
 		span.Status().SetCode(ptrace.StatusCodeError)
 		// The provider's message can quote part of a key: only the type
 		// goes on the span.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/apicall"
 	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 // proxyErrorBody reads the JSON error the proxy answers with.
@@ -333,10 +334,10 @@ func TestLargeResponse(t *testing.T) {
 	}
 	do(t, rawClient(), "POST", tp.url+"/exa/search", `{"query":"q"}`, nil)
 	spans := tp.waitSpans(t, 2)
-	if s := spans[0]; s.str(apicall.AttrExaCost) != "0.012" || s.str(AttrUsage) != usageParsed || s.int(t, apicall.AttrCostPicoUSD) != 12_000_000_000 {
+	if s := spans[0]; s.str(semconv.AttrExaCost) != "0.012" || s.str(AttrUsage) != usageParsed || s.int(t, semconv.AttrCostPicoUSD) != 12_000_000_000 {
 		t.Fatalf("%v", s.span.Attributes().AsRaw())
 	}
-	if s := spans[1]; s.str(AttrUsage) != usageTruncated || s.has(apicall.AttrExaCost) {
+	if s := spans[1]; s.str(AttrUsage) != usageTruncated || s.has(semconv.AttrExaCost) {
 		t.Fatalf("%v", s.span.Attributes().AsRaw())
 	}
 }

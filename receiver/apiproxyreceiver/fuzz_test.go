@@ -14,8 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/nexus-otel/nexus/internal/apicall"
 	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 // fuzzMedia, fuzzEncodings and fuzzProviders are what FuzzExtract's kind
@@ -113,13 +113,13 @@ func FuzzExtract(f *testing.F) {
 		span := ptrace.NewSpan()
 		buildSpan(span, c, &res)
 		attrs := span.Attributes()
-		for _, k := range []string{apicall.AttrInputTokens, apicall.AttrOutputTokens, apicall.AttrCacheReadToken, apicall.AttrCacheWriteTok,
-			apicall.AttrReasoningTok, apicall.AttrExaResults, apicall.AttrExaPages, apicall.AttrTwilioSegments} {
+		for _, k := range []string{semconv.AttrInputTokens, semconv.AttrOutputTokens, semconv.AttrCacheReadToken, semconv.AttrCacheWriteTok,
+			semconv.AttrReasoningTok, semconv.AttrExaResults, semconv.AttrExaPages, semconv.AttrTwilioSegments} {
 			if v, ok := attrs.Get(k); ok && (v.Type() != pcommon.ValueTypeInt || v.Int() < 0) {
 				t.Errorf("span attribute %s = %v", k, v.AsRaw())
 			}
 		}
-		for _, k := range []string{apicall.AttrReportedCost, apicall.AttrExaCost, apicall.AttrTwilioPrice} {
+		for _, k := range []string{semconv.AttrReportedCost, semconv.AttrExaCost, semconv.AttrTwilioPrice} {
 			if v, ok := attrs.Get(k); ok {
 				if _, err := decimal.NewFromString(v.Str()); err != nil {
 					t.Errorf("span attribute %s = %q is no decimal", k, v.Str())

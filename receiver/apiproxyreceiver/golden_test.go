@@ -13,6 +13,8 @@ import (
 
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -127,7 +129,7 @@ func renderSpan(s spanOf, upstreamAddr string) string {
 	var lines []string
 	sp.Attributes().Range(func(k string, v pcommon.Value) bool {
 		val := v.AsString()
-		if k == attrServerPort {
+		if k == semconv.AttrServerPort {
 			val = "PORT"
 		}
 		val = strings.ReplaceAll(val, upstreamAddr, "127.0.0.1:PORT")

@@ -16,7 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/nexus-otel/nexus/internal/apicall"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 const (
@@ -129,7 +129,7 @@ func TestOpenAIChatThroughTheProxy(t *testing.T) {
 			t.Errorf("span %d: tokens %v", i, s.span.Attributes().AsRaw())
 		}
 		// 800 uncached × $0.15 + 200 cached × $0.075 + 500 × $0.60 per 1M.
-		if c := s.int(t, apicall.AttrCostPicoUSD); c != 435_000_000 {
+		if c := s.int(t, semconv.AttrCostPicoUSD); c != 435_000_000 {
 			t.Errorf("span %d: cost %d pico-USD, want 435000000", i, c)
 		}
 		if s.span.Status().Code() == ptrace.StatusCodeError {
@@ -179,7 +179,7 @@ func TestOpenAIStreamThroughTheProxy(t *testing.T) {
 			s.str(AttrUsage) != usageParsed || s.str("gen_ai.response.finish_reasons") != `["stop"]` {
 			t.Errorf("span %d: %v", i, s.span.Attributes().AsRaw())
 		}
-		if c := s.int(t, apicall.AttrCostPicoUSD); c != 435_000_000 {
+		if c := s.int(t, semconv.AttrCostPicoUSD); c != 435_000_000 {
 			t.Errorf("span %d: cost %d", i, c)
 		}
 	}
@@ -219,12 +219,12 @@ func TestOpenRouterReportedCost(t *testing.T) {
 		t.Fatalf("provider got %s with %q", up.request(0).path, up.request(0).header.Get("Authorization"))
 	}
 	s := tp.span(t, 1)
-	if s.str("gen_ai.provider.name") != "openrouter" || s.str(apicall.AttrReportedCost) != "0.00123" ||
-		s.str(apicall.AttrCostStatus) != "reported" || s.int(t, apicall.AttrCostPicoUSD) != 1_230_000_000 ||
-		s.int(t, apicall.AttrCacheWriteTok) != 50 || s.int(t, apicall.AttrCacheReadToken) != 100 {
+	if s.str("gen_ai.provider.name") != "openrouter" || s.str(semconv.AttrReportedCost) != "0.00123" ||
+		s.str(semconv.AttrCostStatus) != "reported" || s.int(t, semconv.AttrCostPicoUSD) != 1_230_000_000 ||
+		s.int(t, semconv.AttrCacheWriteTok) != 50 || s.int(t, semconv.AttrCacheReadToken) != 100 {
 		t.Fatalf("%v", s.span.Attributes().AsRaw())
 	}
-	if v, _ := s.attr(apicall.AttrUsageCost); v.Double() != 0.00123 {
+	if v, _ := s.attr(semconv.AttrUsageCost); v.Double() != 0.00123 {
 		t.Fatalf("gen_ai.usage.cost = %v", v.AsRaw())
 	}
 
@@ -238,7 +238,7 @@ func TestOpenRouterReportedCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = tp.span(t, 2)
-	if s.str(apicall.AttrReportedCost) != "0.0000081" || s.int(t, apicall.AttrCostPicoUSD) != 8_100_000 ||
+	if s.str(semconv.AttrReportedCost) != "0.0000081" || s.int(t, semconv.AttrCostPicoUSD) != 8_100_000 ||
 		s.int(t, "gen_ai.usage.input_tokens") != 20 || s.str("gen_ai.response.model") != "openai/gpt-4o-mini" {
 		t.Fatalf("%v", s.span.Attributes().AsRaw())
 	}
@@ -257,9 +257,9 @@ func TestExaReportedCost(t *testing.T) {
 		t.Fatalf("provider got %s %v", got.path, got.header)
 	}
 	s := tp.span(t, 1)
-	if s.span.Name() != "POST" || s.has("gen_ai.provider.name") || s.str(apicall.AttrExaCost) != "0.005" ||
-		s.int(t, apicall.AttrExaResults) != 2 || s.str(apicall.AttrCostStatus) != "reported" ||
-		s.int(t, apicall.AttrCostPicoUSD) != 5_000_000_000 || s.str(apicall.AttrNexusOperation) != "search" {
+	if s.span.Name() != "POST" || s.has("gen_ai.provider.name") || s.str(semconv.AttrExaCost) != "0.005" ||
+		s.int(t, semconv.AttrExaResults) != 2 || s.str(semconv.AttrCostStatus) != "reported" ||
+		s.int(t, semconv.AttrCostPicoUSD) != 5_000_000_000 || s.str(semconv.AttrNexusOperation) != "search" {
 		t.Fatalf("%v", s.span.Attributes().AsRaw())
 	}
 	noSecret(t, tp.waitSpans(t, 1), "exa-SECRET")
@@ -281,8 +281,8 @@ func TestTwilioMessageWithoutPriceYet(t *testing.T) {
 	s := tp.span(t, 1)
 	// No price yet: none is made up. The cost processor prices the one
 	// segment from its catalog, and says so.
-	if s.has(apicall.AttrTwilioPrice) || s.has(apicall.AttrReportedCost) || s.int(t, apicall.AttrTwilioSegments) != 1 ||
-		s.str(apicall.AttrNexusOperation) != "sms" || s.str(apicall.AttrCostStatus) != "computed" ||
+	if s.has(semconv.AttrTwilioPrice) || s.has(semconv.AttrReportedCost) || s.int(t, semconv.AttrTwilioSegments) != 1 ||
+		s.str(semconv.AttrNexusOperation) != "sms" || s.str(semconv.AttrCostStatus) != "computed" ||
 		s.int(t, "http.response.status_code") != 201 {
 		t.Fatalf("%v", s.span.Attributes().AsRaw())
 	}
@@ -297,10 +297,10 @@ func TestTwilioPriceOnlyOnCreation(t *testing.T) {
 	do(t, rawClient(), "POST", tp.url+"/twilio/2010-04-01/Accounts/AC123/Messages.json", "To=%2B1555", nil)
 	do(t, rawClient(), "GET", tp.url+"/twilio/2010-04-01/Accounts/AC123/Messages/SM123.json", "", nil)
 	spans := tp.waitSpans(t, 2)
-	if spans[0].str(apicall.AttrTwilioPrice) != "-0.0079" || spans[0].str(apicall.AttrCostStatus) != "reported" {
+	if spans[0].str(semconv.AttrTwilioPrice) != "-0.0079" || spans[0].str(semconv.AttrCostStatus) != "reported" {
 		t.Fatalf("creation: %v", spans[0].span.Attributes().AsRaw())
 	}
-	if spans[1].has(apicall.AttrTwilioPrice) || spans[1].str(apicall.AttrNexusOperation) != "sms_status" {
+	if spans[1].has(semconv.AttrTwilioPrice) || spans[1].str(semconv.AttrNexusOperation) != "sms_status" {
 		t.Fatalf("status fetch must not bill the message again: %v", spans[1].span.Attributes().AsRaw())
 	}
 }
@@ -318,8 +318,8 @@ func TestApolloCall(t *testing.T) {
 	}
 	s := tp.span(t, 1)
 	// One credit at the catalog's $0.20.
-	if s.str(apicall.AttrNexusOperation) != "people/match" || s.int(t, apicall.AttrCostPicoUSD) != 200_000_000_000 ||
-		s.str(apicall.AttrURLFull) != up.URL+"/api/v1/people/match?reveal_personal_emails=false" {
+	if s.str(semconv.AttrNexusOperation) != "people/match" || s.int(t, semconv.AttrCostPicoUSD) != 200_000_000_000 ||
+		s.str(semconv.AttrURLFull) != up.URL+"/api/v1/people/match?reveal_personal_emails=false" {
 		t.Fatalf("%v", s.span.Attributes().AsRaw())
 	}
 }
@@ -332,8 +332,8 @@ func TestCredentialsInQueryAreRedacted(t *testing.T) {
 		t.Fatalf("provider got query %q", got)
 	}
 	s := tp.span(t, 1)
-	if s.str(apicall.AttrURLFull) != up.URL+"/api/v1/people/match?api_key=REDACTED&first_name=Tim" {
-		t.Fatalf("url.full %q", s.str(apicall.AttrURLFull))
+	if s.str(semconv.AttrURLFull) != up.URL+"/api/v1/people/match?api_key=REDACTED&first_name=Tim" {
+		t.Fatalf("url.full %q", s.str(semconv.AttrURLFull))
 	}
 }
 
@@ -376,7 +376,7 @@ func TestResponsesAPIStream(t *testing.T) {
 	s := tp.span(t, 1)
 	// o3 at $2 / $8 per 1M: 2000 × 2 + 3000 × 8 = $0.028.
 	if s.span.Status().Code() == ptrace.StatusCodeError || s.int(t, "gen_ai.usage.reasoning.output_tokens") != 2500 ||
-		s.str("gen_ai.response.model") != "o3-2025-04-16" || s.int(t, apicall.AttrCostPicoUSD) != 28_000_000_000 {
+		s.str("gen_ai.response.model") != "o3-2025-04-16" || s.int(t, semconv.AttrCostPicoUSD) != 28_000_000_000 {
 		t.Fatalf("%v %v", s.span.Status().Message(), s.span.Attributes().AsRaw())
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
-	"github.com/nexus-otel/nexus/internal/apicall"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 // Error answers as the providers document them.
@@ -166,15 +166,15 @@ func rawDo(url, method, body string) (*http.Response, error) {
 
 func checkProxyCost(t *testing.T, s spanOf, tc proxyCase) {
 	t.Helper()
-	status, version, unpriced := s.str(apicall.AttrCostStatus), s.str(apicall.AttrPricingVersion), s.str(apicall.AttrUnpricedReason)
-	reason := s.str(apicall.AttrCostReason)
-	cost, hasCost := s.attr(apicall.AttrCostPicoUSD)
+	status, version, unpriced := s.str(semconv.AttrCostStatus), s.str(semconv.AttrPricingVersion), s.str(semconv.AttrUnpricedReason)
+	reason := s.str(semconv.AttrCostReason)
+	cost, hasCost := s.attr(semconv.AttrCostPicoUSD)
 	if status != tc.status {
 		t.Fatalf("cost status %q (pricing %q, unpriced %q), want %q: %v", status, version, unpriced, tc.status, s.span.Attributes().AsRaw())
 	}
 	switch tc.status {
 	case "refused":
-		if !hasCost || cost.Type() != pcommon.ValueTypeInt || cost.Int() != 0 || reason != tc.reason || version != "" || s.has(apicall.AttrUnpricedReason) {
+		if !hasCost || cost.Type() != pcommon.ValueTypeInt || cost.Int() != 0 || reason != tc.reason || version != "" || s.has(semconv.AttrUnpricedReason) {
 			t.Fatalf("refused: cost %v, pricing %q, reason %q, unpriced %q; want exactly $0 and %q", cost.AsRaw(), version, reason, unpriced, tc.reason)
 		}
 	case "unpriced":

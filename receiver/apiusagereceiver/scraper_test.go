@@ -19,6 +19,7 @@ import (
 	"github.com/nexus-otel/nexus/internal/provider"
 	"github.com/nexus-otel/nexus/internal/providerclient"
 	"github.com/nexus-otel/nexus/internal/providertest"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -74,7 +75,7 @@ func dump(md pmetric.Metrics) string {
 					if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
 						value = fmt.Sprint(dp.IntValue())
 					}
-					if m.Name() == MetricHealthLatency {
+					if m.Name() == semconv.MetricHealthLatency {
 						value = "(measured)"
 					}
 					times := dp.Timestamp().AsTime().UTC().Format(time.RFC3339)
@@ -125,7 +126,7 @@ func TestEachProviderEmitsItsFigures(t *testing.T) {
 func healthClass(t *testing.T, md pmetric.Metrics) string {
 	t.Helper()
 	for _, line := range strings.Split(dump(md), "\n") {
-		if strings.HasPrefix(line, MetricHealthUp+"{") {
+		if strings.HasPrefix(line, semconv.MetricHealthUp+"{") {
 			i := strings.Index(line, "class=")
 			return strings.SplitN(line[i+6:], ",", 2)[0]
 		}

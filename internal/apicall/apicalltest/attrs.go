@@ -13,22 +13,22 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
-	"github.com/nexus-otel/nexus/internal/apicall"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 // Keys are the attribute names an encoded attribute can name by index.
 var Keys = []string{
-	apicall.AttrProviderName, apicall.AttrSystem, apicall.AttrOperationName, apicall.AttrRequestModel,
-	apicall.AttrResponseModel, apicall.AttrInputTokens, apicall.AttrPromptTokens, apicall.AttrOutputTokens,
-	apicall.AttrCompletionTok, apicall.AttrCacheReadToken, apicall.AttrCacheWriteTok, apicall.AttrReasoningTok,
-	apicall.AttrReasoningTok1, apicall.AttrUsageCost, apicall.AttrExaCost, apicall.AttrExaResults,
-	apicall.AttrExaPages, apicall.AttrTwilioPrice, apicall.AttrTwilioSegments, apicall.AttrTwilioCountry,
-	apicall.AttrTwilioSeconds, apicall.AttrApolloCredits, apicall.AttrReportedCost, apicall.AttrServerAddress,
-	apicall.AttrNetPeerName, apicall.AttrURLFull, apicall.AttrHTTPURL, apicall.AttrHTTPRoute,
-	apicall.AttrURLPath, apicall.AttrMethod, apicall.AttrMethodOld, apicall.AttrStatusCode,
-	apicall.AttrStatusCodeOld, apicall.AttrErrorType, apicall.AttrNexusProvider, apicall.AttrNexusOperation,
-	apicall.AttrNexusModel, apicall.AttrCostPicoUSD, apicall.AttrCostStatus, apicall.AttrUnpricedReason,
-	apicall.AttrPricingVersion, apicall.AttrCostReason, apicall.AttrAnomalyScore, apicall.AttrAnomaly,
+	semconv.AttrProviderName, semconv.AttrSystem, semconv.AttrOperationName, semconv.AttrRequestModel,
+	semconv.AttrResponseModel, semconv.AttrInputTokens, semconv.AttrPromptTokens, semconv.AttrOutputTokens,
+	semconv.AttrCompletionTok, semconv.AttrCacheReadToken, semconv.AttrCacheWriteTok, semconv.AttrReasoningTok,
+	semconv.AttrReasoningTok1, semconv.AttrUsageCost, semconv.AttrExaCost, semconv.AttrExaResults,
+	semconv.AttrExaPages, semconv.AttrTwilioPrice, semconv.AttrTwilioSegments, semconv.AttrTwilioCountry,
+	semconv.AttrTwilioSeconds, semconv.AttrApolloCredits, semconv.AttrReportedCost, semconv.AttrServerAddress,
+	semconv.AttrNetPeerName, semconv.AttrURLFull, semconv.AttrHTTPURL, semconv.AttrHTTPRoute,
+	semconv.AttrURLPath, semconv.AttrMethod, semconv.AttrMethodOld, semconv.AttrStatusCode,
+	semconv.AttrStatusCodeOld, semconv.AttrErrorType, semconv.AttrNexusProvider, semconv.AttrNexusOperation,
+	semconv.AttrNexusModel, semconv.AttrCostPicoUSD, semconv.AttrCostStatus, semconv.AttrUnpricedReason,
+	semconv.AttrPricingVersion, semconv.AttrCostReason, semconv.AttrAnomalyScore, semconv.AttrAnomaly,
 }
 
 // Value types of an encoded attribute.
@@ -178,52 +178,52 @@ func Seeds() [][]byte {
 	a := func(k string, v any) Attr { return Attr{k, v} }
 	return [][]byte{
 		// OpenAI chat, current names, cached subset of input.
-		Encode(a(apicall.AttrProviderName, "openai"), a(apicall.AttrOperationName, "chat"), a(apicall.AttrRequestModel, "gpt-4o"),
-			a(apicall.AttrResponseModel, "gpt-4o-2024-08-06"), a(apicall.AttrInputTokens, 1000), a(apicall.AttrCacheReadToken, 800),
-			a(apicall.AttrOutputTokens, 500), a(apicall.AttrServerAddress, "api.openai.com")),
+		Encode(a(semconv.AttrProviderName, "openai"), a(semconv.AttrOperationName, "chat"), a(semconv.AttrRequestModel, "gpt-4o"),
+			a(semconv.AttrResponseModel, "gpt-4o-2024-08-06"), a(semconv.AttrInputTokens, 1000), a(semconv.AttrCacheReadToken, 800),
+			a(semconv.AttrOutputTokens, 500), a(semconv.AttrServerAddress, "api.openai.com")),
 		// Deprecated names, tokens as a string and a double.
-		Encode(a(apicall.AttrSystem, "openai"), a(apicall.AttrRequestModel, "gpt-4o-mini"),
-			a(apicall.AttrPromptTokens, " 1000 "), a(apicall.AttrCompletionTok, 200.0)),
+		Encode(a(semconv.AttrSystem, "openai"), a(semconv.AttrRequestModel, "gpt-4o-mini"),
+			a(semconv.AttrPromptTokens, " 1000 "), a(semconv.AttrCompletionTok, 200.0)),
 		// OpenRouter with a reported cost as a double and as exact text.
-		Encode(a(apicall.AttrProviderName, "openrouter"), a(apicall.AttrRequestModel, "openai/gpt-4o-mini"),
-			a(apicall.AttrUsageCost, 0.00123), a(apicall.AttrReportedCost, "0.00123"), a(apicall.AttrInputTokens, 10)),
+		Encode(a(semconv.AttrProviderName, "openrouter"), a(semconv.AttrRequestModel, "openai/gpt-4o-mini"),
+			a(semconv.AttrUsageCost, 0.00123), a(semconv.AttrReportedCost, "0.00123"), a(semconv.AttrInputTokens, 10)),
 		// Exa over plain HTTP, with costDollars.total.
-		Encode(a(apicall.AttrURLFull, "https://api.exa.ai/search"), a(apicall.AttrMethod, "POST"),
-			a(apicall.AttrExaCost, "0.005"), a(apicall.AttrExaResults, 10), a(apicall.AttrStatusCode, 200)),
+		Encode(a(semconv.AttrURLFull, "https://api.exa.ai/search"), a(semconv.AttrMethod, "POST"),
+			a(semconv.AttrExaCost, "0.005"), a(semconv.AttrExaResults, 10), a(semconv.AttrStatusCode, 200)),
 		// Twilio SMS with a negative (billed) price and a destination.
-		Encode(a(apicall.AttrServerAddress, "api.twilio.com"), a(apicall.AttrMethod, "POST"),
-			a(apicall.AttrURLPath, "/2010-04-01/Accounts/AC1/Messages.json"), a(apicall.AttrTwilioPrice, "-0.00790"),
-			a(apicall.AttrTwilioSegments, "2"), a(apicall.AttrTwilioCountry, "GB")),
+		Encode(a(semconv.AttrServerAddress, "api.twilio.com"), a(semconv.AttrMethod, "POST"),
+			a(semconv.AttrURLPath, "/2010-04-01/Accounts/AC1/Messages.json"), a(semconv.AttrTwilioPrice, "-0.00790"),
+			a(semconv.AttrTwilioSegments, "2"), a(semconv.AttrTwilioCountry, "GB")),
 		// Twilio voice without a duration; Apollo credits.
-		Encode(a(apicall.AttrServerAddress, "api.twilio.com:443"), a(apicall.AttrMethodOld, "POST"),
-			a(apicall.AttrHTTPRoute, "/2010-04-01/Accounts/{sid}/Calls.json")),
-		Encode(a(apicall.AttrHTTPURL, "https://user:pw@api.apollo.io:443/api/v1/people/match?x=1"), a(apicall.AttrMethod, "POST"),
-			a(apicall.AttrApolloCredits, 1)),
+		Encode(a(semconv.AttrServerAddress, "api.twilio.com:443"), a(semconv.AttrMethodOld, "POST"),
+			a(semconv.AttrHTTPRoute, "/2010-04-01/Accounts/{sid}/Calls.json")),
+		Encode(a(semconv.AttrHTTPURL, "https://user:pw@api.apollo.io:443/api/v1/people/match?x=1"), a(semconv.AttrMethod, "POST"),
+			a(semconv.AttrApolloCredits, 1)),
 		// A failed call: 429 with an error type.
-		Encode(a(apicall.AttrProviderName, "openai"), a(apicall.AttrRequestModel, "gpt-4o"), a(apicall.AttrStatusCode, 429),
-			a(apicall.AttrErrorType, "rate_limit_exceeded")),
+		Encode(a(semconv.AttrProviderName, "openai"), a(semconv.AttrRequestModel, "gpt-4o"), a(semconv.AttrStatusCode, 429),
+			a(semconv.AttrErrorType, "rate_limit_exceeded")),
 		// Hostile numbers: negative, huge, NaN, infinities, overflowing text.
-		Encode(a(apicall.AttrProviderName, "openai"), a(apicall.AttrRequestModel, "gpt-4o"),
-			a(apicall.AttrInputTokens, int64(-1)), a(apicall.AttrOutputTokens, math.NaN()),
-			a(apicall.AttrCacheReadToken, math.Inf(1)), a(apicall.AttrReasoningTok, int64(math.MaxInt64)),
-			a(apicall.AttrCacheWriteTok, "99999999999999999999"), a(apicall.AttrStatusCode, int64(math.MinInt64))),
-		Encode(a(apicall.AttrProviderName, "openrouter"), a(apicall.AttrNexusModel, "x"),
-			a(apicall.AttrUsageCost, math.Inf(-1)), a(apicall.AttrInputTokens, 1e300), a(apicall.AttrOutputTokens, -0.0)),
+		Encode(a(semconv.AttrProviderName, "openai"), a(semconv.AttrRequestModel, "gpt-4o"),
+			a(semconv.AttrInputTokens, int64(-1)), a(semconv.AttrOutputTokens, math.NaN()),
+			a(semconv.AttrCacheReadToken, math.Inf(1)), a(semconv.AttrReasoningTok, int64(math.MaxInt64)),
+			a(semconv.AttrCacheWriteTok, "99999999999999999999"), a(semconv.AttrStatusCode, int64(math.MinInt64))),
+		Encode(a(semconv.AttrProviderName, "openrouter"), a(semconv.AttrNexusModel, "x"),
+			a(semconv.AttrUsageCost, math.Inf(-1)), a(semconv.AttrInputTokens, 1e300), a(semconv.AttrOutputTokens, -0.0)),
 		// Reported costs out of range, finer than pico-USD, not numbers.
-		Encode(a(apicall.AttrProviderName, "openrouter"), a(apicall.AttrRequestModel, "openai/gpt-4o"),
-			a(apicall.AttrReportedCost, "-9223372.036854775808")),
-		Encode(a(apicall.AttrProviderName, "openrouter"), a(apicall.AttrRequestModel, "openai/gpt-4o"),
-			a(apicall.AttrReportedCost, "5000000")),
-		Encode(a(apicall.AttrProviderName, "openrouter"), a(apicall.AttrUsageCost, 1e6), a(apicall.AttrInputTokens, 5)),
-		Encode(a(apicall.AttrProviderName, "openrouter"), a(apicall.AttrReportedCost, "1e-13"), a(apicall.AttrExaCost, "0.1")),
-		Encode(a(apicall.AttrServerAddress, "api.exa.ai"), a(apicall.AttrExaCost, int64(math.MinInt64)), a(apicall.AttrURLPath, "/contents")),
-		Encode(a(apicall.AttrServerAddress, "api.exa.ai"), a(apicall.AttrExaCost, "1e9999"), a(apicall.AttrExaPages, "7")),
+		Encode(a(semconv.AttrProviderName, "openrouter"), a(semconv.AttrRequestModel, "openai/gpt-4o"),
+			a(semconv.AttrReportedCost, "-9223372.036854775808")),
+		Encode(a(semconv.AttrProviderName, "openrouter"), a(semconv.AttrRequestModel, "openai/gpt-4o"),
+			a(semconv.AttrReportedCost, "5000000")),
+		Encode(a(semconv.AttrProviderName, "openrouter"), a(semconv.AttrUsageCost, 1e6), a(semconv.AttrInputTokens, 5)),
+		Encode(a(semconv.AttrProviderName, "openrouter"), a(semconv.AttrReportedCost, "1e-13"), a(semconv.AttrExaCost, "0.1")),
+		Encode(a(semconv.AttrServerAddress, "api.exa.ai"), a(semconv.AttrExaCost, int64(math.MinInt64)), a(semconv.AttrURLPath, "/contents")),
+		Encode(a(semconv.AttrServerAddress, "api.exa.ai"), a(semconv.AttrExaCost, "1e9999"), a(semconv.AttrExaPages, "7")),
 		// Non-UTF-8 and odd types where strings are expected.
-		Encode(a(apicall.AttrProviderName, "\xff\xfeOpenAI"), a(apicall.AttrRequestModel, []byte{0, 1, 2}),
-			a(apicall.AttrOperationName, true), a(apicall.AttrInputTokens, []string{"5"}), a(apicall.AttrOutputTokens, map[string]any{})),
-		Encode(a(apicall.AttrNexusProvider, "twilio"), a(apicall.AttrNexusOperation, "voice"), a(apicall.AttrTwilioSeconds, int64(1<<40)),
-			a(apicall.AttrCostPicoUSD, "stale"), a(apicall.AttrCostStatus, "computed"), a(apicall.AttrUnpricedReason, nil)),
-		Encode(a("\x00", "x"), a("", nil), a(apicall.AttrURLFull, "://"), a(apicall.AttrURLFull, "https://[::1]:99/x"),
-			a(apicall.AttrServerAddress, "api.openai.com:notaport")),
+		Encode(a(semconv.AttrProviderName, "\xff\xfeOpenAI"), a(semconv.AttrRequestModel, []byte{0, 1, 2}),
+			a(semconv.AttrOperationName, true), a(semconv.AttrInputTokens, []string{"5"}), a(semconv.AttrOutputTokens, map[string]any{})),
+		Encode(a(semconv.AttrNexusProvider, "twilio"), a(semconv.AttrNexusOperation, "voice"), a(semconv.AttrTwilioSeconds, int64(1<<40)),
+			a(semconv.AttrCostPicoUSD, "stale"), a(semconv.AttrCostStatus, "computed"), a(semconv.AttrUnpricedReason, nil)),
+		Encode(a("\x00", "x"), a("", nil), a(semconv.AttrURLFull, "://"), a(semconv.AttrURLFull, "https://[::1]:99/x"),
+			a(semconv.AttrServerAddress, "api.openai.com:notaport")),
 	}
 }
