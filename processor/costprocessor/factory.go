@@ -1,7 +1,8 @@
 // Package costprocessor provides the cost processor: it identifies the
 // provider, operation and model of every API call, prices it (the
 // provider-reported cost first, the versioned pricing catalog second, never a
-// silent $0) and scores it for anomalies.
+// silent $0) and scores it for anomalies. One instance keeps one state (the
+// anomaly baselines, the live feed) across all its pipelines and signals.
 package costprocessor
 
 import (
@@ -33,18 +34,49 @@ func createDefaultConfig() component.Config {
 
 var capabilities = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true})
 
+// newShared returns a processor for one pipeline on the state its cost
+// instance shares with its other pipelines (shared.go), and the release
+// its Shutdown must run.
+func newShared(cfg component.Config, set processor.Settings) (*costProcessor, component.ShutdownFunc, error) {
+	c := cfg.(*Config)
+	s, release, err := states.acquire(stateKey{id: set.ID, cfg: c}, func() (*state, error) {
+		return newState(c, set.Logger)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := withState(s, set)
+	if err != nil {
+		_ = release(context.Background())
+		return nil, nil, err
+	}
+	return p, release, nil
+}
+
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	p, err := newCostProcessor(cfg.(*Config), set)
+	p, release, err := newShared(cfg, set)
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces, capabilities, processorhelper.WithStart(p.start))
+	tp, err := processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces, capabilities,
+		processorhelper.WithStart(p.start), processorhelper.WithShutdown(release))
+	if err != nil {
+		_ = release(ctx)
+		return nil, err
+	}
+	return tp, nil
 }
 
 func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
-	p, err := newCostProcessor(cfg.(*Config), set)
+	p, release, err := newShared(cfg, set)
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs, capabilities, processorhelper.WithStart(p.start))
+	lp, err := processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs, capabilities,
+		processorhelper.WithStart(p.start), processorhelper.WithShutdown(release))
+	if err != nil {
+		_ = release(ctx)
+		return nil, err
+	}
+	return lp, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -24,8 +25,11 @@ import (
 	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
-type costProcessor struct {
-	logger   *zap.Logger
+// state is what one cost instance keeps whichever signal a call comes on:
+// the catalog, the anomaly baselines and the live feed. The factory shares
+// it between the instance's traces and logs processors (shared.go), so a
+// series' baseline learns from every call, wherever it was seen.
+type state struct {
 	reader   apicall.Reader
 	catalog  *pricing.Catalog
 	version  string
@@ -34,12 +38,13 @@ type costProcessor struct {
 	liveID *component.ID
 	feed   *livefeed.Hub // nil unless live_feed is configured
 
-	calls     metric.Int64Counter
-	anomalies metric.Int64Counter
-	byStatus  [4]metric.MeasurementOption // reported, computed, unpriced, refused
+	// The live feed is looked up once, by whichever processor starts
+	// first; the others get the same answer, error included.
+	startOnce sync.Once
+	startErr  error
 }
 
-func newCostProcessor(cfg *Config, set processor.Settings) (*costProcessor, error) {
+func newState(cfg *Config, logger *zap.Logger) (*state, error) {
 	base, err := pricing.Default()
 	if err != nil {
 		return nil, fmt.Errorf("load pricing catalog: %w", err)
@@ -48,6 +53,54 @@ func newCostProcessor(cfg *Config, set processor.Settings) (*costProcessor, erro
 	if err != nil {
 		return nil, err
 	}
+	s := &state{
+		reader:   apicall.Reader{Hosts: cfg.Hosts, Routes: cfg.Routes},
+		catalog:  catalog,
+		version:  catalog.Version(),
+		detector: anomaly.New(cfg.Anomaly),
+		liveID:   cfg.LiveFeed,
+	}
+	logger.Info("pricing catalog loaded", zap.String("version", s.version))
+	return s, nil
+}
+
+func (s *state) start(host component.Host) error {
+	s.startOnce.Do(func() {
+		if s.liveID == nil {
+			return
+		}
+		feed, err := livefeed.FromHost(host, *s.liveID)
+		if err != nil {
+			s.startErr = fmt.Errorf("cost processor: live_feed: %w", err)
+			return
+		}
+		s.feed = feed
+	})
+	return s.startErr
+}
+
+// costProcessor is one pipeline's processor: the shared state, and its own
+// logger and telemetry, which the collector tags with the pipeline.
+type costProcessor struct {
+	*state
+
+	logger    *zap.Logger
+	calls     metric.Int64Counter
+	anomalies metric.Int64Counter
+	byStatus  [4]metric.MeasurementOption // reported, computed, unpriced, refused
+}
+
+// newCostProcessor returns a processor with a state of its own.
+func newCostProcessor(cfg *Config, set processor.Settings) (*costProcessor, error) {
+	s, err := newState(cfg, set.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return withState(s, set)
+}
+
+// withState returns a processor on state s, with telemetry of its own.
+func withState(s *state, set processor.Settings) (*costProcessor, error) {
 	meter := set.MeterProvider.Meter("github.com/nexus-otel/nexus/processor/costprocessor")
 	calls, err := meter.Int64Counter("nexus.cost.calls",
 		metric.WithDescription("API calls priced, by how: reported by the provider, computed from the catalog, unpriced, or refused (not billed)"),
@@ -61,32 +114,19 @@ func newCostProcessor(cfg *Config, set processor.Settings) (*costProcessor, erro
 		return nil, err
 	}
 	p := &costProcessor{
+		state:     s,
 		logger:    set.Logger,
-		reader:    apicall.Reader{Hosts: cfg.Hosts, Routes: cfg.Routes},
-		catalog:   catalog,
-		version:   catalog.Version(),
-		detector:  anomaly.New(cfg.Anomaly),
-		liveID:    cfg.LiveFeed,
 		calls:     calls,
 		anomalies: anomalies,
 	}
-	for i, s := range []pricing.Status{pricing.Reported, pricing.Computed, pricing.Unpriced, pricing.Refused} {
-		p.byStatus[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("status", s.String())))
+	for i, st := range []pricing.Status{pricing.Reported, pricing.Computed, pricing.Unpriced, pricing.Refused} {
+		p.byStatus[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("status", st.String())))
 	}
-	set.Logger.Info("pricing catalog loaded", zap.String("version", p.version))
 	return p, nil
 }
 
 func (p *costProcessor) start(_ context.Context, host component.Host) error {
-	if p.liveID == nil {
-		return nil
-	}
-	feed, err := livefeed.FromHost(host, *p.liveID)
-	if err != nil {
-		return fmt.Errorf("cost processor: live_feed: %w", err)
-	}
-	p.feed = feed
-	return nil
+	return p.state.start(host)
 }
 
 // tally counts a batch's outcomes so that telemetry costs one Add per batch,
