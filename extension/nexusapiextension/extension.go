@@ -60,6 +60,8 @@ type api struct {
 	wg        sync.WaitGroup
 	// alerts is the alert rules, evaluator and notifications (alerts.go).
 	alerts *alerting
+	// registered is every pattern on mux, with its role (openapi.go).
+	registered []registeredRoute
 }
 
 func newAPI(cfg *Config, set extension.Settings) *api {
@@ -145,10 +147,10 @@ func (a *api) Shutdown(ctx context.Context) error {
 }
 
 func (a *api) routes() {
-	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	a.public("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeData(w, http.StatusOK, map[string]string{"status": "ok"}, nil)
 	})
-	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	a.public("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := a.store.Ping(ctx); err != nil {
@@ -160,6 +162,9 @@ func (a *api) routes() {
 	a.route("GET /api/v1/keys", roleAdmin, a.listKeys)
 	a.route("POST /api/v1/keys", roleAdmin, a.createKey)
 	a.route("DELETE /api/v1/keys/{id}", roleAdmin, a.deleteKey)
+	// A key like the rest of /api/ (README, openapi.json's info); not a
+	// store read, so outside the read budget like a write.
+	a.handle("GET /api/v1/openapi.json", roleViewer, routeWrite, a.serveOpenAPI)
 	a.resourceRoutes()
 	// Anything else under the API is a documented 404, not the mux's text.
 	a.route("/api/", roleViewer, func(_ http.ResponseWriter, r *http.Request) *APIError {

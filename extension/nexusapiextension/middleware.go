@@ -80,6 +80,7 @@ func (a *api) route(pattern, role string, h handlerFunc) {
 }
 
 func (a *api) handle(pattern, role string, kind routeKind, h handlerFunc) {
+	a.registered = append(a.registered, registeredRoute{pattern: pattern, role: role})
 	a.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if p := recover(); p != nil {
