@@ -39,6 +39,7 @@ type refusalKey struct {
 // otherwise count its refused rows once per attempt.
 type pushReport struct {
 	stored     int
+	duplicates int // calls already stored, or repeated in the push: dropped
 	bisections int
 	refused    map[refusalKey]int64
 	examples   []string

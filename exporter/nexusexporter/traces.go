@@ -126,7 +126,8 @@ func (e *nexusExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 		return err
 	}
 	e.refusals.report(ctx, &rep)
-	e.logger.Debug("api_calls written", zap.Int("rows", rep.stored), zap.Duration("took", time.Since(began)))
+	e.logger.Debug("api_calls written", zap.Int("rows", rep.stored), zap.Int("already_stored", rep.duplicates),
+		zap.Duration("took", time.Since(began)))
 	return nil
 }
 

@@ -67,6 +67,14 @@ func (e *nexusExporter) write(ctx context.Context, t *tableSpec, rows []row, rep
 			}
 			accepted = append(accepted, r)
 		}
+		if len(accepted) > 0 && t == &apiCalls {
+			var dup int
+			var err error
+			if accepted, dup, err = e.dropStored(ctx, accepted); err != nil {
+				return err
+			}
+			rep.duplicates += dup
+		}
 		if len(accepted) == 0 {
 			continue
 		}
