@@ -45,8 +45,8 @@ func benchRequest(n int, seq int) ptraceotlp.ExportRequest {
 
 // BenchmarkOTLPToQueryable measures spans/s from OTLP/gRPC in to rows
 // queryable in the embedded store, through the built binary running
-// configs/local.yaml (memory_limiter → batch → nexus exporter with its
-// persistent queue → chDB). Each iteration sends `total` spans from
+// configs/local.yaml (memory_limiter → cost → nexus exporter: persistent
+// queue, batched as it is read → chDB). Each iteration sends `total` spans from
 // `senders` concurrent clients and stops the clock when count() sees them.
 func BenchmarkOTLPToQueryable(b *testing.B) {
 	const (
