@@ -199,7 +199,11 @@ func TestPoisonedClientCostsNoOneElse(t *testing.T) {
 	if sent < 3 {
 		t.Fatalf("only %d poison requests were acknowledged", sent)
 	}
-	if poisoned > 3*alone+3*time.Second {
+	// Generous: the cores are shared with the poison's own inserts (up to
+	// six month blocks a request) and, in make test, with other packages'
+	// tests. What it catches is the old failure: a batch retried for five
+	// minutes and then dropped with everyone's spans.
+	if poisoned > 5*alone+5*time.Second {
 		t.Errorf("the good load took %s beside the poison, %s alone", poisoned, alone)
 	}
 
