@@ -6,12 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/processor/processortest"
 
-	"github.com/nexus-otel/nexus/exporter/nexusexporter"
 	"github.com/nexus-otel/nexus/internal/storetest"
 )
 
@@ -27,24 +24,7 @@ func TestMillionCallsSumExactly(t *testing.T) {
 	s, host := storetest.Start(t, "exact_sum")
 	ctx := context.Background()
 
-	ef := nexusexporter.NewFactory()
-	ecfg := ef.CreateDefaultConfig()
-	eset := exportertest.NewNopSettings(ef.Type())
-	exp, err := ef.CreateTraces(ctx, eset, ecfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Start(ctx, host); err != nil {
-		t.Fatal(err)
-	}
-	pf := NewFactory()
-	proc, err := pf.CreateTraces(ctx, processortest.NewNopSettings(pf.Type()), pf.CreateDefaultConfig(), exp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := proc.Start(ctx, host); err != nil {
-		t.Fatal(err)
-	}
+	proc, stop := startPipeline(t, host)
 
 	// List prices per 1M tokens (catalog entries in effect on 2026-11-01):
 	// input, cached input, output.
@@ -94,12 +74,7 @@ func TestMillionCallsSumExactly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := proc.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Shutdown(ctx); err != nil { // drains the queue
-		t.Fatal(err)
-	}
+	stop()
 	got := storetest.Scalar(t, s, "SELECT toString(count()) || ' ' || toString(sum(cost_usd)) || ' ' || toString(countIf(cost_status != 'computed')) FROM exact_sum.api_calls")
 	wantText := "1000000 " + want.FloatString(12) + " 0"
 	// ClickHouse prints Decimal without trailing zeros.

@@ -5,12 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 
-	"github.com/nexus-otel/nexus/exporter/nexusexporter"
 	"github.com/nexus-otel/nexus/internal/storetest"
 )
 
@@ -21,22 +19,7 @@ import (
 func TestRefusedCallStored(t *testing.T) {
 	s, host := storetest.Start(t, "refused_store")
 	ctx := context.Background()
-	ef := nexusexporter.NewFactory()
-	exp, err := ef.CreateTraces(ctx, exportertest.NewNopSettings(ef.Type()), ef.CreateDefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Start(ctx, host); err != nil {
-		t.Fatal(err)
-	}
-	pf := NewFactory()
-	proc, err := pf.CreateTraces(ctx, processortest.NewNopSettings(pf.Type()), pf.CreateDefaultConfig(), exp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := proc.Start(ctx, host); err != nil {
-		t.Fatal(err)
-	}
+	proc, stop := startPipeline(t, host)
 	td := ptrace.NewTraces()
 	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
 	for i, attrs := range []map[string]any{
@@ -52,12 +35,7 @@ func TestRefusedCallStored(t *testing.T) {
 	if err := proc.ConsumeTraces(ctx, td); err != nil {
 		t.Fatal(err)
 	}
-	if err := proc.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Shutdown(ctx); err != nil { // drains the queue
-		t.Fatal(err)
-	}
+	stop()
 	got := storetest.Scalar(t, s, "SELECT arrayStringConcat(groupArray(concat(toString(http_status), '|', toString(cost_usd), '|', cost_status, '|', "+
 		"unpriced_reason, '|', pricing_version, '|', cost_reason, '|', error_class)), ';') FROM (SELECT * FROM refused_store.api_calls ORDER BY http_status)")
 	if want := "201|0.0079|computed||" + catalogVersion(t) + "||;429|0|refused|||refused: HTTP 429 rate_limited|rate_limited"; got != want {
