@@ -20,6 +20,8 @@ func TestRefusedCallStored(t *testing.T) {
 	s, host := storetest.Start(t, "refused_store")
 	ctx := context.Background()
 	proc, stop := startPipeline(t, host)
+	// An hour ago: inside the exporter's accepted window whatever the day.
+	at := time.Now().UTC().Add(-time.Hour)
 	td := ptrace.NewTraces()
 	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
 	for i, attrs := range []map[string]any{
@@ -28,8 +30,8 @@ func TestRefusedCallStored(t *testing.T) {
 	} {
 		sp := spans.AppendEmpty()
 		sp.SetSpanID(pcommon.SpanID{byte(i + 1)})
-		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(callTime))
-		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(callTime.Add(time.Second)))
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(at))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(at.Add(time.Second)))
 		_ = sp.Attributes().FromRaw(attrs)
 	}
 	if err := proc.ConsumeTraces(ctx, td); err != nil {
