@@ -199,11 +199,11 @@ func TestPoisonedClientCostsNoOneElse(t *testing.T) {
 	if sent < 3 {
 		t.Fatalf("only %d poison requests were acknowledged", sent)
 	}
-	// Generous: the cores are shared with the poison's own inserts (up to
-	// six month blocks a request) and, in make test, with other packages'
-	// tests. What it catches is the old failure: a batch retried for five
-	// minutes and then dropped with everyone's spans.
-	if poisoned > 5*alone+5*time.Second {
+	// The bound catches the old failure (a batch retried for five minutes,
+	// then dropped with everyone's spans), not a slowdown: the poison's own
+	// valid calls span five months, five inserts a batch, on the same two
+	// cores (measured 0.4 s alone, 2.4–4.8 s beside it).
+	if poisoned > 30*time.Second {
 		t.Errorf("the good load took %s beside the poison, %s alone", poisoned, alone)
 	}
 
