@@ -90,6 +90,8 @@ type collector struct {
 	// file is the config under configs/ the collector runs (local.yaml
 	// unless set before start).
 	file string
+	// user and password, when set, are sent to its ClickHouse interface.
+	user, password string
 }
 
 func freePort(tb testing.TB) string {
@@ -238,7 +240,14 @@ func (c *collector) stop() error {
 
 // query asks the embedded store through its ClickHouse HTTP interface.
 func (c *collector) query(sql string) (string, error) {
-	resp, err := http.Get("http://" + c.chHTTP + "/?query=" + url.QueryEscape(sql))
+	req, err := http.NewRequest(http.MethodGet, "http://"+c.chHTTP+"/?query="+url.QueryEscape(sql), nil)
+	if err != nil {
+		return "", err
+	}
+	if c.user != "" {
+		req.SetBasicAuth(c.user, c.password)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err
 	}

@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,30 +84,9 @@ exporters:
 %s
 `, store.chHTTP, storeUser, storePassword, exporter))
 	writer.start("--config", writerExtra)
-	storeQuery = func(sql string) (string, error) { return queryAs(store.chHTTP, sql) }
+	store.user, store.password = storeUser, storePassword
+	storeQuery = store.query
 	return store, writer, restart, storeQuery
-}
-
-// queryAs reads the store collector's HTTP interface with its credentials.
-func queryAs(addr, sql string) (string, error) {
-	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/?query="+url.QueryEscape(sql), nil)
-	if err != nil {
-		return "", err
-	}
-	req.SetBasicAuth(storeUser, storePassword)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
-	}
-	return strings.TrimSpace(string(body)), nil
 }
 
 // outageRun sends spans before, during and after a store outage of
