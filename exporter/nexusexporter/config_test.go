@@ -47,3 +47,17 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatalf("unknown key not named: %v", err)
 	}
 }
+
+// TestDefaultsWaitOutOutages: without a config saying otherwise, an outage
+// is retried for ever (the 5-minute default would drop accepted data) and
+// requests are batched in the queue, not ahead of it.
+func TestDefaultsWaitOutOutages(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	if !cfg.BackOffConfig.Enabled || cfg.BackOffConfig.MaxElapsedTime != 0 {
+		t.Fatalf("retry: %+v, want enabled without a time limit", cfg.BackOffConfig)
+	}
+	q := cfg.QueueConfig.Get()
+	if q == nil || !q.Batch.HasValue() || q.Batch.Get().MinSize != 8192 {
+		t.Fatalf("queue: %+v, want batching in the queue", q)
+	}
+}

@@ -30,12 +30,22 @@ func NewFactory() exporter.Factory {
 func createDefaultConfig() component.Config {
 	queue := exporterhelper.NewDefaultQueueConfig()
 	// Rows are inserted in large blocks: ClickHouse wants few big inserts,
-	// not many small ones.
+	// not many small ones. Requests are batched as the queue is read, not
+	// in a processor ahead of it, so that what a receiver acknowledged is
+	// in the queue (on disk with `storage:`), never only in a batcher.
 	queue.NumConsumers = 2
+	// (The default batch: 8192 items or 200 ms.)
+	queue.Batch.GetOrInsertDefault()
+	// An outage of the store is waited out, however long: the queue holds
+	// the data meanwhile, and once it is full the receivers refuse new data
+	// with a retryable error. The default 5-minute limit would drop data
+	// already accepted.
+	retry := configretry.NewDefaultBackOffConfig()
+	retry.MaxElapsedTime = 0
 	return &Config{
 		TimeoutConfig: exporterhelper.TimeoutConfig{Timeout: 30 * time.Second},
 		QueueConfig:   configoptional.Some(queue),
-		BackOffConfig: configretry.NewDefaultBackOffConfig(),
+		BackOffConfig: retry,
 		Store:         component.MustNewID("chstore"),
 		AcceptedTime:  AcceptedTimeConfig{MaxFuture: defaultMaxFuture},
 	}
@@ -45,7 +55,7 @@ func createDefaultConfig() component.Config {
 const defaultMaxFuture = 5 * time.Minute
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
-	e, err := newNexusExporter(cfg.(*Config), set)
+	e, err := newNexusExporter(cfg.(*Config), set, "traces")
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +63,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
-	e, err := newNexusExporter(cfg.(*Config), set)
+	e, err := newNexusExporter(cfg.(*Config), set, "metrics")
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +75,7 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 func (e *nexusExporter) options() []exporterhelper.Option {
 	return []exporterhelper.Option{
 		exporterhelper.WithStart(e.start),
+		exporterhelper.WithShutdown(e.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithTimeout(e.cfg.TimeoutConfig),
 		exporterhelper.WithRetry(e.cfg.BackOffConfig),

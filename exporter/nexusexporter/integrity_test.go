@@ -40,8 +40,9 @@ func newSyncExporters(t *testing.T, h storetest.Host) syncExporters {
 	f := NewFactory()
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	// Retries as configured by default (5 minutes), so that a batch
-	// wrongly taken for an outage would show as a test that hangs.
+	// Retries bounded (the default waits an outage out for ever), long
+	// enough that a batch wrongly taken for an outage fails the test.
+	cfg.BackOffConfig.MaxElapsedTime = 2 * time.Minute
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	set := exportertest.NewNopSettings(f.Type())

@@ -39,22 +39,29 @@ type nexusExporter struct {
 	// store does not.
 	retention store.RetentionReporter
 	refusals  *refusals
+	// journal keeps the blocks in flight (nil without a persistent queue).
+	journal *journal
+	id      component.ID
+	signal  string
 }
 
-func newNexusExporter(cfg *Config, set exporter.Settings) (*nexusExporter, error) {
+func newNexusExporter(cfg *Config, set exporter.Settings, signal string) (*nexusExporter, error) {
 	r, err := newRefusals(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
-	return &nexusExporter{cfg: cfg, logger: set.Logger, refusals: r}, nil
+	return &nexusExporter{cfg: cfg, logger: set.Logger, refusals: r, id: set.ID, signal: signal}, nil
 }
 
-func (e *nexusExporter) start(_ context.Context, host component.Host) error {
+func (e *nexusExporter) start(ctx context.Context, host component.Host) error {
 	s, err := store.FromHost(host, e.cfg.Store)
 	if err != nil {
 		return fmt.Errorf("nexus exporter: %w", err)
 	}
 	e.store = s
+	if e.journal, err = openJournal(ctx, host, e.cfg, e.id, e.signal, e.logger); err != nil {
+		return fmt.Errorf("nexus exporter: %w", err)
+	}
 	// The store or the extension providing it may know the retention.
 	if rr, ok := s.(store.RetentionReporter); ok {
 		e.retention = rr
@@ -64,13 +71,34 @@ func (e *nexusExporter) start(_ context.Context, host component.Host) error {
 	return nil
 }
 
+func (e *nexusExporter) shutdown(ctx context.Context) error {
+	return e.journal.close(ctx)
+}
+
 // pushTraces writes one row per API-call span. Calls whose times cannot be
 // stored as sent are refused (counted and logged); the others are written
 // exactly once, however often the request is retried (see write). An error
 // is returned only for an outage, so that exporterhelper retries and
 // queues the request.
 func (e *nexusExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	w := newWindow(time.Now(), e.maxAge(), e.cfg.AcceptedTime.MaxFuture)
+	rows := callRows(td, newWindow(time.Now(), e.maxAge(), e.cfg.AcceptedTime.MaxFuture))
+	if len(rows) == 0 {
+		return nil
+	}
+	var rep pushReport
+	began := time.Now()
+	if err := e.write(ctx, &apiCalls, rows, &rep); err != nil {
+		return err
+	}
+	e.refusals.report(ctx, &rep)
+	e.logger.Debug("api_calls written", zap.Int("rows", rep.stored), zap.Int("already_stored", rep.duplicates),
+		zap.Duration("took", time.Since(began)))
+	return nil
+}
+
+// callRows turns the API-call spans of td into api_calls rows, those
+// outside w marked refused.
+func callRows(td ptrace.Traces, w window) []row {
 	rows := make([]row, 0, td.SpanCount())
 	var traceBuf [32]byte
 	var spanBuf [16]byte
@@ -117,18 +145,7 @@ func (e *nexusExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 			}
 		}
 	}
-	if len(rows) == 0 {
-		return nil
-	}
-	var rep pushReport
-	began := time.Now()
-	if err := e.write(ctx, &apiCalls, rows, &rep); err != nil {
-		return err
-	}
-	e.refusals.report(ctx, &rep)
-	e.logger.Debug("api_calls written", zap.Int("rows", rep.stored), zap.Int("already_stored", rep.duplicates),
-		zap.Duration("took", time.Since(began)))
-	return nil
+	return rows
 }
 
 // noCostProcessor is the reason stored when no cost processor priced a call:

@@ -54,6 +54,11 @@ var maxBisections = 256
 // fault are isolated; those are refused (counted in rep), the others
 // stored.
 func (e *nexusExporter) write(ctx context.Context, t *tableSpec, rows []row, rep *pushReport) error {
+	// Blocks a crash left in flight go first, before calls they hold could
+	// be taken for stored and dropped.
+	if err := e.journal.recover(ctx, e.store); err != nil {
+		return err
+	}
 	for _, g := range groupByBlock(rows) {
 		// The token covers the rows refused by time too: whether a row
 		// near the edge of the window is accepted can change between
@@ -106,7 +111,13 @@ func (e *nexusExporter) insert(ctx context.Context, t *tableSpec, rows []row, to
 		_ = b.Abort() // nothing was sent: nothing to retry
 		return nil
 	}
+	slot, err := e.journal.begin(bctx, t, token, fit)
+	if err != nil {
+		_ = b.Abort()
+		return err
+	}
 	err = b.Send(bctx)
+	e.journal.end(ctx, slot, err == nil || store.IsDataError(err))
 	switch {
 	case err == nil:
 		rep.stored += len(fit)
