@@ -14,8 +14,8 @@ const (
 	// reasonMissingTime: the time is 0 (unset by the sender).
 	reasonMissingTime reason = "missing_time"
 	// reasonTooOld: older than accepted_time.max_age (the raw table's
-	// retention would delete it at once; its day partition may be one of
-	// hundreds a single request creates).
+	// retention would delete it at once; its month partition may be one
+	// of dozens a single request creates).
 	reasonTooOld reason = "too_old"
 	// reasonInFuture: later than now + accepted_time.max_future.
 	reasonInFuture reason = "in_future"

@@ -27,7 +27,7 @@ type Config struct {
 }
 
 // AcceptedTimeConfig bounds the start (and end) times of the calls the
-// exporter stores. A call is stored in the day partition of its start time
+// exporter stores. A call is stored in the month partition of its start time
 // as the client sent it, and rolled up into DateTime buckets: a time far
 // in the past or future would create partitions the engine refuses in
 // bulk, or wrap in the rollups (DateTime ends in 2106).

@@ -28,7 +28,7 @@ var apiCallsColumns = []string{
 	"trace_id", "span_id",
 }
 
-// apiCalls is the table of calls, partitioned by day of the call's start.
+// apiCalls is the table of calls, partitioned by month of the call's start.
 var apiCalls = tableSpec{name: "api_calls", columns: apiCallsColumns}
 
 type nexusExporter struct {

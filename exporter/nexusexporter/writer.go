@@ -18,10 +18,9 @@ type tableSpec struct {
 
 // blockOf numbers the insert block a row goes into: the calendar month
 // (UTC) of its time. Every table the exporter writes is partitioned by
-// month of that time (provider_*) or by day (api_calls: at most 31
-// partitions a block, far below the engine's max_partitions_per_insert_block
-// of 100), and so are the rollups api_calls feeds (by month, the day
-// rollup by year). A month is a fixed boundary, so a request always splits
+// month of that time, and so are the rollups api_calls feeds (the day
+// rollup by year): one partition each a block, far below the engine's
+// max_partitions_per_insert_block of 100. A month is a fixed boundary, so a request always splits
 // into the same blocks, and the usual request (a few minutes of calls) is
 // one block.
 func blockOf(t time.Time) int64 { u := t.UTC(); return int64(u.Year())*12 + int64(u.Month()) - 1 }

@@ -31,6 +31,9 @@ type migration struct {
 	name     string
 	text     string // rendered SQL
 	checksum string
+	// plan, when set, chooses the statements to run from what the
+	// database holds (text is then the longest plan, for review).
+	plan func(ctx context.Context, s store.Store) ([]string, error)
 }
 
 // schemaVars are what a migration template may use.
@@ -75,11 +78,22 @@ func loadMigrations(db, cluster string) ([]migration, error) {
 		if err := tmpl.Execute(&buf, vars); err != nil {
 			return nil, fmt.Errorf("migration %s: %w", name, err)
 		}
-		sum := sha256.Sum256(raw)
-		out = append(out, migration{version: uint32(v), name: rest, text: buf.String(), checksum: hex.EncodeToString(sum[:8])})
+		out = append(out, migration{version: uint32(v), name: rest, text: buf.String(), checksum: checksumOf(raw)})
+	}
+	// Migrations planned in code take their place among the files.
+	for _, m := range []migration{vars.repartitionMigration()} {
+		if prev, dup := seen[m.version]; dup {
+			return nil, fmt.Errorf("migration %s shares version %d with %s", m.name, m.version, prev)
+		}
+		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	return out, nil
+}
+
+func checksumOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 // engine renders a table engine: MergeTree-family engines become their
@@ -212,7 +226,13 @@ func applyMigrations(ctx context.Context, s store.Store, cluster string, migrati
 			}
 			continue
 		}
-		for _, stmt := range statements(m.text) {
+		stmts := statements(m.text)
+		if m.plan != nil {
+			if stmts, err = m.plan(ctx, s); err != nil {
+				return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			}
+		}
+		for _, stmt := range stmts {
 			if err := s.Exec(ctx, stmt, nil); err != nil {
 				return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
 			}

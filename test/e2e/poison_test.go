@@ -19,8 +19,8 @@ import (
 // One client's bad times must not cost anyone else's data: spans on 150
 // different days, at time 0 and in 2200, sent every 200 ms beside a steady
 // load of good spans. Every good span is stored exactly once, the others
-// are refused and counted by reason, and the good load lands about as fast
-// as without the poison.
+// are refused and counted by reason, and the good load keeps landing,
+// slowed only by the poison's share of the cores.
 
 // spanJSON is one OpenAI chat call at start (ns since the epoch) with a
 // unique id.
@@ -199,12 +199,14 @@ func TestPoisonedClientCostsNoOneElse(t *testing.T) {
 	if sent < 3 {
 		t.Fatalf("only %d poison requests were acknowledged", sent)
 	}
-	// The bound catches the old failure (a batch retried for five minutes,
-	// then dropped with everyone's spans), not a slowdown: the poison's own
-	// valid calls span five months, five inserts a batch, on the same two
-	// cores (measured 0.4 s alone, 2.4–4.8 s beside it).
-	if poisoned > 30*time.Second {
-		t.Errorf("the good load took %s beside the poison, %s alone", poisoned, alone)
+	// The poison's cost follows its spans, not the days they spread over:
+	// with api_calls partitioned by day its 90 valid days were 90 parts an
+	// insert, and the good load took 2.4–4.8 s beside it (0.4 s alone);
+	// by month, 0.7–1.2 s, the rest being the poison's own work on the
+	// same two cores. Before the exporter isolated bad rows, the good
+	// load never landed (a batch retried for five minutes, then dropped).
+	if limit := 3*alone + 2*time.Second; poisoned > limit {
+		t.Errorf("the good load took %s beside the poison, %s alone (limit %s)", poisoned, alone, limit)
 	}
 
 	// Everything good exactly once, nothing else.
@@ -218,16 +220,29 @@ func TestPoisonedClientCostsNoOneElse(t *testing.T) {
 	if out, err := col.query("SELECT countIf(timestamp < now() - INTERVAL 90 DAY OR timestamp > now() + INTERVAL 1 HOUR) FROM nexus.api_calls"); err != nil || out != "0" {
 		t.Errorf("rows outside the accepted window: %q %v", out, err)
 	}
-	// The day rollup holds what api_calls holds (no wrapped 2063 rows).
+	// The day rollup holds what api_calls holds (no wrapped 2063 rows),
+	// once the last insert's views have committed too.
 	if out, err := col.query("SELECT sum(calls) FROM nexus.api_calls_1d WHERE toYear(ts) > 2100 OR toYear(ts) < 2000"); err != nil || out != "0" {
 		t.Errorf("rollup rows at wrapped times: %q %v", out, err)
 	}
-	if out, err := col.query("SELECT toString(sum(calls)) FROM nexus.api_calls_1d"); err != nil || out != strconv.FormatInt(want, 10) {
-		t.Errorf("day rollup counts %q calls, api_calls %d (%v)", out, want, err)
+	if _, err := col.waitForCount("SELECT toString(sum(calls)) FROM nexus.api_calls_1d", strconv.FormatInt(want, 10), 10*time.Second); err != nil {
+		t.Errorf("day rollup: %v", err)
 	}
-	got := refusedByReason(t, col)
+	// Refusals are counted once the push that met them ends.
+	wantRefused := map[string]int64{"too_old": 60 * sent, "missing_time": sent, "in_future": sent}
+	var got map[string]float64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got = refusedByReason(t, col)
+		same := true
+		for reason, n := range wantRefused {
+			same = same && int64(got[reason]) == n
+		}
+		if same || time.Now().After(deadline) {
+			break
+		}
+	}
 	t.Logf("refused by reason: %v", got)
-	for reason, n := range map[string]int64{"too_old": 60 * sent, "missing_time": sent, "in_future": sent} {
+	for reason, n := range wantRefused {
 		if int64(got[reason]) != n {
 			t.Errorf("refused %s = %v, want %d", reason, got[reason], n)
 		}
