@@ -13,6 +13,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 	"github.com/shopspring/decimal"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
@@ -158,11 +159,43 @@ func (e *emitter) send(batch []*call) {
 			c.req.capture.release()
 		}
 	}
-	ctx := e.obs.StartTracesOp(context.Background())
-	err := e.next.ConsumeTraces(ctx, td)
-	e.obs.EndTracesOp(ctx, "", len(batch), err)
-	if err != nil {
-		e.logger.Warn("pipeline refused spans of proxied calls", zap.Int("spans", len(batch)), zap.Error(err))
+	e.deliver(td, len(batch))
+}
+
+// Back-off between attempts to hand spans to a pipeline that refuses them
+// for now.
+const (
+	retryFirst = 50 * time.Millisecond
+	retryMax   = 5 * time.Second
+)
+
+// deliver hands td to the pipeline. What the pipeline refuses for now (a
+// full exporter queue answers so) is offered again with back-off: the
+// proxy has answered these calls, and no client will send their spans
+// again. Meanwhile calls wait in the emitter's queue and, once it is full,
+// new ones are dropped and counted, so memory stays bounded. A permanent
+// refusal, or shutdown, ends the attempts.
+func (e *emitter) deliver(td ptrace.Traces, n int) {
+	wait := retryFirst
+	for {
+		ctx := e.obs.StartTracesOp(context.Background())
+		err := e.next.ConsumeTraces(ctx, td)
+		e.obs.EndTracesOp(ctx, "", n, err)
+		if err == nil {
+			return
+		}
+		if consumererror.IsPermanent(err) {
+			e.logger.Warn("pipeline refused spans of proxied calls", zap.Int("spans", n), zap.Error(err))
+			return
+		}
+		select {
+		case <-e.stop:
+			e.logger.Warn("shutting down: spans of proxied calls the pipeline could not take are lost",
+				zap.Int("spans", n), zap.Error(err))
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, retryMax)
 	}
 }
 
