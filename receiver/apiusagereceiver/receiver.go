@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/scraper"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
@@ -53,7 +54,7 @@ func (r *apiUsageReceiver) Start(ctx context.Context, host component.Host) error
 		if sp.Interval > 0 {
 			ctrlCfg.CollectionInterval = sp.Interval
 		}
-		ctrl, err := scraperhelper.NewMetricsController(&ctrlCfg, r.set, r.next,
+		ctrl, err := scraperhelper.NewMetricsController(&ctrlCfg, r.set, settling{Metrics: r.next, s: s},
 			scraperhelper.AddMetricsScraper(component.MustNewType(sp.Name), sc))
 		if err != nil {
 			return fmt.Errorf("%s: %w", sp.Name, err)
@@ -65,6 +66,19 @@ func (r *apiUsageReceiver) Start(ctx context.Context, host component.Host) error
 		r.set.Logger.Info("polling provider", zap.String("provider", sp.Name), zap.Duration("interval", ctrlCfg.CollectionInterval))
 	}
 	return nil
+}
+
+// settling passes a provider's polls on and tells its scraper whether the
+// pipeline took them (see pollScraper.settle).
+type settling struct {
+	consumer.Metrics
+	s *pollScraper
+}
+
+func (c settling) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	err := c.Metrics.ConsumeMetrics(ctx, md)
+	c.s.settle(err == nil)
+	return err
 }
 
 // Shutdown cancels in-flight provider calls first, so that a slow provider

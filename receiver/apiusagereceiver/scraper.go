@@ -30,8 +30,23 @@ type pollScraper struct {
 	stop context.Context
 
 	mu          sync.Mutex
-	polledUntil time.Time // end of the last successful poll
+	polledUntil time.Time // end of the last poll the pipeline took
+	pendingEnd  time.Time // end of the last successful poll, until settled
 	pausedUntil time.Time // no calls before this (refused key or rate limit)
+}
+
+// settle is told whether the pipeline took the last poll's metrics. Only
+// then does the next poll start after it: a poll the pipeline refused (a
+// full exporter queue) is fetched again, overlap and all, so buckets the
+// provider reported are not lost to a moment of back-pressure. (Gauges and
+// checks are of the moment and are not fetched again.)
+func (s *pollScraper) settle(taken bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if taken && !s.pendingEnd.IsZero() {
+		s.polledUntil = s.pendingEnd
+	}
+	s.pendingEnd = time.Time{}
 }
 
 // defaultRateLimitPause is how long to stay away after a 429 that did not
@@ -80,7 +95,7 @@ func (s *pollScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		b.rateLimit(r, now)
 	}
 	if err == nil {
-		s.polledUntil = now
+		s.pendingEnd = now
 		return md, nil
 	}
 	var pe *providerclient.Error
