@@ -12,7 +12,7 @@ ENGINE := .engine/libchdb.so
 CONFIG ?= configs/local.yaml
 GENERATED := main.go main_others.go main_windows.go components.go
 
-.PHONY: all engine build run test test-unit test-e2e vet generate check-generated bench fmt clean
+.PHONY: all engine build run test test-unit test-e2e lint vet generate check-generated bench fmt clean
 
 all: build
 
@@ -38,6 +38,15 @@ test: build
 	go vet ./...
 	NEXUS_BIN=$(abspath $(BIN)) go test -count=1 ./...
 	cd $(DIST_DIR) && go vet ./...
+
+## lint: golangci-lint, pinned in tools/go.mod, with the linters .golangci.yml
+## chooses and explains. Built once into bin/ from the Go module proxy.
+LINT := bin/golangci-lint
+$(LINT): tools/go.mod tools/go.sum
+	cd tools && go build -o ../$(LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+lint: $(LINT)
+	./$(LINT) run ./...
 
 vet:
 	go vet ./...
