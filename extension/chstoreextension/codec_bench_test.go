@@ -93,7 +93,7 @@ func exporterRows(n int, at time.Time) [][]any {
 	return rows
 }
 
-// rowBinaryEncoder is the embedded store's insert encoding until now.
+// rowBinaryEncoder is the embedded store's insert encoding (embeddedBatch).
 type rowBinaryEncoder struct {
 	enc *codec.RowEncoder
 	buf []byte
@@ -158,7 +158,6 @@ type batchEncoder interface {
 type codecBench struct {
 	s       *embeddedStore
 	query   string
-	types   []codec.Type
 	byName  map[string]batchEncoder
 	formats []string
 }
@@ -175,7 +174,7 @@ func newCodecBench(tb testing.TB, db string) *codecBench {
 		tb.Fatal(err)
 	}
 	return &codecBench{
-		s: s, types: types,
+		s:     s,
 		query: fmt.Sprintf("INSERT INTO %s.api_calls (%s)", quoteIdent(s.db), joinIdents(exporterColumns)),
 		byName: map[string]batchEncoder{
 			"rowbinary": &rowBinaryEncoder{enc: codec.NewRowEncoder(types)},
