@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/nexus-otel/nexus/internal/rowbinary"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/codec"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -13,11 +13,11 @@ import (
 // batch checks and encodes exactly what the table expects, in either mode.
 type columnCache struct {
 	mu      sync.Mutex
-	byTable map[string]map[string]rowbinary.Type // table -> column -> type
+	byTable map[string]map[string]codec.Type // table -> column -> type
 }
 
 // types returns the types of columns of db.table, read through s.
-func (c *columnCache) types(ctx context.Context, s store.Store, db, table string, columns []string) ([]rowbinary.Type, error) {
+func (c *columnCache) types(ctx context.Context, s store.Store, db, table string, columns []string) ([]codec.Type, error) {
 	c.mu.Lock()
 	known := c.byTable[table]
 	c.mu.Unlock()
@@ -28,13 +28,13 @@ func (c *columnCache) types(ctx context.Context, s store.Store, db, table string
 			return nil, fmt.Errorf("read columns of %s.%s: %w", db, table, err)
 		}
 		defer rows.Close()
-		known = map[string]rowbinary.Type{}
+		known = map[string]codec.Type{}
 		for rows.Next() {
 			var name, typ string
 			if err := rows.Scan(&name, &typ); err != nil {
 				return nil, fmt.Errorf("read columns of %s.%s: %w", db, table, err)
 			}
-			t, err := rowbinary.ParseType(typ)
+			t, err := codec.ParseType(typ)
 			if err != nil {
 				return nil, fmt.Errorf("column %s.%s: %w", table, name, err)
 			}
@@ -48,12 +48,12 @@ func (c *columnCache) types(ctx context.Context, s store.Store, db, table string
 		}
 		c.mu.Lock()
 		if c.byTable == nil {
-			c.byTable = map[string]map[string]rowbinary.Type{}
+			c.byTable = map[string]map[string]codec.Type{}
 		}
 		c.byTable[table] = known
 		c.mu.Unlock()
 	}
-	out := make([]rowbinary.Type, len(columns))
+	out := make([]codec.Type, len(columns))
 	for i, col := range columns {
 		t, ok := known[col]
 		if !ok {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nexus-otel/nexus/internal/rowbinary"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/codec"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -42,7 +42,7 @@ func streamInsert(t *testing.T, ext *chstore, table string, cols []string, token
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc := rowbinary.NewRowEncoder(types)
+	enc := codec.NewRowEncoder(types)
 	var body []byte
 	for _, r := range rows {
 		if body, err = enc.Append(body, r...); err != nil {

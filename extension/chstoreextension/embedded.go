@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nexus-otel/nexus/internal/chdb"
-	"github.com/nexus-otel/nexus/internal/chhttp"
-	"github.com/nexus-otel/nexus/internal/rowbinary"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chdb"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chhttp"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/codec"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -129,7 +129,7 @@ func (s *embeddedStore) Query(ctx context.Context, query string, params store.Pa
 	if err != nil {
 		return nil, err
 	}
-	return rowbinary.NewReader(res.Data)
+	return codec.NewReader(res.Data)
 }
 
 func (s *embeddedStore) Ping(ctx context.Context) error {
@@ -148,7 +148,7 @@ func (s *embeddedStore) PrepareBatch(ctx context.Context, table string, columns 
 	return &embeddedBatch{
 		s:     s,
 		query: fmt.Sprintf("INSERT INTO %s.%s (%s)%s", quoteIdent(s.db), quoteIdent(table), joinIdents(columns), settings),
-		enc:   rowbinary.NewRowEncoder(types),
+		enc:   codec.NewRowEncoder(types),
 	}, nil
 }
 
@@ -193,7 +193,7 @@ func (s *embeddedStore) close() {
 type embeddedBatch struct {
 	s     *embeddedStore
 	query string
-	enc   *rowbinary.RowEncoder
+	enc   *codec.RowEncoder
 	buf   []byte
 	rows  int
 }

@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.uber.org/zap"
 
-	"github.com/nexus-otel/nexus/internal/chhttp"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chhttp"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 

@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/extension"
 
-	"github.com/nexus-otel/nexus/internal/chhttp"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chhttp"
 )
 
 // TypeStr is the extension's type in collector configs.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nexus-otel/nexus/internal/chhttp"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chhttp"
 )
 
 // validate checks the exposure and limit keys of the HTTP interface.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/nexus-otel/nexus/internal/chhttp"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chhttp"
 )
 
 // httpHandler builds the ClickHouse HTTP interface over the embedded engine.

@@ -10,7 +10,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/nexus-otel/nexus/internal/rowbinary"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/codec"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -112,7 +112,7 @@ func (s *remoteStore) PrepareBatch(ctx context.Context, table string, columns []
 	if err != nil {
 		return nil, withCode(err)
 	}
-	return &remoteBatch{b: b, check: rowbinary.NewRowEncoder(types).WithNames(columns...)}, nil
+	return &remoteBatch{b: b, check: codec.NewRowEncoder(types).WithNames(columns...)}, nil
 }
 
 func (s *remoteStore) close() error { return s.conn.Close() }
@@ -124,7 +124,7 @@ func (s *remoteStore) close() error { return s.conn.Close() }
 // leaves the batch as it was, in both modes.
 type remoteBatch struct {
 	b       driver.Batch
-	check   *rowbinary.RowEncoder
+	check   *codec.RowEncoder
 	scratch []byte
 	broken  error
 }

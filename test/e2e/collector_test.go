@@ -19,8 +19,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/nexus-otel/nexus/internal/chdb"
 )
 
 var (
@@ -30,7 +28,8 @@ var (
 )
 
 // binary returns the distribution binary: $NEXUS_BIN (what `make test`
-// builds), else one built here from cmd/otelcol-nexus.
+// builds), else one built here from cmd/otelcol-nexus with the engine
+// library linked beside it, the layout `make build` gives bin/.
 func binary(tb testing.TB) string {
 	tb.Helper()
 	if p := os.Getenv("NEXUS_BIN"); p != "" {
@@ -47,12 +46,37 @@ func binary(tb testing.TB) string {
 		cmd.Dir = filepath.Join("..", "..", "cmd", "otelcol-nexus")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("build distribution: %v\n%s", err, out)
+			return
 		}
+		buildErr = linkEngine(dir)
 	})
 	if buildErr != nil {
 		tb.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// linkEngine links the engine library into dir, beside a binary built
+// there: the binary looks for libchdb.so in its own folder (after
+// $CHDB_LIB_PATH), as it does in bin/. The engine's loader is internal to
+// the store extension, so its search is not reused here; the library is
+// $CHDB_LIB_PATH when set, else the repository's engine cache (`make engine`).
+func linkEngine(dir string) error {
+	lib := os.Getenv("CHDB_LIB_PATH")
+	if lib == "" {
+		lib = filepath.Join("..", "..", ".engine", "libchdb.so")
+	}
+	abs, err := filepath.Abs(lib)
+	if err != nil {
+		return fmt.Errorf("locate the engine library %s: %w", lib, err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return fmt.Errorf("engine library for the test binary: %w (run `make engine` or set CHDB_LIB_PATH)", err)
+	}
+	if err := os.Symlink(abs, filepath.Join(dir, "libchdb.so")); err != nil {
+		return fmt.Errorf("link the engine library beside the test binary: %w", err)
+	}
+	return nil
 }
 
 // syncBuffer collects a child's output while it runs.
@@ -186,14 +210,6 @@ func (c *collector) run(extraArgs ...string) {
 	c.cmd = exec.Command(binary(c.tb), args...)
 	c.cmd.Dir = c.tb.TempDir()
 	c.cmd.Env = append(append(os.Environ(), "NEXUS_DATA_DIR="+c.dataDir), c.env...)
-	if os.Getenv("NEXUS_BIN") == "" {
-		// The binary built by the test has no engine beside it.
-		lib, err := chdb.Find("")
-		if err != nil {
-			c.tb.Fatal(err)
-		}
-		c.cmd.Env = append(c.cmd.Env, chdb.LibraryEnv+"="+lib)
-	}
 	c.out = &syncBuffer{}
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	if err := c.cmd.Start(); err != nil {

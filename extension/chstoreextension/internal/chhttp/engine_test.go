@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nexus-otel/nexus/internal/chdb"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chdb"
 )
 
 // TestQueuedRequestGivesUp: a caller waiting for a busy engine leaves when

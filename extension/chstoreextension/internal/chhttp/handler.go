@@ -100,7 +100,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/nexus-otel/nexus/internal/chdb"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chdb"
 )
 
 // DefaultMaxBodyBytes limits a request body when Config.MaxBodyBytes is 0.

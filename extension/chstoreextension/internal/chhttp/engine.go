@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nexus-otel/nexus/internal/chdb"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chdb"
 )
 
 // Request says how to prepare the engine connection one HTTP request runs on.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nexus-otel/nexus/internal/chdb"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chdb"
 )
 
 // The engine writes the Native format as ClickHouse does for a client of

@@ -1,4 +1,4 @@
-package rowbinary
+package codec
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nexus-otel/nexus/internal/chdb"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chdb"
 )
 
 // The engine allows one data directory per process, so every test in this

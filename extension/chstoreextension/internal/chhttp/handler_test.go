@@ -19,7 +19,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/nexus-otel/nexus/internal/chdb"
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chdb"
 )
 
 // One engine per test binary: the engine allows one data directory per

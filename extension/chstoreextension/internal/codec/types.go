@@ -1,4 +1,4 @@
-// Package rowbinary encodes and decodes ClickHouse's RowBinary format, driven
+// Package codec encodes and decodes ClickHouse's RowBinary format, driven
 // by ClickHouse type strings, so the embedded engine can be fed and read
 // without a ClickHouse client library.
 //
@@ -7,7 +7,7 @@
 // destination conversions clickhouse-go v2's rows.Scan accepts (and a few
 // widening ones it does not), so code reading from the store behaves the same
 // whether the store is embedded or a remote server.
-package rowbinary
+package codec
 
 import (
 	"encoding/binary"

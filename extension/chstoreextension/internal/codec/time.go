@@ -1,4 +1,4 @@
-package rowbinary
+package codec
 
 import (
 	"encoding/binary"
