@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -423,13 +424,10 @@ func (a *api) callStatsQuery(f filters, cf callFilters, groupCol string) (string
 // complete. Rollup-backed resources (costs, long-range stats) answer
 // older ranges.
 func (a *api) rawKept(r *http.Request, from time.Time) *APIError {
-	keep, err := a.retention.get(r.Context(), a.readRetention)
-	if err != nil {
-		return a.storeError(r, "read retention", err)
-	}
-	if keep[0] > 0 && from.Before(time.Now().Add(-keep[0])) {
+	keep := schema.RetentionOf(a.store).Raw()
+	if keep > 0 && from.Before(time.Now().Add(-keep)) {
 		return badRequest("range older than the raw calls are kept", FieldError{Field: "from",
-			Message: fmt.Sprintf("raw calls are kept for %s: ask for a later from, or use /costs for older totals", fmtDuration(keep[0]))})
+			Message: fmt.Sprintf("raw calls are kept for %s: ask for a later from, or use /costs for older totals", fmtDuration(keep))})
 	}
 	return nil
 }

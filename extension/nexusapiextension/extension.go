@@ -13,9 +13,9 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/nexus-otel/nexus/internal/livefeed"
+	"github.com/nexus-otel/nexus/internal/spend"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -42,12 +42,8 @@ type api struct {
 	refreshStop context.CancelFunc
 	refreshDone chan struct{}
 	feed        *livefeed.Hub
-	retention   retentionCache
-	reads       singleflight.Group // identical cost reads in flight share one query
-	// budgetWrites serialises the read-check-write of budget changes: the
-	// table cannot enforce unique names, so two concurrent creates must not
-	// both pass the check.
-	budgetWrites sync.Mutex
+	// spend answers costs, forecasts and budgets (internal/spend).
+	spend *spend.Service
 	// heartbeat is how often an idle stream sends a comment, so that
 	// proxies and clients can tell a quiet stream from a dead one.
 	heartbeat time.Duration
@@ -98,7 +94,8 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 	if err := a.bootstrapKey(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
-	if err := a.loadBudgets(ctx); err != nil {
+	a.spend = spend.New(s, a.loc, a.cfg.RequestTimeout)
+	if err := a.spend.CheckBudgets(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
 	a.routes()

@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/pricing"
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -100,13 +101,10 @@ func (a *api) insightRecommendations(w http.ResponseWriter, r *http.Request) *AP
 		return a.storeError(r, "load pricing catalog", err)
 	}
 	ctx := r.Context()
-	horizon, err := a.horizons(ctx, time.Now())
-	if err != nil {
-		return a.storeError(r, "read retention", err)
-	}
-	if !horizon[0].IsZero() && f.From.Before(horizon[0]) {
+	horizon := schema.RetentionOf(a.store).Horizons(time.Now())
+	if !horizon.Of(schema.GrainRaw).IsZero() && f.From.Before(horizon.Of(schema.GrainRaw)) {
 		return badRequest("range older than the calls the store keeps", FieldError{Field: "from",
-			Message: "recommendations read individual calls, kept only since " + horizon[0].UTC().Format(time.RFC3339)})
+			Message: "recommendations read individual calls, kept only since " + horizon.Of(schema.GrainRaw).UTC().Format(time.RFC3339)})
 	}
 	win := insightWindow{f: f, cat: cat, scoped: f.Model != "" || f.Operation != "" || f.Service != "" || f.Environment != ""}
 	want := func(k string) bool { return len(kinds) == 0 || kinds[k] }

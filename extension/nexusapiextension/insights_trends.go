@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -145,11 +146,8 @@ func (a *api) insightTrends(w http.ResponseWriter, r *http.Request) *APIError {
 	span := trendPeriods[period]
 	end := at.Truncate(24 * time.Hour)
 	cur, prev := end.Add(-span), end.Add(-2*span)
-	horizon, err := a.horizons(r.Context(), time.Now())
-	if err != nil {
-		return a.storeError(r, "read retention", err)
-	}
-	if h := horizon[grainDay+1]; !h.IsZero() && prev.Before(h) {
+	horizon := schema.RetentionOf(a.store).Horizons(time.Now())
+	if h := horizon.Of(schema.GrainDay); !h.IsZero() && prev.Before(h) {
 		return badRequest("period older than the store keeps", FieldError{Field: "at", Message: "the previous period starts before the day rollup's retention"})
 	}
 
@@ -158,7 +156,7 @@ func (a *api) insightTrends(w http.ResponseWriter, r *http.Request) *APIError {
 	params["cur"] = cur.Format(time.DateTime)
 	type key struct{ provider, model string }
 	aggs := map[key]*[2]*periodAgg{}
-	err = a.scanRows(r.Context(), "SELECT provider, model, ts >= {cur:DateTime('UTC')} AS is_cur, sum(calls), sum(errors), "+
+	err := a.scanRows(r.Context(), "SELECT provider, model, ts >= {cur:DateTime('UTC')} AS is_cur, sum(calls), sum(errors), "+
 		"CAST(sum(cost_usd) AS Decimal(38, 12)), quantileTDigestMerge(0.95)(latency_ms) FROM "+a.store.Database()+
 		".api_calls_1d WHERE "+where+" GROUP BY provider, model, is_cur", params, func(rows store.Rows) error {
 		var k key
