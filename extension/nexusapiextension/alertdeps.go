@@ -2,11 +2,15 @@ package nexusapiextension
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/nexus-otel/nexus/internal/apikeys"
+	"github.com/nexus-otel/nexus/internal/domainerr"
 	"github.com/nexus-otel/nexus/internal/spend"
+	"github.com/nexus-otel/nexus/internal/store"
 )
 
 // What the alert engine (alerts*.go) still calls here of what moved to
@@ -46,7 +50,7 @@ func (a *api) liveBudgets(ctx context.Context) ([]budget, error) {
 // alert engine only asks whether it exists.
 func (a *api) readBudgets(ctx context.Context, id string) ([]budget, error) {
 	b, err := a.spend.Budget(ctx, id)
-	if _, missing := domainNotFound(err); missing {
+	if _, missing := domainerr.AsNotFound(err); missing {
 		return nil, nil
 	}
 	if err != nil {
@@ -58,4 +62,24 @@ func (a *api) readBudgets(ctx context.Context, id string) ([]budget, error) {
 // budgetStatusAt is spend.Service.BudgetStatusAt.
 func (a *api) budgetStatusAt(ctx context.Context, b budget, now time.Time) (spend.BudgetStatus, error) {
 	return a.spend.BudgetStatusAt(ctx, b.Budget, now)
+}
+
+// keyStore is the API's keys (apikeys.Store) with, for the alert engine's
+// acknowledgements (alerts_events.go reads keys.mu and keys.byID to name
+// the key that acknowledged), a copy of them by id that the store keeps
+// current on every change. The copy goes when alerting asks apikeys.
+type keyStore struct {
+	*apikeys.Store
+	mu   sync.RWMutex
+	byID map[string]apiKey
+}
+
+func newKeyStore(s store.Store) *keyStore {
+	ks := &keyStore{byID: map[string]apiKey{}}
+	ks.Store = apikeys.NewStore(s, func(byID map[string]apikeys.Key) {
+		ks.mu.Lock()
+		ks.byID = byID
+		ks.mu.Unlock()
+	})
+	return ks
 }

@@ -43,6 +43,3 @@ func (a *api) costError(r *http.Request, what, field string, err error) *APIErro
 	}
 	return a.domainError(r, what, err)
 }
-
-// domainNotFound tells whether err is a domain's "no such thing".
-func domainNotFound(err error) (*domainerr.NotFoundError, bool) { return domainerr.AsNotFound(err) }

@@ -87,8 +87,8 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 	if a.loc, err = time.LoadLocation(a.cfg.TimeZone); err != nil {
 		return fmt.Errorf("nexusapi: time_zone: %w", err)
 	}
-	a.keys = &keyStore{store: s, byID: map[string]apiKey{}}
-	if err := a.keys.load(ctx); err != nil {
+	a.keys = newKeyStore(s)
+	if err := a.keys.Load(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
 	if err := a.bootstrapKey(ctx); err != nil {
