@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/calllog"
 	"github.com/nexus-otel/nexus/internal/insights"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/spend"
@@ -47,6 +48,8 @@ type api struct {
 	spend *spend.Service
 	// insights makes recommendations and trends (internal/insights).
 	insights *insights.Service
+	// calls lists the stored calls and their statistics (internal/calllog).
+	calls *calllog.Service
 	// heartbeat is how often an idle stream sends a comment, so that
 	// proxies and clients can tell a quiet stream from a dead one.
 	heartbeat time.Duration
@@ -98,6 +101,7 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
 	a.spend = spend.New(s, a.loc, a.cfg.RequestTimeout)
+	a.calls = calllog.New(s)
 	a.insights = insights.New(s, &a.cfg.Insights, a.cfg.Providers.Configured)
 	if err := a.spend.CheckBudgets(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
