@@ -9,6 +9,7 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/apikeys"
 	"github.com/nexus-otel/nexus/internal/domainerr"
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/spend"
 	"github.com/nexus-otel/nexus/internal/store"
 )
@@ -16,6 +17,15 @@ import (
 // What the alert engine (alerts*.go) still calls here of what moved to
 // internal/spend. Each forwards; they go when alerting moves to
 // internal/alerting and calls spend itself.
+
+// Rate-limit gauge names and array parameters (internal/schema).
+const (
+	gaugeRateLimitLimit     = schema.GaugeRateLimitLimit
+	gaugeRateLimitRemaining = schema.GaugeRateLimitRemaining
+	classOK                 = schema.HealthClassOK
+)
+
+func stringArrayParam(vs []string) string { return schema.StringArrayParam(vs) }
 
 // maxScopeValue is the longest scope value a budget or rule takes.
 const maxScopeValue = spend.MaxScopeValue

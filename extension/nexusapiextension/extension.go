@@ -17,6 +17,7 @@ import (
 	"github.com/nexus-otel/nexus/internal/calllog"
 	"github.com/nexus-otel/nexus/internal/insights"
 	"github.com/nexus-otel/nexus/internal/livefeed"
+	"github.com/nexus-otel/nexus/internal/providerstatus"
 	"github.com/nexus-otel/nexus/internal/spend"
 	"github.com/nexus-otel/nexus/internal/store"
 )
@@ -50,6 +51,8 @@ type api struct {
 	insights *insights.Service
 	// calls lists the stored calls and their statistics (internal/calllog).
 	calls *calllog.Service
+	// providers reads and records provider status (internal/providerstatus).
+	providers *providerstatus.Service
 	// heartbeat is how often an idle stream sends a comment, so that
 	// proxies and clients can tell a quiet stream from a dead one.
 	heartbeat time.Duration
@@ -102,6 +105,7 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 	}
 	a.spend = spend.New(s, a.loc, a.cfg.RequestTimeout)
 	a.calls = calllog.New(s)
+	a.providers = providerstatus.New(s, a.loc, a.cfg.Providers.Redact, a.cfg.Providers.Configured)
 	a.insights = insights.New(s, &a.cfg.Insights, a.cfg.Providers.Configured)
 	if err := a.spend.CheckBudgets(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)

@@ -29,6 +29,18 @@ const (
 	TableProviderUsage  = "provider_usage"
 )
 
+// Gauge names of the rate-limit pair in provider_gauges, as the nexus
+// exporter names them (exporter/nexusexporter/metrics.go).
+const (
+	GaugeRateLimitLimit     = "ratelimit_limit"
+	GaugeRateLimitRemaining = "ratelimit_remaining"
+)
+
+// HealthClassOK is what provider_health stores for a passed check (the
+// apiusage receiver writes the same), so that class is never empty in the
+// history.
+const HealthClassOK = "ok"
+
 // Table is table qualified with the store's database.
 func Table(s store.Store, table string) string { return s.Database() + "." + table }
 
@@ -82,4 +94,21 @@ func (f Filter) Where(timeColumn string) (string, store.Params) {
 		}
 	}
 	return strings.Join(conds, " AND "), params
+}
+
+// StringArrayParam renders strings as an Array(String) query parameter. Quotes
+// and backslashes are escaped, so a value can never end its string early.
+func StringArrayParam(vs []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\'')
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v))
+		b.WriteByte('\'')
+	}
+	b.WriteByte(']')
+	return b.String()
 }
