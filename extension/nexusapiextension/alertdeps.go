@@ -2,6 +2,7 @@ package nexusapiextension
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -92,4 +93,42 @@ func newKeyStore(s store.Store) *keyStore {
 		ks.mu.Unlock()
 	})
 	return ks
+}
+
+// oldestFirst orders alert rules by creation time, then id, so that their
+// pages are stable.
+func oldestFirst[T any](items []T, key func(T) (time.Time, string)) {
+	sort.Slice(items, func(i, j int) bool {
+		ti, idi := key(items[i])
+		tj, idj := key(items[j])
+		return ti.Before(tj) || (ti.Equal(tj) && idi < idj)
+	})
+}
+
+// live keeps the items not deleted, oldest first.
+func live[T any](all []T, deleted func(T) bool, key func(T) (time.Time, string)) []T {
+	out := all[:0]
+	for _, it := range all {
+		if !deleted(it) {
+			out = append(out, it)
+		}
+	}
+	oldestFirst(out, key)
+	return out
+}
+
+// count runs a query answering one count.
+func (a *api) count(ctx context.Context, q string, params store.Params) (int64, error) {
+	rows, err := a.store.Query(ctx, q, params)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n uint64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return int64(n), rows.Err()
 }

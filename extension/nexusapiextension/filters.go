@@ -7,10 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/nexus-otel/nexus/internal/schema"
-	"github.com/nexus-otel/nexus/internal/spend"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -101,6 +98,3 @@ func (a *api) parseFilters(r *http.Request, defaultSpan time.Duration) (filters,
 // where renders the filters as a parameterised condition on timeColumn
 // (schema.Filter.Where).
 func (f filters) where(timeColumn string) (string, store.Params) { return f.filter().Where(timeColumn) }
-
-// money renders an exact amount (spend.Money).
-func money(d decimal.Decimal) string { return spend.Money(d) }

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"embed"
+	"io/fs"
 	"strings"
 
 	"github.com/nexus-otel/nexus/internal/store"
@@ -30,3 +31,6 @@ func SQL(s store.Store, name string) string {
 	}
 	return strings.ReplaceAll(strings.Join(lines, "\n"), "{db}", s.Database())
 }
+
+// SQLFiles is the embedded queries, for tests that run every one.
+func SQLFiles() fs.FS { return sqlFiles }
