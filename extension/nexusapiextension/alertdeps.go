@@ -15,9 +15,14 @@ import (
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
-// What the alert engine (alerts*.go) still calls here of what moved to
-// internal/spend. Each forwards; they go when alerting moves to
-// internal/alerting and calls spend itself.
+// What the alert engine (alerts*.go, alerts_test.go) still finds in this
+// package of what moved to the domain packages — internal/spend (budgets,
+// their status, text validation), internal/schema (gauge names, array
+// parameters, the health class of a passed check), internal/apikeys (the
+// name of the key that acknowledges) — and the store helpers only it uses
+// now (count, live, oldestFirst). Each is a thin forward or a copy of what
+// was here; the file goes when alerting moves to internal/alerting and
+// calls those packages itself.
 
 // Rate-limit gauge names and array parameters (internal/schema).
 const (
