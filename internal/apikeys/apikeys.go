@@ -220,7 +220,7 @@ func (ks *Store) Usable(id string) bool {
 }
 
 func (ks *Store) write(ctx context.Context, k Key) error {
-	b, err := ks.store.PrepareBatch(ctx, schema.TableKeys, []string{"id", "name", "role", "prefix", "key_hash", "created_at", "revoked_at", "version"})
+	b, err := ks.store.PrepareBatch(ctx, schema.TableKeys, schema.KeyColumns)
 	if err != nil {
 		return fmt.Errorf("write API key %s: %w", k.ID, err)
 	}

@@ -29,6 +29,15 @@ const (
 	TableProviderUsage  = "provider_usage"
 )
 
+// Column orders of the writes to the tables the API owns, in the order the
+// writers append values: budgets and api_keys are versioned (the highest
+// version of an id wins under FINAL), so every write is a whole row.
+var (
+	BudgetColumns = []string{"id", "name", "provider", "model", "service", "environment",
+		"period", "timezone", "amount_usd", "thresholds", "created_at", "updated_at", "deleted", "version"}
+	KeyColumns = []string{"id", "name", "role", "prefix", "key_hash", "created_at", "revoked_at", "version"}
+)
+
 // Gauge names of the rate-limit pair in provider_gauges, as the nexus
 // exporter names them (exporter/nexusexporter/metrics.go).
 const (

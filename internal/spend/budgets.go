@@ -163,8 +163,7 @@ func (s *Service) Budget(ctx context.Context, id string) (Budget, error) {
 }
 
 func (s *Service) writeBudget(ctx context.Context, b Budget) error {
-	batch, err := s.store.PrepareBatch(ctx, schema.TableBudgets, []string{"id", "name", "provider", "model", "service", "environment",
-		"period", "timezone", "amount_usd", "thresholds", "created_at", "updated_at", "deleted", "version"})
+	batch, err := s.store.PrepareBatch(ctx, schema.TableBudgets, schema.BudgetColumns)
 	if err != nil {
 		return fmt.Errorf("write budget %s: %w", b.ID, err)
 	}
