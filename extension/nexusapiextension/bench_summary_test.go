@@ -13,6 +13,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/benchdata"
+
+	"github.com/nexus-otel/nexus/internal/spend"
 )
 
 // BenchmarkCostSummary50Clients asks GET /api/v1/costs/summary for the last
@@ -54,7 +56,7 @@ func BenchmarkCostSummary50Clients(b *testing.B) {
 		resp.Body.Close()
 		took := time.Since(start)
 		var e struct {
-			Data []costGroup `json:"data"`
+			Data []spend.CostGroup `json:"data"`
 		}
 		if err != nil || resp.StatusCode != 200 || json.Unmarshal(raw, &e) != nil {
 			b.Fatalf("HTTP %d: %s %v", resp.StatusCode, raw, err)

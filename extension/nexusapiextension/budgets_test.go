@@ -5,11 +5,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nexus-otel/nexus/internal/spend"
 )
 
-func budgetOf(t *testing.T, e envelope) budget {
+func budgetOf(t *testing.T, e envelope) spend.Budget {
 	t.Helper()
-	var b budget
+	var b spend.Budget
 	e.decode(t, &b)
 	return b
 }
@@ -32,7 +34,7 @@ func TestBudgetsCRUD(t *testing.T) {
 		t.Fatalf("create: %d %+v", e.status, e.Error)
 	}
 	a := budgetOf(t, e)
-	if !strings.HasPrefix(a.ID, "bud_") || len(a.ID) != 20 || a.Name != "OpenAI monthly" || a.Scope != (budgetScope{Provider: "openai"}) ||
+	if !strings.HasPrefix(a.ID, "bud_") || len(a.ID) != 20 || a.Name != "OpenAI monthly" || a.Scope != (spend.BudgetScope{Provider: "openai"}) ||
 		a.Period != "monthly" || a.Timezone != "Europe/Paris" || a.AmountUSD != "250.5" || len(a.Thresholds) != 3 ||
 		a.Thresholds[0] != 50 || a.Thresholds[2] != 100 || a.CreatedAt.IsZero() || !a.UpdatedAt.Equal(a.CreatedAt) {
 		t.Fatalf("created: %+v", a)
@@ -117,7 +119,7 @@ func TestBudgetsCRUD(t *testing.T) {
 	time.Sleep(2 * time.Millisecond)
 	e = ta.do("PATCH", "/api/v1/budgets/"+a.ID, editor, map[string]any{"amountUsd": "300", "scope": map[string]string{"model": "gpt-4o"}})
 	p := budgetOf(t, e)
-	if e.status != 200 || p.Name != "OpenAI monthly" || p.AmountUSD != "300" || p.Scope != (budgetScope{Provider: "openai", Model: "gpt-4o"}) ||
+	if e.status != 200 || p.Name != "OpenAI monthly" || p.AmountUSD != "300" || p.Scope != (spend.BudgetScope{Provider: "openai", Model: "gpt-4o"}) ||
 		p.Period != "monthly" || len(p.Thresholds) != 3 || !p.CreatedAt.Equal(a.CreatedAt) || !p.UpdatedAt.After(a.UpdatedAt) {
 		t.Fatalf("patch: %d %+v", e.status, p)
 	}
@@ -144,7 +146,7 @@ func TestBudgetsCRUD(t *testing.T) {
 	}
 	e = ta.do("PUT", "/api/v1/budgets/"+a.ID, editor, map[string]any{"name": "All daily", "period": "daily", "amountUsd": 40})
 	r := budgetOf(t, e)
-	if e.status != 200 || r.ID != a.ID || r.Name != "All daily" || r.Scope != (budgetScope{}) || r.Timezone != "Europe/Paris" ||
+	if e.status != 200 || r.ID != a.ID || r.Name != "All daily" || r.Scope != (spend.BudgetScope{}) || r.Timezone != "Europe/Paris" ||
 		r.AmountUSD != "40" || len(r.Thresholds) != 3 || !r.CreatedAt.Equal(a.CreatedAt) {
 		t.Fatalf("put: %d %+v", e.status, r)
 	}
@@ -186,18 +188,18 @@ func TestBudgetsCRUD(t *testing.T) {
 	if e := ta2.do("GET", "/api/v1/budgets/"+b.ID, ta.admin, nil); e.status != 404 {
 		t.Fatalf("deleted budget after restart: %d", e.status)
 	}
-	if err := ta2.api.loadBudgets(t.Context()); err != nil {
+	if err := ta2.api.spend.CheckBudgets(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func budgetStatusOf(t *testing.T, ta *testAPI, id string) budgetStatus {
+func budgetStatusOf(t *testing.T, ta *testAPI, id string) spend.BudgetStatus {
 	t.Helper()
 	e := ta.do("GET", "/api/v1/budgets/"+id+"/status", ta.admin, nil)
 	if e.status != 200 {
 		t.Fatalf("status: %d %+v", e.status, e.Error)
 	}
-	var s budgetStatus
+	var s spend.BudgetStatus
 	e.decode(t, &s)
 	return s
 }
@@ -221,9 +223,9 @@ func runBudgetStatus(t *testing.T) bool {
 
 	// A daily budget on the other side of the date line.
 	kiri, _ := time.LoadLocation("Pacific/Kiritimati")
-	dayStart, dayEnd := periodBounds("daily", now, kiri)
+	dayStart, dayEnd := spend.PeriodBounds("daily", now, kiri)
 	// A monthly one in UTC.
-	monthStart, monthEnd := periodBounds("monthly", now, time.UTC)
+	monthStart, monthEnd := spend.PeriodBounds("monthly", now, time.UTC)
 	ta.seed(
 		seedCall{At: dayStart.Add(now.Sub(dayStart) / 2), Provider: "openai", Model: "gpt-4o", Cost: "0.75"},
 		seedCall{At: dayStart.Add(-time.Millisecond), Provider: "openai", Model: "gpt-4o", Cost: "5"}, // yesterday there
@@ -255,7 +257,7 @@ func runBudgetStatus(t *testing.T) bool {
 	if s.PeriodStart != dayStart.In(kiri).Format(time.RFC3339) || !strings.HasSuffix(s.PeriodStart, "T00:00:00+14:00") ||
 		s.PeriodEnd != dayEnd.In(kiri).Format(time.RFC3339) || s.Spent != "0.75" || s.Remaining != "0.25" || s.PercentUsed != 75 ||
 		len(s.ThresholdsCrossed) != 1 || s.ThresholdsCrossed[0] != 50 || s.ElapsedDays != elapsed.FloatString(6) ||
-		s.BurnRatePerDay != burn.FloatString(6) || s.Forecast != fc.FloatString(6) || s.ForecastDetail.Method != methodBurnRate ||
+		s.BurnRatePerDay != burn.FloatString(6) || s.Forecast != fc.FloatString(6) || s.ForecastDetail.Method != spend.MethodBurnRate ||
 		s.ForecastExceedsAmount != (fc.Cmp(rat("1")) > 0) {
 		t.Fatalf("daily status: %+v\nwant burn %s forecast %s", s, burn.FloatString(6), fc.FloatString(6))
 	}
@@ -275,26 +277,4 @@ func runBudgetStatus(t *testing.T) bool {
 		t.Fatalf("monthly forecast: %+v", s)
 	}
 	return true
-}
-
-func TestPeriodBounds(t *testing.T) {
-	paris, _ := time.LoadLocation("Europe/Paris")
-	for _, c := range []struct {
-		period, now, start, end string
-	}{
-		// Sunday night is still the week that began on Monday.
-		{"weekly", "2026-10-04T23:30:00+02:00", "2026-09-28T00:00:00+02:00", "2026-10-05T00:00:00+02:00"},
-		{"weekly", "2026-10-05T00:00:00+02:00", "2026-10-05T00:00:00+02:00", "2026-10-12T00:00:00+02:00"},
-		// Across the change to winter time: the period is local midnight
-		// to local midnight, 25 hours for that day.
-		{"daily", "2026-10-25T12:00:00+01:00", "2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00"},
-		{"monthly", "2026-10-31T23:59:59+01:00", "2026-10-01T00:00:00+02:00", "2026-11-01T00:00:00+01:00"},
-		// 23:30 UTC on the 31st is already November in Paris.
-		{"monthly", "2026-10-31T23:30:00Z", "2026-11-01T00:00:00+01:00", "2026-12-01T00:00:00+01:00"},
-	} {
-		start, end := periodBounds(c.period, ts(c.now), paris)
-		if start.Format(time.RFC3339) != c.start || end.Format(time.RFC3339) != c.end {
-			t.Errorf("%s at %s: [%s, %s), want [%s, %s)", c.period, c.now, start.Format(time.RFC3339), end.Format(time.RFC3339), c.start, c.end)
-		}
-	}
 }

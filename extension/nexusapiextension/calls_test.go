@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nexus-otel/nexus/internal/calllog"
 )
 
 // callsDay is the past day the calls tests seed, and its range: twenty
@@ -61,7 +63,7 @@ func callsFive(ta *testAPI) {
 	)
 }
 
-func callsList(t *testing.T, ta *testAPI, key, query string) ([]call, envelope) {
+func callsList(t *testing.T, ta *testAPI, key, query string) ([]calllog.Call, envelope) {
 	t.Helper()
 	e := ta.do("GET", "/api/v1/calls?"+query, key, nil)
 	if e.status != 200 {
@@ -70,7 +72,7 @@ func callsList(t *testing.T, ta *testAPI, key, query string) ([]call, envelope) 
 	if e.Pagination == nil {
 		t.Fatalf("GET /api/v1/calls?%s: no pagination", query)
 	}
-	var out []call
+	var out []calllog.Call
 	e.decode(t, &out)
 	return out, e
 }
@@ -99,7 +101,7 @@ func TestCallsListNewestFirstWithAllFields(t *testing.T) {
 	if first.Timestamp != shift("2026-10-05T10:00:00Z") || first.DurationMs != 120 || first.Model != "gpt-4o" ||
 		first.RequestModel != "gpt-4o" || first.Operation != "chat" || first.Service != "web" || first.Environment != "prod" ||
 		first.HTTPStatus != 200 || first.Status != "ok" || first.ErrorClass != "" ||
-		first.Tokens != (callTokens{Input: 1000, Output: 200, CachedInput: 300, Reasoning: 50}) ||
+		first.Tokens != (calllog.Tokens{Input: 1000, Output: 200, CachedInput: 300, Reasoning: 50}) ||
 		first.CostUSD == nil || *first.CostUSD != "0.001234567891" || first.CostStatus != "computed" || first.UnpricedReason != "" ||
 		first.PricingVersion != "test" || first.AnomalyScore != 0 || first.Anomaly || first.TraceID == "" || first.SpanID == "" {
 		t.Fatalf("first call: %+v", first)
@@ -360,7 +362,7 @@ func TestCallStatsExactFromRawCalls(t *testing.T) {
 	// Sums over i = 1..100, with 50 and 100 unpriced:
 	// cost = (5050 − 150) × 0.000001; input = 5050.
 	if s.Source != "calls" || s.Percentiles != "exact" || s.Count != 100 || s.Errors != 10 || s.ErrorRate != 0.1 || s.Anomalies != 4 || s.Unpriced != 2 ||
-		s.CostUSD != "0.0049" || s.Tokens != (callTokens{Input: 5050, Output: 200, CachedInput: 100, Reasoning: 100}) ||
+		s.CostUSD != "0.0049" || s.Tokens != (calllog.Tokens{Input: 5050, Output: 200, CachedInput: 100, Reasoning: 100}) ||
 		s.From != shift("2026-10-05T00:00:00Z") || s.To != shift("2026-10-06T00:00:00Z") {
 		t.Fatalf("stats: %+v", s)
 	}
@@ -436,7 +438,7 @@ func TestCallStatsLongRangeReadsTheRollup(t *testing.T) {
 
 	s := callsStats(t, ta, rng)
 	if s.Source != "rollup_1h" || s.Percentiles != "approximate" || s.Count != 100 || s.Errors != 10 || s.ErrorRate != 0.1 || s.Anomalies != 4 || s.Unpriced != 2 ||
-		s.CostUSD != "0.0049" || s.Tokens != (callTokens{Input: 5050, Output: 200, CachedInput: 100, Reasoning: 100}) {
+		s.CostUSD != "0.0049" || s.Tokens != (calllog.Tokens{Input: 5050, Output: 200, CachedInput: 100, Reasoning: 100}) {
 		t.Fatalf("rollup stats: %+v", s)
 	}
 	// t-digest percentiles are approximate (about 1% of the rank): within

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/nexus-otel/nexus/internal/spend"
 )
 
 // costQuery renders query parameters, escaped as a client would.
@@ -73,13 +75,13 @@ func costSeed(ta *testAPI) {
 	)
 }
 
-func summary(t *testing.T, ta *testAPI, key string, kv ...string) ([]costGroup, envelope) {
+func summary(t *testing.T, ta *testAPI, key string, kv ...string) ([]spend.CostGroup, envelope) {
 	t.Helper()
 	e := ta.do("GET", costQuery("/api/v1/costs/summary", kv...), key, nil)
 	if e.status != 200 {
 		t.Fatalf("summary %v: %d %+v", kv, e.status, e.Error)
 	}
-	var out []costGroup
+	var out []spend.CostGroup
 	e.decode(t, &out)
 	return out, e
 }
@@ -90,7 +92,7 @@ func TestCostSummaryExactSumsAndEdges(t *testing.T) {
 	viewer := ta.key("viewer")
 
 	groups, e := summary(t, ta, viewer, "from", rfc(at(0, "00:00:00")), "to", rfc(at(2, "00:00:00")))
-	want := []costGroup{
+	want := []spend.CostGroup{
 		{Group: "openai", Cost: "1.500123456789", Calls: 3, Errors: 1, Unpriced: 1, Tokens: 1365, InputTokens: 1110, OutputTokens: 255},
 		{Group: "twilio", Cost: "0.0079", Calls: 1},
 		{Group: "exa", Cost: "0.005", Calls: 1},
@@ -190,20 +192,20 @@ func TestCostSummaryDaysInZone(t *testing.T) {
 	)
 	groups, e := summary(t, ta, ta.admin, "groupBy", "day", "from", kol(0), "to", kol(2))
 	if len(groups) != 2 || e.Pagination.Total != 2 ||
-		groups[0] != (costGroup{Group: date(1), Cost: "6.625", Calls: 3}) || groups[1] != (costGroup{Group: date(0), Cost: "1.25", Calls: 1}) {
+		groups[0] != (spend.CostGroup{Group: date(1), Cost: "6.625", Calls: 3}) || groups[1] != (spend.CostGroup{Group: date(0), Cost: "1.25", Calls: 1}) {
 		t.Fatalf("days in Kolkata: %+v", groups)
 	}
 
 	// The same days as a daily series, stamped with the zone's offset.
-	var d timeseriesData
+	var d spend.Timeseries
 	e = ta.do("GET", costQuery("/api/v1/costs/timeseries", "step", "1d", "from", kol(0), "to", kol(2)), ta.admin, nil)
 	if e.status != 200 {
 		t.Fatalf("daily series: %d %+v", e.status, e.Error)
 	}
 	e.decode(t, &d)
 	if len(d.Series) != 1 || len(d.Series[0].Points) != 2 ||
-		d.Series[0].Points[0] != (costPoint{TS: kol(0), Cost: "1.25", Calls: 1}) ||
-		d.Series[0].Points[1] != (costPoint{TS: kol(1), Cost: "6.625", Calls: 3}) {
+		d.Series[0].Points[0] != (spend.CostPoint{TS: kol(0), Cost: "1.25", Calls: 1}) ||
+		d.Series[0].Points[1] != (spend.CostPoint{TS: kol(1), Cost: "6.625", Calls: 3}) {
 		t.Fatalf("daily series: %+v", d)
 	}
 }
@@ -211,13 +213,13 @@ func TestCostSummaryDaysInZone(t *testing.T) {
 func TestCostTimeseries(t *testing.T) {
 	ta := startAPI(t, freshDB("api_costs_series"), nil)
 	costSeed(ta)
-	get := func(kv ...string) (timeseriesData, envelope) {
+	get := func(kv ...string) (spend.Timeseries, envelope) {
 		t.Helper()
 		e := ta.do("GET", costQuery("/api/v1/costs/timeseries", kv...), ta.admin, nil)
 		if e.status != 200 {
 			t.Fatalf("timeseries %v: %d %+v", kv, e.status, e.Error)
 		}
-		var d timeseriesData
+		var d spend.Timeseries
 		e.decode(t, &d)
 		return d, e
 	}
@@ -228,18 +230,18 @@ func TestCostTimeseries(t *testing.T) {
 		t.Fatalf("2h: step %s, %d series", d.Step, len(d.Series))
 	}
 	pts := d.Series[0].Points
-	check := func(p costPoint, want costPoint) {
+	check := func(p spend.CostPoint, want spend.CostPoint) {
 		t.Helper()
 		if p != want {
 			t.Errorf("point %+v, want %+v", p, want)
 		}
 	}
-	check(pts[0], costPoint{TS: rfc(at(0, "10:00:00")), Cost: "0"})
-	check(pts[15], costPoint{TS: rfc(at(0, "10:15:00")), Cost: "0.000123456789", Calls: 1})
-	check(pts[29], costPoint{TS: rfc(at(0, "10:29:00")), Cost: "0.005", Calls: 1})
-	check(pts[45], costPoint{TS: rfc(at(0, "10:45:00")), Cost: "1.5", Calls: 1, Errors: 1})
-	check(pts[60], costPoint{TS: rfc(at(0, "11:00:00")), Cost: "0", Calls: 1})
-	check(pts[119], costPoint{TS: rfc(at(0, "11:59:00")), Cost: "0"})
+	check(pts[0], spend.CostPoint{TS: rfc(at(0, "10:00:00")), Cost: "0"})
+	check(pts[15], spend.CostPoint{TS: rfc(at(0, "10:15:00")), Cost: "0.000123456789", Calls: 1})
+	check(pts[29], spend.CostPoint{TS: rfc(at(0, "10:29:00")), Cost: "0.005", Calls: 1})
+	check(pts[45], spend.CostPoint{TS: rfc(at(0, "10:45:00")), Cost: "1.5", Calls: 1, Errors: 1})
+	check(pts[60], spend.CostPoint{TS: rfc(at(0, "11:00:00")), Cost: "0", Calls: 1})
+	check(pts[119], spend.CostPoint{TS: rfc(at(0, "11:59:00")), Cost: "0"})
 	if d.Series[0].Cost != "1.505123456789" || d.Series[0].Calls != 4 || d.Series[0].Errors != 1 {
 		t.Errorf("series total: %+v", d.Series[0])
 	}
@@ -249,11 +251,11 @@ func TestCostTimeseries(t *testing.T) {
 	if d.Step != "1h" || len(d.Series) != 2 || e.Pagination.Total != 2 || *d.Series[0].Group != "openai" || *d.Series[1].Group != "twilio" {
 		t.Fatalf("by provider: %+v %+v", d, e.Pagination)
 	}
-	if p := d.Series[0].Points; len(p) != 38 || p[0] != (costPoint{TS: rfc(at(0, "10:00:00")), Cost: "1.5", Calls: 1, Errors: 1}) ||
-		p[1] != (costPoint{TS: rfc(at(0, "11:00:00")), Cost: "0", Calls: 1}) {
+	if p := d.Series[0].Points; len(p) != 38 || p[0] != (spend.CostPoint{TS: rfc(at(0, "10:00:00")), Cost: "1.5", Calls: 1, Errors: 1}) ||
+		p[1] != (spend.CostPoint{TS: rfc(at(0, "11:00:00")), Cost: "0", Calls: 1}) {
 		t.Fatalf("openai hours: %d %+v", len(p), p[:2])
 	}
-	if p := d.Series[1].Points; p[37] != (costPoint{TS: rfc(at(1, "23:00:00")), Cost: "0.0079", Calls: 1}) {
+	if p := d.Series[1].Points; p[37] != (spend.CostPoint{TS: rfc(at(1, "23:00:00")), Cost: "0.0079", Calls: 1}) {
 		t.Fatalf("twilio's last hour: %+v", p[37])
 	}
 	d, e = get("step", "1h", "groupBy", "provider", "from", rfc(at(0, "10:30:00")), "to", rfc(at(2, "00:00:00")), "page", "3", "limit", "1")
@@ -351,18 +353,18 @@ func TestCostReconciliation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	get := func(kv ...string) ([]reconciliationRow, envelope) {
+	get := func(kv ...string) ([]spend.ReconciliationRow, envelope) {
 		t.Helper()
 		e := ta.do("GET", costQuery("/api/v1/costs/reconciliation", kv...), ta.admin, nil)
 		if e.status != 200 {
 			t.Fatalf("reconciliation %v: %d %+v", kv, e.status, e.Error)
 		}
-		var rows []reconciliationRow
+		var rows []spend.ReconciliationRow
 		e.decode(t, &rows)
 		return rows, e
 	}
 	rows, e := get("from", rfc(at(-4, "00:00:00")), "to", rfc(at(27, "00:00:00")))
-	want := []reconciliationRow{
+	want := []spend.ReconciliationRow{
 		{Day: date(0), Provider: "exa", Billed: "0.004", Computed: "0.005", Difference: "0.001", Calls: 1},
 		{Day: date(0), Provider: "openai", Billed: "1.6", Computed: "1.500123456789", Difference: "-0.099876543211", Calls: 3, UnpricedCalls: 1},
 		{Day: date(1), Provider: "twilio", Billed: "0.0079", Computed: "0.0079", Difference: "0", Calls: 1},
@@ -395,59 +397,6 @@ func TestCostReconciliation(t *testing.T) {
 	// The view has no model: refused, not ignored.
 	if e := ta.do("GET", costQuery("/api/v1/costs/reconciliation", "model", "gpt-4o"), ta.admin, nil); e.status != 400 || e.Error.Details[0].Field != "model" {
 		t.Errorf("model filter: %d %+v", e.status, e.Error)
-	}
-}
-
-func TestCover(t *testing.T) {
-	from, to := ts("2026-10-05T10:30:15.5Z"), ts("2026-10-07T11:45:00Z")
-	got, _ := cover(from, to, grainDay, [4]time.Time{})
-	want := []segment{
-		{grainRaw, from, ts("2026-10-05T10:31:00Z")},
-		{grainMinute, ts("2026-10-05T10:31:00Z"), ts("2026-10-05T11:00:00Z")},
-		{grainHour, ts("2026-10-05T11:00:00Z"), ts("2026-10-06T00:00:00Z")},
-		{grainDay, ts("2026-10-06T00:00:00Z"), ts("2026-10-07T00:00:00Z")},
-		{grainHour, ts("2026-10-07T00:00:00Z"), ts("2026-10-07T11:00:00Z")},
-		{grainMinute, ts("2026-10-07T11:00:00Z"), to},
-	}
-	if len(got) != len(want) {
-		t.Fatalf("cover: %+v", got)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("segment %d: %+v, want %+v", i, got[i], want[i])
-		}
-	}
-	// Capped at hours, the same range never reads a day row.
-	for _, s := range func() []segment { s, _ := cover(from, to, grainHour, [4]time.Time{}); return s }() {
-		if s.grain > grainHour {
-			t.Fatalf("hour cap: %+v", s)
-		}
-	}
-	// With minutes kept only from 10:45 on, the older edge falls to raw
-	// calls; with raw calls gone too, there is no exact cover.
-	var horizon [4]time.Time
-	horizon[grainMinute+1] = ts("2026-10-05T10:45:00Z")
-	got, ok := cover(from, ts("2026-10-05T12:00:00Z"), grainDay, horizon)
-	if !ok || len(got) != 3 || got[0] != (segment{grainRaw, from, ts("2026-10-05T10:45:00Z")}) ||
-		got[1] != (segment{grainMinute, ts("2026-10-05T10:45:00Z"), ts("2026-10-05T11:00:00Z")}) {
-		t.Errorf("minute horizon: %v %+v", ok, got)
-	}
-	horizon[0] = ts("2026-10-05T10:45:00Z")
-	if _, ok := cover(from, ts("2026-10-05T12:00:00Z"), grainDay, horizon); ok {
-		t.Error("cover without the data")
-	}
-
-	kolkata, _ := time.LoadLocation("Asia/Kolkata")
-	ny, _ := time.LoadLocation("America/New_York")
-	if g := maxGrainFor(localMidnights(ts("2026-10-01T00:00:00Z"), ts("2026-11-01T00:00:00Z"), kolkata)); g != grainMinute {
-		t.Errorf("Kolkata days: grain %d", g)
-	}
-	// New York's days are hour-aligned in UTC, across the DST change too.
-	if g := maxGrainFor(localMidnights(ts("2026-10-01T00:00:00Z"), ts("2026-12-01T00:00:00Z"), ny)); g != grainHour {
-		t.Errorf("New York days: grain %d", g)
-	}
-	if g := maxGrainFor(localMidnights(ts("2026-10-01T00:00:00Z"), ts("2026-12-01T00:00:00Z"), time.UTC)); g != grainDay {
-		t.Errorf("UTC days: grain %d", g)
 	}
 }
 

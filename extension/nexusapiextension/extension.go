@@ -13,9 +13,12 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
-	"golang.org/x/sync/singleflight"
 
+	"github.com/nexus-otel/nexus/internal/calllog"
+	"github.com/nexus-otel/nexus/internal/insights"
 	"github.com/nexus-otel/nexus/internal/livefeed"
+	"github.com/nexus-otel/nexus/internal/providerstatus"
+	"github.com/nexus-otel/nexus/internal/spend"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -42,12 +45,14 @@ type api struct {
 	refreshStop context.CancelFunc
 	refreshDone chan struct{}
 	feed        *livefeed.Hub
-	retention   retentionCache
-	reads       singleflight.Group // identical cost reads in flight share one query
-	// budgetWrites serialises the read-check-write of budget changes: the
-	// table cannot enforce unique names, so two concurrent creates must not
-	// both pass the check.
-	budgetWrites sync.Mutex
+	// spend answers costs, forecasts and budgets (internal/spend).
+	spend *spend.Service
+	// insights makes recommendations and trends (internal/insights).
+	insights *insights.Service
+	// calls lists the stored calls and their statistics (internal/calllog).
+	calls *calllog.Service
+	// providers reads and records provider status (internal/providerstatus).
+	providers *providerstatus.Service
 	// heartbeat is how often an idle stream sends a comment, so that
 	// proxies and clients can tell a quiet stream from a dead one.
 	heartbeat time.Duration
@@ -91,14 +96,18 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 	if a.loc, err = time.LoadLocation(a.cfg.TimeZone); err != nil {
 		return fmt.Errorf("nexusapi: time_zone: %w", err)
 	}
-	a.keys = &keyStore{store: s, byID: map[string]apiKey{}}
-	if err := a.keys.load(ctx); err != nil {
+	a.keys = newKeyStore(s)
+	if err := a.keys.Load(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
 	if err := a.bootstrapKey(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
-	if err := a.loadBudgets(ctx); err != nil {
+	a.spend = spend.New(s, a.loc, a.cfg.RequestTimeout)
+	a.calls = calllog.New(s)
+	a.providers = providerstatus.New(s, a.loc, a.cfg.Providers.Redact, a.cfg.Providers.Configured)
+	a.insights = insights.New(s, &a.cfg.Insights, a.cfg.Providers.Configured)
+	if err := a.spend.CheckBudgets(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
 	a.routes()

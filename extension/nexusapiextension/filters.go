@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -17,7 +18,13 @@ type filters struct {
 }
 
 // scopeFields are the filterable columns, in the order they are applied.
-var scopeFields = []string{"provider", "model", "operation", "service", "environment"}
+var scopeFields = schema.ScopeFields
+
+// filter is f as the domain packages take it.
+func (f filters) filter() schema.Filter {
+	return schema.Filter{Scope: schema.Scope{Provider: f.Provider, Model: f.Model, Operation: f.Operation,
+		Service: f.Service, Environment: f.Environment}, From: f.From, To: f.To}
+}
 
 func (f *filters) field(name string) *string {
 	switch name {
@@ -88,16 +95,6 @@ func (a *api) parseFilters(r *http.Request, defaultSpan time.Duration) (filters,
 	return f, nil
 }
 
-// where renders the filters as a parameterised condition on timeColumn:
-// values never enter the SQL text.
-func (f filters) where(timeColumn string) (string, store.Params) {
-	conds := []string{timeColumn + " >= {from:DateTime64(3, 'UTC')}", timeColumn + " < {to:DateTime64(3, 'UTC')}"}
-	params := store.Params{"from": f.From.Format("2006-01-02 15:04:05.000"), "to": f.To.Format("2006-01-02 15:04:05.000")}
-	for _, name := range scopeFields {
-		if v := *f.field(name); v != "" {
-			conds = append(conds, name+" = {"+name+":String}")
-			params[name] = v
-		}
-	}
-	return strings.Join(conds, " AND "), params
-}
+// where renders the filters as a parameterised condition on timeColumn
+// (schema.Filter.Where).
+func (f filters) where(timeColumn string) (string, store.Params) { return f.filter().Where(timeColumn) }

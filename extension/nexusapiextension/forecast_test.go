@@ -4,15 +4,17 @@ import (
 	"math/big"
 	"testing"
 	"time"
+
+	"github.com/nexus-otel/nexus/internal/spend"
 )
 
-func forecast(t *testing.T, ta *testAPI, kv ...string) forecastData {
+func forecast(t *testing.T, ta *testAPI, kv ...string) spend.Forecast {
 	t.Helper()
 	e := ta.do("GET", costQuery("/api/v1/costs/forecast", kv...), ta.admin, nil)
 	if e.status != 200 {
 		t.Fatalf("forecast %v: %d %+v", kv, e.status, e.Error)
 	}
-	var d forecastData
+	var d spend.Forecast
 	e.decode(t, &d)
 	return d
 }
@@ -41,7 +43,7 @@ func TestCostForecastPastMonth(t *testing.T) {
 	)
 	d := forecast(t, ta, "month", month.Format("2006-01"), "provider", "openai")
 	days := next.Sub(month) / (24 * time.Hour)
-	if !d.Complete || d.Method != methodActual || d.MonthToDate != "3.750000000001" || d.ProjectedTotal != "3.750000" ||
+	if !d.Complete || d.Method != spend.MethodActual || d.MonthToDate != "3.750000000001" || d.ProjectedTotal != "3.750000" ||
 		d.ProjectedRemaining != "0.000000" || d.Slope != nil || len(d.DailySeries) != int(days) ||
 		d.MonthStart != month.Format(time.RFC3339) || d.MonthEnd != next.Format(time.RFC3339) {
 		t.Fatalf("past month: %+v", d)
@@ -88,13 +90,13 @@ func runCostForecastCurrentMonth(t *testing.T) bool {
 	// intercept = 2.8 - 0.4·2 = 2. Exa spent 7 a day, openai 100 the day
 	// before the window, and 0.5 so far today.
 	ys := []string{"3", "1", "4", "1", "5"}
-	type spend struct {
+	type spent struct {
 		at   time.Time
 		cost string
 	}
-	openai := []spend{{noon(6), "100"}, {today.Add(now.Sub(today) / 2), "0.5"}}
+	openai := []spent{{noon(6), "100"}, {today.Add(now.Sub(today) / 2), "0.5"}}
 	for i, y := range ys {
-		openai = append(openai, spend{noon(5 - i), y})
+		openai = append(openai, spent{noon(5 - i), y})
 	}
 	var calls []seedCall
 	for _, s := range openai {
@@ -132,7 +134,7 @@ func runCostForecastCurrentMonth(t *testing.T) bool {
 	}
 	total := new(big.Rat).Add(mtd, remaining)
 
-	if d.Complete || d.Method != methodLinear || *d.Slope != "0.400000" || *d.Intercept != "2.000000" || d.Days != 5 ||
+	if d.Complete || d.Method != spend.MethodLinear || *d.Slope != "0.400000" || *d.Intercept != "2.000000" || d.Days != 5 ||
 		d.FullDaysRemaining != k || d.TodayRemainingFraction != frac.FloatString(6) ||
 		d.DaysRemaining != new(big.Rat).Add(frac, big.NewRat(int64(k), 1)).FloatString(6) ||
 		d.ProjectedRemaining != remaining.FloatString(6) || d.ProjectedTotal != total.FloatString(6) {
@@ -159,11 +161,11 @@ func runCostForecastCurrentMonth(t *testing.T) bool {
 	asOf, _ = time.Parse(time.RFC3339Nano, d.AsOf)
 	frac = big.NewRat(int64(todayEnd.Sub(asOf)), int64(todayEnd.Sub(today)))
 	remaining = new(big.Rat).Mul(rat("3"), new(big.Rat).Add(frac, big.NewRat(int64(k), 1)))
-	if d.Method != methodMean || *d.Slope != "0.000000" || *d.Intercept != "3.000000" || d.ProjectedRemaining != remaining.FloatString(6) {
+	if d.Method != spend.MethodMean || *d.Slope != "0.000000" || *d.Intercept != "3.000000" || d.ProjectedRemaining != remaining.FloatString(6) {
 		t.Errorf("mean: %+v, want remaining %s", d, remaining.FloatString(6))
 	}
 	// Nothing in scope: nothing projected.
-	if d := forecast(t, ta, "model", "openai' OR 1=1 --"); d.Method != methodBurnRate || d.MonthToDate != "0" || d.ProjectedTotal != "0.000000" {
+	if d := forecast(t, ta, "model", "openai' OR 1=1 --"); d.Method != spend.MethodBurnRate || d.MonthToDate != "0" || d.ProjectedTotal != "0.000000" {
 		t.Errorf("empty scope: %+v", d)
 	}
 	return true
@@ -193,17 +195,5 @@ func TestCostForecastBadRequests(t *testing.T) {
 		if e.status != 400 || len(e.Error.Details) != 1 || e.Error.Details[0].Field != c.field {
 			t.Errorf("%v: %d %+v", c.kv, e.status, e.Error)
 		}
-	}
-}
-
-func TestFitLine(t *testing.T) {
-	l := fitLine([]*big.Rat{rat("3"), rat("1"), rat("4"), rat("1"), rat("5")})
-	if l.slope.Cmp(rat("0.4")) != 0 || l.intercept.Cmp(rat("2")) != 0 {
-		t.Fatalf("slope %s intercept %s", l.slope.FloatString(6), l.intercept.FloatString(6))
-	}
-	// A falling trend stops at zero spend: 5, 3, 1 projects 0 from x = 3.
-	l = fitLine([]*big.Rat{rat("5"), rat("3"), rat("1")})
-	if got := l.projectRemaining(2, rat("1/2"), 3); got.Cmp(rat("1/2")) != 0 {
-		t.Fatalf("falling: %s", got.FloatString(6))
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/nexus-otel/nexus/internal/spend"
 )
 
 // The request bodies of the write endpoints go through decodeBody and then
@@ -66,26 +68,30 @@ func FuzzBudgetBody(f *testing.F) {
 		f.Add([]byte(s), true)
 		f.Add([]byte(s), false)
 	}
-	a := &api{cfg: createDefaultConfig().(*Config), loc: time.UTC}
 	f.Fuzz(func(t *testing.T, body []byte, full bool) {
-		var in budgetInput
+		var in spend.BudgetInput
 		if e := decodeAs(body, &in); e != nil {
 			checkRefusal(t, e)
 			return
 		}
-		var b budget
+		var b spend.Budget
 		if !full {
 			// PATCH applies over a stored budget.
-			b = budget{ID: "bud_x", Name: "stored", Period: "monthly", Timezone: "UTC", AmountUSD: "10",
-				amount: decimal.NewFromInt(10), Thresholds: []int{50, 100}}
+			name, period, tz, th := "stored", "monthly", "UTC", []int{50, 100}
+			stored, err := spend.ApplyBudgetInput(spend.Budget{ID: "bud_x"}, spend.BudgetInput{Name: &name, Period: &period,
+				Timezone: &tz, AmountUSD: []byte(`"10"`), Thresholds: &th}, true, time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = stored
 		}
-		details := a.applyBudget(&b, in, full)
-		if details != nil {
-			checkDetails(t, details)
+		b, err := spend.ApplyBudgetInput(b, in, full, time.UTC)
+		if err != nil {
+			checkRefusal(t, (&api{}).domainError(nil, "validate budget", err))
 			return
 		}
-		if b.Name == "" || !slices.Contains(budgetPeriods, b.Period) || b.amount.Sign() <= 0 ||
-			b.amount.Cmp(maxAmount) >= 0 || len(b.Thresholds) == 0 || len(b.Thresholds) > maxThresholds {
+		if b.Name == "" || !slices.Contains(spend.BudgetPeriods, b.Period) || b.Amount().Sign() <= 0 ||
+			b.Amount().Cmp(spend.MaxAmount) >= 0 || len(b.Thresholds) == 0 || len(b.Thresholds) > spend.MaxThresholds {
 			t.Fatalf("accepted an invalid budget: %+v from %s", b, body)
 		}
 		if _, err := time.LoadLocation(b.Timezone); err != nil {

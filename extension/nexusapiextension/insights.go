@@ -1,81 +1,26 @@
 package nexusapiextension
 
 import (
-	"context"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
-
-	"github.com/nexus-otel/nexus/internal/pricing"
-	"github.com/nexus-otel/nexus/internal/store"
+	"github.com/nexus-otel/nexus/internal/insights"
 )
+
+// InsightsConfig is the thresholds of the recommendations (the insights:
+// block), defined with them in internal/insights.
+type InsightsConfig = insights.Config
+
+func defaultInsightsConfig() InsightsConfig { return insights.DefaultConfig() }
+
+// savingsMonth is the default window of the recommendations, the month
+// their savings are scaled to.
+const savingsMonth = 30 * 24 * time.Hour
 
 func (a *api) insightRoutes() {
 	a.route("GET /api/v1/insights/recommendations", roleViewer, a.insightRecommendations)
 	a.route("GET /api/v1/insights/trends", roleViewer, a.insightTrends)
-}
-
-// Recommendation kinds, in the order they are listed on equal savings.
-const (
-	kindModelRightSizing = "model_right_sizing"
-	kindPromptCaching    = "prompt_caching"
-	kindOpenRouterRoute  = "openrouter_routing"
-	kindTwilioSegments   = "twilio_segment_inflation"
-	kindApolloCredits    = "apollo_credit_burn"
-	kindIdleKey          = "idle_key"
-	kindFailingKey       = "failing_key"
-)
-
-var recommendationKinds = []string{kindModelRightSizing, kindPromptCaching, kindOpenRouterRoute, kindTwilioSegments,
-	kindApolloCredits, kindIdleKey, kindFailingKey}
-
-// savingsMonth is what a window's saving is scaled to.
-const savingsMonth = 30 * 24 * time.Hour
-
-// recommendation is one suggestion with the figures it rests on. Money is
-// exact decimal strings; MonthlySavingUSD alone is rounded (to cents).
-type recommendation struct {
-	ID        string `json:"id"`
-	Kind      string `json:"kind"`
-	Provider  string `json:"provider"`
-	Model     string `json:"model,omitempty"`
-	Operation string `json:"operation,omitempty"`
-	Title     string `json:"title"`
-	Action    string `json:"action"`
-	// WindowSavingUSD is the saving over the window, exact;
-	// MonthlySavingUSD scales it to 30 days and rounds to cents.
-	WindowSavingUSD  string         `json:"windowSavingUsd"`
-	MonthlySavingUSD string         `json:"monthlySavingUsd"`
-	Evidence         map[string]any `json:"evidence"`
-	Confidence       string         `json:"confidence"`
-	ConfidenceNote   string         `json:"confidenceNote"`
-
-	saving decimal.Decimal
-	order  int
-}
-
-type recommendationsData struct {
-	From            string           `json:"from"`
-	To              string           `json:"to"`
-	CatalogVersion  string           `json:"catalogVersion"`
-	Recommendations []recommendation `json:"recommendations"`
-}
-
-// insightWindow is what every recommendation is computed over.
-type insightWindow struct {
-	f   filters
-	cat *pricing.Catalog
-	// scoped is true when a filter narrower than the provider is set: the
-	// key checks are per provider and say nothing about one service.
-	scoped bool
-}
-
-func (w insightWindow) monthly(saving decimal.Decimal) string {
-	span := decimal.NewFromInt(int64(w.f.To.Sub(w.f.From)))
-	return saving.Mul(decimal.NewFromInt(int64(savingsMonth))).DivRound(span, 2).StringFixed(2)
 }
 
 func (a *api) insightRecommendations(w http.ResponseWriter, r *http.Request) *APIError {
@@ -85,7 +30,7 @@ func (a *api) insightRecommendations(w http.ResponseWriter, r *http.Request) *AP
 	kinds := map[string]bool{}
 	if v := r.URL.Query().Get("kind"); v != "" {
 		for _, k := range strings.Split(v, ",") {
-			if e := oneOf("kind", k, recommendationKinds); e != nil {
+			if e := oneOf("kind", k, insights.RecommendationKinds); e != nil {
 				kErr = e
 				break
 			}
@@ -95,146 +40,59 @@ func (a *api) insightRecommendations(w http.ResponseWriter, r *http.Request) *AP
 	if err := joinErrors(fErr, pErr, kErr); err != nil {
 		return err
 	}
-	cat, err := pricing.Default()
+	out, err := a.insights.Recommendations(r.Context(), f.filter(), kinds)
 	if err != nil {
-		return a.storeError(r, "load pricing catalog", err)
+		return a.domainError(r, "recommendations", err)
 	}
-	ctx := r.Context()
-	horizon, err := a.horizons(ctx, time.Now())
-	if err != nil {
-		return a.storeError(r, "read retention", err)
-	}
-	if !horizon[0].IsZero() && f.From.Before(horizon[0]) {
-		return badRequest("range older than the calls the store keeps", FieldError{Field: "from",
-			Message: "recommendations read individual calls, kept only since " + horizon[0].UTC().Format(time.RFC3339)})
-	}
-	win := insightWindow{f: f, cat: cat, scoped: f.Model != "" || f.Operation != "" || f.Service != "" || f.Environment != ""}
-	want := func(k string) bool { return len(kinds) == 0 || kinds[k] }
-
-	var recs []recommendation
-	steps := []struct {
-		kinds []string
-		what  string
-		run   func(context.Context, insightWindow) ([]recommendation, error)
-	}{
-		{[]string{kindModelRightSizing, kindPromptCaching}, "token recommendations", a.tokenRecommendations},
-		{[]string{kindOpenRouterRoute}, "routing recommendations", a.routingRecommendations},
-		{[]string{kindTwilioSegments}, "twilio recommendations", a.twilioRecommendations},
-		{[]string{kindApolloCredits}, "apollo recommendations", a.apolloRecommendations},
-		{[]string{kindIdleKey, kindFailingKey}, "key recommendations", a.keyRecommendations},
-	}
-	for _, s := range steps {
-		needed := false
-		for _, k := range s.kinds {
-			needed = needed || want(k)
-		}
-		if !needed {
-			continue
-		}
-		got, err := s.run(ctx, win)
-		if err != nil {
-			return a.storeError(r, s.what, err)
-		}
-		for _, rec := range got {
-			if want(rec.Kind) {
-				recs = append(recs, rec)
-			}
-		}
-	}
-	order := map[string]int{}
-	for i, k := range recommendationKinds {
-		order[k] = i
-	}
-	for i := range recs {
-		recs[i].order = order[recs[i].Kind]
-		recs[i].WindowSavingUSD = money(recs[i].saving)
-		recs[i].MonthlySavingUSD = win.monthly(recs[i].saving)
-	}
-	// Biggest saving first; then a fixed order, so that pages are stable.
-	sort.Slice(recs, func(i, j int) bool {
-		if c := recs[i].saving.Cmp(recs[j].saving); c != 0 {
-			return c > 0
-		}
-		if recs[i].order != recs[j].order {
-			return recs[i].order < recs[j].order
-		}
-		return recs[i].ID < recs[j].ID
-	})
-	if recs == nil {
-		recs = []recommendation{}
-	}
-	writeData(w, http.StatusOK, recommendationsData{From: f.From.Format(time.RFC3339Nano), To: f.To.Format(time.RFC3339Nano),
-		CatalogVersion: cat.Version(), Recommendations: paginate(recs, pg)}, pg.of(int64(len(recs))))
+	total := len(out.Recommendations)
+	out.Recommendations = paginate(out.Recommendations, pg)
+	writeData(w, http.StatusOK, out, pg.of(int64(total)))
 	return nil
 }
 
-// --- pricing helpers ---
-
-// tokenPrices are a model's catalog prices in USD per 1,000,000 tokens.
-type tokenPrices struct {
-	Input, Cached, Output decimal.Decimal
-	HasCached             bool
-	// Model and Effective say which list priced it, for the evidence.
-	Model, Effective string
-}
-
-func picoUSD(m pricing.Money) decimal.Decimal { return decimal.New(int64(m), -pricing.Scale) }
-
-// catalogTokenPrices reads a model's prices by pricing a million tokens of
-// each kind: Price is the catalog's only lookup, and it resolves dated
-// snapshots and vendor prefixes exactly as the cost processor does.
-func catalogTokenPrices(cat *pricing.Catalog, prov, model string, at time.Time) (tokenPrices, bool) {
-	var p tokenPrices
-	in := cat.Price(prov, model, "", "", at, &pricing.Usage{pricing.InputTokens: 1_000_000})
-	out := cat.Price(prov, model, "", "", at, &pricing.Usage{pricing.OutputTokens: 1_000_000})
-	if in.Status != pricing.Computed || out.Status != pricing.Computed {
-		return p, false
+// insightTrends compares the period ending at `at` with the one before it
+// (insights.Service.Trends).
+func (a *api) insightTrends(w http.ResponseWriter, r *http.Request) *APIError {
+	q := r.URL.Query()
+	f, details := parseScope(q)
+	var errs []*APIError
+	if details != nil {
+		errs = append(errs, badRequest("invalid filters", details...))
 	}
-	p.Input, p.Output, p.Model, p.Effective = picoUSD(in.Cost), picoUSD(out.Cost), in.Model, in.Effective
-	cached := cat.Price(prov, model, "", "", at, &pricing.Usage{pricing.InputTokens: 1_000_000, pricing.CachedInputTokens: 1_000_000})
-	if cached.Status == pricing.Computed {
-		p.Cached, p.HasCached = picoUSD(cached.Cost), true
-	}
-	return p, true
-}
-
-var million = decimal.NewFromInt(1_000_000)
-
-// cost is what the tokens cost at p (cached tokens are part of input).
-// Cached tokens take the input price when the list has no cached price.
-func (p tokenPrices) cost(input, cached, output uint64) decimal.Decimal {
-	cachedPrice := p.Input
-	if p.HasCached {
-		cachedPrice = p.Cached
-	}
-	cached = min(cached, input)
-	sum := decimal.NewFromUint64(input - cached).Mul(p.Input).
-		Add(decimal.NewFromUint64(cached).Mul(cachedPrice)).
-		Add(decimal.NewFromUint64(output).Mul(p.Output))
-	return sum.Div(million) // exact: dividing by 10^6 only shifts the point
-}
-
-// ratio renders a/b as a decimal with 4 places (for evidence figures).
-func decRatio(a, b decimal.Decimal) string {
-	if b.IsZero() {
-		return "0"
-	}
-	return a.DivRound(b, 4).String()
-}
-
-func u64(v uint64) decimal.Decimal { return decimal.NewFromUint64(v) }
-
-// scanRows runs q and calls scan for each row.
-func (a *api) scanRows(ctx context.Context, q string, params store.Params, scan func(store.Rows) error) error {
-	rows, err := a.store.Query(ctx, q, params)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
+	for _, name := range []string{"from", "to"} {
+		if q.Get(name) != "" {
+			errs = append(errs, badRequest("", FieldError{Field: name, Message: "not used: trends compare whole UTC periods ending at `at`"}))
 		}
 	}
-	return rows.Err()
+	at := time.Now().UTC()
+	if v := q.Get("at"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			errs = append(errs, badRequest("", FieldError{Field: "at", Message: "must be an RFC 3339 time, e.g. 2026-11-26T00:00:00Z"}))
+		}
+		at = t.UTC()
+	}
+	period := q.Get("period")
+	if period == "" {
+		period = "week"
+	}
+	errs = append(errs, oneOf("period", period, insights.TrendPeriods))
+	sortBy := q.Get("sort")
+	if sortBy == "" {
+		sortBy = "spend"
+	}
+	errs = append(errs, oneOf("sort", sortBy, insights.TrendSorts))
+	pg, pErr := parsePage(r)
+	errs = append(errs, pErr)
+	if err := joinErrors(errs...); err != nil {
+		return err
+	}
+	out, err := a.insights.Trends(r.Context(), f.filter().Scope, at, period, sortBy)
+	if err != nil {
+		return a.domainError(r, "read trends", err)
+	}
+	total := len(out.Rows)
+	out.Rows = paginate(out.Rows, pg)
+	writeData(w, http.StatusOK, out, pg.of(int64(total)))
+	return nil
 }

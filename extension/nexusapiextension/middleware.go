@@ -9,16 +9,20 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/nexus-otel/nexus/internal/apikeys"
 )
 
 // Roles, each including the ones before it.
+// (apikeys: what a role may do is the keys' business; which role a route
+// needs is the API's.)
 const (
-	roleViewer = "viewer"
-	roleEditor = "editor"
-	roleAdmin  = "admin"
+	roleViewer = apikeys.RoleViewer
+	roleEditor = apikeys.RoleEditor
+	roleAdmin  = apikeys.RoleAdmin
 )
 
-var roleRank = map[string]int{roleViewer: 1, roleEditor: 2, roleAdmin: 3}
+var roleRank = map[string]int{roleViewer: apikeys.Rank(roleViewer), roleEditor: apikeys.Rank(roleEditor), roleAdmin: apikeys.Rank(roleAdmin)}
 
 type ctxKey int
 
@@ -162,7 +166,7 @@ func (a *api) authenticate(r *http.Request) (apiKey, *authError) {
 	if !ok || strings.TrimSpace(token) == "" {
 		return apiKey{}, &authError{APIError: unauthorized("missing API key: send Authorization: Bearer <key>")}
 	}
-	k, found := a.keys.lookup(strings.TrimSpace(token))
+	k, found := a.keys.Lookup(strings.TrimSpace(token))
 	if !found {
 		return apiKey{}, &authError{APIError: unauthorized("invalid or revoked API key"), presented: true}
 	}

@@ -1,13 +1,8 @@
 package nexusapiextension
 
 import (
-	"context"
 	"net/http"
-	"sort"
 	"strconv"
-	"time"
-
-	"github.com/nexus-otel/nexus/internal/store"
 )
 
 const (
@@ -62,42 +57,4 @@ func paginate[T any](items []T, p page) []T {
 	start := int(min(p.offset(), int64(len(items))))
 	end := min(start+p.Limit, len(items))
 	return items[start:end]
-}
-
-// oldestFirst orders versioned resources (keys, budgets, rules) by creation
-// time, then id, so that their pages are stable.
-func oldestFirst[T any](items []T, key func(T) (time.Time, string)) {
-	sort.Slice(items, func(i, j int) bool {
-		ti, idi := key(items[i])
-		tj, idj := key(items[j])
-		return ti.Before(tj) || (ti.Equal(tj) && idi < idj)
-	})
-}
-
-// live keeps the items not deleted, oldest first.
-func live[T any](all []T, deleted func(T) bool, key func(T) (time.Time, string)) []T {
-	out := all[:0]
-	for _, it := range all {
-		if !deleted(it) {
-			out = append(out, it)
-		}
-	}
-	oldestFirst(out, key)
-	return out
-}
-
-// count runs a query answering one count.
-func (a *api) count(ctx context.Context, q string, params store.Params) (int64, error) {
-	rows, err := a.store.Query(ctx, q, params)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	var n uint64
-	if rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return 0, err
-		}
-	}
-	return int64(n), rows.Err()
 }

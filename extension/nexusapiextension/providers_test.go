@@ -15,6 +15,8 @@ import (
 	"github.com/nexus-otel/nexus/internal/providertest"
 	"github.com/nexus-otel/nexus/internal/store"
 	"github.com/nexus-otel/nexus/internal/storetest"
+
+	"github.com/nexus-otel/nexus/internal/providerstatus"
 )
 
 // Secrets of the fake providers, distinctive so that a leak is found by
@@ -50,7 +52,7 @@ func TestProviderTestHealthy(t *testing.T) {
 	if e.status != 200 {
 		t.Fatalf("test openai: %d %+v", e.status, e.Error)
 	}
-	var res providerTest
+	var res providerstatus.CheckResult
 	e.decode(t, &res)
 	if res.Provider != provider.OpenAI || !res.Up || res.Class != "ok" || res.HTTPStatus == nil || *res.HTTPStatus != 200 ||
 		res.LatencyMs <= 0 || res.CheckedAt == "" {
@@ -76,7 +78,7 @@ func TestProviderTestHealthy(t *testing.T) {
 	}
 
 	// ... and the list shows it as the latest health.
-	var list []providerStatus
+	var list []providerstatus.Status
 	ta.do("GET", "/api/v1/providers", editor, nil).decode(t, &list)
 	openai := findProvider(t, list, provider.OpenAI)
 	if openai.Health == nil || !openai.Health.Up || openai.Health.Class != "ok" || openai.Health.LastCheck != res.CheckedAt {
@@ -88,7 +90,7 @@ func TestProviderTestHealthy(t *testing.T) {
 
 	// Every configured provider passes against the fake.
 	for _, name := range []string{provider.OpenRouter, provider.Twilio, provider.Apollo} {
-		var r providerTest
+		var r providerstatus.CheckResult
 		e := ta.do("POST", "/api/v1/providers/"+name+"/test", editor, nil)
 		e.decode(t, &r)
 		if e.status != 200 || !r.Up || r.Class != "ok" {
@@ -114,7 +116,7 @@ func TestProviderTestFailingKey(t *testing.T) {
 	if e.status != 200 {
 		t.Fatalf("test apollo: %d %+v", e.status, e.Error)
 	}
-	var res providerTest
+	var res providerstatus.CheckResult
 	e.decode(t, &res)
 	if res.Up || res.Class != provider.ClassAuthFailed || res.HTTPStatus == nil || *res.HTTPStatus != 401 {
 		t.Fatalf("refused key: %s", e.Data)
@@ -297,7 +299,7 @@ func TestListProviders(t *testing.T) {
 			if e.status != 200 {
 				t.Fatalf("list: %d %+v", e.status, e.Error)
 			}
-			var list []providerStatus
+			var list []providerstatus.Status
 			e.decode(t, &list)
 			if len(list) != len(provider.All) {
 				t.Fatalf("%d providers listed, want every known one: %s", len(list), e.Data)
@@ -443,7 +445,7 @@ func TestConfigProviders(t *testing.T) {
 	}
 }
 
-func findProvider(t *testing.T, list []providerStatus, name string) providerStatus {
+func findProvider(t *testing.T, list []providerstatus.Status, name string) providerstatus.Status {
 	t.Helper()
 	for _, p := range list {
 		if p.Name == name {
@@ -451,5 +453,5 @@ func findProvider(t *testing.T, list []providerStatus, name string) providerStat
 		}
 	}
 	t.Fatalf("%s not listed", name)
-	return providerStatus{}
+	return providerstatus.Status{}
 }

@@ -1,20 +1,21 @@
-package nexusapiextension
+package spend
 
 import (
+	"context"
 	"math/big"
-	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/nexus-otel/nexus/internal/schema"
 )
 
-// Forecast methods, as reported in answers.
+// Forecast methods, as reported in answers (method).
 const (
-	methodLinear   = "linear_trend" // least squares over the daily series
-	methodMean     = "mean_daily"   // mean of a series too short for a trend
-	methodBurnRate = "burn_rate"    // spent so far per elapsed day
-	methodActual   = "actual"       // the period is over: nothing to project
+	MethodLinear   = "linear_trend" // least squares over the daily series
+	MethodMean     = "mean_daily"   // mean of a series too short for a trend
+	MethodBurnRate = "burn_rate"    // spent so far per elapsed day
+	MethodActual   = "actual"       // the period is over: nothing to project
 )
 
 // minTrendDays is the shortest series a line is fitted to: two points
@@ -108,7 +109,8 @@ func daysBetween(a, b time.Time, loc *time.Location) int {
 	return int(time.Date(by, bm, bd, 12, 0, 0, 0, time.UTC).Sub(time.Date(ay, am, ad, 12, 0, 0, 0, time.UTC)) / (24 * time.Hour))
 }
 
-type dailyPoint struct {
+// DailyPoint is one calendar day of spend.
+type DailyPoint struct {
 	Date  string `json:"date"`
 	Cost  string `json:"cost"`
 	Calls uint64 `json:"calls"`
@@ -117,8 +119,8 @@ type dailyPoint struct {
 
 // dailySeries lists the calendar days of [from, to) in loc (both local
 // midnights) with their spend, zero-filled.
-func dailySeries(by map[string]costAgg, from, to time.Time, loc *time.Location) []dailyPoint {
-	var out []dailyPoint
+func dailySeries(by map[string]CostAgg, from, to time.Time, loc *time.Location) []DailyPoint {
+	var out []DailyPoint
 	y, m, d := from.In(loc).Date()
 	for i := 0; ; i++ {
 		t := time.Date(y, m, d+i, 0, 0, 0, 0, loc)
@@ -127,13 +129,13 @@ func dailySeries(by map[string]costAgg, from, to time.Time, loc *time.Location) 
 		}
 		key := t.Format(time.DateOnly)
 		agg := by[key]
-		out = append(out, dailyPoint{Date: key, Cost: money(agg.Cost), Calls: agg.Calls, cost: agg.Cost.Rat()})
+		out = append(out, DailyPoint{Date: key, Cost: Money(agg.Cost), Calls: agg.Calls, cost: agg.Cost.Rat()})
 	}
 }
 
 // trimLeading drops the days before the first day with any call: days
 // before usage began would read as a rising trend that is not there.
-func trimLeading(s []dailyPoint) []dailyPoint {
+func trimLeading(s []DailyPoint) []DailyPoint {
 	for i, p := range s {
 		if p.Calls > 0 {
 			return s[i:]
@@ -142,7 +144,7 @@ func trimLeading(s []dailyPoint) []dailyPoint {
 	return s[:0]
 }
 
-func costs(s []dailyPoint) []*big.Rat {
+func costs(s []DailyPoint) []*big.Rat {
 	out := make([]*big.Rat, len(s))
 	for i, p := range s {
 		out[i] = p.cost
@@ -150,11 +152,11 @@ func costs(s []dailyPoint) []*big.Rat {
 	return out
 }
 
-// projection is a forecast with every input that produced it.
-type projection struct {
+// Projection is a forecast with every input that produced it.
+type Projection struct {
 	Method                 string       `json:"method"`
 	Formula                string       `json:"formula,omitempty"`
-	DailySeries            []dailyPoint `json:"dailySeries"`
+	DailySeries            []DailyPoint `json:"dailySeries"`
 	Slope                  *string      `json:"slope"`
 	Intercept              *string      `json:"intercept"`
 	TodayRemainingFraction string       `json:"todayRemainingFraction"`
@@ -168,14 +170,14 @@ type projection struct {
 // series of complete days before today: a least-squares line when the
 // series has minTrendDays days, else the fallback daily rate, named by
 // fallbackMethod.
-func project(series []dailyPoint, c calendar, end time.Time, fallbackMethod string, fallbackRate *big.Rat) projection {
-	p := projection{Formula: forecastFormula, DailySeries: series, TodayRemainingFraction: c.todayLeft.FloatString(6)}
+func project(series []DailyPoint, c calendar, end time.Time, fallbackMethod string, fallbackRate *big.Rat) Projection {
+	p := Projection{Formula: forecastFormula, DailySeries: series, TodayRemainingFraction: c.todayLeft.FloatString(6)}
 	if series == nil {
-		p.DailySeries = []dailyPoint{}
+		p.DailySeries = []DailyPoint{}
 	}
 	var l line
 	if len(series) >= minTrendDays {
-		p.Method, l = methodLinear, fitLine(costs(series))
+		p.Method, l = MethodLinear, fitLine(costs(series))
 	} else {
 		p.Method, l = fallbackMethod, flat(fallbackRate)
 	}
@@ -188,9 +190,10 @@ func project(series []dailyPoint, c calendar, end time.Time, fallbackMethod stri
 	return p
 }
 
-// --- /costs/forecast ---
+// --- month forecast ---
 
-type forecastData struct {
+// Forecast is a month's spend projected at its end.
+type Forecast struct {
 	Month       string `json:"month"`
 	Timezone    string `json:"timezone"`
 	AsOf        string `json:"asOf"`
@@ -199,93 +202,55 @@ type forecastData struct {
 	Complete    bool   `json:"complete"`
 	Days        int    `json:"days"`
 	MonthToDate string `json:"monthToDate"`
-	projection
+	Projection
 	ProjectedTotal string `json:"projectedTotal"`
 }
 
+// Forecast days: how many complete days before today the projection is
+// fitted on.
 const (
-	defaultForecastDays = 14
-	maxForecastDays     = 90
+	DefaultForecastDays = 14
+	MaxForecastDays     = 90
 )
 
-// costForecast projects the month's spend at its end: month-to-date plus
-// the projection of the days left (see project), fitted on the last `days`
-// complete days before today, in the configured time zone. A past month
-// is complete: its total is what was spent.
-func (a *api) costForecast(w http.ResponseWriter, r *http.Request) *APIError {
-	q := r.URL.Query()
-	now := time.Now()
-	var details []FieldError
-	for _, name := range []string{"from", "to"} {
-		if q.Has(name) {
-			details = append(details, FieldError{Field: name, Message: "not accepted: the forecast covers a calendar month (use month=YYYY-MM)"})
-		}
-	}
-	var scope filters
-	if details == nil {
-		var fErr *APIError
-		scope, fErr = a.parseFilters(r, time.Hour)
-		if fErr != nil {
-			details = append(details, fErr.Details...)
-		}
-	}
-	days := defaultForecastDays
-	if v := q.Get("days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxForecastDays {
-			details = append(details, FieldError{Field: "days", Message: "must be a whole number from 1 to " + strconv.Itoa(maxForecastDays)})
-		} else {
-			days = n
-		}
-	}
-	c := newCalendar(now, a.loc)
-	y, m, _ := now.In(a.loc).Date()
-	monthStart := time.Date(y, m, 1, 0, 0, 0, 0, a.loc)
-	if v := q.Get("month"); v != "" {
-		t, err := time.ParseInLocation("2006-01", v, a.loc)
-		switch {
-		case err != nil:
-			details = append(details, FieldError{Field: "month", Message: "must be a month as YYYY-MM, e.g. 2026-11"})
-		case t.After(now):
-			details = append(details, FieldError{Field: "month", Message: "is in the future"})
-		case now.Sub(t) > a.cfg.MaxRange:
-			details = append(details, FieldError{Field: "month", Message: "older than the data is kept (" + a.cfg.MaxRange.String() + ")"})
-		default:
-			monthStart = t
-		}
-	}
-	if details != nil {
-		return badRequest("invalid forecast query", details...)
-	}
-	monthEnd := time.Date(monthStart.Year(), monthStart.Month()+1, 1, 0, 0, 0, 0, a.loc)
-	out := forecastData{Month: monthStart.Format("2006-01"), Timezone: a.loc.String(), AsOf: now.In(a.loc).Format(time.RFC3339Nano),
+// MonthForecast projects the spend of scope in the month starting at
+// monthStart (a local midnight in the default zone) at its end:
+// month-to-date plus the projection of the days left (see project), fitted
+// on the last days complete days before today. A past month is complete:
+// its total is what was spent. A range the store no longer answers exactly
+// is a *schema.NotKeptError naming the input that reached back: month for
+// a past month, days (the training window) otherwise.
+func (s *Service) MonthForecast(ctx context.Context, scope schema.Scope, monthStart time.Time, days int, now time.Time) (Forecast, error) {
+	loc := s.loc
+	c := newCalendar(now, loc)
+	monthEnd := time.Date(monthStart.Year(), monthStart.Month()+1, 1, 0, 0, 0, 0, loc)
+	out := Forecast{Month: monthStart.Format("2006-01"), Timezone: loc.String(), AsOf: now.In(loc).Format(time.RFC3339Nano),
 		MonthStart: monthStart.Format(time.RFC3339), MonthEnd: monthEnd.Format(time.RFC3339), Days: days}
 
 	if !now.Before(monthEnd) {
-		by, err := a.dailyCosts(r.Context(), scope, monthStart, monthEnd, a.loc)
+		by, err := s.DailyCosts(ctx, scope, monthStart, monthEnd, loc)
 		if err != nil {
-			return a.costError(r, "cost forecast", "month", err)
+			return Forecast{}, notKeptInput(err, "month")
 		}
 		mtd := decimal.Zero
 		for _, agg := range by {
 			mtd = mtd.Add(agg.Cost)
 		}
-		out.Complete, out.MonthToDate, out.ProjectedTotal = true, money(mtd), mtd.StringFixed(6)
-		out.projection = projection{Method: methodActual, DailySeries: dailySeries(by, monthStart, monthEnd, a.loc),
+		out.Complete, out.MonthToDate, out.ProjectedTotal = true, Money(mtd), mtd.StringFixed(6)
+		out.Projection = Projection{Method: MethodActual, DailySeries: dailySeries(by, monthStart, monthEnd, loc),
 			TodayRemainingFraction: "0.000000", DaysRemaining: "0.000000", ProjectedRemaining: "0.000000"}
-		writeData(w, http.StatusOK, out, nil)
-		return nil
+		return out, nil
 	}
 
-	trainStart := time.Date(c.todayStart.Year(), c.todayStart.Month(), c.todayStart.Day()-days, 0, 0, 0, 0, a.loc)
+	trainStart := time.Date(c.todayStart.Year(), c.todayStart.Month(), c.todayStart.Day()-days, 0, 0, 0, 0, loc)
 	from := monthStart
 	if trainStart.Before(from) {
 		from = trainStart
 	}
-	by, err := a.dailyCosts(r.Context(), scope, from, now, a.loc)
+	by, err := s.DailyCosts(ctx, scope, from, now, loc)
 	if err != nil {
 		// The training window is what reaches furthest back.
-		return a.costError(r, "cost forecast", "days", err)
+		return Forecast{}, notKeptInput(err, "days")
 	}
 	mtd := decimal.Zero
 	for day, agg := range by {
@@ -296,19 +261,18 @@ func (a *api) costForecast(w http.ResponseWriter, r *http.Request) *APIError {
 	// Under minTrendDays days the mean of those days; with no complete day
 	// of usage at all, the only rate there is: month-to-date over the
 	// month's elapsed (calendar) days.
-	elapsed := new(big.Rat).Sub(big.NewRat(int64(daysBetween(monthStart, c.todayStart, a.loc)+1), 1), c.todayLeft)
+	elapsed := new(big.Rat).Sub(big.NewRat(int64(daysBetween(monthStart, c.todayStart, loc)+1), 1), c.todayLeft)
 	burn := new(big.Rat)
 	if elapsed.Sign() > 0 {
 		burn.Quo(mtd.Rat(), elapsed)
 	}
-	series := trimLeading(dailySeries(by, trainStart, c.todayStart, a.loc))
-	fallback, rate := methodBurnRate, burn
+	series := trimLeading(dailySeries(by, trainStart, c.todayStart, loc))
+	fallback, rate := MethodBurnRate, burn
 	if len(series) > 0 {
-		fallback, rate = methodMean, mean(costs(series))
+		fallback, rate = MethodMean, mean(costs(series))
 	}
-	out.projection = project(series, c, monthEnd, fallback, rate)
-	out.MonthToDate = money(mtd)
+	out.Projection = project(series, c, monthEnd, fallback, rate)
+	out.MonthToDate = Money(mtd)
 	out.ProjectedTotal = new(big.Rat).Add(mtd.Rat(), out.remaining).FloatString(6)
-	writeData(w, http.StatusOK, out, nil)
-	return nil
+	return out, nil
 }

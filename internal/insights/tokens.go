@@ -1,4 +1,4 @@
-package nexusapiextension
+package insights
 
 import (
 	"context"
@@ -32,13 +32,13 @@ func (g *tokenGroup) add(o *tokenGroup) {
 // operation, the models merged by resolved name. Calls without tokens are
 // left out: a refusal or a call cut before its usage says nothing about
 // answer lengths or prompts.
-func (a *api) tokenGroups(ctx context.Context, w insightWindow) ([]*tokenGroup, error) {
+func (s *Service) tokenGroups(ctx context.Context, w insightWindow) ([]*tokenGroup, error) {
 	where, params := w.callsWhereAnyModel("provider IN ('openai', 'openrouter') AND model != '' AND input_tokens + output_tokens > 0 AND " + billedOnly)
 	type key struct{ provider, name, operation string }
 	byKey := map[key]*tokenGroup{}
 	var out []*tokenGroup
-	err := a.scanRows(ctx, "SELECT provider, model, operation, count(), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens), "+
-		"countIf(cost_usd IS NULL), CAST(sum(ifNull(cost_usd, toDecimal64(0, 12))) AS Decimal(38, 12)) FROM "+a.store.Database()+
+	err := s.scanRows(ctx, "SELECT provider, model, operation, count(), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens), "+
+		"countIf(cost_usd IS NULL), CAST(sum(ifNull(cost_usd, toDecimal64(0, 12))) AS Decimal(38, 12)) FROM "+s.store.Database()+
 		".api_calls WHERE "+where+" GROUP BY provider, model, operation ORDER BY provider, model, operation", params,
 		func(rows store.Rows) error {
 			var raw string
@@ -65,13 +65,13 @@ func (a *api) tokenGroups(ctx context.Context, w insightWindow) ([]*tokenGroup, 
 
 // tokenRecommendations: model right-sizing per (provider, model,
 // operation), prompt caching per (provider, model).
-func (a *api) tokenRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
-	groups, err := a.tokenGroups(ctx, w)
+func (s *Service) tokenRecommendations(ctx context.Context, w insightWindow) ([]Recommendation, error) {
+	groups, err := s.tokenGroups(ctx, w)
 	if err != nil {
 		return nil, err
 	}
-	cfg := a.cfg.Insights
-	var out []recommendation
+	cfg := s.cfg
+	var out []Recommendation
 	simple := map[string]bool{}
 	for _, op := range cfg.RightSizing.Operations {
 		simple[op] = true
@@ -96,7 +96,7 @@ func (a *api) tokenRecommendations(ctx context.Context, w insightWindow) ([]reco
 		if !saving.IsPositive() {
 			continue
 		}
-		out = append(out, recommendation{
+		out = append(out, Recommendation{
 			ID: kindModelRightSizing + ":" + g.provider + ":" + model + ":" + g.operation, Kind: kindModelRightSizing,
 			Provider: g.provider, Model: model, Operation: g.operation,
 			Title:  fmt.Sprintf("%s %s calls return short answers: try %s", model, g.operation, target),
@@ -144,7 +144,7 @@ func (a *api) tokenRecommendations(ctx context.Context, w insightWindow) ([]reco
 		if !saving.IsPositive() {
 			continue
 		}
-		out = append(out, recommendation{
+		out = append(out, Recommendation{
 			ID: kindPromptCaching + ":" + g.provider + ":" + k.model, Kind: kindPromptCaching, Provider: g.provider, Model: k.model,
 			Title: fmt.Sprintf("%s prompts are long but rarely cached (%s%% of input tokens)", k.model, decRatio(u64(g.cached).Mul(decimal.NewFromInt(100)), u64(g.input))),
 			Action: "Put the unchanging part of each prompt (instructions, tools, examples) first and keep it byte-identical across calls, " +

@@ -1,30 +1,37 @@
-package nexusapiextension
+package insights
 
 import (
+	"context"
+	"fmt"
 	"math"
-	"net/http"
 	"sort"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/nexus-otel/nexus/internal/domainerr"
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
 var trendPeriods = map[string]time.Duration{"day": 24 * time.Hour, "week": 7 * 24 * time.Hour}
 
-var trendSorts = []string{"spend", "calls", "errorRate", "p95"}
+// TrendPeriods and TrendSorts are the periods trends compare and what
+// they can be sorted by.
+var TrendPeriods = []string{"day", "week"}
+
+var TrendSorts = []string{"spend", "calls", "errorRate", "p95"}
 
 // trendPlaces is the precision of percentages that do not terminate
 // (1/3 → "33.3333"); those that do within it are exact ("12.5").
 const trendPlaces = 4
 
-// trendMetric compares one figure across the two periods. Values are
+// TrendMetric compares one figure across the two periods. Values are
 // decimal strings; null where the figure is undefined (no calls, so no
 // error rate or latency). Change is the relative change in percent; with a
 // zero or undefined baseline there is nothing to divide by, so it is null
 // and New says the figure appeared.
-type trendMetric struct {
+type TrendMetric struct {
 	Current  *string `json:"current"`
 	Previous *string `json:"previous"`
 	Delta    *string `json:"delta"`
@@ -34,31 +41,34 @@ type trendMetric struct {
 	sortKey decimal.Decimal
 }
 
-type trendRow struct {
+// TrendRow is one provider and model across the two periods.
+type TrendRow struct {
 	Provider     string      `json:"provider"`
 	Model        string      `json:"model"`
-	Spend        trendMetric `json:"spendUsd"`
-	Calls        trendMetric `json:"calls"`
-	ErrorRate    trendMetric `json:"errorRatePct"`
-	P95LatencyMs trendMetric `json:"p95LatencyMs"`
+	Spend        TrendMetric `json:"spendUsd"`
+	Calls        TrendMetric `json:"calls"`
+	ErrorRate    TrendMetric `json:"errorRatePct"`
+	P95LatencyMs TrendMetric `json:"p95LatencyMs"`
 }
 
-type trendSpan struct {
+// TrendSpan is one period.
+type TrendSpan struct {
 	From string `json:"from"`
 	To   string `json:"to"`
 }
 
-type trendsData struct {
+// Trends is the answer of a trends read; the caller pages Rows.
+type Trends struct {
 	Period   string     `json:"period"`
 	At       string     `json:"at"`
 	Sort     string     `json:"sort"`
-	Current  trendSpan  `json:"current"`
-	Previous trendSpan  `json:"previous"`
-	Rows     []trendRow `json:"rows"`
+	Current  TrendSpan  `json:"current"`
+	Previous TrendSpan  `json:"previous"`
+	Rows     []TrendRow `json:"rows"`
 }
 
-func newTrend(cur, prev *decimal.Decimal) trendMetric {
-	var m trendMetric
+func newTrend(cur, prev *decimal.Decimal) TrendMetric {
+	var m TrendMetric
 	str := func(d decimal.Decimal) *string { s := d.String(); return &s }
 	if cur != nil {
 		m.Current = str(*cur)
@@ -104,63 +114,29 @@ func (p *periodAgg) values() (spend, calls, errRate, p95 *decimal.Decimal) {
 	return spend, calls, errRate, p95
 }
 
-// insightTrends compares the period ending at `at` (truncated to the UTC
-// day) with the one before it, per provider and model, from the day
-// rollup: whole UTC days need nothing finer.
-func (a *api) insightTrends(w http.ResponseWriter, r *http.Request) *APIError {
-	q := r.URL.Query()
-	f, details := parseScope(q)
-	var errs []*APIError
-	if details != nil {
-		errs = append(errs, badRequest("invalid filters", details...))
-	}
-	for _, name := range []string{"from", "to"} {
-		if q.Get(name) != "" {
-			errs = append(errs, badRequest("", FieldError{Field: name, Message: "not used: trends compare whole UTC periods ending at `at`"}))
-		}
-	}
-	at := time.Now().UTC()
-	if v := q.Get("at"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			errs = append(errs, badRequest("", FieldError{Field: "at", Message: "must be an RFC 3339 time, e.g. 2026-11-26T00:00:00Z"}))
-		}
-		at = t.UTC()
-	}
-	period := q.Get("period")
-	if period == "" {
-		period = "week"
-	}
-	errs = append(errs, oneOf("period", period, []string{"day", "week"}))
-	sortBy := q.Get("sort")
-	if sortBy == "" {
-		sortBy = "spend"
-	}
-	errs = append(errs, oneOf("sort", sortBy, trendSorts))
-	pg, pErr := parsePage(r)
-	errs = append(errs, pErr)
-	if err := joinErrors(errs...); err != nil {
-		return err
-	}
+// Trends compares the period ("day" or "week") ending at at (truncated to
+// the UTC day) with the one before it, per provider and model, from the
+// day rollup: whole UTC days need nothing finer. Rows are sorted by the
+// largest movers of sortBy (one of TrendSorts). A previous period older
+// than the day rollup keeps is refused, naming at.
+func (s *Service) Trends(ctx context.Context, scope schema.Scope, at time.Time, period, sortBy string) (Trends, error) {
 	span := trendPeriods[period]
 	end := at.Truncate(24 * time.Hour)
 	cur, prev := end.Add(-span), end.Add(-2*span)
-	horizon, err := a.horizons(r.Context(), time.Now())
-	if err != nil {
-		return a.storeError(r, "read retention", err)
-	}
-	if h := horizon[grainDay+1]; !h.IsZero() && prev.Before(h) {
-		return badRequest("period older than the store keeps", FieldError{Field: "at", Message: "the previous period starts before the day rollup's retention"})
+	horizon := schema.RetentionOf(s.store).Horizons(time.Now())
+	if h := horizon.Of(schema.GrainDay); !h.IsZero() && prev.Before(h) {
+		return Trends{}, domainerr.Invalid("period older than the store keeps", domainerr.Field{Field: "at",
+			Message: "the previous period starts before the day rollup's retention"})
 	}
 
-	f.From, f.To = prev, end
-	where, params := f.where("ts")
+	f := schema.Filter{Scope: scope, From: prev, To: end}
+	where, params := f.Where("ts")
 	params["cur"] = cur.Format(time.DateTime)
 	type key struct{ provider, model string }
 	aggs := map[key]*[2]*periodAgg{}
-	err = a.scanRows(r.Context(), "SELECT provider, model, ts >= {cur:DateTime('UTC')} AS is_cur, sum(calls), sum(errors), "+
-		"CAST(sum(cost_usd) AS Decimal(38, 12)), quantileTDigestMerge(0.95)(latency_ms) FROM "+a.store.Database()+
-		".api_calls_1d WHERE "+where+" GROUP BY provider, model, is_cur", params, func(rows store.Rows) error {
+	err := s.scanRows(ctx, "SELECT provider, model, ts >= {cur:DateTime('UTC')} AS is_cur, sum(calls), sum(errors), "+
+		"CAST(sum(cost_usd) AS Decimal(38, 12)), quantileTDigestMerge(0.95)(latency_ms) FROM "+schema.Table(s.store, schema.TableCalls1d)+
+		" WHERE "+where+" GROUP BY provider, model, is_cur", params, func(rows store.Rows) error {
 		var k key
 		var isCur uint8
 		p := &periodAgg{}
@@ -174,20 +150,20 @@ func (a *api) insightTrends(w http.ResponseWriter, r *http.Request) *APIError {
 		return nil
 	})
 	if err != nil {
-		return a.storeError(r, "read trends", err)
+		return Trends{}, fmt.Errorf("read trends: %w", err)
 	}
 
-	rows := make([]trendRow, 0, len(aggs))
+	rows := make([]TrendRow, 0, len(aggs))
 	for k, pair := range aggs {
 		ps, pc, pe, pl := pair[0].values()
 		cs, cc, ce, cl := pair[1].values()
 		if cs.IsZero() && ps.IsZero() && cc.IsZero() && pc.IsZero() {
 			continue
 		}
-		rows = append(rows, trendRow{Provider: k.provider, Model: k.model,
+		rows = append(rows, TrendRow{Provider: k.provider, Model: k.model,
 			Spend: newTrend(cs, ps), Calls: newTrend(cc, pc), ErrorRate: newTrend(ce, pe), P95LatencyMs: newTrend(cl, pl)})
 	}
-	metric := func(row *trendRow) decimal.Decimal {
+	metric := func(row *TrendRow) decimal.Decimal {
 		switch sortBy {
 		case "calls":
 			return row.Calls.sortKey
@@ -208,9 +184,8 @@ func (a *api) insightTrends(w http.ResponseWriter, r *http.Request) *APIError {
 		}
 		return rows[i].Model < rows[j].Model
 	})
-	writeData(w, http.StatusOK, trendsData{Period: period, At: at.Format(time.RFC3339Nano), Sort: sortBy,
-		Current:  trendSpan{From: cur.Format(time.RFC3339), To: end.Format(time.RFC3339)},
-		Previous: trendSpan{From: prev.Format(time.RFC3339), To: cur.Format(time.RFC3339)},
-		Rows:     paginate(rows, pg)}, pg.of(int64(len(rows))))
-	return nil
+	return Trends{Period: period, At: at.Format(time.RFC3339Nano), Sort: sortBy,
+		Current:  TrendSpan{From: cur.Format(time.RFC3339), To: end.Format(time.RFC3339)},
+		Previous: TrendSpan{From: prev.Format(time.RFC3339), To: cur.Format(time.RFC3339)},
+		Rows:     rows}, nil
 }

@@ -1,4 +1,4 @@
-package nexusapiextension
+package insights
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func (g *routeGroup) merge(o *routeGroup) {
 // openai/gpt-4o), never by family: snapshots with prices of their own, and
 // :variants (:online adds a search fee), differ in price for reasons routing
 // does not change.
-func (a *api) routingRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
+func (s *Service) routingRecommendations(ctx context.Context, w insightWindow) ([]Recommendation, error) {
 	if w.f.Provider != "" && w.f.Provider != provider.OpenRouter {
 		return nil, nil
 	}
@@ -54,10 +54,10 @@ func (a *api) routingRecommendations(ctx context.Context, w insightWindow) ([]re
 	q := "SELECT model, count() AS c, sum(input_tokens + output_tokens) AS t, CAST(sum(assumeNotNull(cost_usd)) AS Decimal(38, 12)) AS s, " +
 		"argMin((assumeNotNull(cost_usd), input_tokens + output_tokens), toFloat64(assumeNotNull(cost_usd)) / (input_tokens + output_tokens)) AS lo, " +
 		"argMax((assumeNotNull(cost_usd), input_tokens + output_tokens), toFloat64(assumeNotNull(cost_usd)) / (input_tokens + output_tokens)) AS hi " +
-		"FROM " + a.store.Database() + ".api_calls WHERE " + where + " GROUP BY model ORDER BY model"
+		"FROM " + s.store.Database() + ".api_calls WHERE " + where + " GROUP BY model ORDER BY model"
 	byName := map[string]*routeGroup{}
 	var groups []*routeGroup
-	err := a.scanRows(ctx, "SELECT model, c, t, s, lo.1, lo.2, hi.1, hi.2 FROM ("+q+")", params, func(rows store.Rows) error {
+	err := s.scanRows(ctx, "SELECT model, c, t, s, lo.1, lo.2, hi.1, hi.2 FROM ("+q+")", params, func(rows store.Rows) error {
 		var raw string
 		g := &routeGroup{names: modelNames{}}
 		if err := rows.Scan(&raw, &g.calls, &g.tokens, &g.cost, &g.loCost, &g.loTok, &g.hiCost, &g.hiTok); err != nil {
@@ -79,11 +79,11 @@ func (a *api) routingRecommendations(ctx context.Context, w insightWindow) ([]re
 	if err != nil {
 		return nil, err
 	}
-	spread := decimal.NewFromFloat(a.cfg.Insights.Routing.MinPriceSpread)
+	spread := decimal.NewFromFloat(s.cfg.Routing.MinPriceSpread)
 	thousand := decimal.NewFromInt(1000)
-	var out []recommendation
+	var out []Recommendation
 	for _, g := range groups {
-		if g.calls < uint64(a.cfg.Insights.MinCalls) || !g.loCost.IsPositive() {
+		if g.calls < uint64(s.cfg.MinCalls) || !g.loCost.IsPositive() {
 			continue
 		}
 		// hi/lo − 1 ≥ spread, multiplied out to stay exact.
@@ -97,7 +97,7 @@ func (a *api) routingRecommendations(ctx context.Context, w insightWindow) ([]re
 		model := g.model.Name
 		lo1k := g.loCost.Mul(thousand).DivRound(u64(g.loTok), pricing.Scale)
 		hi1k := g.hiCost.Mul(thousand).DivRound(u64(g.hiTok), pricing.Scale)
-		out = append(out, recommendation{
+		out = append(out, Recommendation{
 			ID: kindOpenRouterRoute + ":" + model, Kind: kindOpenRouterRoute, Provider: provider.OpenRouter, Model: model,
 			Title: fmt.Sprintf("%s is billed at up to %s%% more per token on some calls", model,
 				decRatio(g.hiCost.Mul(u64(g.loTok)).Sub(g.loCost.Mul(u64(g.hiTok))).Mul(decimal.NewFromInt(100)), g.loCost.Mul(u64(g.hiTok)))),

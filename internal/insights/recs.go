@@ -1,4 +1,4 @@
-package nexusapiextension
+package insights
 
 import (
 	"context"
@@ -10,17 +10,18 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/pricing"
 	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
-// Every recommendation reads the raw calls rather than the rollups: the
+// Every Recommendation reads the raw calls rather than the rollups: the
 // figures it rests on (cached tokens per model, per-call prices, usage_units)
 // are not all in the rollups, and a window then has no bucket edges to
 // round to.
 
 // callsWhere is the scoped window on api_calls plus extra conditions.
 func (w insightWindow) callsWhere(extra string) (string, store.Params) {
-	where, params := w.f.where("timestamp")
+	where, params := w.f.Where("timestamp")
 	if extra != "" {
 		where += " AND " + extra
 	}
@@ -28,7 +29,7 @@ func (w insightWindow) callsWhere(extra string) (string, store.Params) {
 }
 
 // twilioRecommendations: SMS averaging well over one segment each.
-func (a *api) twilioRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
+func (s *Service) twilioRecommendations(ctx context.Context, w insightWindow) ([]Recommendation, error) {
 	if w.f.Provider != "" && w.f.Provider != provider.Twilio {
 		return nil, nil
 	}
@@ -39,8 +40,8 @@ func (a *api) twilioRecommendations(ctx context.Context, w insightWindow) ([]rec
 		pCost                     decimal.Decimal
 	}
 	var groups []grp
-	err := a.scanRows(ctx, "SELECT operation, count(), sum(usage_units['sms_segments']), sumIf(usage_units['sms_segments'], cost_usd IS NOT NULL), "+
-		"CAST(sum(ifNull(cost_usd, toDecimal64(0, 12))) AS Decimal(38, 12)) FROM "+a.store.Database()+".api_calls WHERE "+where+
+	err := s.scanRows(ctx, "SELECT operation, count(), sum(usage_units['sms_segments']), sumIf(usage_units['sms_segments'], cost_usd IS NOT NULL), "+
+		"CAST(sum(ifNull(cost_usd, toDecimal64(0, 12))) AS Decimal(38, 12)) FROM "+s.store.Database()+".api_calls WHERE "+where+
 		" GROUP BY operation ORDER BY operation", params, func(rows store.Rows) error {
 		var g grp
 		if err := rows.Scan(&g.operation, &g.messages, &g.segments, &g.pSegs, &g.pCost); err != nil {
@@ -52,10 +53,10 @@ func (a *api) twilioRecommendations(ctx context.Context, w insightWindow) ([]rec
 	if err != nil {
 		return nil, err
 	}
-	limit := decimal.NewFromFloat(a.cfg.Insights.TwilioSegments.MaxSegmentsPerMessage)
-	var out []recommendation
+	limit := decimal.NewFromFloat(s.cfg.TwilioSegments.MaxSegmentsPerMessage)
+	var out []Recommendation
 	for _, g := range groups {
-		if g.messages < uint64(a.cfg.Insights.MinCalls) || !u64(g.segments).GreaterThan(limit.Mul(u64(g.messages))) {
+		if g.messages < uint64(s.cfg.MinCalls) || !u64(g.segments).GreaterThan(limit.Mul(u64(g.messages))) {
 			continue
 		}
 		extra := g.segments - g.messages
@@ -76,7 +77,7 @@ func (a *api) twilioRecommendations(ctx context.Context, w insightWindow) ([]rec
 			perSegment, source = picoUSD(res.Cost), "the pricing catalog (default destination)"
 			saving = perSegment.Mul(u64(extra))
 		}
-		out = append(out, recommendation{
+		out = append(out, Recommendation{
 			ID: kindTwilioSegments + ":" + g.operation, Kind: kindTwilioSegments, Provider: provider.Twilio, Operation: g.operation,
 			Title: fmt.Sprintf("Messages average %s SMS segments", decRatio(u64(g.segments), u64(g.messages))),
 			Action: "Shorten the texts, or replace characters outside GSM-7 (curly quotes, emoji, accented letters) that switch a " +
@@ -98,11 +99,11 @@ func (a *api) twilioRecommendations(ctx context.Context, w insightWindow) ([]rec
 // apolloRecommendations: credits per endpoint against what is left, with
 // the date they run out at the window's rate. Saving is 0: spending fewer
 // credits is a product decision Nexus cannot price.
-func (a *api) apolloRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
+func (s *Service) apolloRecommendations(ctx context.Context, w insightWindow) ([]Recommendation, error) {
 	if w.f.Provider != "" && w.f.Provider != provider.Apollo {
 		return nil, nil
 	}
-	byOp, err := a.apolloCredits(ctx, w, w.f)
+	byOp, err := s.apolloCredits(ctx, w, w.f)
 	if err != nil || len(byOp) == 0 {
 		return nil, err
 	}
@@ -113,7 +114,7 @@ func (a *api) apolloRecommendations(ctx context.Context, w insightWindow) ([]rec
 	if !total.IsPositive() {
 		return nil, nil
 	}
-	remaining, source, err := a.apolloRemaining(ctx, w)
+	remaining, source, err := s.apolloRemaining(ctx, w)
 	if err != nil || source == "" {
 		return nil, err
 	}
@@ -125,7 +126,7 @@ func (a *api) apolloRecommendations(ctx context.Context, w insightWindow) ([]rec
 		secs = decimal.Zero
 	}
 	exhaust := w.f.To.Add(time.Duration(secs.IntPart()) * time.Second)
-	within := a.cfg.Insights.ApolloCredits.ExhaustionWithin
+	within := s.cfg.ApolloCredits.ExhaustionWithin
 	if exhaust.After(w.f.To.Add(within)) {
 		return nil, nil
 	}
@@ -134,7 +135,7 @@ func (a *api) apolloRecommendations(ctx context.Context, w insightWindow) ([]rec
 		endpoints = append(endpoints, map[string]any{"operation": e.operation, "calls": e.calls, "credits": e.credits.String(),
 			"share": decRatio(e.credits, total), "callsWithoutReportedCredits": e.unreported})
 	}
-	return []recommendation{{
+	return []Recommendation{{
 		ID: kindApolloCredits, Kind: kindApolloCredits, Provider: provider.Apollo,
 		Title:  "Apollo credits run out on " + exhaust.Format(time.DateOnly) + " at the current rate",
 		Action: fmt.Sprintf("Review the endpoints that burn most credits (%s first), cache enrichment results, or raise the plan.", byOp[0].operation),
@@ -159,11 +160,11 @@ type apolloOp struct {
 // apolloCredits sums credits per endpoint over f; a call that did not
 // report its credits counts the catalog's credits per call for its
 // endpoint, as the cost processor prices it. Refused calls consume none.
-func (a *api) apolloCredits(ctx context.Context, w insightWindow, f filters) ([]apolloOp, error) {
-	where, params := f.where("timestamp")
+func (s *Service) apolloCredits(ctx context.Context, w insightWindow, f schema.Filter) ([]apolloOp, error) {
+	where, params := f.Where("timestamp")
 	var out []apolloOp
-	err := a.scanRows(ctx, "SELECT operation, count(), sum(usage_units['credits']), countIf(usage_units['credits'] = 0) FROM "+
-		a.store.Database()+".api_calls WHERE "+where+" AND provider = 'apollo' AND "+billedOnly+" GROUP BY operation", params, func(rows store.Rows) error {
+	err := s.scanRows(ctx, "SELECT operation, count(), sum(usage_units['credits']), countIf(usage_units['credits'] = 0) FROM "+
+		s.store.Database()+".api_calls WHERE "+where+" AND provider = 'apollo' AND "+billedOnly+" GROUP BY operation", params, func(rows store.Rows) error {
 		var e apolloOp
 		var reported uint64
 		if err := rows.Scan(&e.operation, &e.calls, &reported, &e.unreported); err != nil {
@@ -196,10 +197,10 @@ func catalogCredits(cat *pricing.Catalog, operation string, t time.Time) decimal
 // latest apollo credits_remaining gauge, else the configured monthly plan
 // less the credits used since the UTC month began. source is "" when
 // neither is known.
-func (a *api) apolloRemaining(ctx context.Context, w insightWindow) (decimal.Decimal, string, error) {
+func (s *Service) apolloRemaining(ctx context.Context, w insightWindow) (decimal.Decimal, string, error) {
 	var remaining decimal.Decimal
 	found := false
-	err := a.scanRows(ctx, "SELECT argMax(value, ts), count() FROM "+a.store.Database()+".provider_gauges "+
+	err := s.scanRows(ctx, "SELECT argMax(value, ts), count() FROM "+s.store.Database()+".provider_gauges "+
 		"WHERE provider = 'apollo' AND name = 'credits_remaining' AND ts <= {to:DateTime64(3, 'UTC')}",
 		store.Params{"to": w.f.To.Format("2006-01-02 15:04:05.000")}, func(rows store.Rows) error {
 			var n uint64
@@ -212,13 +213,13 @@ func (a *api) apolloRemaining(ctx context.Context, w insightWindow) (decimal.Dec
 	if err != nil || found {
 		return remaining, "provider_gauges apollo credits_remaining", err
 	}
-	plan := a.cfg.Insights.ApolloCredits.PlanCredits
+	plan := s.cfg.ApolloCredits.PlanCredits
 	if plan <= 0 {
 		return decimal.Zero, "", nil
 	}
 	to := w.f.To
-	month := filters{Provider: provider.Apollo, From: time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC), To: to}
-	ops, err := a.apolloCredits(ctx, w, month)
+	month := schema.Filter{Scope: schema.Scope{Provider: provider.Apollo}, From: time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC), To: to}
+	ops, err := s.apolloCredits(ctx, w, month)
 	if err != nil {
 		return decimal.Zero, "", err
 	}
@@ -231,15 +232,15 @@ func (a *api) apolloRemaining(ctx context.Context, w insightWindow) (decimal.Dec
 
 // keyRecommendations: configured providers with no calls in the window, and
 // providers whose key checks have failed authentication for a while.
-func (a *api) keyRecommendations(ctx context.Context, w insightWindow) ([]recommendation, error) {
+func (s *Service) keyRecommendations(ctx context.Context, w insightWindow) ([]Recommendation, error) {
 	if w.scoped {
 		return nil, nil
 	}
-	db := a.store.Database()
+	db := s.store.Database()
 	params := store.Params{"from": w.f.From.Format("2006-01-02 15:04:05.000"), "to": w.f.To.Format("2006-01-02 15:04:05.000")}
 	used := map[string]uint64{}
 	last := map[string]time.Time{}
-	err := a.scanRows(ctx, "SELECT provider, countIf(timestamp >= {from:DateTime64(3, 'UTC')}), max(timestamp) FROM "+db+
+	err := s.scanRows(ctx, "SELECT provider, countIf(timestamp >= {from:DateTime64(3, 'UTC')}), max(timestamp) FROM "+db+
 		".api_calls WHERE timestamp < {to:DateTime64(3, 'UTC')} GROUP BY provider", params, func(rows store.Rows) error {
 		var p string
 		var n uint64
@@ -253,16 +254,16 @@ func (a *api) keyRecommendations(ctx context.Context, w insightWindow) ([]recomm
 	if err != nil {
 		return nil, err
 	}
-	var out []recommendation
+	var out []Recommendation
 	for _, p := range provider.All {
-		if (w.f.Provider != "" && w.f.Provider != p.Name) || !a.cfg.Providers.Configured(p.Name) || used[p.Name] > 0 {
+		if (w.f.Provider != "" && w.f.Provider != p.Name) || !s.configured(p.Name) || used[p.Name] > 0 {
 			continue
 		}
 		var lastCall any
 		if t, ok := last[p.Name]; ok {
 			lastCall = t.UTC().Format(time.RFC3339Nano)
 		}
-		out = append(out, recommendation{
+		out = append(out, Recommendation{
 			ID: kindIdleKey + ":" + p.Name, Kind: kindIdleKey, Provider: p.Name,
 			Title:  p.Name + " is configured but had no calls in the window",
 			Action: "Remove or revoke the " + p.Name + " credentials if nothing uses them any more: an unused key is only a liability.",
@@ -276,7 +277,7 @@ func (a *api) keyRecommendations(ctx context.Context, w insightWindow) ([]recomm
 
 	// A failing streak is the auth_failed checks after the provider's last
 	// check of any other class.
-	err = a.scanRows(ctx, "SELECT h.provider, min(h.ts), max(h.ts), count(), argMax(h.http_status, h.ts), argMax(h.message, h.ts) FROM "+db+
+	err = s.scanRows(ctx, "SELECT h.provider, min(h.ts), max(h.ts), count(), argMax(h.http_status, h.ts), argMax(h.message, h.ts) FROM "+db+
 		".provider_health AS h INNER JOIN (SELECT provider, maxIf(ts, class != 'auth_failed') AS last_other FROM "+db+
 		".provider_health WHERE ts < {to:DateTime64(3, 'UTC')} GROUP BY provider) AS o ON h.provider = o.provider "+
 		"WHERE h.ts < {to:DateTime64(3, 'UTC')} AND h.class = 'auth_failed' AND h.ts > o.last_other GROUP BY h.provider ORDER BY h.provider",
@@ -289,16 +290,16 @@ func (a *api) keyRecommendations(ctx context.Context, w insightWindow) ([]recomm
 				return err
 			}
 			dur := lastFail.Sub(first)
-			if (w.f.Provider != "" && w.f.Provider != p) || dur < a.cfg.Insights.Keys.FailingFor {
+			if (w.f.Provider != "" && w.f.Provider != p) || dur < s.cfg.Keys.FailingFor {
 				return nil
 			}
-			out = append(out, recommendation{
+			out = append(out, Recommendation{
 				ID: kindFailingKey + ":" + p, Kind: kindFailingKey, Provider: p,
 				Title:  fmt.Sprintf("%s key checks have failed authentication since %s", p, first.UTC().Format(time.RFC3339)),
 				Action: "Rotate or fix the " + p + " credentials in the collector config, or remove the provider block if it is no longer used.",
 				saving: decimal.Zero,
 				Evidence: map[string]any{"failingSince": first.UTC().Format(time.RFC3339Nano), "lastCheck": lastFail.UTC().Format(time.RFC3339Nano),
-					"failedChecks": n, "failingFor": dur.String(), "minFailingFor": a.cfg.Insights.Keys.FailingFor.String(),
+					"failedChecks": n, "failingFor": dur.String(), "minFailingFor": s.cfg.Keys.FailingFor.String(),
 					"lastHttpStatus": status, "lastMessage": msg},
 				Confidence:     "high",
 				ConfidenceNote: "Every key check since the first failure answered auth_failed.",

@@ -1,4 +1,4 @@
-package nexusapiextension
+package insights
 
 import (
 	"sort"
@@ -25,11 +25,11 @@ const billedOnly = "cost_status != 'refused' AND http_status < 400"
 
 // callsWhereAnyModel is callsWhere without the model filter, which is then
 // applied by resolved name (modelMatches): model=gpt-4o must find the calls
-// recorded as gpt-4o-2024-08-06 that its recommendation was made of.
+// recorded as gpt-4o-2024-08-06 that its Recommendation was made of.
 func (w insightWindow) callsWhereAnyModel(extra string) (string, store.Params) {
 	f := w.f
 	f.Model = ""
-	where, params := f.where("timestamp")
+	where, params := f.Where("timestamp")
 	return where + " AND " + extra, params
 }
 
@@ -43,7 +43,7 @@ func (w insightWindow) modelMatches(prov, raw string, m pricing.Model) bool {
 }
 
 // modelNames counts calls per model name as recorded, for the evidence: it
-// says which names a recommendation about a resolved model stands for.
+// says which names a Recommendation about a resolved model stands for.
 type modelNames map[string]uint64
 
 func (n modelNames) add(name string, calls uint64) { n[name] += calls }

@@ -1,4 +1,4 @@
-package nexusapiextension
+package insights
 
 import (
 	"errors"
@@ -11,12 +11,12 @@ import (
 	"github.com/nexus-otel/nexus/internal/provider"
 )
 
-// InsightsConfig holds the thresholds of /api/v1/insights/recommendations.
-// A recommendation appears only when its figures cross these; each
+// Config holds the thresholds of /api/v1/insights/recommendations.
+// A Recommendation appears only when its figures cross these; each
 // threshold is a judgement call, so each is a setting.
-type InsightsConfig struct {
+type Config struct {
 	// MinCalls is the fewest calls a group needs before any traffic-based
-	// recommendation is made about it: a handful of calls is an anecdote.
+	// Recommendation is made about it: a handful of calls is an anecdote.
 	MinCalls int `mapstructure:"min_calls"`
 	// RightSizing suggests a cheaper model for short-output traffic.
 	RightSizing RightSizingConfig `mapstructure:"right_sizing"`
@@ -69,7 +69,7 @@ type TwilioSegmentsConfig struct {
 // ApolloCreditsConfig: Apollo has no credit-balance API, so what is left is
 // read from provider_gauges (apollo credits_remaining) when something
 // writes it, else from PlanCredits, the monthly allowance (0: unknown).
-// A recommendation appears when the credits run out within
+// A Recommendation appears when the credits run out within
 // ExhaustionWithin of the window's end at the window's rate.
 type ApolloCreditsConfig struct {
 	PlanCredits      int64         `mapstructure:"plan_credits"`
@@ -82,14 +82,14 @@ type KeysConfig struct {
 	FailingFor time.Duration `mapstructure:"failing_for"`
 }
 
-func defaultInsightsConfig() InsightsConfig {
-	return InsightsConfig{
+func DefaultConfig() Config {
+	return Config{
 		MinCalls: 10,
 		RightSizing: RightSizingConfig{
 			MaxAvgOutputTokens: 50,
 			Operations:         []string{"chat", "text_completion"},
 			// Same-family pairs that all have catalog prices: ValidateUnder
-			// checks, and TestInsightsConfig validates the defaults.
+			// checks, and TestConfig validates the defaults.
 			Models: map[string]string{
 				"gpt-4o":         "gpt-4o-mini",
 				"gpt-4.1":        "gpt-4.1-mini",
@@ -119,7 +119,7 @@ func rightSizingProvider(model string) string {
 // ValidateUnder checks the insights block; each error names its key below
 // prefix. Not called Validate: confmap would call it on its own and every
 // error would be reported twice.
-func (c *InsightsConfig) ValidateUnder(prefix string) error {
+func (c *Config) ValidateUnder(prefix string) error {
 	var errs []error
 	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s%s: %s", prefix, key, msg)) }
 	if c.MinCalls < 1 {

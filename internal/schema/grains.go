@@ -1,0 +1,111 @@
+package schema
+
+import "time"
+
+// Grain is one rollup table of the calls and the width of its buckets.
+// Buckets are aligned on UTC (the tables' time zone), so a bucket starts
+// where time.Truncate(Width) puts it.
+type Grain struct {
+	Width time.Duration
+	Table string
+}
+
+// Grains, finest first; an index into it names a grain, GrainRaw the raw
+// calls.
+var Grains = []Grain{
+	{time.Minute, TableCalls1m},
+	{time.Hour, TableCalls1h},
+	{24 * time.Hour, TableCalls1d},
+}
+
+// Grain indexes.
+const (
+	GrainRaw    = -1
+	GrainMinute = 0
+	GrainHour   = 1
+	GrainDay    = 2
+)
+
+// Segment is a piece of a time range read from one table.
+type Segment struct {
+	Grain    int
+	From, To time.Time
+}
+
+func aligned(t time.Time, d time.Duration) bool { return t.Truncate(d).Equal(t) }
+
+func ceilTo(t time.Time, d time.Duration) time.Time {
+	if f := t.Truncate(d); !f.Equal(t) {
+		return f.Add(d)
+	}
+	return t
+}
+
+// Cover is the range planner: it splits [from, to) into segments, each
+// read from the coarsest rollup (up to maxGrain) whose whole buckets lie
+// inside it, with finer tables — down to the raw calls — for the edges. A
+// range from 10:30 thus reads 10:30–11:00 from minutes and never the 10:00
+// hour bucket, and long ranges still read mostly day rows. A table is used
+// only from its retention horizon on, since older rows may be gone: the
+// part before it goes to a finer table that keeps longer, or, when none
+// does, Cover answers false: no exact answer exists any more.
+func Cover(from, to time.Time, maxGrain int, horizon Horizons) ([]Segment, bool) {
+	if !from.Before(to) {
+		return nil, true
+	}
+	for g := maxGrain; g >= 0; g-- {
+		w := Grains[g].Width
+		lo, hi := ceilTo(from, w), to.Truncate(w)
+		if h := ceilTo(horizon.Of(g), w); h.After(lo) {
+			lo = h
+		}
+		if lo.Before(hi) {
+			left, okL := Cover(from, lo, g-1, horizon)
+			right, okR := Cover(hi, to, g-1, horizon)
+			out := append(left, Segment{Grain: g, From: lo, To: hi})
+			return append(out, right...), okL && okR
+		}
+	}
+	if from.Before(horizon.Of(GrainRaw)) {
+		return nil, false
+	}
+	return []Segment{{Grain: GrainRaw, From: from, To: to}}, true
+}
+
+// MaxGrainFor is the coarsest grain whose buckets never straddle one of
+// cuts, the boundaries the answer groups by (days in a time zone, say): a
+// bucket across a cut would put its whole sum on one side.
+func MaxGrainFor(cuts []time.Time) int {
+	g := GrainDay
+	for _, c := range cuts {
+		for g >= 0 && !aligned(c, Grains[g].Width) {
+			g--
+		}
+	}
+	return g
+}
+
+// LocalMidnights are the starts of the calendar days in loc strictly
+// inside (from, to): the cuts of a daily grouping.
+func LocalMidnights(from, to time.Time, loc *time.Location) []time.Time {
+	var out []time.Time
+	y, m, d := from.In(loc).Date()
+	for i := 1; ; i++ {
+		t := time.Date(y, m, d+i, 0, 0, 0, 0, loc)
+		if !t.Before(to) {
+			return out
+		}
+		if t.After(from) {
+			out = append(out, t)
+		}
+	}
+}
+
+// NotKeptError is a range whose edges (or day boundaries) fall where only
+// coarser rollups still hold the data: no exact answer exists any more.
+// Input, when set, names the input that reached that far back.
+type NotKeptError struct{ Input string }
+
+func (*NotKeptError) Error() string {
+	return "the detail this range needs is older than the store keeps"
+}

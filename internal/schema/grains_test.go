@@ -1,0 +1,67 @@
+package schema
+
+import (
+	"testing"
+	"time"
+)
+
+func ts(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func TestCover(t *testing.T) {
+	from, to := ts("2026-10-05T10:30:15.5Z"), ts("2026-10-07T11:45:00Z")
+	got, _ := Cover(from, to, GrainDay, Horizons{})
+	want := []Segment{
+		{GrainRaw, from, ts("2026-10-05T10:31:00Z")},
+		{GrainMinute, ts("2026-10-05T10:31:00Z"), ts("2026-10-05T11:00:00Z")},
+		{GrainHour, ts("2026-10-05T11:00:00Z"), ts("2026-10-06T00:00:00Z")},
+		{GrainDay, ts("2026-10-06T00:00:00Z"), ts("2026-10-07T00:00:00Z")},
+		{GrainHour, ts("2026-10-07T00:00:00Z"), ts("2026-10-07T11:00:00Z")},
+		{GrainMinute, ts("2026-10-07T11:00:00Z"), to},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("cover: %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("segment %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// Capped at hours, the same range never reads a day row.
+	for _, s := range func() []Segment { s, _ := Cover(from, to, GrainHour, Horizons{}); return s }() {
+		if s.Grain > GrainHour {
+			t.Fatalf("hour cap: %+v", s)
+		}
+	}
+	// With minutes kept only from 10:45 on, the older edge falls to raw
+	// calls; with raw calls gone too, there is no exact cover.
+	var horizon Horizons
+	horizon[GrainMinute+1] = ts("2026-10-05T10:45:00Z")
+	got, ok := Cover(from, ts("2026-10-05T12:00:00Z"), GrainDay, horizon)
+	if !ok || len(got) != 3 || got[0] != (Segment{GrainRaw, from, ts("2026-10-05T10:45:00Z")}) ||
+		got[1] != (Segment{GrainMinute, ts("2026-10-05T10:45:00Z"), ts("2026-10-05T11:00:00Z")}) {
+		t.Errorf("minute horizon: %v %+v", ok, got)
+	}
+	horizon[0] = ts("2026-10-05T10:45:00Z")
+	if _, ok := Cover(from, ts("2026-10-05T12:00:00Z"), GrainDay, horizon); ok {
+		t.Error("cover without the data")
+	}
+
+	kolkata, _ := time.LoadLocation("Asia/Kolkata")
+	ny, _ := time.LoadLocation("America/New_York")
+	if g := MaxGrainFor(LocalMidnights(ts("2026-10-01T00:00:00Z"), ts("2026-11-01T00:00:00Z"), kolkata)); g != GrainMinute {
+		t.Errorf("Kolkata days: grain %d", g)
+	}
+	// New York's days are hour-aligned in UTC, across the DST change too.
+	if g := MaxGrainFor(LocalMidnights(ts("2026-10-01T00:00:00Z"), ts("2026-12-01T00:00:00Z"), ny)); g != GrainHour {
+		t.Errorf("New York days: grain %d", g)
+	}
+	if g := MaxGrainFor(LocalMidnights(ts("2026-10-01T00:00:00Z"), ts("2026-12-01T00:00:00Z"), time.UTC)); g != GrainDay {
+		t.Errorf("UTC days: grain %d", g)
+	}
+}

@@ -1,0 +1,123 @@
+// Package schema is what the readers of the Nexus store know about its
+// tables: their names and columns, the rollup grains of the calls and which
+// of them answers a time range exactly (the range planner), how long each
+// table keeps rows (retention horizons), the scope every read filters by,
+// and the read SQL that only depends on those. The tables themselves are
+// created by the chstore extension's migrations; this package must agree
+// with them, and the tests of the packages that read through it check it
+// against the real engine.
+package schema
+
+import (
+	"strings"
+	"time"
+
+	"github.com/nexus-otel/nexus/internal/store"
+)
+
+// Tables the API reads and writes.
+const (
+	TableCalls          = "api_calls"
+	TableCalls1m        = "api_calls_1m"
+	TableCalls1h        = "api_calls_1h"
+	TableCalls1d        = "api_calls_1d"
+	TableReconciliation = "cost_reconciliation"
+	TableBudgets        = "budgets"
+	TableKeys           = "api_keys"
+	TableProviderHealth = "provider_health"
+	TableProviderGauges = "provider_gauges"
+	TableProviderUsage  = "provider_usage"
+)
+
+// Column orders of the writes to the tables the API owns, in the order the
+// writers append values: budgets and api_keys are versioned (the highest
+// version of an id wins under FINAL), so every write is a whole row.
+var (
+	BudgetColumns = []string{"id", "name", "provider", "model", "service", "environment",
+		"period", "timezone", "amount_usd", "thresholds", "created_at", "updated_at", "deleted", "version"}
+	KeyColumns = []string{"id", "name", "role", "prefix", "key_hash", "created_at", "revoked_at", "version"}
+)
+
+// Gauge names of the rate-limit pair in provider_gauges, as the nexus
+// exporter names them (exporter/nexusexporter/metrics.go).
+const (
+	GaugeRateLimitLimit     = "ratelimit_limit"
+	GaugeRateLimitRemaining = "ratelimit_remaining"
+)
+
+// HealthClassOK is what provider_health stores for a passed check (the
+// apiusage receiver writes the same), so that class is never empty in the
+// history.
+const HealthClassOK = "ok"
+
+// Table is table qualified with the store's database.
+func Table(s store.Store, table string) string { return s.Database() + "." + table }
+
+// Scope is the dimensions every read can be narrowed to; "" is any.
+type Scope struct {
+	Provider, Model, Operation, Service, Environment string
+}
+
+// ScopeFields are the scope's columns, in the order they are applied; the
+// names are the columns' and the API's query parameters'.
+var ScopeFields = []string{"provider", "model", "operation", "service", "environment"}
+
+// Field is the scope value of column name (one of ScopeFields), nil for
+// another name.
+func (s *Scope) Field(name string) *string {
+	switch name {
+	case "provider":
+		return &s.Provider
+	case "model":
+		return &s.Model
+	case "operation":
+		return &s.Operation
+	case "service":
+		return &s.Service
+	case "environment":
+		return &s.Environment
+	}
+	return nil
+}
+
+// Narrow tells whether a filter narrower than the provider is set.
+func (s Scope) Narrow() bool {
+	return s.Model != "" || s.Operation != "" || s.Service != "" || s.Environment != ""
+}
+
+// Filter is a scope over the time range [From, To).
+type Filter struct {
+	Scope
+	From, To time.Time
+}
+
+// Where renders the filter as a parameterised condition on timeColumn:
+// values never enter the SQL text.
+func (f Filter) Where(timeColumn string) (string, store.Params) {
+	conds := []string{timeColumn + " >= {from:DateTime64(3, 'UTC')}", timeColumn + " < {to:DateTime64(3, 'UTC')}"}
+	params := store.Params{"from": f.From.Format("2006-01-02 15:04:05.000"), "to": f.To.Format("2006-01-02 15:04:05.000")}
+	for _, name := range ScopeFields {
+		if v := *f.Field(name); v != "" {
+			conds = append(conds, name+" = {"+name+":String}")
+			params[name] = v
+		}
+	}
+	return strings.Join(conds, " AND "), params
+}
+
+// StringArrayParam renders strings as an Array(String) query parameter. Quotes
+// and backslashes are escaped, so a value can never end its string early.
+func StringArrayParam(vs []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\'')
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v))
+		b.WriteByte('\'')
+	}
+	b.WriteByte(']')
+	return b.String()
+}

@@ -1,0 +1,8 @@
+-- The latest version of every budget, or of the one with {id} ('' for
+-- all), deleted ones included. Deleted rows are filtered by the reader: a
+-- WHERE on a non-key column is not guaranteed to apply after FINAL's
+-- replacement.
+SELECT id, name, provider, model, service, environment, period, timezone, amount_usd,
+       CAST(thresholds AS Array(UInt64)), created_at, updated_at, deleted, version
+FROM {db}.budgets FINAL
+WHERE {id:String} = '' OR id = {id:String}

@@ -1,0 +1,6 @@
+-- What the providers billed from {month} to {today}, by the date label of
+-- their (UTC) buckets.
+SELECT provider, sum(value)
+FROM {db}.provider_usage FINAL
+WHERE kind = 'cost_usd' AND toDate(bucket_start) >= {month:Date} AND toDate(bucket_start) <= {today:Date}
+GROUP BY provider

@@ -1,0 +1,7 @@
+-- The latest value of each gauge named in {names}, per provider, account,
+-- window, scope and endpoint.
+SELECT provider, account, name, `window`, scope, endpoint, argMax(value, ts), max(ts)
+FROM {db}.provider_gauges
+WHERE name IN {names:Array(String)}
+GROUP BY provider, account, name, `window`, scope, endpoint
+ORDER BY provider, scope, endpoint, name, `window`, account
