@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/nexus-otel/nexus/internal/alerting"
 	"github.com/nexus-otel/nexus/internal/configtest"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/notify"
@@ -22,6 +23,28 @@ import (
 )
 
 // --- helpers ---
+
+// The engine's names, as the tests spell them.
+type alertEvent = alerting.Event
+
+const (
+	statePending       = alerting.StatePending
+	stateFiring        = alerting.StateFiring
+	stateResolved      = alerting.StateResolved
+	stateOK            = alerting.StateOK
+	kindCostOverWindow = alerting.KindCostOverWindow
+	kindErrorRate      = alerting.KindErrorRate
+	kindKeyInvalid     = alerting.KindKeyInvalid
+	originAPI          = alerting.OriginAPI
+	originConfig       = alerting.OriginConfig
+	overflowInstance   = alerting.OverflowInstance
+	inAppChannel       = alerting.InAppChannel
+	defaultMinCalls    = 10
+)
+
+func dedupKey(ruleID, instance, state string, startedAt time.Time, seq int) string {
+	return alerting.DedupKey(ruleID, instance, state, startedAt, seq)
+}
 
 // hookSink is a webhook receiver: every notification it was sent.
 type hookSink struct {
@@ -92,11 +115,9 @@ func startAlertAPI(t *testing.T, db string, tweak func(*Config)) *testAPI {
 // evalAt runs one evaluation with the evaluator's clock at now.
 func (ta *testAPI) evalAt(now time.Time) {
 	ta.t.Helper()
-	ev := ta.api.alerts.eval
-	ev.mu.Lock()
-	ev.now = func() time.Time { return now }
-	ev.mu.Unlock()
-	ev.evaluateOnce(context.Background())
+	if err := ta.api.alerts.EvaluateAt(context.Background(), now); err != nil {
+		ta.t.Fatal(err)
+	}
 }
 
 func (ta *testAPI) createRule(key string, body map[string]any) string {
@@ -759,7 +780,7 @@ func TestAlertEventTail(t *testing.T) {
 	ta := startAlertAPI(t, db, nil)
 	editor := ta.key("editor")
 	follower := startAPI(t, db, func(c *Config) { c.Alerting.Evaluate = false; c.Alerting.Interval = 50 * time.Millisecond })
-	if follower.api.alerts.eval != nil {
+	if follower.api.alerts.Evaluating() {
 		t.Fatal("a non-evaluating collector runs an evaluator")
 	}
 	sub, _ := follower.api.feed.Subscribe(10, nil, 0)
@@ -791,13 +812,13 @@ func TestConfigAlerting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, err := cfg.Alerting.buildRules("alerting.")
+	rules, err := cfg.Alerting.BuildRules("alerting.")
 	if err != nil || len(rules) != 5 {
 		t.Fatalf("rules: %v %d", err, len(rules))
 	}
 	r := rules[0]
 	if r.ID != "openai-errors" || r.Origin != originConfig || r.Threshold.String() != "0.05" || r.Window != 5*time.Minute ||
-		r.For != 2*time.Minute || r.MinCalls != 20 || r.Scope.Environment != "prod" || r.tmpl == nil ||
+		r.For != 2*time.Minute || r.MinCalls != 20 || r.Scope.Environment != "prod" || !r.HasTemplate() ||
 		strings.Join(r.Channels, ",") != "ops-hook,inapp" || !r.Enabled || rules[4].Enabled || rules[3].Threshold.String() != "3" {
 		t.Fatalf("first rule: %+v", r)
 	}

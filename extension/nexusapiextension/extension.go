@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/nexus-otel/nexus/internal/alerting"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/store"
 )
@@ -59,7 +60,7 @@ type api struct {
 	server    *http.Server
 	wg        sync.WaitGroup
 	// alerts is the alert rules, evaluator and notifications (alerts.go).
-	alerts *alerting
+	alerts *alerting.Engine
 	// registered is every pattern on mux, with its role (openapi.go).
 	registered []registeredRoute
 }

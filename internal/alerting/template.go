@@ -1,4 +1,4 @@
-package nexusapiextension
+package alerting
 
 import (
 	"context"
@@ -260,7 +260,7 @@ func (rr *renderer) run(ctx context.Context, tmpl *template.Template, data templ
 
 // sampleData is what a template is tried on when a rule is accepted.
 func sampleData() templateData {
-	return templateData{Rule: templateRule{ID: "alr_sample", Name: "sample", Kind: kindErrorRate, Severity: notify.SeverityWarning},
+	return templateData{Rule: templateRule{ID: "alr_sample", Name: "sample", Kind: KindErrorRate, Severity: notify.SeverityWarning},
 		State: notify.StateFiring, Value: "1", Threshold: "0.5", Labels: map[string]string{"provider": "openai"},
 		Summary: "sample", StartedAt: time.Unix(0, 0).UTC(), At: time.Unix(60, 0).UTC()}
 }

@@ -1,0 +1,55 @@
+package nexusapiextension
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/nexus-otel/nexus/internal/alerting"
+)
+
+// spendReader gives the alert engine's budget kinds the budgets, which
+// live in this extension for now (budgets.go); it goes where budgets go.
+type spendReader struct{ a *api }
+
+var _ alerting.SpendReader = spendReader{}
+
+func (s spendReader) BudgetExists(ctx context.Context, id string) (bool, error) {
+	budgets, err := s.a.readBudgets(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("read budget %s: %w", id, err)
+	}
+	return len(budgets) > 0 && !budgets[0].deleted, nil
+}
+
+func (s spendReader) BudgetStatuses(ctx context.Context, id string, now time.Time) ([]alerting.BudgetStatus, error) {
+	budgets, err := s.a.liveBudgets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read budgets: %w", err)
+	}
+	var out []alerting.BudgetStatus
+	for _, b := range budgets {
+		if id != "" && b.ID != id {
+			continue
+		}
+		st, err := s.a.budgetStatusAt(ctx, b, now)
+		if err != nil {
+			return nil, fmt.Errorf("budget %s status: %w", b.ID, err)
+		}
+		spent, err := decimal.NewFromString(st.Spent)
+		if err != nil {
+			return nil, fmt.Errorf("budget %s spent %q: %w", b.ID, st.Spent, err)
+		}
+		forecast, err := decimal.NewFromString(st.Forecast)
+		if err != nil {
+			return nil, fmt.Errorf("budget %s forecast %q: %w", b.ID, st.Forecast, err)
+		}
+		out = append(out, alerting.BudgetStatus{ID: b.ID, Name: b.Name, Period: b.Period,
+			Scope:  alerting.Scope{Provider: b.Scope.Provider, Model: b.Scope.Model, Service: b.Scope.Service, Environment: b.Scope.Environment},
+			Amount: b.amount, Thresholds: b.Thresholds, PeriodStart: st.PeriodStart, PeriodEnd: st.PeriodEnd,
+			Spent: spent, Forecast: forecast})
+	}
+	return out, nil
+}
