@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,6 +37,7 @@ type testEngine struct {
 	t     testing.TB
 	en    *Engine
 	store store.Store
+	feed  *livefeed.Hub
 }
 
 // startEngine starts an evaluating engine on database db whose evaluator
@@ -49,8 +51,9 @@ func startEngine(t testing.TB, db string, tweak func(*Config)) *testEngine {
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	feed := livefeed.NewHub(100)
 	en, err := New(Settings{Config: cfg, Store: s, Logger: zap.NewNop(), Telemetry: componenttest.NewNopTelemetrySettings(),
-		Host: host, Feed: livefeed.NewHub(100)})
+		Host: host, Feed: feed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +61,7 @@ func startEngine(t testing.TB, db string, tweak func(*Config)) *testEngine {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = en.Shutdown(context.Background()) })
-	return &testEngine{t: t, en: en, store: s}
+	return &testEngine{t: t, en: en, store: s, feed: feed}
 }
 
 // evalAt runs one evaluation as at now.
@@ -69,9 +72,112 @@ func (te *testEngine) evalAt(now time.Time) {
 	}
 }
 
-// errorsAt stores n calls of provider at t, bad of them errors, the way
-// the exporter does (same table, same views feeding the rollups).
-func (te *testEngine) errorsAt(at time.Time, provider string, n, bad int) {
+// createRule creates the rule body describes (the API's JSON) and returns
+// its id.
+func (te *testEngine) createRule(body map[string]any) string {
+	te.t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		te.t.Fatal(err)
+	}
+	var in RuleInput
+	if err := decodeAs(raw, &in); err != nil {
+		te.t.Fatalf("rule %s: %v", raw, err)
+	}
+	r, err := te.en.CreateRule(context.Background(), in)
+	if err != nil {
+		te.t.Fatalf("create rule %s: %v", raw, err)
+	}
+	return r.ID
+}
+
+// patchRule changes the fields body sends of rule id.
+func (te *testEngine) patchRule(id string, body map[string]any) {
+	te.t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		te.t.Fatal(err)
+	}
+	var in RuleInput
+	if err := decodeAs(raw, &in); err != nil {
+		te.t.Fatal(err)
+	}
+	if _, err := te.en.PatchRule(context.Background(), id, in); err != nil {
+		te.t.Fatalf("patch rule %s: %v", id, err)
+	}
+}
+
+// events lists the events of rule (all rules when ""), newest first, in
+// states (a comma-separated list; all when ""), over two months around
+// now, since the tests' clocks run ahead of the real one.
+func (te *testEngine) events(rule, states string) []*Event {
+	te.t.Helper()
+	now := time.Now().UTC()
+	q := EventQuery{From: now.AddDate(0, 0, -60), To: now.AddDate(0, 0, 60), RuleID: rule, Limit: 1000}
+	if states != "" {
+		q.States = strings.Split(states, ",")
+	}
+	evs, _, err := te.en.ListEvents(context.Background(), q)
+	if err != nil {
+		te.t.Fatal(err)
+	}
+	return evs
+}
+
+// states lists the events' states, newest first, as "state" or
+// "state@instance".
+func states(evs []*Event, withInstance bool) string {
+	parts := make([]string, len(evs))
+	for i, e := range evs {
+		parts[i] = e.State
+		if withInstance {
+			parts[i] += "@" + e.Instance
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// health stores a provider check.
+func (te *testEngine) health(at time.Time, prov string, up bool, class string) {
+	te.t.Helper()
+	ctx := context.Background()
+	b, err := te.store.PrepareBatch(ctx, "provider_health", store.ProviderHealthColumns)
+	if err != nil {
+		te.t.Fatal(err)
+	}
+	if err := b.Append(at.UTC(), prov, up, class, uint16(401), 12.5, "check "+class); err != nil {
+		te.t.Fatal(err)
+	}
+	if err := b.Send(ctx); err != nil {
+		te.t.Fatal(err)
+	}
+}
+
+// errorsAt seeds n calls of provider at t, bad of them errors.
+func (te *testEngine) errorsAt(t time.Time, provider string, n, bad int) {
+	te.t.Helper()
+	calls := make([]seedCall, n)
+	for i := range calls {
+		calls[i] = seedCall{At: t.Add(time.Duration(i) * time.Millisecond), Provider: provider, Model: "gpt-4o", Operation: "chat", Cost: "0.01"}
+		if i < bad {
+			calls[i].Status, calls[i].ErrorClass = "error", "server_error"
+		}
+	}
+	te.seed(calls...)
+}
+
+// seedCall is one stored call; zero fields get sensible values.
+type seedCall struct {
+	At                time.Time
+	Provider, Model   string
+	Operation, Status string // Status: "ok" (default) or "error"
+	ErrorClass        string
+	Cost              string // a decimal string; "" stores it unpriced
+}
+
+// seed stores calls into api_calls the way the exporter does (same table,
+// same materialized views feeding the rollups).
+func (te *testEngine) seed(calls ...seedCall) {
 	te.t.Helper()
 	ctx := context.Background()
 	b, err := te.store.PrepareBatch(ctx, "api_calls", []string{
@@ -84,17 +190,24 @@ func (te *testEngine) errorsAt(at time.Time, provider string, n, bad int) {
 	if err != nil {
 		te.t.Fatal(err)
 	}
-	cost := decimal.RequireFromString("0.01")
-	for i := range n {
-		status, class, code := "ok", "", uint16(200)
-		if i < bad {
-			status, class, code = "error", "server_error", 500
+	for i, c := range calls {
+		code := uint16(200)
+		if c.Status == "" {
+			c.Status = "ok"
 		}
-		ts := at.Add(time.Duration(i) * time.Millisecond).UTC()
-		id := fmt.Sprintf("%016x", ts.UnixNano()+int64(i))
-		if err := b.Append(ts, uint64(100*time.Millisecond), "", "", provider, "chat", "gpt-4o", "gpt-4o", "chat gpt-4o",
-			code, status, class, uint64(0), uint64(0), uint64(0), uint64(0), &cost, "computed", "", "test", float32(0), false,
-			hex.EncodeToString([]byte(id)), id); err != nil {
+		if c.Status == "error" {
+			code = 500
+		}
+		var cost any
+		status, reason := "unpriced", "no catalog price"
+		if c.Cost != "" {
+			d := decimal.RequireFromString(c.Cost)
+			cost, status, reason = &d, "computed", ""
+		}
+		id := fmt.Sprintf("%016x", c.At.UnixNano()+int64(i))
+		if err := b.Append(c.At.UTC(), uint64(100*time.Millisecond), "", "", c.Provider, c.Operation, c.Model,
+			c.Model, c.Operation+" "+c.Model, code, c.Status, c.ErrorClass, uint64(0), uint64(0), uint64(0), uint64(0),
+			cost, status, reason, "test", float32(0), false, hex.EncodeToString([]byte(id)), id); err != nil {
 			te.t.Fatal(err)
 		}
 	}
@@ -107,6 +220,7 @@ func (te *testEngine) errorsAt(at time.Time, provider string, n, bad int) {
 type hookSink struct {
 	mu  sync.Mutex
 	got []notify.WebhookPayload
+	ids []string
 	srv *httptest.Server
 }
 
@@ -121,6 +235,7 @@ func newHookSink(t *testing.T) *hookSink {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.got = append(h.got, p)
+		h.ids = append(h.ids, r.Header.Get(notify.HeaderWebhookID))
 	}))
 	t.Cleanup(h.srv.Close)
 	return h

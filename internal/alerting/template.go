@@ -280,11 +280,14 @@ func (rr *renderer) compile(text string) (*template.Template, error) {
 	if err := guardTemplate(tmpl); err != nil {
 		return nil, fmt.Errorf("invalid template: %w", err)
 	}
+	// The trial is bounded by the renderer's own timeout; it is not cut
+	// short by a caller's context, so that a refusal always means the
+	// template, never a hung-up client.
 	if _, err := rr.run(context.Background(), tmpl, sampleData()); err != nil {
 		if errors.Is(err, errRenderTimeout) || errors.Is(err, errRenderBusy) {
 			return nil, fmt.Errorf("invalid template: %w", err)
 		}
-		// "… in type nexusapiextension.templateData" names Go internals,
+		// "… in type alerting.templateData" names Go internals,
 		// not anything the author wrote.
 		msg := goTypeSuffix.ReplaceAllString(strings.TrimPrefix(err.Error(), "template: "), "")
 		return nil, fmt.Errorf("invalid template: %s (fields: .Rule, .State, .Value, .Threshold, .Labels, .Instance, "+

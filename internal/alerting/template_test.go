@@ -101,3 +101,27 @@ func TestTemplateRunBounded(t *testing.T) {
 		t.Fatalf("long output: %d bytes, %v", len(out), err)
 	}
 }
+
+// FuzzMessageTemplate: whatever text is offered as a message, compiling
+// it never panics or hangs, and what compiles runs bounded.
+func FuzzMessageTemplate(f *testing.F) {
+	for _, s := range []string{"{{.Rule}} {{.State}}", "{{range $k, $v := .Labels}}{{$k}}{{end}}", conditionalBomb,
+		"{{range 10}}{{end}}", "{{block \"x\" .}}{{end}}", "{{with .Labels}}{{.provider}}{{end}}", "{{call .X}}",
+		"{{if}}", "{{.StartedAt.AddDate 100000 0 0}}", "{{slice .Rule.Name 0 1000}}", "{{index .Labels 1}}"} {
+		f.Add(s)
+	}
+	rr := newRenderer()
+	f.Fuzz(func(t *testing.T, text string) {
+		if len(text) > maxRuleMessage {
+			return
+		}
+		tmpl, err := rr.compile(text)
+		if err != nil {
+			return
+		}
+		out, err := rr.run(context.Background(), tmpl, sampleData())
+		if err == errRenderTimeout || err == errRenderBusy || len(out) > maxRuleMessage {
+			t.Fatalf("compiled template overran (%v, %d bytes): %q", err, len(out), text)
+		}
+	})
+}
