@@ -83,8 +83,10 @@ func (e *evaluator) start() {
 			select {
 			case <-ctx.Done():
 				return
-			case now := <-t.C:
-				e.evaluateAt(ctx, now)
+			case <-t.C:
+				// The clock now, not the tick's: a tick that waited
+				// behind a slow evaluation must not measure the past.
+				e.evaluateAt(ctx, time.Now())
 			}
 		}
 	}()
