@@ -14,14 +14,33 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/nexus-otel/nexus/internal/alerting"
 	"github.com/nexus-otel/nexus/internal/configtest"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/notify"
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
-	"github.com/nexus-otel/nexus/internal/storetest"
 )
 
 // --- helpers ---
+
+// The engine's names, as the tests spell them.
+type alertEvent = alerting.Event
+
+const (
+	stateFiring        = alerting.StateFiring
+	stateResolved      = alerting.StateResolved
+	kindCostOverWindow = alerting.KindCostOverWindow
+	kindErrorRate      = alerting.KindErrorRate
+	kindKeyInvalid     = alerting.KindKeyInvalid
+	originAPI          = alerting.OriginAPI
+	originConfig       = alerting.OriginConfig
+	defaultMinCalls    = 10
+)
+
+func dedupKey(ruleID, instance, state string, startedAt time.Time, seq int) string {
+	return alerting.DedupKey(ruleID, instance, state, startedAt, seq)
+}
 
 // hookSink is a webhook receiver: every notification it was sent.
 type hookSink struct {
@@ -92,11 +111,9 @@ func startAlertAPI(t *testing.T, db string, tweak func(*Config)) *testAPI {
 // evalAt runs one evaluation with the evaluator's clock at now.
 func (ta *testAPI) evalAt(now time.Time) {
 	ta.t.Helper()
-	ev := ta.api.alerts.eval
-	ev.mu.Lock()
-	ev.now = func() time.Time { return now }
-	ev.mu.Unlock()
-	ev.evaluateOnce(context.Background())
+	if err := ta.api.alerts.EvaluateAt(context.Background(), now); err != nil {
+		ta.t.Fatal(err)
+	}
 }
 
 func (ta *testAPI) createRule(key string, body map[string]any) string {
@@ -547,14 +564,14 @@ func TestAlertProviderKinds(t *testing.T) {
 	headroom := ta.createRule(editor, map[string]any{"name": "headroom", "kind": "quota", "threshold": 0.1})
 
 	t0 := time.Now().UTC().Truncate(time.Second)
-	ta.health(t0.Add(-4*time.Minute), "openai", true, classOK)
+	ta.health(t0.Add(-4*time.Minute), "openai", true, schema.HealthClassOK)
 	ta.health(t0.Add(-3*time.Minute), "openai", false, "server_error")
 	ta.health(t0.Add(-2*time.Minute), "openai", false, "timeout")
 	ta.health(t0.Add(-time.Minute), "apollo", false, "auth_failed")
-	ta.gauge(t0.Add(-time.Minute), "openai", gaugeRateLimitLimit, "requests", 100)
-	ta.gauge(t0.Add(-time.Minute), "openai", gaugeRateLimitRemaining, "requests", 50)
-	ta.gauge(t0.Add(-time.Hour), "exa", gaugeRateLimitLimit, "requests", 100) // stale
-	ta.gauge(t0.Add(-time.Hour), "exa", gaugeRateLimitRemaining, "requests", 0)
+	ta.gauge(t0.Add(-time.Minute), "openai", schema.GaugeRateLimitLimit, "requests", 100)
+	ta.gauge(t0.Add(-time.Minute), "openai", schema.GaugeRateLimitRemaining, "requests", 50)
+	ta.gauge(t0.Add(-time.Hour), "exa", schema.GaugeRateLimitLimit, "requests", 100) // stale
+	ta.gauge(t0.Add(-time.Hour), "exa", schema.GaugeRateLimitRemaining, "requests", 0)
 	ta.evalAt(t0)
 	if got := ta.events("rule=" + down); len(got) != 0 {
 		t.Fatalf("two failed checks: %+v", got)
@@ -563,7 +580,7 @@ func TestAlertProviderKinds(t *testing.T) {
 		t.Fatalf("key_invalid: %s", got)
 	}
 	ta.health(t0.Add(-time.Second), "openai", false, "timeout")
-	ta.gauge(t0.Add(-time.Second), "openai", gaugeRateLimitRemaining, "requests", 5)
+	ta.gauge(t0.Add(-time.Second), "openai", schema.GaugeRateLimitRemaining, "requests", 5)
 	ta.evalAt(t0.Add(time.Second))
 	evs := ta.events("rule=" + down)
 	if states(evs, true) != "firing@provider=openai" || evs[0].Value.String() != "3" || !strings.Contains(evs[0].Message, "timeout") {
@@ -574,8 +591,8 @@ func TestAlertProviderKinds(t *testing.T) {
 		t.Fatalf("headroom: %+v", evs)
 	}
 	// Recovery resolves.
-	ta.health(t0.Add(2*time.Second), "openai", true, classOK)
-	ta.health(t0.Add(2*time.Second), "apollo", true, classOK)
+	ta.health(t0.Add(2*time.Second), "openai", true, schema.HealthClassOK)
+	ta.health(t0.Add(2*time.Second), "apollo", true, schema.HealthClassOK)
 	ta.evalAt(t0.Add(3 * time.Second))
 	if got := states(ta.events("rule="+down), false) + " " + states(ta.events("rule="+keys), false); got != "resolved,firing resolved,firing" {
 		t.Fatalf("after recovery: %s", got)
@@ -640,144 +657,6 @@ func TestAlertCallKinds(t *testing.T) {
 	}
 }
 
-// A rule that matches nothing and one whose store query fails do not stop
-// the others; a failing rule's firing alert keeps its state.
-func TestAlertEvaluatorSurvivesFailures(t *testing.T) {
-	db := freshDB("api_alert_failures")
-	ta := startAlertAPI(t, db, nil)
-	editor := ta.key("editor")
-	nothing := ta.createRule(editor, map[string]any{"name": "nothing", "kind": "error_rate", "threshold": 0.1, "window": "5m",
-		"minCalls": 1, "scope": map[string]string{"provider": "nope"}, "groupBy": []string{"model"}})
-	down := ta.createRule(editor, map[string]any{"name": "down", "kind": "provider_down", "threshold": 1})
-	errs := ta.createRule(editor, map[string]any{"name": "errors", "kind": "error_rate", "threshold": 0.1, "window": "5m", "minCalls": 1})
-
-	t0 := time.Now().UTC().Truncate(time.Minute)
-	ta.health(t0.Add(-time.Minute), "openai", false, "timeout")
-	ta.evalAt(t0)
-	if got := states(ta.events("rule="+down), false); got != "firing" {
-		t.Fatalf("down: %s", got)
-	}
-	ctx := context.Background()
-	if err := ta.store.Exec(ctx, "RENAME TABLE "+db+".provider_health TO "+db+".provider_health_away", nil); err != nil {
-		t.Fatal(err)
-	}
-	ta.errorsAt(t0.Add(30*time.Second), "openai", 4, 4)
-	ta.evalAt(t0.Add(time.Minute))
-	if got := states(ta.events("rule="+errs), false); got != "firing" {
-		t.Fatalf("errors rule next to a failing one: %s", got)
-	}
-	if got := states(ta.events("rule="+down), false); got != "firing" {
-		t.Fatalf("a failing rule's alert changed: %s", got)
-	}
-	if got := ta.events("rule=" + nothing); len(got) != 0 {
-		t.Fatalf("rule matching nothing: %+v", got)
-	}
-	if err := ta.store.Exec(ctx, "RENAME TABLE "+db+".provider_health_away TO "+db+".provider_health", nil); err != nil {
-		t.Fatal(err)
-	}
-	ta.health(t0.Add(90*time.Second), "openai", true, classOK)
-	ta.evalAt(t0.Add(2 * time.Minute))
-	if got := states(ta.events("rule="+down), false); got != "resolved,firing" {
-		t.Fatalf("down after the store came back: %s", got)
-	}
-}
-
-// A restart neither announces a firing alert again nor forgets to resolve
-// it.
-func TestAlertRestartRecovery(t *testing.T) {
-	db := freshDB("api_alert_restart")
-	hook := newHookSink(t)
-	tweak := func(c *Config) { c.Alerting.Channels = map[string]notify.ChannelConfig{"hook": hook.channel()} }
-	ta := startAlertAPI(t, db, tweak)
-	editor := ta.key("editor")
-	id := ta.createRule(editor, map[string]any{"name": "errors", "kind": "error_rate", "threshold": 0.1, "window": "5m",
-		"minCalls": 1, "channels": []string{"hook"}})
-	t0 := time.Now().UTC().Truncate(time.Minute)
-	ta.errorsAt(t0.Add(-30*time.Second), "openai", 4, 4)
-	ta.evalAt(t0)
-	got := hook.waitFor(t, 1)
-	if err := ta.api.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-
-	tb := startAlertAPI(t, db, tweak)
-	ta.errorsAt(t0.Add(30*time.Second), "openai", 4, 4)
-	tb.evalAt(t0.Add(time.Minute))
-	hook.waitFor(t, 1)
-	if evs := tb.events("rule=" + id); states(evs, false) != "firing" {
-		t.Fatalf("after restart: %s", states(evs, false))
-	}
-	tb.evalAt(t0.Add(20 * time.Minute))
-	got = hook.waitFor(t, 2)
-	if got[1].State != "resolved" || *got[1].StartsAt != *got[0].StartsAt || got[1].DedupKey != dedupKey(id, "", stateResolved, t0, 0) {
-		t.Fatalf("resolved after restart: %+v", got[1])
-	}
-}
-
-// Deleting or disabling a rule resolves its alerts.
-func TestAlertRuleRemovalResolves(t *testing.T) {
-	db := freshDB("api_alert_removal")
-	ta := startAlertAPI(t, db, nil)
-	editor := ta.key("editor")
-	a := ta.createRule(editor, map[string]any{"name": "a", "kind": "error_rate", "threshold": 0.1, "window": "5m", "minCalls": 1})
-	b := ta.createRule(editor, map[string]any{"name": "b", "kind": "error_rate", "threshold": 0.1, "window": "5m", "minCalls": 1})
-	t0 := time.Now().UTC().Truncate(time.Minute)
-	ta.errorsAt(t0.Add(-30*time.Second), "openai", 4, 4)
-	ta.evalAt(t0)
-	ta.do("DELETE", "/api/v1/alerts/rules/"+a, editor, nil)
-	ta.do("PATCH", "/api/v1/alerts/rules/"+b, editor, map[string]any{"enabled": false})
-	ta.evalAt(t0.Add(10 * time.Second))
-	for _, id := range []string{a, b} {
-		evs := ta.events("rule=" + id)
-		if states(evs, false) != "resolved,firing" || !strings.Contains(evs[0].Message, "the rule was") {
-			t.Fatalf("rule %s: %+v", id, evs)
-		}
-	}
-}
-
-// The evaluator runs on its own, on the real clock.
-func TestAlertEvaluatorLoop(t *testing.T) {
-	db := freshDB("api_alert_loop")
-	ta := startAPI(t, db, func(c *Config) { c.Alerting.Interval = 100 * time.Millisecond })
-	editor := ta.key("editor")
-	id := ta.createRule(editor, map[string]any{"name": "spend", "kind": "cost_over_window", "threshold": "0.5", "window": "5m"})
-	ta.seed(seedCall{At: time.Now().UTC(), Provider: "openai", Model: "gpt-4o", Cost: "1"})
-	deadline := time.Now().Add(10 * time.Second)
-	for len(ta.events("rule="+id)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the evaluator never fired on its own")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	storetest.Scalar(t, ta.store, "SELECT toString(count()) FROM "+db+".alert_events")
-}
-
-// A collector that does not evaluate streams the events the evaluating
-// one writes.
-func TestAlertEventTail(t *testing.T) {
-	db := freshDB("api_alert_tail")
-	ta := startAlertAPI(t, db, nil)
-	editor := ta.key("editor")
-	follower := startAPI(t, db, func(c *Config) { c.Alerting.Evaluate = false; c.Alerting.Interval = 50 * time.Millisecond })
-	if follower.api.alerts.eval != nil {
-		t.Fatal("a non-evaluating collector runs an evaluator")
-	}
-	sub, _ := follower.api.feed.Subscribe(10, nil, 0)
-	defer sub.Close()
-	ta.createRule(editor, map[string]any{"name": "spend", "kind": "cost_over_window", "threshold": "0.5", "window": "5m"})
-	now := time.Now().UTC()
-	ta.seed(seedCall{At: now, Provider: "openai", Model: "gpt-4o", Cost: "1"})
-	ta.evalAt(now)
-	select {
-	case e := <-sub.C:
-		if e.Kind != livefeed.KindAlert || !strings.Contains(string(e.Data), `"state":"firing"`) || e.Labels.Provider != "" {
-			t.Fatalf("streamed: %s %s %+v", e.Kind, e.Data, e.Labels)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the follower never streamed the event")
-	}
-}
-
 func TestConfigAlerting(t *testing.T) {
 	load := func(name string) (*Config, error) { return configtest.Load[*Config](t, NewFactory(), name) }
 	cfg, err := load("")
@@ -791,13 +670,13 @@ func TestConfigAlerting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, err := cfg.Alerting.buildRules("alerting.")
+	rules, err := cfg.Alerting.BuildRules("alerting.")
 	if err != nil || len(rules) != 5 {
 		t.Fatalf("rules: %v %d", err, len(rules))
 	}
 	r := rules[0]
 	if r.ID != "openai-errors" || r.Origin != originConfig || r.Threshold.String() != "0.05" || r.Window != 5*time.Minute ||
-		r.For != 2*time.Minute || r.MinCalls != 20 || r.Scope.Environment != "prod" || r.tmpl == nil ||
+		r.For != 2*time.Minute || r.MinCalls != 20 || r.Scope.Environment != "prod" || !r.HasTemplate() ||
 		strings.Join(r.Channels, ",") != "ops-hook,inapp" || !r.Enabled || rules[4].Enabled || rules[3].Threshold.String() != "3" {
 		t.Fatalf("first rule: %+v", r)
 	}
@@ -824,63 +703,5 @@ func TestConfigAlerting(t *testing.T) {
 		if strings.Count(err.Error(), want) != 1 {
 			t.Errorf("error does not say %q once:\n%v", want, err)
 		}
-	}
-}
-
-// A channel that does not answer never holds up the evaluator: the
-// notification waits in the channel's queue, its delivery recorded as
-// pending.
-func TestAlertSlowChannelDoesNotDelay(t *testing.T) {
-	db := freshDB("api_alert_slow")
-	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
-	defer slow.Close()
-	defer close(release)
-	ta := startAlertAPI(t, db, func(c *Config) {
-		ch := notify.ChannelConfig{Type: notify.TypeWebhook}
-		ch.Webhook.Endpoint = slow.URL
-		ch.Webhook.Timeout = time.Minute
-		c.Alerting.Channels = map[string]notify.ChannelConfig{"slow": ch}
-	})
-	editor := ta.key("editor")
-	id := ta.createRule(editor, map[string]any{"name": "spend", "kind": "cost_over_window", "threshold": "0.5", "window": "5m",
-		"channels": []string{"slow", "inapp"}})
-	t0 := time.Now().UTC()
-	ta.seed(seedCall{At: t0, Provider: "openai", Model: "gpt-4o", Cost: "1"})
-	start := time.Now()
-	ta.evalAt(t0)
-	ta.evalAt(t0.Add(10 * time.Second))
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("two evaluations took %s behind a channel that does not answer", d)
-	}
-	evs := ta.events("rule=" + id)
-	if len(evs) != 1 || len(evs[0].Deliveries) != 2 || evs[0].Deliveries[0].Channel != "inapp" || evs[0].Deliveries[0].Status != "sent" ||
-		evs[0].Deliveries[1].Channel != "slow" || evs[0].Deliveries[1].Status != "pending" {
-		t.Fatalf("events: %+v", evs)
-	}
-	// Shutting down does not wait for it either, past its deadline.
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	_ = ta.api.Shutdown(ctx)
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("shutdown waited %s for a channel that does not answer", d)
-	}
-}
-
-// A call late in a minute is in that minute's bucket: an evaluation early in
-// the next minute, with a one-minute window, still counts it.
-func TestAlertWindowCountsTheBucketOfALateCall(t *testing.T) {
-	ta := startAlertAPI(t, freshDB("api_alert_window"), nil)
-	rule := ta.createRule(ta.key("editor"), map[string]any{"name": "errors", "kind": "error_rate", "threshold": 0.2, "window": "1m", "minCalls": 5})
-	minute := time.Now().UTC().Truncate(time.Minute).Add(-5 * time.Minute)
-	ta.errorsAt(minute.Add(53*time.Second), "openai", 10, 10)
-	ta.evalAt(minute.Add(time.Minute + 3*time.Second))
-	if got := states(ta.events("rule="+rule), false); got != "firing" {
-		t.Fatalf("after a late call and an early evaluation: %q, want firing", got)
-	}
-	// Two minutes on, the bucket has left the window.
-	ta.evalAt(minute.Add(2*time.Minute + 3*time.Second))
-	if got := states(ta.events("rule="+rule), false); got != "firing,resolved" && got != "resolved,firing" {
-		t.Fatalf("after the window passed: %q, want resolved", got)
 	}
 }

@@ -96,7 +96,7 @@ func TestBudgetsCRUD(t *testing.T) {
 
 	// List and pages.
 	e = ta.do("GET", "/api/v1/budgets", viewer, nil)
-	var list []budget
+	var list []spend.Budget
 	e.decode(t, &list)
 	if e.status != 200 || e.Pagination.Total != 2 || len(list) != 2 || list[0].ID != a.ID || list[1].ID != b.ID {
 		t.Fatalf("list: %d %+v %+v", e.status, e.Pagination, list)

@@ -55,7 +55,6 @@ type StreamConfig struct {
 const (
 	defaultKeysRefresh     = 3 * time.Second
 	defaultRequestTimeout  = 30 * time.Second
-	defaultMaxInstances    = 50
 	adminKeyFileName       = "admin.key"
 	defaultDataDir         = "./data"
 	dataDirEnv             = "NEXUS_DATA_DIR"

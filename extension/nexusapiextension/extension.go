@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/alerting"
+	"github.com/nexus-otel/nexus/internal/apikeys"
 	"github.com/nexus-otel/nexus/internal/calllog"
 	"github.com/nexus-otel/nexus/internal/insights"
 	"github.com/nexus-otel/nexus/internal/livefeed"
@@ -36,7 +38,7 @@ type api struct {
 	store     store.Store
 	host      component.Host // for the provider checks' HTTP clients (authenticators)
 	loc       *time.Location
-	keys      *keyStore
+	keys      *apikeys.Store
 	limiters  *limiters
 	authFails *authFailures // failed authentications per client address
 	readGate  *readGate     // concurrent store reads of the API
@@ -64,7 +66,7 @@ type api struct {
 	server    *http.Server
 	wg        sync.WaitGroup
 	// alerts is the alert rules, evaluator and notifications (alerts.go).
-	alerts *alerting
+	alerts *alerting.Engine
 	// registered is every pattern on mux, with its role (openapi.go).
 	registered []registeredRoute
 }
@@ -96,7 +98,7 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 	if a.loc, err = time.LoadLocation(a.cfg.TimeZone); err != nil {
 		return fmt.Errorf("nexusapi: time_zone: %w", err)
 	}
-	a.keys = newKeyStore(s)
+	a.keys = apikeys.NewStore(s, nil)
 	if err := a.keys.Load(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/shopspring/decimal"
 
+	"github.com/nexus-otel/nexus/internal/alerting"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/notify"
 )
@@ -180,14 +181,13 @@ func (fx *fixtures) alertEvent(state string) *alertEvent {
 	return &alertEvent{ID: newID("alev_"), RuleID: configRuleFixture, RuleName: "From the config", Kind: kindKeyInvalid,
 		Instance: "provider=openai", Labels: map[string]string{"provider": "openai"}, State: state, Severity: notify.SeverityWarning,
 		Value: decimal.NewFromInt(1), Message: "openai's key was refused", StartedAt: now, At: now, Notification: 1,
-		DedupKey:   dedupKey(configRuleFixture, "provider=openai", state, now, 1),
-		Deliveries: []delivery{{Channel: inAppChannel, Status: notify.DeliverySent, Attempts: 1, At: now}}}
+		Deliveries: []alerting.Delivery{{Channel: alerting.InAppChannel, Status: notify.DeliverySent, Attempts: 1, At: now}}}
 }
 
 // event stores an event in state and returns its id.
 func (fx *fixtures) event(state string) string {
 	e := fx.alertEvent(state)
-	if err := fx.ta.api.alerts.writeEvent(context.Background(), e); err != nil {
+	if err := fx.ta.api.alerts.RecordEvent(context.Background(), e); err != nil {
 		fx.t.Errorf("write event: %v", err)
 	}
 	return e.ID
@@ -237,7 +237,7 @@ func (fx *fixtures) checkStream(t *testing.T, o operation, resp *http.Response) 
 	fx.ta.api.feed.Publish(livefeed.CallEvent(&livefeed.Call{Timestamp: time.Now().UTC().Format(time.RFC3339Nano), DurationMs: 812.5,
 		Provider: "openai", Model: "gpt-4o-mini", Operation: "chat", Status: "ok", Tokens: livefeed.Tokens{Input: 1200, Output: 80},
 		CostUSD: &cost, CostStatus: "computed", AnomalyScore: 0.4}))
-	fx.ta.api.alerts.publish(fx.alertEvent(stateFiring))
+	fx.ta.api.alerts.Publish(fx.alertEvent(stateFiring))
 	seen := map[string]bool{}
 	var event string
 	for !seen["call"] || !seen["alert"] {

@@ -1,4 +1,4 @@
-package nexusapiextension
+package alerting
 
 import (
 	"context"
@@ -260,7 +260,7 @@ func (rr *renderer) run(ctx context.Context, tmpl *template.Template, data templ
 
 // sampleData is what a template is tried on when a rule is accepted.
 func sampleData() templateData {
-	return templateData{Rule: templateRule{ID: "alr_sample", Name: "sample", Kind: kindErrorRate, Severity: notify.SeverityWarning},
+	return templateData{Rule: templateRule{ID: "alr_sample", Name: "sample", Kind: KindErrorRate, Severity: notify.SeverityWarning},
 		State: notify.StateFiring, Value: "1", Threshold: "0.5", Labels: map[string]string{"provider": "openai"},
 		Summary: "sample", StartedAt: time.Unix(0, 0).UTC(), At: time.Unix(60, 0).UTC()}
 }
@@ -280,11 +280,14 @@ func (rr *renderer) compile(text string) (*template.Template, error) {
 	if err := guardTemplate(tmpl); err != nil {
 		return nil, fmt.Errorf("invalid template: %w", err)
 	}
+	// The trial is bounded by the renderer's own timeout; it is not cut
+	// short by a caller's context, so that a refusal always means the
+	// template, never a hung-up client.
 	if _, err := rr.run(context.Background(), tmpl, sampleData()); err != nil {
 		if errors.Is(err, errRenderTimeout) || errors.Is(err, errRenderBusy) {
 			return nil, fmt.Errorf("invalid template: %w", err)
 		}
-		// "… in type nexusapiextension.templateData" names Go internals,
+		// "… in type alerting.templateData" names Go internals,
 		// not anything the author wrote.
 		msg := goTypeSuffix.ReplaceAllString(strings.TrimPrefix(err.Error(), "template: "), "")
 		return nil, fmt.Errorf("invalid template: %s (fields: .Rule, .State, .Value, .Threshold, .Labels, .Instance, "+

@@ -1,4 +1,4 @@
-package nexusapiextension
+package alerting
 
 import (
 	"fmt"
@@ -15,17 +15,19 @@ import (
 // one instance, overflowInstance, that says how many were left out: an
 // alert rather than silence, announced once rather than per instance.
 
-// overflowInstance is the instance key of a capped rule's excess. Group
+// OverflowInstance is the instance key of a capped rule's excess. Group
 // instance keys are "field=value,…" and an ungrouped rule's is "", so it
 // cannot collide with one.
-const overflowInstance = "overflow"
+const OverflowInstance = "overflow"
+
+const overflowInstance = OverflowInstance
 
 // capInstances admits the observations rule r may track: every instance
 // already tracked (so that each can resolve), then breaching new ones in
 // key order up to limit. Breaching instances beyond it are counted into
 // one overflow observation, which stops breaching (and so resolves) when
 // none are left out.
-func capInstances(r *alertRule, obs []observation, tracked map[string]*instState, limit int) []observation {
+func capInstances(r *Rule, obs []observation, tracked map[string]*instState, limit int) []observation {
 	n := 0
 	for key := range tracked {
 		if key != overflowInstance {
@@ -52,13 +54,7 @@ func capInstances(r *alertRule, obs []observation, tracked map[string]*instState
 	}
 	_, overflowing := tracked[overflowInstance]
 	if suppressed > 0 || overflowing {
-		labels := map[string]string{}
-		f := r.Scope.filters()
-		for _, name := range scopeFields {
-			if v := *f.field(name); v != "" {
-				labels[name] = v
-			}
-		}
+		labels := r.Scope.labels()
 		labels["overflow"] = "true"
 		o := observation{key: overflowInstance, labels: labels, breach: suppressed > 0,
 			value: decimal.NewFromInt(int64(suppressed)), threshold: decimal.NewFromInt(int64(limit)),
@@ -75,7 +71,7 @@ func capInstances(r *alertRule, obs []observation, tracked map[string]*instState
 
 // eventValue is an event's value or threshold as a notification shows it:
 // in the kind's unit, or for the overflow instance, a count of instances.
-func eventValue(r *alertRule, instance string, v decimal.Decimal) string {
+func eventValue(r *Rule, instance string, v decimal.Decimal) string {
 	if instance == overflowInstance {
 		return v.String()
 	}

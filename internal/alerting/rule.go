@@ -1,0 +1,159 @@
+package alerting
+
+import (
+	"regexp"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/nexus-otel/nexus/internal/notify"
+)
+
+// Where a rule is defined: config rules are read-only through the API.
+const (
+	OriginAPI    = "api"
+	OriginConfig = "config"
+)
+
+const (
+	maxRuleName     = 100
+	maxRuleChannels = 20
+	maxRuleMessage  = 4000
+	// maxScopeValue bounds a scope value, as the API's filters do.
+	maxScopeValue = 200
+	// minRuleWindow is the rollups' grain: a shorter window would read
+	// a fraction of one minute bucket as if it were the whole of it.
+	minRuleWindow = time.Minute
+	// maxRuleWindow bounds what one evaluation reads from the minute
+	// rollup, which is all the evaluator reads windows from.
+	maxRuleWindow = 7 * 24 * time.Hour
+	// maxBaselineWindow keeps the seven baseline windows of an anomaly
+	// spend rule from overlapping each other.
+	maxBaselineWindow = 24 * time.Hour
+	// maxRawWindow bounds the windows read from raw calls (the rollups
+	// have no error class), read again on every evaluation.
+	maxRawWindow = 24 * time.Hour
+	maxRuleFor   = 7 * 24 * time.Hour
+	maxMinCalls  = 1_000_000_000
+	// thresholdDecimals is the scale of the threshold columns.
+	thresholdDecimals = 12
+	// defaultHeadroomWindow is how old a rate-limit reading may be and
+	// still count: remaining requests reset with the limit's window.
+	defaultHeadroomWindow = 15 * time.Minute
+	defaultMinCalls       = 10
+)
+
+// InAppChannel is always available: every event is stored and streamed.
+const InAppChannel = notify.TypeInApp
+
+var severities = []string{notify.SeverityInfo, notify.SeverityWarning, notify.SeverityCritical}
+
+// Severities are the severities a rule may have, mildest first.
+func Severities() []string { return append([]string(nil), severities...) }
+
+// configRuleID is what a config rule's id may be; "alr_" is the prefix
+// of ids the API generates, kept apart so the two never collide.
+var configRuleID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// scopeFields are the scope's columns, in the order they are applied
+// (the API's filter order).
+var scopeFields = []string{"provider", "model", "operation", "service", "environment"}
+
+// Scope narrows what a rule watches; empty fields match anything.
+type Scope struct {
+	Provider    string `json:"provider,omitempty"`
+	Model       string `json:"model,omitempty"`
+	Operation   string `json:"operation,omitempty"`
+	Service     string `json:"service,omitempty"`
+	Environment string `json:"environment,omitempty"`
+}
+
+// field is the scope field called name (one of scopeFields).
+func (s *Scope) field(name string) *string {
+	switch name {
+	case "provider":
+		return &s.Provider
+	case "model":
+		return &s.Model
+	case "operation":
+		return &s.Operation
+	case "service":
+		return &s.Service
+	case "environment":
+		return &s.Environment
+	}
+	return nil
+}
+
+// labels are the scope's set fields, by name.
+func (s Scope) labels() map[string]string {
+	labels := map[string]string{}
+	for _, name := range scopeFields {
+		if v := *s.field(name); v != "" {
+			labels[name] = v
+		}
+	}
+	return labels
+}
+
+// Rule is a validated rule with every default filled in.
+type Rule struct {
+	ID      string
+	Name    string
+	Kind    string
+	Origin  string
+	Scope   Scope
+	GroupBy []string
+	// Threshold is zero where the kind takes none, or for budget_threshold
+	// when the budget's own thresholds apply.
+	Threshold decimal.Decimal
+	Window    time.Duration
+	For       time.Duration
+	Severity  string
+	Channels  []string
+	Message   string
+	Enabled   bool
+	BudgetID  string
+	MinCalls  int
+	Source    string
+	Mode      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+
+	tmpl    *template.Template
+	deleted bool
+	version time.Time
+}
+
+// HasTemplate tells whether the rule's message compiled into the template
+// its events are rendered with.
+func (r *Rule) HasTemplate() bool { return r.tmpl != nil }
+
+// FormatDuration is d as a Go duration without the zero tails: "5m",
+// "1h30m".
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// draft is a rule being built from a request or a config block: the
+// values, and which of the optional ones were given (an absent one takes
+// the kind's default).
+type draft struct {
+	Rule
+	hasThreshold, hasWindow, hasMinCalls bool
+	// sent* say the caller gave the value in this request; a value only
+	// carried over from the stored rule (PATCH) is dropped without
+	// complaint where the rule no longer uses it.
+	sentThreshold, sentWindow, sentMinCalls bool
+	// bad* hold the parse error of a value sent as text.
+	badThreshold, badWindow, badFor string
+}
