@@ -10,8 +10,8 @@ import (
 	"github.com/shopspring/decimal"
 	"go.uber.org/zap"
 
-	"github.com/nexus-otel/nexus/internal/provider"
-	"github.com/nexus-otel/nexus/internal/providerclient"
+	provider "github.com/nexus-otel/nexus/internal/providers"
+	providerclient "github.com/nexus-otel/nexus/internal/providers/provider"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 

@@ -28,8 +28,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/nexus-otel/nexus/internal/provider"
 )
 
 // Entry is one price list, effective from a date. It is the shape of both
@@ -201,7 +199,7 @@ const (
 	numProviders
 )
 
-var provNames = [numProviders]string{provider.OpenAI, provider.OpenRouter, provider.Exa, provider.Twilio, provider.Apollo}
+var provNames = [numProviders]string{"openai", "openrouter", "exa", "twilio", "apollo"}
 
 // byModel reports whether the provider's lists are keyed by model (token
 // pricing) rather than by operation.

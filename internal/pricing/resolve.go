@@ -1,7 +1,5 @@
 package pricing
 
-import "github.com/nexus-otel/nexus/internal/provider"
-
 // Model is what a model name resolves to in the catalog. It is the one
 // resolution Nexus has: Price prices calls with it, and the insights group
 // and compare models with it, so that a call recorded under a dated snapshot
@@ -161,7 +159,7 @@ func (c *Catalog) resolveOpenRouter(name []byte) (s *series, pricedAs provIdx, v
 		return nil, pOpenRouter, nil, true
 	}
 	vendor := base[:slash]
-	if string(vendor) == provider.OpenAI {
+	if string(vendor) == provNames[pOpenAI] {
 		if s := c.resolveOpenAI(base[slash+1:]); s != nil {
 			return s, pOpenAI, variant, false
 		}

@@ -1,0 +1,33 @@
+package openrouter
+
+import "github.com/nexus-otel/nexus/internal/providers/provider"
+
+// Name is the provider's name in the `provider` column and the config.
+const Name = "openrouter"
+
+// BaseURL is the public API's root.
+const BaseURL = "https://openrouter.ai/api/v1"
+
+// Descriptor describes OpenRouter to the rest of Nexus.
+func Descriptor() *provider.Provider {
+	return &provider.Provider{
+		Name:       Name,
+		Hosts:      []string{"openrouter.ai"},
+		BaseURL:    BaseURL,
+		GenAINames: []string{Name},
+		GenAI:      true,
+		Routes:     routes(),
+		Billing:    provider.Billing{ByTokens: true},
+		StandIn:    StandIn,
+	}
+}
+
+// routes name the operations of plain HTTP spans that carry no
+// gen_ai.operation.name.
+func routes() []provider.Route {
+	return []provider.Route{
+		{Provider: Name, Pattern: "chat/completions", Operation: "chat"},
+		{Provider: Name, Pattern: "completions", Operation: "text_completion"},
+		{Provider: Name, Pattern: "embeddings", Operation: "embeddings"},
+	}
+}

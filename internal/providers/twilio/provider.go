@@ -1,0 +1,35 @@
+package twilio
+
+import "github.com/nexus-otel/nexus/internal/providers/provider"
+
+// Name is the provider's name in the `provider` column and the config.
+const Name = "twilio"
+
+// BaseURL is the public API's root.
+const BaseURL = "https://api.twilio.com"
+
+// Descriptor describes Twilio to the rest of Nexus.
+func Descriptor() *provider.Provider {
+	return &provider.Provider{
+		Name:        Name,
+		Hosts:       []string{"api.twilio.com"},
+		BaseURL:     BaseURL,
+		GenAINames:  []string{Name},
+		GenAI:       false,
+		Routes:      routes(),
+		Billing:     provider.Billing{Units: units},
+		NewResponse: newResponse,
+		StandIn:     StandIn,
+	}
+}
+
+// routes name the operations of plain HTTP spans that carry no
+// gen_ai.operation.name.
+func routes() []provider.Route {
+	return []provider.Route{
+		{Provider: Name, Method: "POST", Pattern: "Accounts/{}/Messages.json", Operation: "sms"},
+		{Provider: Name, Method: "POST", Pattern: "Accounts/{}/Calls.json", Operation: "voice"},
+		{Provider: Name, Pattern: "Accounts/{}/Messages/{}", Operation: "sms_status"},
+		{Provider: Name, Pattern: "Accounts/{}/Calls/{}", Operation: "voice_status"},
+	}
+}
