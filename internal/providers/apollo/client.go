@@ -22,7 +22,7 @@ type ClientConfig struct {
 	APIKey  string // a master key for usage stats; any key for the check
 }
 
-// Apollo polls usage_stats/api_usage_stats: per endpoint and window
+// Client polls Apollo's usage_stats/api_usage_stats: per endpoint and window
 // (minute, hour, day) the limit and what is left of it. Apollo has no usage
 // buckets and no credit balance, so Poll.Usage and Poll.Gauges stay empty;
 // credits are counted from observed calls elsewhere.

@@ -1,3 +1,8 @@
+// Package apollo is everything Nexus knows about Apollo (apollo.io): its
+// hosts and base URL, routes (named by endpoint, as its credits are), config
+// block (master key), the client of its usage stats and health check, and a
+// stand-in for tests. Its calls are priced in credits by the pricing
+// catalog.
 package apollo
 
 import "github.com/nexus-otel/nexus/internal/providers/provider"

@@ -33,7 +33,7 @@ const (
 	exaTimeFmt           = "2006-01-02T15:04:05.000Z07:00"
 )
 
-// Exa polls the Team Management API with a service key: the key list, then
+// Client polls Exa's Team Management API with a service key: the key list, then
 // each key's usage for every UTC day from `from` to now (at most 100 days
 // back, Exa's lookback limit).
 //

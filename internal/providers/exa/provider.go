@@ -1,3 +1,7 @@
+// Package exa is everything Nexus knows about Exa (search): its hosts and
+// base URL, routes, config block (API and service keys), the client of its
+// Team Management usage API, how its calls are billed (per request), the
+// proxy's reader of the cost every answer states, and a stand-in for tests.
 package exa
 
 import "github.com/nexus-otel/nexus/internal/providers/provider"

@@ -74,7 +74,7 @@ var openAIKindNames = map[string]string{
 	"input_cached_tokens": "cached_input_tokens",
 }
 
-// OpenAI polls OpenAI's organization Usage and Costs APIs (admin key) and
+// Client polls OpenAI's organization Usage and Costs APIs (admin key) and
 // checks keys.
 type Client struct {
 	cfg   ClientConfig

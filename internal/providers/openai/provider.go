@@ -1,3 +1,8 @@
+// Package openai is everything Nexus knows about OpenAI: its hosts and base
+// URL, the routes of its API, its config block (admin and API keys), the
+// client of its Usage and Costs APIs, and a stand-in of them for tests.
+// Calls are billed by tokens; the proxy reads their usage with the reading
+// every OpenAI-style API shares.
 package openai
 
 import "github.com/nexus-otel/nexus/internal/providers/provider"

@@ -24,7 +24,7 @@ type ClientConfig struct {
 	Account string
 }
 
-// OpenRouter polls OpenRouter's /key, /credits and /activity.
+// Client polls OpenRouter's /key, /credits and /activity.
 type Client struct {
 	cfg     ClientConfig
 	key     *provider.Client // APIKey, or ManagementKey when only that is set

@@ -1,3 +1,8 @@
+// Package openrouter is everything Nexus knows about OpenRouter, an OpenAI-
+// compatible gateway: its hosts and base URL, routes, config block (API and
+// management keys), the client of /key, /credits and /activity, and a stand-
+// in for tests. It reuses the OpenAI package's key scrubbing, the same key
+// formats being quoted back.
 package openrouter
 
 import "github.com/nexus-otel/nexus/internal/providers/provider"

@@ -55,7 +55,7 @@ const (
 	twilioDay       = 24 * time.Hour
 )
 
-// Twilio polls Usage Records (Daily and Today, per category) and the
+// Client polls Twilio's Usage Records (Daily and Today, per category) and the
 // balance of one account.
 //
 // Emitted per usage record (a Daily or Today record covers

@@ -1,3 +1,8 @@
+// Package twilio is everything Nexus knows about Twilio: its hosts and base
+// URL, routes, config block (account SID and token or API key), the client
+// of its Usage Records and balance, how messages and calls are billed
+// (segments, started minutes), the proxy's reader of prices, segments and
+// destinations, and a stand-in for tests.
 package twilio
 
 import "github.com/nexus-otel/nexus/internal/providers/provider"
