@@ -16,6 +16,7 @@ import (
 	"github.com/nexus-otel/nexus/exporter/nexusexporter"
 	"github.com/nexus-otel/nexus/extension/chstoreextension"
 	"github.com/nexus-otel/nexus/internal/configtest"
+	"github.com/nexus-otel/nexus/internal/providers"
 	"github.com/nexus-otel/nexus/processor/costprocessor"
 )
 
@@ -173,8 +174,13 @@ func TestProxyConfigFile(t *testing.T) {
 			for _, rt := range rcv.proxy.routes {
 				want := env["NEXUS_"+strings.ToUpper(rt.name)+"_BASE_URL"]
 				if want == "" {
-					want = map[string]string{"openai": "https://api.openai.com/v1", "openrouter": "https://openrouter.ai/api/v1",
+					var ok bool
+					want, ok = map[string]string{"openai": "https://api.openai.com/v1", "openrouter": "https://openrouter.ai/api/v1",
 						"exa": "https://api.exa.ai", "twilio": "https://api.twilio.com", "apollo": "https://api.apollo.io/api/v1"}[rt.name]
+					if !ok { // a provider added since: its own public API
+						p, _ := providers.Lookup(rt.name)
+						want = p.BaseURL
+					}
 				}
 				if rt.base.String() != want {
 					t.Errorf("%s → %s, want %s", rt.prefix, rt.base, want)
