@@ -60,7 +60,7 @@ type Poll struct {
 
 // Poller is one provider's client as the receiver uses it.
 type Poller interface {
-	// Provider is the provider's name (provider.OpenAI, …).
+	// Provider is the provider's name (openai.Name, …).
 	Provider() string
 	// Poll fetches usage buckets starting at or after from, and current
 	// gauges. A partial result comes with the error that cut it short.
