@@ -152,7 +152,7 @@ func (r *Reader) FromAttributes(attrs pcommon.Map, failed bool) (c Call, ok bool
 	}
 
 	c.Failed = failed || c.HTTPStatus >= 400 || c.ErrorType != ""
-	answer, status := provider.AnswerOf(int(c.HTTPStatus), c.ErrorType, c.Failed)
+	answer, status := providers.AnswerOf(int(c.HTTPStatus), c.ErrorType, c.Failed)
 	c.Answer, c.AnswerStatus = answer, int64(status)
 	if c.Failed {
 		// Classified by the status error.type implies when the span has

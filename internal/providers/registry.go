@@ -135,3 +135,8 @@ func Operation(name, method, path string, extra []provider.Route) string {
 	}
 	return provider.Operation(name, method, path, extra, p.Routes)
 }
+
+// AnswerOf is provider.AnswerOf with every provider's refusals.
+func AnswerOf(status int, errorType string, failed bool) (provider.Answer, int) {
+	return provider.AnswerOf(status, errorType, failed, All)
+}

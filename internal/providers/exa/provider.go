@@ -26,6 +26,7 @@ func Descriptor() *provider.Provider {
 		Routes:      routes(),
 		Billing:     provider.Billing{Units: units},
 		NewResponse: newResponse,
+		Refusals:    refusals(),
 		StandIn:     StandIn,
 	}
 }

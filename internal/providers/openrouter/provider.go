@@ -5,7 +5,10 @@
 // formats being quoted back.
 package openrouter
 
-import "github.com/nexus-otel/nexus/internal/providers/provider"
+import (
+	"github.com/nexus-otel/nexus/internal/providers/openai"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
+)
 
 // Name is the provider's name in the `provider` column and the config.
 const Name = "openrouter"
@@ -23,6 +26,7 @@ func Descriptor() *provider.Provider {
 		GenAI:      true,
 		Routes:     routes(),
 		Billing:    provider.Billing{ByTokens: true},
+		Refusals:   openai.Refusals(),
 		StandIn:    StandIn,
 	}
 }

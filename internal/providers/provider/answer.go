@@ -27,14 +27,34 @@ const (
 	NoAnswer
 )
 
+// Refusals are the error.type values by which a provider's clients say it
+// refused a call, for spans that carry no HTTP status.
+type Refusals struct {
+	// Names are error classes (an SDK's RateLimitError) and error codes
+	// (rate_limit_exceeded), each with the status it implies (0: none).
+	Names []RefusalName
+	// Code reads the provider's numeric error codes (Twilio's 20429); nil
+	// when it has none.
+	Code func(errorType string) (status int, ok bool)
+}
+
+// RefusalName is an error.type that means a refusal, and its status.
+type RefusalName struct {
+	Name   string
+	Status int
+}
+
 // AnswerOf reads a call's answer from its HTTP status (0: none), error.type
 // and whether it failed. With no status, an error.type that names one
-// implies it: a status code ("429"), an SDK's error class for one
-// (RateLimitError, openai.AuthenticationError), a provider's error code
-// (rate_limit_exceeded, insufficient_quota, NO_MORE_CREDITS) or a Twilio
-// REST API error code (20429, 21211). status is then the implied status (0
-// for a refusal that names none, APIStatusError). It does not allocate.
-func AnswerOf(status int, errorType string, failed bool) (answer Answer, effective int) {
+// implies it: a status code ("429"), or one of the refusals of ps (an SDK's
+// error class, RateLimitError, openai.AuthenticationError; a provider's
+// error code, rate_limit_exceeded, NO_MORE_CREDITS, Twilio's 20429). All
+// providers' refusals are tried, not only the called one's: error.type is
+// read before anything says which provider was called, and SDKs are shared
+// (the OpenAI SDKs call every OpenAI-compatible API). status is then the
+// implied status (0 for a refusal that names none, APIStatusError). It does
+// not allocate.
+func AnswerOf(status int, errorType string, failed bool, ps []*Provider) (answer Answer, effective int) {
 	switch {
 	case status >= 400:
 		return Refused, status
@@ -48,8 +68,12 @@ func AnswerOf(status int, errorType string, failed bool) (answer Answer, effecti
 	if n, ok := httpStatus(et); ok {
 		return Refused, n
 	}
-	if n, ok := twilioCode(et); ok {
-		return Refused, n
+	for _, p := range ps {
+		if p.Refusals.Code != nil {
+			if n, ok := p.Refusals.Code(et); ok {
+				return Refused, n
+			}
+		}
 	}
 	name := et
 	// Qualified class names: openai.RateLimitError,
@@ -57,9 +81,11 @@ func AnswerOf(status int, errorType string, failed bool) (answer Answer, effecti
 	if i := strings.LastIndexByte(name, '.'); i >= 0 && i < len(name)-1 {
 		name = name[i+1:]
 	}
-	for _, r := range refusalTypes {
-		if strings.EqualFold(name, r.name) {
-			return Refused, r.status
+	for _, p := range ps {
+		for _, r := range p.Refusals.Names {
+			if strings.EqualFold(name, r.Name) {
+				return Refused, r.Status
+			}
 		}
 	}
 	for _, n := range notSentTypes {
@@ -68,34 +94,6 @@ func AnswerOf(status int, errorType string, failed bool) (answer Answer, effecti
 		}
 	}
 	return NoAnswer, 0
-}
-
-// refusalTypes are error.type values that mean the provider answered with
-// an error status: the OpenAI SDKs' (Python, Node) error classes, which the
-// OpenRouter SDKs share, and the providers' documented error codes.
-var refusalTypes = [...]struct {
-	name   string
-	status int
-}{
-	{"BadRequestError", 400},
-	{"AuthenticationError", 401},
-	{"PermissionDeniedError", 403},
-	{"NotFoundError", 404},
-	{"ConflictError", 409},
-	{"UnprocessableEntityError", 422},
-	{"RateLimitError", 429},
-	{"InternalServerError", 500},
-	{"APIStatusError", 0}, // a status error whose class names no status
-
-	{"invalid_request_error", 400}, // OpenAI error types and codes
-	{"context_length_exceeded", 400},
-	{"invalid_api_key", 401},
-	{"model_not_found", 404},
-	{"rate_limit_exceeded", 429},
-	{"insufficient_quota", 429},
-
-	{"NO_MORE_CREDITS", 402}, // Exa tags
-	{"API_KEY_BUDGET_EXCEEDED", 402},
 }
 
 // notSentTypes are error.type values of failures before the request left:
@@ -112,33 +110,14 @@ var notSentTypes = [...]string{
 // httpStatus reads an error.type that is an HTTP error status, as the HTTP
 // semantic conventions write it ("429").
 func httpStatus(s string) (int, bool) {
-	if len(s) != 3 || s[0] < '4' || s[0] > '5' || !isDigits(s) {
+	if len(s) != 3 || s[0] < '4' || s[0] > '5' || !IsDigits(s) {
 		return 0, false
 	}
 	return int(s[0]-'0')*100 + int(s[1]-'0')*10 + int(s[2]-'0'), true
 }
 
-// twilioCode reads a Twilio REST API error code: 20xxx (the API's own:
-// 20003 authentication, 20404 not found, 20429 too many requests) and
-// 21xxx (the request refused, as an invalid or unsubscribed number) come
-// with a 4xx answer and no message or call created. The 3xxxx delivery
-// errors come later, on a message that was sent, and are not refusals.
-func twilioCode(s string) (int, bool) {
-	if len(s) != 5 || s[0] != '2' || (s[1] != '0' && s[1] != '1') || !isDigits(s) {
-		return 0, false
-	}
-	switch s {
-	case "20003":
-		return 401, true
-	case "20404":
-		return 404, true
-	case "20429":
-		return 429, true
-	}
-	return 400, true
-}
-
-func isDigits(s string) bool {
+// IsDigits reports whether s is a non-empty string of ASCII digits.
+func IsDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false

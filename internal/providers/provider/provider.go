@@ -37,6 +37,8 @@ type Provider struct {
 	Routes []Route
 	// Billing is how an accepted call is billed, for the cost processor.
 	Billing Billing
+	// Refusals are the error.type values that say it refused a call.
+	Refusals Refusals
 	// NewResponse returns a reader of the provider's own response fields
 	// for one proxied call; nil when the proxy's shared reading suffices.
 	NewResponse func() ResponseReader

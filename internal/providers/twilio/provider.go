@@ -24,6 +24,7 @@ func Descriptor() *provider.Provider {
 		Routes:      routes(),
 		Billing:     provider.Billing{Units: units},
 		NewResponse: newResponse,
+		Refusals:    provider.Refusals{Code: errorCode},
 		StandIn:     StandIn,
 	}
 }
