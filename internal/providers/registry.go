@@ -5,6 +5,14 @@
 // package lists them, once, in the fields of Providers, and answers the
 // questions receivers, processors and the API ask about providers, so that
 // none of them branches on a provider's name.
+//
+// Adding a provider: a folder whose Config implements provider.Block
+// (Describe returns its provider.Provider: hosts, base URL, routes,
+// billing, refusals, response reader, stand-in), one field in Providers,
+// and its scheme and price lists in internal/pricing's catalog.yaml. The
+// proxy mounts it, the apiusage receiver polls it, the cost processor
+// identifies and prices its calls, and the API lists it, with no other
+// change.
 package providers
 
 import (
