@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 
-	"github.com/nexus-otel/nexus/internal/providerconfig"
+	providerconfig "github.com/nexus-otel/nexus/internal/providers"
 )
 
 // Config configures the nexusapi extension.

@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/extension"
 
-	"github.com/nexus-otel/nexus/internal/providerconfig"
+	providerconfig "github.com/nexus-otel/nexus/internal/providers"
 )
 
 // TypeStr is the extension's type in collector configs.

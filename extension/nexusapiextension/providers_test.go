@@ -11,8 +11,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/configtest"
-	"github.com/nexus-otel/nexus/internal/provider"
-	"github.com/nexus-otel/nexus/internal/providertest"
+	provider "github.com/nexus-otel/nexus/internal/providers"
+	"github.com/nexus-otel/nexus/internal/providers/providertest"
 	"github.com/nexus-otel/nexus/internal/store"
 	"github.com/nexus-otel/nexus/internal/storetest"
 

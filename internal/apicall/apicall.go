@@ -15,7 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/providers"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
 	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
@@ -91,7 +92,7 @@ func (r *Reader) FromAttributes(attrs pcommon.Map, failed bool) (c Call, ok bool
 	c.Provider = str(attrs, semconv.AttrNexusProvider)
 	genAIName := str(attrs, semconv.AttrProviderName, semconv.AttrSystem)
 	if c.Provider == "" && genAIName != "" {
-		c.Provider = provider.FromGenAIName(genAIName)
+		c.Provider = providers.FromGenAIName(genAIName)
 	}
 	if c.Provider == "" {
 		c.Provider = r.fromHost(c.ServerAddress)
@@ -118,7 +119,7 @@ func (r *Reader) FromAttributes(attrs pcommon.Map, failed bool) (c Call, ok bool
 		if path == "" {
 			path = str(attrs, semconv.AttrURLPath, semconv.AttrHTTPRoute)
 		}
-		c.Operation = provider.Operation(c.Provider, c.HTTPMethod, path, r.Routes)
+		c.Operation = providers.Operation(c.Provider, c.HTTPMethod, path, r.Routes)
 		if c.Operation == "" {
 			c.Operation = str(attrs, semconv.AttrHTTPRoute, semconv.AttrURLPath)
 		}
@@ -151,7 +152,7 @@ func (r *Reader) FromAttributes(attrs pcommon.Map, failed bool) (c Call, ok bool
 	}
 
 	c.Failed = failed || c.HTTPStatus >= 400 || c.ErrorType != ""
-	answer, status := provider.AnswerOf(int(c.HTTPStatus), c.ErrorType, c.Failed)
+	answer, status := providers.AnswerOf(int(c.HTTPStatus), c.ErrorType, c.Failed)
 	c.Answer, c.AnswerStatus = answer, int64(status)
 	if c.Failed {
 		// Classified by the status error.type implies when the span has
@@ -165,7 +166,7 @@ func (r *Reader) FromAttributes(attrs pcommon.Map, failed bool) (c Call, ok bool
 }
 
 func (r *Reader) fromHost(host string) string {
-	if p := provider.FromHost(host); p != "" {
+	if p := providers.FromHost(host); p != "" {
 		return p
 	}
 	if len(r.Hosts) > 0 {

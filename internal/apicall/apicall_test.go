@@ -5,7 +5,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
 )
 
 func span(attrs map[string]any) ptrace.Span {

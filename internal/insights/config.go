@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/nexus-otel/nexus/internal/pricing"
-	"github.com/nexus-otel/nexus/internal/provider"
+	provider "github.com/nexus-otel/nexus/internal/providers"
 )
 
 // Config holds the thresholds of /api/v1/insights/recommendations.

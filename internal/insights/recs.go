@@ -9,7 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/pricing"
-	"github.com/nexus-otel/nexus/internal/provider"
+	provider "github.com/nexus-otel/nexus/internal/providers"
 	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )

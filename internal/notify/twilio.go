@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 
-	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/providers/twilio"
 )
 
 // TwilioConfig sends SMS through Twilio's Messages API. endpoint (from the
@@ -90,9 +90,8 @@ const twilioSentMemory = 4096
 func newTwilio(c TwilioConfig, client *http.Client) *twilioChannel {
 	base := c.Endpoint
 	if base == "" {
-		// internal/provider is where Twilio's public API root is kept.
-		info, _ := provider.Lookup(provider.Twilio)
-		base = info.BaseURL
+		// internal/providers/twilio is where Twilio's public API root is kept.
+		base = twilio.BaseURL
 	}
 	user, password := c.AccountSID, string(c.AuthToken)
 	if c.APIKeySID != "" && c.APIKeySecret != "" {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/providers/twilio"
 )
 
 const (
@@ -126,8 +126,7 @@ func TestTwilioAPIKeyAndMessagingService(t *testing.T) {
 
 func TestTwilioDefaultEndpoint(t *testing.T) {
 	c := newTwilio(TwilioConfig{AccountSID: "AC1", AuthToken: "t"}, http.DefaultClient)
-	info, _ := provider.Lookup(provider.Twilio)
-	if c.url != info.BaseURL+"/2010-04-01/Accounts/AC1/Messages.json" || !strings.HasPrefix(c.url, "https://api.twilio.com/") {
+	if c.url != twilio.BaseURL+"/2010-04-01/Accounts/AC1/Messages.json" || !strings.HasPrefix(c.url, "https://api.twilio.com/") {
 		t.Fatalf("url %s", c.url)
 	}
 }

@@ -28,8 +28,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/nexus-otel/nexus/internal/provider"
 )
 
 // Entry is one price list, effective from a date. It is the shape of both
@@ -74,11 +72,12 @@ type Overrides struct {
 // safe for concurrent use.
 type Catalog struct {
 	version string
-	tables  [numProviders]table
+	schemes []scheme // by provIdx
+	tables  []table  // by provIdx
 	entries []normEntry
 
-	apolloRate    Money // override of the USD price of one Apollo credit
-	hasApolloRate bool
+	creditRate    Money // override of the USD price of one credit
+	hasCreditRate bool
 }
 
 //go:embed catalog.yaml
@@ -90,26 +89,54 @@ var defaultCatalog = sync.OnceValues(func() (*Catalog, error) { return Load(cata
 func Default() (*Catalog, error) { return defaultCatalog() }
 
 type catalogFile struct {
-	Version string  `yaml:"version"`
-	Entries []Entry `yaml:"entries"`
+	Version string `yaml:"version"`
+	// Providers say how each provider's prices are keyed; a catalog
+	// without them has the embedded catalog's.
+	Providers []scheme `yaml:"providers"`
+	Entries   []Entry  `yaml:"entries"`
 }
 
-// Load reads a catalog in the catalog.yaml format; name prefixes errors.
-func Load(data []byte, name string) (*Catalog, error) {
+// builtinSchemes are the embedded catalog's providers.
+var builtinSchemes = sync.OnceValues(func() ([]scheme, error) {
+	f, err := parseFile(catalogYAML, "catalog.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return f.Providers, nil
+})
+
+func parseFile(data []byte, name string) (catalogFile, error) {
 	var f catalogFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return f, fmt.Errorf("%s: %w", name, err)
 	}
 	if strings.TrimSpace(f.Version) == "" {
-		return nil, fmt.Errorf("%s: missing version", name)
+		return f, fmt.Errorf("%s: missing version", name)
 	}
-	norm, err := normalize(f.Entries, name+": entries", 0)
+	if err := checkSchemes(f.Providers); err != nil {
+		return f, fmt.Errorf("%s: providers: %w", name, err)
+	}
+	return f, nil
+}
+
+// Load reads a catalog in the catalog.yaml format; name prefixes errors.
+func Load(data []byte, name string) (*Catalog, error) {
+	f, err := parseFile(data, name)
 	if err != nil {
 		return nil, err
 	}
-	c := &Catalog{version: strings.TrimSpace(f.Version)}
+	c := &Catalog{version: strings.TrimSpace(f.Version), schemes: f.Providers}
+	if len(c.schemes) == 0 {
+		if c.schemes, err = builtinSchemes(); err != nil {
+			return nil, err
+		}
+	}
+	norm, err := c.normalize(f.Entries, name+": entries", 0)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.build(norm); err != nil {
 		return nil, err
 	}
@@ -144,17 +171,17 @@ func (c *Catalog) With(o Overrides) (*Catalog, error) {
 	if n := len(c.entries); n > 0 {
 		gen = c.entries[n-1].gen + 1
 	}
-	norm, err := normalize(o.Models, "pricing.models", gen)
+	norm, err := c.normalize(o.Models, "pricing.models", gen)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	nc := &Catalog{version: c.version, apolloRate: c.apolloRate, hasApolloRate: c.hasApolloRate}
+	nc := &Catalog{version: c.version, schemes: c.schemes, creditRate: c.creditRate, hasCreditRate: c.hasCreditRate}
 	if s := strings.TrimSpace(o.ApolloUSDPerCredit); s != "" {
 		m, err := parsePrice(s)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("pricing.apollo_usd_per_credit: %w", err))
 		}
-		nc.apolloRate, nc.hasApolloRate = m, true
+		nc.creditRate, nc.hasCreditRate = m, true
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -189,33 +216,20 @@ func overridesHash(norm []normEntry, rate string) string {
 	return hex.EncodeToString(h.Sum(nil)[:4])
 }
 
-// Provider indexes.
+// provIdx indexes a catalog's providers (its schemes and tables).
 type provIdx uint8
 
-const (
-	pOpenAI provIdx = iota
-	pOpenRouter
-	pExa
-	pTwilio
-	pApollo
-	numProviders
-)
-
-var provNames = [numProviders]string{provider.OpenAI, provider.OpenRouter, provider.Exa, provider.Twilio, provider.Apollo}
-
-// byModel reports whether the provider's lists are keyed by model (token
-// pricing) rather than by operation.
-func (p provIdx) byModel() bool { return p == pOpenAI || p == pOpenRouter }
-
-func providerIndex(s string) (provIdx, bool) {
-	for i, n := range provNames { // exact first: no folding on the common path
-		if s == n {
+// providerIndex finds provider s, exactly first, then ignoring case and
+// surrounding space.
+func (c *Catalog) providerIndex(s string) (provIdx, bool) {
+	for i := range c.schemes { // exact first: no folding on the common path
+		if s == c.schemes[i].Name {
 			return provIdx(i), true
 		}
 	}
 	s = trimSpace(s)
-	for i, n := range provNames {
-		if strings.EqualFold(s, n) {
+	for i := range c.schemes {
+		if strings.EqualFold(s, c.schemes[i].Name) {
 			return provIdx(i), true
 		}
 	}
@@ -266,12 +280,18 @@ type normEntry struct {
 	list priceList
 }
 
-func normalize(in []Entry, path string, gen int) ([]normEntry, error) {
+func (c *Catalog) normalize(in []Entry, path string, gen int) ([]normEntry, error) {
+	if len(c.schemes) == 0 { // a catalog built in code
+		var err error
+		if c.schemes, err = builtinSchemes(); err != nil {
+			return nil, err
+		}
+	}
 	var errs []error
 	out := make([]normEntry, 0, len(in))
 	for i, e := range in {
 		p := fmt.Sprintf("%s[%d]", path, i)
-		n, err := normalizeEntry(e, p)
+		n, err := c.normalizeEntry(e, p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -282,7 +302,7 @@ func normalize(in []Entry, path string, gen int) ([]normEntry, error) {
 	return out, errors.Join(errs...)
 }
 
-func normalizeEntry(e Entry, path string) (normEntry, error) {
+func (c *Catalog) normalizeEntry(e Entry, path string) (normEntry, error) {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(path+": "+format, a...)) }
 	n := normEntry{path: path}
@@ -293,14 +313,18 @@ func normalizeEntry(e Entry, path string) (normEntry, error) {
 	n.Effective = trimSpace(e.Effective)
 	n.Credits = trimSpace(e.Credits)
 
-	pi, ok := providerIndex(n.Provider)
+	pi, ok := c.providerIndex(n.Provider)
 	switch {
 	case n.Provider == "":
-		bad("missing provider (one of %s)", strings.Join(provNames[:], ", "))
+		bad("missing provider (one of %s)", c.names(nil))
 	case !ok:
-		bad("unknown provider %q (one of %s)", e.Provider, strings.Join(provNames[:], ", "))
+		bad("unknown provider %q (one of %s)", e.Provider, c.names(nil))
 	}
 	n.pi = pi
+	var sc scheme
+	if ok {
+		sc = c.schemes[pi]
+	}
 
 	if n.Effective == "" {
 		bad("missing effective date (YYYY-MM-DD)")
@@ -312,12 +336,12 @@ func normalizeEntry(e Entry, path string) (normEntry, error) {
 
 	// Key fields by provider.
 	if ok {
-		name := provNames[pi]
+		name := sc.Name
 		if strings.ContainsAny(n.Model, " \t\r\n") || strings.ContainsAny(n.Operation, " \t\r\n") {
 			bad("model and operation must not contain spaces")
 		}
 		switch {
-		case pi.byModel():
+		case sc.byModel():
 			if n.Model == "" {
 				bad("missing model (%s prices are per model)", name)
 			}
@@ -328,13 +352,13 @@ func normalizeEntry(e Entry, path string) (normEntry, error) {
 			if n.Model != "" {
 				bad("model %q is not used for %s prices (they are per operation)", e.Model, name)
 			}
-			if n.Operation == "" && pi != pApollo {
+			if n.Operation == "" && !sc.Credits {
 				bad("missing operation (%s prices are per operation)", name)
 			}
 		}
 		if n.Country != "" {
-			if pi != pTwilio {
-				bad("country is only used for twilio prices")
+			if !sc.ByCountry {
+				bad("country is only used for %s prices", c.names(func(s scheme) bool { return s.ByCountry }))
 			} else if len(n.Country) != 2 || !isLetters(n.Country) {
 				bad("country %q is not an ISO 3166 two-letter code", e.Country)
 			}
@@ -376,20 +400,20 @@ func normalizeEntry(e Entry, path string) (normEntry, error) {
 	}
 	n.Prices = prices
 
-	if ok && pi == pApollo {
+	if ok && sc.Credits {
 		if n.Operation == "" { // the USD price of one credit
 			if n.Credits != "" {
 				bad("credits is for an endpoint; the entry without operation gives the USD price of one credit")
 			}
 			if !n.list.has(Credits) || n.list.priced != 1<<Credits {
-				bad("the apollo entry without operation must give exactly prices.credit, the USD price of one credit")
+				bad("the %s entry without operation must give exactly prices.credit, the USD price of one credit", sc.Name)
 			}
 		} else {
 			if len(e.Prices) > 0 {
-				bad("apollo endpoint %q: give credits (per call), not prices; the USD price of a credit is a separate entry", n.Operation)
+				bad("%s endpoint %q: give credits (per call), not prices; the USD price of a credit is a separate entry", sc.Name, n.Operation)
 			}
 			if n.Credits == "" {
-				bad("apollo endpoint %q: missing credits (credits one call consumes)", n.Operation)
+				bad("%s endpoint %q: missing credits (credits one call consumes)", sc.Name, n.Operation)
 			} else if m, err := parsePrice(n.Credits); err != nil {
 				errs = append(errs, fmt.Errorf("%s.credits: %w", path, err))
 			} else {
@@ -398,7 +422,7 @@ func normalizeEntry(e Entry, path string) (normEntry, error) {
 		}
 	} else {
 		if n.Credits != "" {
-			bad("credits is only used for apollo endpoints")
+			bad("credits is only used for %s endpoints", c.names(func(s scheme) bool { return s.Credits }))
 		}
 		if len(e.Prices) == 0 {
 			bad("no prices")
@@ -444,7 +468,7 @@ func (c *Catalog) build(entries []normEntry) error {
 		k := dupKey{e.pi, e.Model + e.Operation, e.Country, e.Effective}
 		if j, ok := seen[k]; ok {
 			if kept[j].gen == e.gen {
-				errs = append(errs, fmt.Errorf("%s: same %s %q%s effective %s as %s", e.path, provNames[e.pi],
+				errs = append(errs, fmt.Errorf("%s: same %s %q%s effective %s as %s", e.path, c.schemes[e.pi].Name,
 					k.key, countrySuffix(e.Country), e.Effective, kept[j].path))
 				continue
 			}
@@ -457,6 +481,7 @@ func (c *Catalog) build(entries []normEntry) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+	c.tables = make([]table, len(c.schemes))
 	for i := range c.tables {
 		c.tables[i].byKey = make(map[string]*series)
 	}
@@ -465,7 +490,7 @@ func (c *Catalog) build(entries []normEntry) error {
 		key := e.Model + e.Operation
 		s := t.byKey[key]
 		if s == nil {
-			s = &series{provider: provNames[e.pi], key: key}
+			s = &series{provider: c.schemes[e.pi].Name, key: key}
 			t.byKey[key] = s
 		}
 		if e.Country != "" {

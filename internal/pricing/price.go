@@ -49,6 +49,7 @@ type detail struct {
 	qty                     int64
 	s                       *series
 	freeVariant             bool
+	byOperation             bool // the provider is priced per operation
 }
 
 // Detail explains the result in a sentence, e.g. "no catalog entry for
@@ -56,7 +57,7 @@ type detail struct {
 func (r Result) Detail() string {
 	d := &r.d
 	what := "model"
-	if p, ok := providerIndex(d.provider); ok && !p.byModel() {
+	if d.byOperation {
 		what = "operation"
 	}
 	subject := fmt.Sprintf("%s %s %s", d.provider, what, d.name)
@@ -100,7 +101,7 @@ func (r Result) Detail() string {
 	case ReasonOverflow:
 		return fmt.Sprintf("cost of a call to %s exceeds %s USD", subject, MaxCost)
 	case ReasonNoCreditRate:
-		return fmt.Sprintf("no USD price per apollo credit in effect at %s (set apollo_usd_per_credit)", date)
+		return fmt.Sprintf("no USD price per %s credit in effect at %s (set apollo_usd_per_credit)", d.provider, date)
 	}
 	return r.Reason
 }
@@ -134,33 +135,34 @@ var zeroUsage Usage
 // Unpriced (overflow).
 func (c *Catalog) Price(prov, model, operation, country string, at time.Time, u *Usage) Result {
 	r := Result{d: detail{provider: prov, name: model, at: at.Unix()}}
-	pi, ok := providerIndex(prov)
+	pi, ok := c.providerIndex(prov)
 	if !ok {
 		r.Reason = ReasonUnknownProvider
 		return r
 	}
-	r.d.provider = provNames[pi]
+	sc := &c.schemes[pi]
+	r.d.provider, r.d.byOperation = sc.Name, !sc.byModel()
 	if u == nil {
 		u = &zeroUsage
 	}
 	for i, q := range u {
 		if q < 0 {
 			r.Reason, r.d.unit, r.d.qty = ReasonNegativeUsage, Unit(i), q
-			if !pi.byModel() {
+			if !sc.byModel() {
 				r.d.name = operation
 			}
 			return r
 		}
 	}
-	if pi == pApollo {
+	if sc.Credits {
 		r.d.name = operation
-		return c.priceApollo(r, u)
+		return c.priceCredits(pi, r, u)
 	}
 
 	var nb [128]byte
 	var s *series
 	pricedAs := pi
-	if pi.byModel() {
+	if sc.byModel() {
 		name := lowerInto(nb[:], model)
 		if len(name) == 0 {
 			r.Reason = ReasonNoModel
@@ -175,17 +177,17 @@ func (c *Catalog) Price(prov, model, operation, country string, at time.Time, u 
 			return r
 		}
 		s = c.tables[pi].byKey[string(name)]
-		if s != nil && pi == pTwilio {
+		if s != nil && sc.ByCountry {
 			r.d.country = country
-			s = c.twilioCountry(s, country, r.d.at)
+			s = c.countrySeries(s, country, r.d.at)
 		}
 	}
 	if s == nil {
 		r.Reason = ReasonNoEntry
 		return r
 	}
-	r.Model, r.Provider, r.d.s = s.key, provNames[pricedAs], s
-	if pi == pTwilio && len(s.lists) == 0 { // only per-country lists, none for this country
+	r.Model, r.Provider, r.d.s = s.key, c.schemes[pricedAs].Name, s
+	if sc.ByCountry && len(s.lists) == 0 { // only per-country lists, none for this country
 		r.Reason = ReasonNoEntry
 		return r
 	}
@@ -204,9 +206,9 @@ func (c *Catalog) Price(prov, model, operation, country string, at time.Time, u 
 	return r
 }
 
-// twilioCountry picks the country's series when it has a price in effect,
+// countrySeries picks the country's series when it has a price in effect,
 // else the default (which may have no lists).
-func (c *Catalog) twilioCountry(s *series, country string, at int64) *series {
+func (c *Catalog) countrySeries(s *series, country string, at int64) *series {
 	if s.countries == nil || country == "" {
 		return s
 	}
@@ -218,14 +220,17 @@ func (c *Catalog) twilioCountry(s *series, country string, at int64) *series {
 	return s
 }
 
-func (c *Catalog) priceApollo(r Result, u *Usage) Result {
+// priceCredits prices a call to a provider priced in credits: the credits
+// it reported, else its operation's credits per call, at the USD price of a
+// credit.
+func (c *Catalog) priceCredits(pi provIdx, r Result, u *Usage) Result {
 	var nb [128]byte
 	op := opBytes(lowerInto(nb[:], r.d.name))
-	s := c.tables[pApollo].byKey[string(op)]
+	s := c.tables[pi].byKey[string(op)]
 	if len(op) == 0 {
 		s = nil // the rate entry is not an endpoint
 	}
-	r.Provider = provNames[pApollo]
+	r.Provider = c.schemes[pi].Name
 	if s != nil {
 		r.Model, r.d.s = s.key, s
 	}
@@ -246,7 +251,7 @@ func (c *Catalog) priceApollo(r Result, u *Usage) Result {
 		}
 		r.Effective = endpoint.date
 	}
-	rate, rateDate, ok := c.apolloRateAt(r.d.at)
+	rate, rateDate, ok := c.creditRateAt(pi, r.d.at)
 	if !ok {
 		r.Reason = ReasonNoCreditRate
 		return r
@@ -276,13 +281,21 @@ func (c *Catalog) priceApollo(r Result, u *Usage) Result {
 	return r
 }
 
-// EndpointCredits is the catalog's credits per call to an Apollo endpoint
-// (its path, with or without /api/v1, as Price takes it) in effect at at, in
-// 1e-12 credits; ok is false when the catalog has none for it.
+// EndpointCredits is the catalog's credits per call to an endpoint of the
+// provider priced in credits (Apollo; its path, with or without /api/v1, as
+// Price takes it) in effect at at, in 1e-12 credits; ok is false when the
+// catalog has none for it.
 func (c *Catalog) EndpointCredits(operation string, at time.Time) (credits Money, ok bool) {
 	var nb [128]byte
 	op := opBytes(lowerInto(nb[:], operation))
-	s := c.tables[pApollo].byKey[string(op)]
+	var s *series
+	for i := range c.schemes {
+		if c.schemes[i].Credits {
+			if s = c.tables[i].byKey[string(op)]; s != nil {
+				break
+			}
+		}
+	}
 	if len(op) == 0 || s == nil {
 		return 0, false
 	}
@@ -293,11 +306,11 @@ func (c *Catalog) EndpointCredits(operation string, at time.Time) (credits Money
 	return pl.credits, true
 }
 
-func (c *Catalog) apolloRateAt(t int64) (Money, string, bool) {
-	if c.hasApolloRate {
-		return c.apolloRate, "", true
+func (c *Catalog) creditRateAt(pi provIdx, t int64) (Money, string, bool) {
+	if c.hasCreditRate {
+		return c.creditRate, "", true
 	}
-	s := c.tables[pApollo].byKey[""]
+	s := c.tables[pi].byKey[""]
 	if s == nil {
 		return 0, "", false
 	}

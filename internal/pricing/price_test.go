@@ -392,7 +392,7 @@ func TestPriceTwilio(t *testing.T) {
 
 func TestPriceTwilioNoDefault(t *testing.T) {
 	c := &Catalog{version: "t"}
-	norm, err := normalize([]Entry{{Provider: "twilio", Operation: "sms", Country: "GB", Effective: "2024-01-01",
+	norm, err := c.normalize([]Entry{{Provider: "twilio", Operation: "sms", Country: "GB", Effective: "2024-01-01",
 		Prices: map[string]string{"sms_segment": "0.04"}}}, "t", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,5 @@
 package pricing
 
-import "github.com/nexus-otel/nexus/internal/provider"
-
 // Model is what a model name resolves to in the catalog. It is the one
 // resolution Nexus has: Price prices calls with it, and the insights group
 // and compare models with it, so that a call recorded under a dated snapshot
@@ -33,58 +31,60 @@ type Model struct {
 func (c *Catalog) ResolveModel(prov, model string) Model {
 	name := asciiLower(trimSpace(model))
 	m := Model{Name: name, Family: name}
-	pi, ok := providerIndex(prov)
-	if !ok || !pi.byModel() || name == "" {
+	pi, ok := c.providerIndex(prov)
+	if !ok || !c.schemes[pi].byModel() || name == "" {
 		return m
 	}
 	s, pricedAs, variant, _ := c.resolveModel(pi, []byte(name))
 	if s != nil {
-		m.Priced, m.Provider, m.Key = true, provNames[pricedAs], s.key
+		m.Priced, m.Provider, m.Key = true, c.schemes[pricedAs].Name, s.key
 		m.Name = s.key
 		if pricedAs != pi {
 			// An OpenRouter vendor/model priced from the vendor's own list:
 			// the name stays OpenRouter's, which is what was called.
-			m.Name = provNames[pricedAs] + "/" + s.key
+			m.Name = c.schemes[pricedAs].Name + "/" + s.key
 			if len(variant) > 0 {
 				m.Name += ":" + string(variant)
 			}
 		}
 	}
-	m.Family = string(family(pi, []byte(m.Name)))
+	m.Family = string(c.family(pi, []byte(m.Name)))
 	return m
 }
 
-// family strips from a resolved name what does not make another model.
-func family(pi provIdx, b []byte) []byte {
-	if pi == pOpenRouter {
+// family strips from a resolved name what does not make another model: a
+// gateway's :variant, or the provider's own name as a vendor prefix.
+func (c *Catalog) family(pi provIdx, b []byte) []byte {
+	if c.schemes[pi].vendorNames() {
 		if base, _, slash := splitVariant(b); slash > 0 {
 			b = base
 		}
 	} else {
-		b, _ = cutPrefix(b, "openai/")
+		b = cutVendor(b, c.schemes[pi].Name)
 	}
 	b, _ = stripDated(b)
 	return b
 }
 
 // resolveModel finds the series that prices model name (lowercase) of
-// provider pi: OpenAI's lists, or OpenRouter's then the vendor's. pricedAs is
-// the provider whose list it is; variant is the OpenRouter :variant dropped
-// to reach the vendor's list; free says a :free variant found no list of its
-// own (it never falls back to a paid price).
+// provider pi: its own lists (OpenAI), or a gateway's then the vendor's
+// (OpenRouter). pricedAs is the provider whose list it is; variant is the
+// gateway's :variant dropped to reach the vendor's list; free says a :free
+// variant found no list of its own (it never falls back to a paid price).
 func (c *Catalog) resolveModel(pi provIdx, name []byte) (s *series, pricedAs provIdx, variant []byte, free bool) {
-	if pi == pOpenAI {
-		return c.resolveOpenAI(name), pOpenAI, nil, false
+	if !c.schemes[pi].vendorNames() {
+		return c.resolveOwn(pi, name), pi, nil, false
 	}
-	return c.resolveOpenRouter(name)
+	return c.resolveVendor(pi, name)
 }
 
-func (c *Catalog) resolveOpenAI(name []byte) *series {
-	t := c.tables[pOpenAI].byKey
+// resolveOwn resolves a name of provider pi's own API.
+func (c *Catalog) resolveOwn(pi provIdx, name []byte) *series {
+	t := c.tables[pi].byKey
 	if s := t[string(name)]; s != nil {
 		return s
 	}
-	if rest, ok := cutPrefix(name, "openai/"); ok { // gateways' vendor/model
+	if rest := cutVendor(name, c.schemes[pi].Name); len(rest) < len(name) { // gateways' vendor/model
 		name = rest
 		if s := t[string(name)]; s != nil {
 			return s
@@ -137,36 +137,39 @@ func splitVariant(name []byte) (base, variant []byte, slash int) {
 	return base, nil, slash
 }
 
-// resolveOpenRouter looks name up in OpenRouter's lists, then, for
+// resolveVendor looks name up in gateway pi's lists, then, for
 // vendor/model[:variant] names whose vendor is a provider with its own model
 // lists (openai), in the vendor's lists without the variant. A :free variant
 // never falls back to the vendor's paid price.
-func (c *Catalog) resolveOpenRouter(name []byte) (s *series, pricedAs provIdx, variant []byte, free bool) {
-	t := c.tables[pOpenRouter].byKey
+func (c *Catalog) resolveVendor(pi provIdx, name []byte) (s *series, pricedAs provIdx, variant []byte, free bool) {
+	t := c.tables[pi].byKey
 	if s := t[string(name)]; s != nil {
-		return s, pOpenRouter, nil, false
+		return s, pi, nil, false
 	}
 	base, variant, slash := splitVariant(name)
 	if variant == nil {
 		if d, ok := stripDated(name); ok {
 			if s := t[string(d)]; s != nil {
-				return s, pOpenRouter, nil, false
+				return s, pi, nil, false
 			}
 		}
 	}
 	if slash <= 0 {
-		return nil, pOpenRouter, nil, false
+		return nil, pi, nil, false
 	}
 	if string(variant) == "free" {
-		return nil, pOpenRouter, nil, true
+		return nil, pi, nil, true
 	}
 	vendor := base[:slash]
-	if string(vendor) == provider.OpenAI {
-		if s := c.resolveOpenAI(base[slash+1:]); s != nil {
-			return s, pOpenAI, variant, false
+	for vi := range c.schemes {
+		v := &c.schemes[vi]
+		if string(vendor) == v.Name && v.byModel() && !v.vendorNames() {
+			if s := c.resolveOwn(provIdx(vi), base[slash+1:]); s != nil {
+				return s, provIdx(vi), variant, false
+			}
 		}
 	}
-	return nil, pOpenRouter, nil, false
+	return nil, pi, nil, false
 }
 
 // stripDated removes a snapshot date from a model name: -YYYY-MM-DD
@@ -204,4 +207,12 @@ func monthDay(m, d []byte) bool {
 	mm := int(m[0]-'0')*10 + int(m[1]-'0')
 	dd := int(d[0]-'0')*10 + int(d[1]-'0')
 	return mm >= 1 && mm <= 12 && dd >= 1 && dd <= 31
+}
+
+// cutVendor drops a name/ prefix from b (no allocation).
+func cutVendor(b []byte, name string) []byte {
+	if len(b) > len(name) && b[len(name)] == '/' && string(b[:len(name)]) == name {
+		return b[len(name)+1:]
+	}
+	return b
 }

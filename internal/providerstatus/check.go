@@ -9,8 +9,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/domainerr"
-	"github.com/nexus-otel/nexus/internal/provider"
-	"github.com/nexus-otel/nexus/internal/providerclient"
+	provider "github.com/nexus-otel/nexus/internal/providers"
+	providerclient "github.com/nexus-otel/nexus/internal/providers/provider"
 	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/nexus-otel/nexus/internal/domainerr"
-	"github.com/nexus-otel/nexus/internal/providerclient"
+	providerclient "github.com/nexus-otel/nexus/internal/providers/provider"
 	"github.com/nexus-otel/nexus/internal/storetest"
 )
 

@@ -8,7 +8,8 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/anomaly"
 	"github.com/nexus-otel/nexus/internal/pricing"
-	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/providers"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
 )
 
 // Config configures the cost processor.
@@ -30,12 +31,12 @@ type Config struct {
 func (cfg *Config) Validate() error {
 	var errs []error
 	for host, p := range cfg.Hosts {
-		if _, ok := provider.Lookup(p); !ok {
+		if _, ok := providers.Lookup(p); !ok {
 			errs = append(errs, fmt.Errorf("hosts[%s]: unknown provider %q", host, p))
 		}
 	}
 	for i, r := range cfg.Routes {
-		if _, ok := provider.Lookup(r.Provider); !ok {
+		if _, ok := providers.Lookup(r.Provider); !ok {
 			errs = append(errs, fmt.Errorf("routes[%d].provider: unknown provider %q", i, r.Provider))
 		}
 		if r.Pattern == "" {

@@ -21,7 +21,8 @@ import (
 	"github.com/nexus-otel/nexus/internal/apicall"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/pricing"
-	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/providers"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
 	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
@@ -303,9 +304,10 @@ func (p *costProcessor) price(call *apicall.Call, at time.Time) pricing.Result {
 	if res, ok := unbilled(call); ok {
 		// An operation the catalog prices at $0 whatever happened (a Twilio
 		// status fetch, an Apollo search that consumes no credits) costs $0
-		// even when nobody knows whether the provider performed it. Token
-		// providers are excluded: no tokens reported is no $0.
-		if res.Status == pricing.Unpriced && call.Provider != provider.OpenAI && call.Provider != provider.OpenRouter {
+		// even when nobody knows whether the provider performed it.
+		// Providers that bill tokens are excluded: no tokens reported is
+		// no $0.
+		if d, _ := providers.Lookup(call.Provider); res.Status == pricing.Unpriced && d != nil && !d.Billing.ByTokens {
 			if free := p.priceUsage(call, at); free.Status == pricing.Computed && free.Cost == 0 {
 				return free
 			}
@@ -326,20 +328,12 @@ func (p *costProcessor) priceUsage(call *apicall.Call, at time.Time) pricing.Res
 	u[pricing.Pages] = call.Pages
 	u[pricing.Results] = call.Results
 	u[pricing.Credits] = call.Credits
-	switch call.Provider {
-	case provider.Exa:
-		u[pricing.Requests] = 1
-	case provider.Twilio:
-		switch call.Operation {
-		case "sms":
-			// Every message is at least one segment; spans that do not say
-			// how many are priced at the minimum.
-			u[pricing.SMSSegments] = max(call.SMSSegments, 1)
-		case "voice":
-			if call.VoiceSeconds == 0 {
-				return pricing.Result{Status: pricing.Unpriced, Reason: "voice call duration unknown and no reported price"}
-			}
-			u[pricing.VoiceMinutes] = (call.VoiceSeconds + 59) / 60 // billed per started minute
+	// What else is billed (a request, SMS segments, voice minutes) is the
+	// provider's rule.
+	if d, ok := providers.Lookup(call.Provider); ok && d.Billing.Units != nil {
+		billed := provider.Billed{Operation: call.Operation, SMSSegments: call.SMSSegments, VoiceSeconds: call.VoiceSeconds}
+		if reason := d.Billing.Units(billed, &u); reason != "" {
+			return pricing.Result{Status: pricing.Unpriced, Reason: reason}
 		}
 	}
 	return p.catalog.Price(call.Provider, call.Model, call.Operation, call.Country, at, &u)

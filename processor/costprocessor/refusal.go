@@ -5,7 +5,8 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/apicall"
 	"github.com/nexus-otel/nexus/internal/pricing"
-	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/providers"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
 )
 
 // unbilled settles the cost of a failed call to one of the five providers
@@ -28,14 +29,16 @@ import (
 //     keeps the $0 of an operation the catalog says is free).
 //   - Performed then failed (a 2xx whose stream was cut, OpenRouter's error
 //     event inside a 200): the provider accepted it and bills what it did.
-//     OpenAI and OpenRouter bill tokens: reported tokens are priced, and
-//     with none the call is unpriced (what was generated is unknown). Exa,
-//     Twilio and Apollo bill the accepted request: priced as usual.
+//     Providers that bill tokens (Billing.ByTokens: OpenAI, OpenRouter):
+//     reported tokens are priced, and with none the call is unpriced (what
+//     was generated is unknown). The others (Exa, Twilio, Apollo) bill the
+//     accepted request: priced as usual.
 func unbilled(call *apicall.Call) (pricing.Result, bool) {
 	if !call.Failed {
 		return pricing.Result{}, false
 	}
-	if _, known := provider.Lookup(call.Provider); !known {
+	d, known := providers.Lookup(call.Provider)
+	if !known {
 		return pricing.Result{}, false // no billing rules known: "unknown provider"
 	}
 	switch call.Answer {
@@ -57,7 +60,7 @@ func unbilled(call *apicall.Call) (pricing.Result, bool) {
 		return pricing.Result{Status: pricing.Unpriced, Reason: what + ": unknown whether " + call.Provider + " billed it"}, true
 	}
 	// Performed, then failed.
-	if (call.Provider == provider.OpenAI || call.Provider == provider.OpenRouter) && call.InputTokens == 0 && call.OutputTokens == 0 {
+	if d.Billing.ByTokens && call.InputTokens == 0 && call.OutputTokens == 0 {
 		return pricing.Result{Status: pricing.Unpriced, Reason: "failed after HTTP " + strconv.FormatInt(call.AnswerStatus, 10) +
 			" with no usage reported: unknown what " + call.Provider + " billed"}, true
 	}

@@ -48,7 +48,7 @@ func TestSpansWaitOutBackPressure(t *testing.T) {
 	for _, permanent := range []bool{false, true} {
 		sink := new(consumertest.TracesSink)
 		next := &refusingFor{Traces: sink, n: 3, permanent: permanent}
-		tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" }, withNext(next))
+		tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" }, withNext(next))
 		for range 3 {
 			res, _ := do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq,
 				http.Header{"Authorization": {"Bearer " + testKey}, "Content-Type": {"application/json"}})

@@ -67,7 +67,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	}
 	upstreamURL := expect("UPSTREAM ")
 
-	tp := startProxy(b, func(c *Config) { c.OpenAI.Endpoint = upstreamURL + "/v1" }, withNext(costPipeline(b, consumertest.NewNop())))
+	tp := startProxy(b, func(c *Config) { c.Route("openai").Endpoint = upstreamURL + "/v1" }, withNext(costPipeline(b, consumertest.NewNop())))
 	target, _ := url.Parse(upstreamURL)
 	bare := httputil.NewSingleHostReverseProxy(target)
 	bare.Transport, bare.BufferPool = newTransport(&createDefaultConfig().(*Config).Upstream), bufferPool{}
@@ -259,7 +259,7 @@ func envInt(name string, def int) int {
 func BenchmarkSpanPath(b *testing.B) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer up.Close()
-	tp := startProxy(b, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" }, withNext(costPipeline(b, consumertest.NewNop())))
+	tp := startProxy(b, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" }, withNext(costPipeline(b, consumertest.NewNop())))
 	e := tp.rcv.emitter
 	rt := tp.rcv.proxy.routes[0]
 	b.ReportAllocs()

@@ -11,9 +11,10 @@ import (
 
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/confmap"
 	"golang.org/x/net/http/httpguts"
 
-	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/providers"
 )
 
 // Config configures the apiproxy receiver.
@@ -56,11 +57,11 @@ type Config struct {
 	// Upstream holds the connection settings shared by every provider.
 	Upstream UpstreamConfig `mapstructure:"upstream"`
 
-	OpenAI     RouteConfig `mapstructure:"openai"`
-	OpenRouter RouteConfig `mapstructure:"openrouter"`
-	Exa        RouteConfig `mapstructure:"exa"`
-	Twilio     RouteConfig `mapstructure:"twilio"`
-	Apollo     RouteConfig `mapstructure:"apollo"`
+	// Providers holds one route block per provider, each under the
+	// provider's name at the top level of the config (openai:, exa:, …).
+	// Unmarshal fills it from the registry, so a new provider needs no
+	// field here.
+	Providers map[string]*RouteConfig `mapstructure:"-"`
 }
 
 // UpstreamConfig configures the connections to the providers.
@@ -128,21 +129,61 @@ func defaultRoute() RouteConfig {
 	}
 }
 
-// routes pairs each provider with its block, in provider.All's order.
-func (cfg *Config) routes() []struct {
+// namedRoute is a provider's name and its block.
+type namedRoute struct {
 	name string
 	rc   *RouteConfig
-} {
-	return []struct {
-		name string
-		rc   *RouteConfig
-	}{
-		{provider.OpenAI, &cfg.OpenAI},
-		{provider.OpenRouter, &cfg.OpenRouter},
-		{provider.Exa, &cfg.Exa},
-		{provider.Twilio, &cfg.Twilio},
-		{provider.Apollo, &cfg.Apollo},
+}
+
+// routes pairs each provider with its block, in the registry's order.
+func (cfg *Config) routes() []namedRoute {
+	out := make([]namedRoute, 0, len(providers.All))
+	for _, p := range providers.All {
+		out = append(out, namedRoute{p.Name, cfg.Route(p.Name)})
 	}
+	return out
+}
+
+// Route returns the block of provider name, adding a default one when the
+// config has none (a Config built in code rather than by the factory).
+func (cfg *Config) Route(name string) *RouteConfig {
+	if cfg.Providers == nil {
+		cfg.Providers = map[string]*RouteConfig{}
+	}
+	rc, ok := cfg.Providers[name]
+	if !ok {
+		d := defaultRoute()
+		rc = &d
+		cfg.Providers[name] = rc
+	}
+	return rc
+}
+
+// Unmarshal reads the provider blocks into Providers and the rest of the
+// config into its fields, so that the provider keys come from the registry
+// while unknown keys are still refused.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	rest := conf.ToStringMap()
+	for _, p := range providers.All {
+		delete(rest, p.Name)
+	}
+	type plain Config // without this method, so that it is not called again
+	if err := confmap.NewFromStringMap(rest).Unmarshal((*plain)(cfg)); err != nil {
+		return err
+	}
+	for _, p := range providers.All {
+		if !conf.IsSet(p.Name) {
+			continue
+		}
+		sub, err := conf.Sub(p.Name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+		if err := sub.Unmarshal(cfg.Route(p.Name)); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
+	return nil
 }
 
 // Validate checks the configuration; each error names its key.

@@ -16,6 +16,7 @@ import (
 	"github.com/nexus-otel/nexus/exporter/nexusexporter"
 	"github.com/nexus-otel/nexus/extension/chstoreextension"
 	"github.com/nexus-otel/nexus/internal/configtest"
+	"github.com/nexus-otel/nexus/internal/providers"
 	"github.com/nexus-otel/nexus/processor/costprocessor"
 )
 
@@ -42,19 +43,19 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rl, cb := cfg.OpenAI.RateLimit.Get(), cfg.OpenAI.CircuitBreaker.Get()
+	rl, cb := cfg.Route("openai").RateLimit.Get(), cfg.Route("openai").CircuitBreaker.Get()
 	if cfg.Endpoint != "0.0.0.0:9000" || cfg.ServiceNameHeader != "X-App" || cfg.MaxRequestBodySize != 1<<20 ||
 		cfg.Upstream.ResponseHeaderTimeout != 2*time.Minute || cfg.Upstream.IdleTimeout != 5*time.Minute ||
-		cfg.OpenAI.Endpoint != "http://127.0.0.1:9999/v1" || cfg.OpenAI.IdleTimeout != 30*time.Second ||
+		cfg.Route("openai").Endpoint != "http://127.0.0.1:9999/v1" || cfg.Route("openai").IdleTimeout != 30*time.Second ||
 		rl == nil || rl.RequestsPerSecond != 50 || rl.Burst != 100 || rl.MaxWait != 2*time.Second ||
 		cb == nil || cb.ConsecutiveFailures != 3 || cb.OpenFor != 10*time.Second || cb.HalfOpenRequests != 1 {
 		t.Fatalf("custom: %+v", cfg)
 	}
 	// An empty block turns a protection on with its defaults.
-	if cb := cfg.Exa.CircuitBreaker.Get(); cb == nil || cb.ConsecutiveFailures != 5 || cb.OpenFor != 30*time.Second {
+	if cb := cfg.Route("exa").CircuitBreaker.Get(); cb == nil || cb.ConsecutiveFailures != 5 || cb.OpenFor != 30*time.Second {
 		t.Fatalf("exa breaker %+v", cb)
 	}
-	if cfg.Twilio.CircuitBreaker.HasValue() {
+	if cfg.Route("twilio").CircuitBreaker.HasValue() {
 		t.Fatal("enabled: false did not turn the breaker off")
 	}
 }
@@ -161,8 +162,8 @@ func TestProxyConfigFile(t *testing.T) {
 			if err := confmap.Validate(cfg); err != nil {
 				t.Fatal(err)
 			}
-			if cfg.Endpoint != "127.0.0.1:8787" || cfg.OpenAI.Endpoint != env["NEXUS_OPENAI_BASE_URL"] ||
-				cfg.Apollo.Endpoint != env["NEXUS_APOLLO_BASE_URL"] {
+			if cfg.Endpoint != "127.0.0.1:8787" || cfg.Route("openai").Endpoint != env["NEXUS_OPENAI_BASE_URL"] ||
+				cfg.Route("apollo").Endpoint != env["NEXUS_APOLLO_BASE_URL"] {
 				t.Fatalf("%+v", cfg)
 			}
 			// Each route resolves to the variable's URL, or the public API.
@@ -173,8 +174,13 @@ func TestProxyConfigFile(t *testing.T) {
 			for _, rt := range rcv.proxy.routes {
 				want := env["NEXUS_"+strings.ToUpper(rt.name)+"_BASE_URL"]
 				if want == "" {
-					want = map[string]string{"openai": "https://api.openai.com/v1", "openrouter": "https://openrouter.ai/api/v1",
+					var ok bool
+					want, ok = map[string]string{"openai": "https://api.openai.com/v1", "openrouter": "https://openrouter.ai/api/v1",
 						"exa": "https://api.exa.ai", "twilio": "https://api.twilio.com", "apollo": "https://api.apollo.io/api/v1"}[rt.name]
+					if !ok { // a provider added since: its own public API
+						p, _ := providers.Lookup(rt.name)
+						want = p.BaseURL
+					}
 				}
 				if rt.base.String() != want {
 					t.Errorf("%s → %s, want %s", rt.prefix, rt.base, want)

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
 	"github.com/shopspring/decimal"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -20,7 +19,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
-	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/providers"
 	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
@@ -219,7 +218,7 @@ func buildSpan(span ptrace.Span, c *call, res *result) {
 	// Room for the cost processor's attributes too, so that it does not
 	// grow the slice again.
 	attrs.EnsureCapacity(32)
-	operation := provider.Operation(rt.name, c.method, c.path, nil)
+	operation := providers.Operation(rt.name, c.method, c.path, nil)
 	genAI := rt.genAI && operation != ""
 	attrs.PutStr(semconv.AttrNexusProvider, rt.name)
 	if genAI {
@@ -270,30 +269,8 @@ func buildSpan(span ptrace.Span, c *call, res *result) {
 		span.SetName(c.method)
 	}
 
-	switch rt.name {
-	case provider.Exa:
-		if res.exaCost != "" {
-			attrs.PutStr(semconv.AttrExaCost, res.exaCost)
-		}
-		if res.exaResults >= 0 {
-			if operation == "contents" {
-				attrs.PutInt(semconv.AttrExaPages, res.exaResults)
-			} else {
-				attrs.PutInt(semconv.AttrExaResults, res.exaResults)
-			}
-		}
-	case provider.Twilio:
-		if res.twilioSegments >= 0 {
-			attrs.PutInt(semconv.AttrTwilioSegments, res.twilioSegments)
-		}
-		// Only the call that creates a message or a call is billed; a
-		// status fetch repeats the same price and would count it twice.
-		if res.twilioPrice != "" && (operation == "sms" || operation == "voice") {
-			attrs.PutStr(semconv.AttrTwilioPrice, res.twilioPrice)
-		}
-		if c := destinationCountry(res.twilioTo); c != "" {
-			attrs.PutStr(semconv.AttrTwilioCountry, c)
-		}
+	if res.extra != nil {
+		res.extra.Annotate(operation, attrs)
 	}
 
 	attrs.PutStr(semconv.AttrServerAddress, rt.serverAddr)
@@ -408,26 +385,4 @@ func putUint64(b []byte, v uint64) {
 	for i := range 8 {
 		b[i] = byte(v >> (56 - 8*i))
 	}
-}
-
-// destinationCountry is the ISO 3166 code of a phone number's country:
-// Twilio's prices depend on it, often by ten times. Numbers that do not
-// parse (client:… identities, SIP addresses) have none. A number valid for
-// no region (a +1 555 test number) still belongs to its calling code's
-// main country.
-func destinationCountry(to string) string {
-	if !strings.HasPrefix(to, "+") {
-		return ""
-	}
-	num, err := phonenumbers.Parse(to, "")
-	if err != nil {
-		return ""
-	}
-	if region := phonenumbers.GetRegionCodeForNumber(num); region != "" && region != "ZZ" {
-		return region
-	}
-	if region := phonenumbers.GetRegionCodeForCountryCode(int(num.GetCountryCode())); region != "ZZ" {
-		return region
-	}
-	return ""
 }

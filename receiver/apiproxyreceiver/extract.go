@@ -6,13 +6,12 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"encoding/json"
-	"errors"
 	"io"
-	"strconv"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
-	"github.com/shopspring/decimal"
+
+	"github.com/nexus-otel/nexus/internal/providers/provider"
 )
 
 // What became of reading usage from a response, in the nexus.proxy.usage
@@ -26,9 +25,10 @@ const (
 	usageSkipped    = "skipped"    // a body the proxy does not read (audio, binary, unknown encoding)
 )
 
-// respDoc is the union of the response shapes of the five APIs: chat and
+// respDoc is what the proxy reads from every API's responses: chat and
 // text completions, embeddings, the Responses API and its stream events,
-// Exa results, Twilio messages, and their error bodies.
+// and error bodies. A provider's own fields (Exa's cost, Twilio's price)
+// are read by the provider's Response.
 type respDoc struct {
 	ID       string          `json:"id"`
 	Model    string          `json:"model"`
@@ -38,16 +38,9 @@ type respDoc struct {
 	Error    json.RawMessage `json:"error"`
 	Code     json.RawMessage `json:"code"`
 	Response *respDoc        `json:"response"`
-
-	CostDollars *struct {
-		Total json.RawMessage `json:"total"`
-	} `json:"costDollars"`
-	Results *[]struct{} `json:"results"`
-	Tag     string      `json:"tag"`
-
-	Price       json.RawMessage `json:"price"`
-	NumSegments json.RawMessage `json:"num_segments"`
-	To          string          `json:"to"`
+	// Tag names the error of an error body whose error is a message (Exa:
+	// {"error":"…","tag":"NO_MORE_CREDITS"}).
+	Tag string `json:"tag"`
 }
 
 type choiceDoc struct {
@@ -82,12 +75,8 @@ type result struct {
 
 	hasTokens                                       bool
 	input, output, cacheRead, cacheWrite, reasoning int64
-	cost                                            string // OpenRouter usage.cost, exact decimal
-	exaCost                                         string
-	exaResults                                      int64 // -1: unknown
-	twilioPrice                                     string
-	twilioSegments                                  int64 // -1: unknown
-	twilioTo                                        string
+	cost                                            string                  // OpenRouter usage.cost, exact decimal
+	extra                                           provider.ResponseReader // the provider's own fields; nil when it has none
 	bodyErrType                                     string
 	streamErr                                       bool
 	usage                                           string
@@ -101,7 +90,10 @@ const maxInflated = 64 << 20
 // extract reads a finished call's bodies. It runs on the emitter, off the
 // request path.
 func extract(c *call, maxParsed int) result {
-	res := result{exaResults: -1, twilioSegments: -1}
+	res := result{}
+	if c.rt.newResponse != nil {
+		res.extra = c.rt.newResponse()
+	}
 	if c.req != nil && c.req.capture.max > 0 {
 		res.requestModel = requestModel(&c.req.capture)
 	}
@@ -164,7 +156,7 @@ func extract(c *call, maxParsed int) result {
 	case res.usage != "":
 	case res.malformed:
 		res.usage = usageMalformed
-	case res.hasTokens || res.cost != "" || res.exaCost != "" || res.twilioSegments >= 0 || res.twilioPrice != "":
+	case res.hasTokens || res.cost != "" || (res.extra != nil && res.extra.Parsed()):
 		res.usage = usageParsed
 	case c.gone || c.failed || (c.media == mediaSSE && !c.eof):
 		res.usage = usageIncomplete
@@ -207,72 +199,32 @@ func decompressor(enc string, raw []byte) (io.Reader, bool) {
 func readJSONBody(c *capture, res *result) {
 	var doc respDoc
 	if c.complete() {
-		if err := json.Unmarshal(c.head, &doc); err != nil && !isTypeError(err) {
+		if err := json.Unmarshal(c.head, &doc); err != nil && !provider.IsTypeError(err) {
 			res.malformed = true
 			return
 		}
-		apply(&doc, res)
+		applyDoc(&doc, c.head, res)
 		return
 	}
 	res.truncated = true
 	tail := c.tailBytes()
-	valueAfter(c.head, `"id"`, false, &doc.ID)
-	valueAfter(c.head, `"model"`, false, &doc.Model)
-	if !valueAfter(tail, `"usage"`, true, &doc.Usage) {
-		valueAfter(c.head, `"usage"`, true, &doc.Usage)
+	provider.ValueAfter(c.head, `"id"`, false, &doc.ID)
+	provider.ValueAfter(c.head, `"model"`, false, &doc.Model)
+	if !provider.ValueAfter(tail, `"usage"`, true, &doc.Usage) {
+		provider.ValueAfter(c.head, `"usage"`, true, &doc.Usage)
 	}
-	if !valueAfter(tail, `"costDollars"`, true, &doc.CostDollars) {
-		valueAfter(c.head, `"costDollars"`, true, &doc.CostDollars)
-	}
-	valueAfter(c.head, `"error"`, false, &doc.Error)
+	provider.ValueAfter(c.head, `"error"`, false, &doc.Error)
 	apply(&doc, res)
-}
-
-func isTypeError(err error) bool {
-	var te *json.UnmarshalTypeError
-	return errors.As(err, &te)
-}
-
-// maxValueTries bounds the occurrences of a key valueAfter tries: each try
-// may decode to the end of buf, so trying every occurrence of a key repeated
-// throughout a hostile body ("usage":{"usage":{…) would be quadratic.
-const maxValueTries = 16
-
-// valueAfter decodes into dst the JSON value that follows key in buf — the
-// first occurrence or the last — trying the next few occurrences when one
-// cannot be decoded (cut by the window's edge). It reports whether one could.
-func valueAfter(buf []byte, key string, last bool, dst any) bool {
-	k := []byte(key)
-	for tries := 0; len(buf) > 0 && tries < maxValueTries; tries++ {
-		var i int
-		if last {
-			i = bytes.LastIndex(buf, k)
-		} else {
-			i = bytes.Index(buf, k)
-		}
-		if i < 0 {
-			return false
-		}
-		rest := bytes.TrimLeft(buf[i+len(k):], " \t\r\n")
-		if len(rest) > 0 && rest[0] == ':' {
-			if err := json.NewDecoder(bytes.NewReader(rest[1:])).Decode(dst); err == nil {
-				return true
-			}
-		}
-		if last {
-			buf = buf[:i]
-		} else {
-			buf = buf[i+len(k):]
-		}
+	if res.extra != nil {
+		res.extra.ReadPartial(c.head, tail)
 	}
-	return false
 }
 
 // readStream reads the events the scanner kept.
 func readStream(s *sseScanner, res *result) {
 	decode := func(data []byte) (respDoc, bool) {
 		var doc respDoc
-		if err := json.Unmarshal(data, &doc); err != nil && !isTypeError(err) {
+		if err := json.Unmarshal(data, &doc); err != nil && !provider.IsTypeError(err) {
 			return doc, false
 		}
 		return doc, true
@@ -283,16 +235,16 @@ func readStream(s *sseScanner, res *result) {
 			res.malformed = true
 			return
 		}
-		apply(&doc, res)
+		applyDoc(&doc, s.first, res)
 	}
 	for _, ev := range s.finish {
 		if doc, ok := decode(ev); ok {
-			apply(&doc, res)
+			applyDoc(&doc, ev, res)
 		}
 	}
 	if s.usage != nil {
 		if doc, ok := decode(s.usage); ok {
-			apply(&doc, res)
+			applyDoc(&doc, s.usage, res)
 		} else {
 			res.malformed = true
 		}
@@ -331,6 +283,14 @@ func isPresent(raw json.RawMessage) bool {
 	return len(raw) > 0 && !bytes.Equal(raw, []byte("null"))
 }
 
+// applyDoc applies doc, decoded from raw, and has the provider read raw.
+func applyDoc(doc *respDoc, raw []byte, res *result) {
+	apply(doc, res)
+	if res.extra != nil {
+		res.extra.Read(raw)
+	}
+}
+
 // apply merges what one document says into res; later documents (the
 // stream's last events) override earlier ones.
 func apply(doc *respDoc, res *result) {
@@ -364,26 +324,9 @@ func apply(doc *respDoc, res *result) {
 		if d := firstDetails(u.CompletionTokensDetails, u.OutputTokensDetails); d != nil {
 			res.reasoning = max(d.ReasoningTokens, 0)
 		}
-		if s, ok := decimalText(u.Cost); ok {
+		if s, ok := provider.DecimalText(u.Cost); ok {
 			res.cost = s
 		}
-	}
-	if doc.CostDollars != nil {
-		if s, ok := decimalText(doc.CostDollars.Total); ok {
-			res.exaCost = s
-		}
-	}
-	if doc.Results != nil {
-		res.exaResults = int64(len(*doc.Results))
-	}
-	if s, ok := decimalText(doc.Price); ok {
-		res.twilioPrice = s
-	}
-	if n, ok := countText(doc.NumSegments); ok {
-		res.twilioSegments = n
-	}
-	if doc.To != "" {
-		res.twilioTo = doc.To
 	}
 	if t := docErrorType(doc); t != "" && res.bodyErrType == "" {
 		res.bodyErrType = t
@@ -429,9 +372,9 @@ func docErrorType(doc *respDoc) string {
 				Code json.RawMessage `json:"code"`
 				Type string          `json:"type"`
 			}
-			if err := json.Unmarshal(doc.Error, &e); err == nil || isTypeError(err) {
-				code := scalarText(e.Code)
-				if code != "" && !isNumber(code) {
+			if err := json.Unmarshal(doc.Error, &e); err == nil || provider.IsTypeError(err) {
+				code := provider.ScalarText(e.Code)
+				if code != "" && !provider.IsNumber(code) {
 					return code
 				}
 				if e.Type != "" {
@@ -446,62 +389,9 @@ func docErrorType(doc *respDoc) string {
 		}
 	}
 	if doc.Type == "error" {
-		return scalarText(doc.Code)
+		return provider.ScalarText(doc.Code)
 	}
 	return ""
-}
-
-// scalarText is a JSON string's or number's text, "" for anything else.
-func scalarText(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return ""
-	}
-	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-		return ""
-	}
-	if isNumber(string(raw)) {
-		return string(raw)
-	}
-	return ""
-}
-
-func isNumber(s string) bool {
-	_, err := strconv.ParseFloat(s, 64)
-	return err == nil
-}
-
-// decimalText reads a money amount given as a JSON number or string into
-// exact decimal text ("1e-7" becomes "0.0000001"): the cost processor reads
-// it as money, never through a float.
-func decimalText(raw json.RawMessage) (string, bool) {
-	s := scalarText(raw)
-	if s == "" {
-		return "", false
-	}
-	d, err := decimal.NewFromString(s)
-	if err != nil {
-		return "", false
-	}
-	return d.String(), true
-}
-
-// countText reads a count given as a JSON number or a string (Twilio's
-// num_segments is "1").
-func countText(raw json.RawMessage) (int64, bool) {
-	s := scalarText(raw)
-	if s == "" {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return n, true
 }
 
 // requestModel reads the model a request asked for.
@@ -510,13 +400,13 @@ func requestModel(c *capture) string {
 		Model string `json:"model"`
 	}
 	if c.complete() {
-		if err := json.Unmarshal(c.head, &req); err != nil && !isTypeError(err) {
+		if err := json.Unmarshal(c.head, &req); err != nil && !provider.IsTypeError(err) {
 			return ""
 		}
 		return req.Model
 	}
 	var m string
-	if valueAfter(c.head, `"model"`, false, &m) || valueAfter(c.tailBytes(), `"model"`, true, &m) {
+	if provider.ValueAfter(c.head, `"model"`, false, &m) || provider.ValueAfter(c.tailBytes(), `"model"`, true, &m) {
 		return m
 	}
 	return ""

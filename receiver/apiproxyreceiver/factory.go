@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/nexus-otel/nexus/internal/providers"
 )
 
 // TypeStr is the receiver's type in collector configs.
@@ -43,12 +45,18 @@ func createDefaultConfig() component.Config {
 			MaxIdleConnsPerHost:   256,
 			IdleConnTimeout:       90 * time.Second,
 		},
-		OpenAI:     defaultRoute(),
-		OpenRouter: defaultRoute(),
-		Exa:        defaultRoute(),
-		Twilio:     defaultRoute(),
-		Apollo:     defaultRoute(),
+		Providers: defaultRoutes(),
 	}
+}
+
+// defaultRoutes is a default block for every provider.
+func defaultRoutes() map[string]*RouteConfig {
+	out := make(map[string]*RouteConfig, len(providers.All))
+	for _, p := range providers.All {
+		rc := defaultRoute()
+		out[p.Name] = &rc
+	}
+	return out
 }
 
 func createTraces(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Traces) (receiver.Traces, error) {

@@ -22,7 +22,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/nexus-otel/nexus/internal/apicall"
-	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
 	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
@@ -63,7 +63,7 @@ func closedPort(t *testing.T) string {
 
 func TestUpstreamDown(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = "http://" + closedPort(t) + "/v1" }, withLogger(zap.New(core)))
+	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = "http://" + closedPort(t) + "/v1" }, withLogger(zap.New(core)))
 	start := time.Now()
 	res, body := do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq,
 		http.Header{"Authorization": {"Bearer " + testKey}})
@@ -97,8 +97,8 @@ func TestSlowUpstreamTimesOut(t *testing.T) {
 		serveJSON(w, 200, openAIChat)
 	})
 	tp := startProxy(t, func(c *Config) {
-		c.OpenAI.Endpoint = up.URL + "/v1"
-		c.OpenAI.ResponseHeaderTimeout = 200 * time.Millisecond
+		c.Route("openai").Endpoint = up.URL + "/v1"
+		c.Route("openai").ResponseHeaderTimeout = 200 * time.Millisecond
 	})
 	start := time.Now()
 	res, body := do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq, nil)
@@ -120,9 +120,9 @@ func TestLongStreamIsNotCut(t *testing.T) {
 	events := openAIStream("gpt-4o-mini-2024-07-18")
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { serveStream(w, events, 150*time.Millisecond) })
 	tp := startProxy(t, func(c *Config) {
-		c.OpenAI.Endpoint = up.URL + "/v1"
-		c.OpenAI.ResponseHeaderTimeout = 300 * time.Millisecond
-		c.OpenAI.IdleTimeout = 400 * time.Millisecond
+		c.Route("openai").Endpoint = up.URL + "/v1"
+		c.Route("openai").ResponseHeaderTimeout = 300 * time.Millisecond
+		c.Route("openai").IdleTimeout = 400 * time.Millisecond
 	})
 	start := time.Now()
 	_, body := do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq, nil)
@@ -146,7 +146,7 @@ func TestEachChunkArrivesUnbuffered(t *testing.T) {
 			_, _ = io.WriteString(w, ev)
 		}
 	})
-	tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" })
 	res, err := rawClient().Post(tp.url+"/openai/v1/chat/completions", "application/json", strings.NewReader(chatReq))
 	if err != nil {
 		t.Fatal(err)
@@ -178,8 +178,8 @@ func TestStalledStreamIsCut(t *testing.T) {
 		<-r.Context().Done()
 	})
 	tp := startProxy(t, func(c *Config) {
-		c.OpenAI.Endpoint = up.URL + "/v1"
-		c.OpenAI.IdleTimeout = 300 * time.Millisecond
+		c.Route("openai").Endpoint = up.URL + "/v1"
+		c.Route("openai").IdleTimeout = 300 * time.Millisecond
 	})
 	res, err := rawClient().Post(tp.url+"/openai/v1/chat/completions", "application/json", strings.NewReader(chatReq))
 	if err != nil {
@@ -203,7 +203,7 @@ func TestUpstreamResetMidStream(t *testing.T) {
 		serveStream(w, events[:3], 0)
 		panic(http.ErrAbortHandler) // closes the connection mid-body
 	})
-	tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" })
 	client := sdkClient(tp)
 	stream := client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
 		Model: openai.ChatModelGPT4oMini, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")},
@@ -240,8 +240,8 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 		}
 	})
 	tp := startProxy(t, func(c *Config) {
-		c.OpenAI.Endpoint = up.URL + "/v1"
-		c.OpenAI.CircuitBreaker.GetOrInsertDefault().ConsecutiveFailures = 1
+		c.Route("openai").Endpoint = up.URL + "/v1"
+		c.Route("openai").CircuitBreaker.GetOrInsertDefault().ConsecutiveFailures = 1
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "POST", tp.url+"/openai/v1/chat/completions", strings.NewReader(chatReq))
@@ -273,7 +273,7 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 func TestRequestBodyTooLarge(t *testing.T) {
 	up := fakeOpenAI(t)
 	tp := startProxy(t, func(c *Config) {
-		c.OpenAI.Endpoint = up.URL + "/v1"
+		c.Route("openai").Endpoint = up.URL + "/v1"
 		c.MaxRequestBodySize = 1024
 	})
 	big := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"` + strings.Repeat("x", 4096) + `"}]}`
@@ -325,7 +325,7 @@ func TestLargeResponse(t *testing.T) {
 		serveJSON(w, 200, noUsage)
 	})
 	tp := startProxy(t, func(c *Config) {
-		c.Exa.Endpoint = up.URL
+		c.Route("exa").Endpoint = up.URL
 		c.MaxParsedBodySize = 64 << 10
 	})
 	_, body := do(t, rawClient(), "POST", tp.url+"/exa/contents", `{"ids":["a"]}`, nil)
@@ -345,7 +345,7 @@ func TestLargeResponse(t *testing.T) {
 func TestMalformedJSONForwardedAsIs(t *testing.T) {
 	bad := `{"id":"chatcmpl-1","model":"gpt-4o-mini","usage":{"prompt_tokens":12,`
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, bad) })
-	tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" })
 	res, body := do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq, nil)
 	if res.StatusCode != 200 || string(body) != bad {
 		t.Fatalf("%d %q", res.StatusCode, body)
@@ -358,7 +358,7 @@ func TestMalformedJSONForwardedAsIs(t *testing.T) {
 	up2 := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		serveStream(w, []string{"data: {not json\n\n", "data: [DONE]\n\n"}, 0)
 	})
-	tp2 := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up2.URL + "/v1" })
+	tp2 := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up2.URL + "/v1" })
 	do(t, rawClient(), "POST", tp2.url+"/openai/v1/chat/completions", chatReq, nil)
 	if s := tp2.span(t, 1); s.str(AttrUsage) != usageMalformed {
 		t.Fatalf("%v", s.span.Attributes().AsRaw())
@@ -372,7 +372,7 @@ func TestOpenRouterErrorInsideStream(t *testing.T) {
 		`data: {"id":"gen-e","object":"chat.completion.chunk","created":1,"model":"openai/gpt-4o","provider":"openai","error":{"code":"server_error","message":"Provider disconnected unexpectedly"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}` + "\n\n",
 	}
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { serveStream(w, events, 0) })
-	tp := startProxy(t, func(c *Config) { c.OpenRouter.Endpoint = up.URL + "/api/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openrouter").Endpoint = up.URL + "/api/v1" })
 	res, body := do(t, rawClient(), "POST", tp.url+"/openrouter/api/v1/chat/completions", `{"model":"openai/gpt-4o","stream":true}`, nil)
 	if res.StatusCode != 200 || string(body) != strings.Join(events, "") {
 		t.Fatalf("%d %q", res.StatusCode, body)
@@ -398,9 +398,9 @@ func TestProviderErrorsAreClassified(t *testing.T) {
 		}
 	})
 	tp := startProxy(t, func(c *Config) {
-		c.OpenAI.Endpoint = up.URL + "/v1"
-		c.Exa.Endpoint = up.URL
-		c.Apollo.Endpoint = up.URL + "/api/v1"
+		c.Route("openai").Endpoint = up.URL + "/v1"
+		c.Route("exa").Endpoint = up.URL
+		c.Route("apollo").Endpoint = up.URL + "/api/v1"
 	})
 	do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq, nil)
 	do(t, rawClient(), "POST", tp.url+"/exa/search", `{}`, nil)
@@ -420,8 +420,8 @@ func TestProviderErrorsAreClassified(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	up := fakeOpenAI(t)
 	tp := startProxy(t, func(c *Config) {
-		c.OpenAI.Endpoint = up.URL + "/v1"
-		rl := c.OpenAI.RateLimit.GetOrInsertDefault()
+		c.Route("openai").Endpoint = up.URL + "/v1"
+		rl := c.Route("openai").RateLimit.GetOrInsertDefault()
 		rl.RequestsPerSecond, rl.Burst = 1, 1
 	})
 	res1, _ := do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq, nil)
@@ -434,8 +434,8 @@ func TestRateLimit(t *testing.T) {
 	}
 	// With max_wait the call waits its turn instead.
 	tp2 := startProxy(t, func(c *Config) {
-		c.OpenAI.Endpoint = up.URL + "/v1"
-		rl := c.OpenAI.RateLimit.GetOrInsertDefault()
+		c.Route("openai").Endpoint = up.URL + "/v1"
+		rl := c.Route("openai").RateLimit.GetOrInsertDefault()
 		rl.RequestsPerSecond, rl.Burst, rl.MaxWait = 10, 1, time.Second
 	})
 	start := time.Now()
@@ -461,8 +461,8 @@ func TestCircuitBreaker(t *testing.T) {
 	})
 	core, logs := observer.New(zapcore.InfoLevel)
 	tp := startProxy(t, func(c *Config) {
-		c.OpenAI.Endpoint = up.URL + "/v1"
-		cb := c.OpenAI.CircuitBreaker.GetOrInsertDefault()
+		c.Route("openai").Endpoint = up.URL + "/v1"
+		cb := c.Route("openai").CircuitBreaker.GetOrInsertDefault()
 		cb.ConsecutiveFailures, cb.OpenFor = 2, 300*time.Millisecond
 	}, withLogger(zap.New(core)))
 	for range 2 {
@@ -509,8 +509,8 @@ func TestNothingSecretLogged(t *testing.T) {
 		serveJSON(w, 401, `{"error":{"message":"Incorrect API key provided: sk-test-***789","type":"invalid_request_error","code":"invalid_api_key"}}`)
 	})
 	tp := startProxy(t, func(c *Config) {
-		c.OpenAI.Endpoint = up.URL + "/v1"
-		c.Apollo.Endpoint = "http://" + closedPort(t) + "/api/v1"
+		c.Route("openai").Endpoint = up.URL + "/v1"
+		c.Route("apollo").Endpoint = "http://" + closedPort(t) + "/api/v1"
 	}, withLogger(zap.New(core)))
 	h := http.Header{"Authorization": {"Bearer " + testKey}, "X-Api-Key": {testKey}}
 	do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq, h)
@@ -547,7 +547,7 @@ func assertNoSecretLogged(t *testing.T, logs *observer.ObservedLogs, secret stri
 // pipeline.
 func TestShutdownDeliversSpans(t *testing.T) {
 	up := fakeOpenAI(t)
-	tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" })
 	for range 20 {
 		do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq, nil)
 	}

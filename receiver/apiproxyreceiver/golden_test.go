@@ -34,7 +34,7 @@ func TestGoldenSpans(t *testing.T) {
 			name: "openai", method: "POST", path: "/openai/v1/chat/completions", body: chatReq,
 			header:   http.Header{"Authorization": {"Bearer " + testKey}},
 			serve:    func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, openAIChat) },
-			endpoint: func(c *Config, u string) { c.OpenAI.Endpoint = u + "/v1" },
+			endpoint: func(c *Config, u string) { c.Route("openai").Endpoint = u + "/v1" },
 		},
 		{
 			name: "openai_stream", method: "POST", path: "/openai/v1/chat/completions", body: streamReq,
@@ -42,54 +42,54 @@ func TestGoldenSpans(t *testing.T) {
 			serve: func(w http.ResponseWriter, r *http.Request) {
 				serveStream(w, openAIStream("gpt-4o-mini-2024-07-18"), 0)
 			},
-			endpoint: func(c *Config, u string) { c.OpenAI.Endpoint = u + "/v1" },
+			endpoint: func(c *Config, u string) { c.Route("openai").Endpoint = u + "/v1" },
 		},
 		{
 			name: "openrouter", method: "POST", path: "/openrouter/api/v1/chat/completions",
 			body:     `{"model":"anthropic/claude-sonnet-4","messages":[{"role":"user","content":"Hi"}]}`,
 			header:   http.Header{"Authorization": {"Bearer sk-or-v1-SECRET"}},
 			serve:    func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, openRouterChat) },
-			endpoint: func(c *Config, u string) { c.OpenRouter.Endpoint = u + "/api/v1" },
+			endpoint: func(c *Config, u string) { c.Route("openrouter").Endpoint = u + "/api/v1" },
 		},
 		{
 			name: "exa", method: "POST", path: "/exa/search", body: `{"query":"nexus"}`,
 			header:   http.Header{"X-Api-Key": {"exa-SECRET"}},
 			serve:    func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, exaSearch) },
-			endpoint: func(c *Config, u string) { c.Exa.Endpoint = u },
+			endpoint: func(c *Config, u string) { c.Route("exa").Endpoint = u },
 		},
 		{
 			name: "twilio", method: "POST", path: "/twilio/2010-04-01/Accounts/AC123/Messages.json", body: "To=%2B15558675310&Body=Hello",
 			header:   http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("AC123:SECRET"))}},
 			serve:    func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, twilioMessage) },
-			endpoint: func(c *Config, u string) { c.Twilio.Endpoint = u },
+			endpoint: func(c *Config, u string) { c.Route("twilio").Endpoint = u },
 		},
 		{
 			name: "apollo", method: "POST", path: "/apollo/api/v1/people/match", body: `{"email":"tim@apollo.io"}`,
 			header:   http.Header{"X-Api-Key": {"apollo-SECRET"}},
 			serve:    func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, apolloMatch) },
-			endpoint: func(c *Config, u string) { c.Apollo.Endpoint = u + "/api/v1" },
+			endpoint: func(c *Config, u string) { c.Route("apollo").Endpoint = u + "/api/v1" },
 		},
 		// Refusals: what the cost processor reads to bill them $0 — the
 		// status code, error.type and an Error status.
 		{
 			name: "openai_429", method: "POST", path: "/openai/v1/chat/completions", body: chatReq,
-			serve: jsonAnswer(429, openAI429), endpoint: func(c *Config, u string) { c.OpenAI.Endpoint = u + "/v1" },
+			serve: jsonAnswer(429, openAI429), endpoint: func(c *Config, u string) { c.Route("openai").Endpoint = u + "/v1" },
 		},
 		{
 			name: "openrouter_402", method: "POST", path: "/openrouter/api/v1/chat/completions", body: `{"model":"openai/gpt-4o"}`,
-			serve: jsonAnswer(402, openRouter402), endpoint: func(c *Config, u string) { c.OpenRouter.Endpoint = u + "/api/v1" },
+			serve: jsonAnswer(402, openRouter402), endpoint: func(c *Config, u string) { c.Route("openrouter").Endpoint = u + "/api/v1" },
 		},
 		{
 			name: "exa_402", method: "POST", path: "/exa/search", body: `{"query":"nexus"}`,
-			serve: jsonAnswer(402, exa402), endpoint: func(c *Config, u string) { c.Exa.Endpoint = u },
+			serve: jsonAnswer(402, exa402), endpoint: func(c *Config, u string) { c.Route("exa").Endpoint = u },
 		},
 		{
 			name: "twilio_429", method: "POST", path: "/twilio/2010-04-01/Accounts/AC123/Messages.json", body: "To=%2B15558675310&Body=Hello",
-			serve: jsonAnswer(429, twilio429), endpoint: func(c *Config, u string) { c.Twilio.Endpoint = u },
+			serve: jsonAnswer(429, twilio429), endpoint: func(c *Config, u string) { c.Route("twilio").Endpoint = u },
 		},
 		{
 			name: "apollo_401", method: "POST", path: "/apollo/api/v1/people/match", body: `{}`,
-			serve: textAnswer(401, "Invalid access credentials."), endpoint: func(c *Config, u string) { c.Apollo.Endpoint = u + "/api/v1" },
+			serve: textAnswer(401, "Invalid access credentials."), endpoint: func(c *Config, u string) { c.Route("apollo").Endpoint = u + "/api/v1" },
 		},
 	}
 	for _, tc := range cases {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/nexus-otel/nexus/internal/providers/provider"
 )
 
 // TestSSEAnySplit: however the stream is cut into reads, the scanner keeps
@@ -27,7 +29,6 @@ func TestSSEAnySplit(t *testing.T) {
 		}
 	}
 	var res result
-	res.exaResults, res.twilioSegments = -1, -1
 	readStream(&want, &res)
 	if res.input != 1000 || res.reasoning != 120 || res.model != "gpt-4o-mini-2024-07-18" || res.finish[0] != "stop" {
 		t.Fatalf("%+v", res)
@@ -138,9 +139,9 @@ func TestDecompressors(t *testing.T) {
 
 func TestDecimalText(t *testing.T) {
 	for in, want := range map[string]string{`0.00123`: "0.00123", `1e-7`: "0.0000001", `"-0.00750"`: "-0.0075", `null`: "", `"abc"`: "", `{}`: ""} {
-		got, _ := decimalText([]byte(in))
+		got, _ := provider.DecimalText([]byte(in))
 		if got != want {
-			t.Errorf("decimalText(%s) = %q, want %q", in, got, want)
+			t.Errorf("provider.DecimalText(%s) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -167,21 +168,5 @@ func TestTraceparent(t *testing.T) {
 	if tid, sid, ok := parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"); !ok ||
 		tid.String() != "4bf92f3577b34da6a3ce929d0e0e4736" || sid.String() != "00f067aa0ba902b7" {
 		t.Fatal("valid traceparent refused")
-	}
-}
-
-func TestDestinationCountry(t *testing.T) {
-	for to, want := range map[string]string{
-		"+447700900123":  "GB", // Ofcom drama range: valid UK mobile
-		"+4915112345678": "DE",
-		"+15558675310":   "US", // a 555 test number: the calling code's main country
-		"+16135550123":   "CA", // Ottawa: +1 but Canada
-		"client:alice":   "",
-		"sip:a@b.c":      "",
-		"+":              "",
-	} {
-		if got := destinationCountry(to); got != want {
-			t.Errorf("destinationCountry(%q) = %q, want %q", to, got, want)
-		}
 	}
 }

@@ -77,7 +77,7 @@ func sdkClient(tp *testProxy, extra ...option.RequestOption) openai.Client {
 
 func TestOpenAIChatThroughTheProxy(t *testing.T) {
 	up := fakeOpenAI(t)
-	tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" })
 
 	// Byte for byte: what a raw client gets is what the provider sent.
 	res, body := do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq,
@@ -144,7 +144,7 @@ func TestOpenAIChatThroughTheProxy(t *testing.T) {
 
 func TestOpenAIStreamThroughTheProxy(t *testing.T) {
 	up := fakeOpenAI(t)
-	tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" })
 	streamReq := `{"messages":[{"content":"Hello","role":"user"}],"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}`
 
 	res, body := do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", streamReq,
@@ -191,7 +191,7 @@ func TestStreamWithoutUsage(t *testing.T) {
 	events := openAIStream("gpt-4o-mini-2024-07-18")
 	events = append(events[:4:4], events[5])
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { serveStream(w, events, 0) })
-	tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" })
 	do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true}`, nil)
 	s := tp.span(t, 1)
 	if s.str(AttrUsage) != usageNone || s.has("gen_ai.usage.input_tokens") || s.span.Status().Code() == ptrace.StatusCodeError {
@@ -207,7 +207,7 @@ func TestOpenRouterReportedCost(t *testing.T) {
 		}
 		serveJSON(w, 200, openRouterChat)
 	})
-	tp := startProxy(t, func(c *Config) { c.OpenRouter.Endpoint = up.URL + "/api/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openrouter").Endpoint = up.URL + "/api/v1" })
 	client := openai.NewClient(option.WithBaseURL(tp.url+"/openrouter/api/v1"), option.WithAPIKey("sk-or-v1-SECRET"), option.WithMaxRetries(0))
 	cc, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model: "anthropic/claude-sonnet-4", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hi")},
@@ -247,7 +247,7 @@ func TestOpenRouterReportedCost(t *testing.T) {
 
 func TestExaReportedCost(t *testing.T) {
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, exaSearch) })
-	tp := startProxy(t, func(c *Config) { c.Exa.Endpoint = up.URL })
+	tp := startProxy(t, func(c *Config) { c.Route("exa").Endpoint = up.URL })
 	res, body := do(t, rawClient(), "POST", tp.url+"/exa/search", `{"query":"nexus","numResults":2}`,
 		http.Header{"X-Api-Key": {"exa-SECRET"}, "Content-Type": {"application/json"}})
 	if res.StatusCode != 200 || string(body) != exaSearch {
@@ -267,7 +267,7 @@ func TestExaReportedCost(t *testing.T) {
 
 func TestTwilioMessageWithoutPriceYet(t *testing.T) {
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, twilioMessage) })
-	tp := startProxy(t, func(c *Config) { c.Twilio.Endpoint = up.URL })
+	tp := startProxy(t, func(c *Config) { c.Route("twilio").Endpoint = up.URL })
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("AC123:twilio-SECRET"))
 	form := url.Values{"To": {"+15558675310"}, "From": {"+15005550006"}, "Body": {"Hello"}}.Encode()
 	res, body := do(t, rawClient(), "POST", tp.url+"/twilio/2010-04-01/Accounts/AC123/Messages.json", form,
@@ -293,7 +293,7 @@ func TestTwilioMessageWithoutPriceYet(t *testing.T) {
 func TestTwilioPriceOnlyOnCreation(t *testing.T) {
 	priced := strings.Replace(twilioMessage, `"price":null`, `"price":"-0.00790"`, 1)
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, priced) })
-	tp := startProxy(t, func(c *Config) { c.Twilio.Endpoint = up.URL })
+	tp := startProxy(t, func(c *Config) { c.Route("twilio").Endpoint = up.URL })
 	do(t, rawClient(), "POST", tp.url+"/twilio/2010-04-01/Accounts/AC123/Messages.json", "To=%2B1555", nil)
 	do(t, rawClient(), "GET", tp.url+"/twilio/2010-04-01/Accounts/AC123/Messages/SM123.json", "", nil)
 	spans := tp.waitSpans(t, 2)
@@ -307,7 +307,7 @@ func TestTwilioPriceOnlyOnCreation(t *testing.T) {
 
 func TestApolloCall(t *testing.T) {
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, apolloMatch) })
-	tp := startProxy(t, func(c *Config) { c.Apollo.Endpoint = up.URL + "/api/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("apollo").Endpoint = up.URL + "/api/v1" })
 	res, body := do(t, rawClient(), "POST", tp.url+"/apollo/api/v1/people/match?reveal_personal_emails=false",
 		`{"email":"tim@apollo.io"}`, http.Header{"X-Api-Key": {"apollo-SECRET"}, "Content-Type": {"application/json"}})
 	if res.StatusCode != 200 || string(body) != apolloMatch {
@@ -326,7 +326,7 @@ func TestApolloCall(t *testing.T) {
 
 func TestCredentialsInQueryAreRedacted(t *testing.T) {
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, apolloMatch) })
-	tp := startProxy(t, func(c *Config) { c.Apollo.Endpoint = up.URL + "/api/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("apollo").Endpoint = up.URL + "/api/v1" })
 	do(t, rawClient(), "POST", tp.url+"/apollo/api/v1/people/match?api_key=apollo-SECRET&first_name=Tim", "{}", nil)
 	if got := up.request(0).query; got != "api_key=apollo-SECRET&first_name=Tim" {
 		t.Fatalf("provider got query %q", got)
@@ -352,7 +352,7 @@ func TestCompressedResponse(t *testing.T) {
 		w.Header().Set("Content-Encoding", "gzip")
 		_, _ = w.Write(gz.Bytes())
 	})
-	tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" })
 	res, body := do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq, http.Header{"Accept-Encoding": {"gzip"}})
 	if res.Header.Get("Content-Encoding") != "gzip" || !bytes.Equal(body, gz.Bytes()) {
 		t.Fatalf("caller got %q encoded body of %d bytes", res.Header.Get("Content-Encoding"), len(body))
@@ -371,7 +371,7 @@ func TestResponsesAPIStream(t *testing.T) {
 			"\"usage\":{\"input_tokens\":2000,\"input_tokens_details\":{\"cached_tokens\":0},\"output_tokens\":3000,\"output_tokens_details\":{\"reasoning_tokens\":2500},\"total_tokens\":5000}}}\n\n",
 	}
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { serveStream(w, events, 0) })
-	tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" })
 	do(t, rawClient(), "POST", tp.url+"/openai/v1/responses", `{"model":"o3","input":"Hi","stream":true}`, nil)
 	s := tp.span(t, 1)
 	// o3 at $2 / $8 per 1M: 2000 × 2 + 3000 × 8 = $0.028.
@@ -383,7 +383,7 @@ func TestResponsesAPIStream(t *testing.T) {
 
 func TestTraceparentJoinsCallerTrace(t *testing.T) {
 	up := fakeOpenAI(t)
-	tp := startProxy(t, func(c *Config) { c.OpenAI.Endpoint = up.URL + "/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" })
 	do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", chatReq,
 		http.Header{"Traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}})
 	if up.request(0).header.Get("Traceparent") == "" {
@@ -410,7 +410,7 @@ func TestNoHeaderAdded(t *testing.T) {
 		w.Header()["Content-Type"] = nil
 		_, _ = io.WriteString(w, "<html>plain bytes</html>")
 	})
-	tp := startProxy(t, func(c *Config) { c.Apollo.Endpoint = up.URL + "/api/v1" })
+	tp := startProxy(t, func(c *Config) { c.Route("apollo").Endpoint = up.URL + "/api/v1" })
 	res, body := do(t, rawClient(), "GET", tp.url+"/apollo/api/v1/auth/health", "", nil)
 	if _, ok := res.Header["Content-Type"]; ok || string(body) != "<html>plain bytes</html>" {
 		t.Fatalf("headers %v body %q", res.Header, body)

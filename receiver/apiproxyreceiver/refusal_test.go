@@ -60,11 +60,11 @@ func cutAfter(events []string) http.HandlerFunc {
 // processor as configs/proxy.yaml runs them; a reported cost on an error
 // wins; what the provider may have billed is priced or unpriced.
 func TestRefusalsThroughTheProxy(t *testing.T) {
-	openAI := func(c *Config, u string) { c.OpenAI.Endpoint = u + "/v1" }
-	openRouter := func(c *Config, u string) { c.OpenRouter.Endpoint = u + "/api/v1" }
-	exa := func(c *Config, u string) { c.Exa.Endpoint = u }
-	twilio := func(c *Config, u string) { c.Twilio.Endpoint = u }
-	apollo := func(c *Config, u string) { c.Apollo.Endpoint = u + "/api/v1" }
+	openAI := func(c *Config, u string) { c.Route("openai").Endpoint = u + "/v1" }
+	openRouter := func(c *Config, u string) { c.Route("openrouter").Endpoint = u + "/api/v1" }
+	exa := func(c *Config, u string) { c.Route("exa").Endpoint = u }
+	twilio := func(c *Config, u string) { c.Route("twilio").Endpoint = u }
+	apollo := func(c *Config, u string) { c.Route("apollo").Endpoint = u + "/api/v1" }
 	const (
 		chatPath   = "/openai/v1/chat/completions"
 		orPath     = "/openrouter/api/v1/chat/completions"
@@ -130,7 +130,7 @@ func TestRefusalsThroughTheProxy(t *testing.T) {
 // TestProxyNoResponse: a request that never reached the provider is
 // refused ($0); one that timed out is unpriced.
 func TestProxyNoResponse(t *testing.T) {
-	tp := startProxy(t, func(c *Config) { c.Twilio.Endpoint = "http://" + closedPort(t) })
+	tp := startProxy(t, func(c *Config) { c.Route("twilio").Endpoint = "http://" + closedPort(t) })
 	rawDo(tp.url+"/twilio/2010-04-01/Accounts/AC123/Messages.json", "POST", "To=%2B15558675310&Body=Hi")
 	checkProxyCost(t, tp.span(t, 1), proxyCase{status: "refused", reason: "not sent: network_error (connection_refused)"})
 
@@ -141,8 +141,8 @@ func TestProxyNoResponse(t *testing.T) {
 		}
 	})
 	tp = startProxy(t, func(c *Config) {
-		c.Exa.Endpoint = slow.URL
-		c.Exa.ResponseHeaderTimeout = 100 * time.Millisecond
+		c.Route("exa").Endpoint = slow.URL
+		c.Route("exa").ResponseHeaderTimeout = 100 * time.Millisecond
 	})
 	rawDo(tp.url+"/exa/search", "POST", `{"query":"q"}`)
 	checkProxyCost(t, tp.span(t, 1), proxyCase{status: "unpriced", reason: "no response status (timeout): unknown whether exa billed it"})

@@ -14,13 +14,16 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
-	"github.com/nexus-otel/nexus/internal/provider"
+	"github.com/nexus-otel/nexus/internal/providers"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
 )
 
 // route is one provider's mount on the proxy.
 type route struct {
 	name  string
 	genAI bool // OpenAI-compatible API: GenAI span conventions apply
+	// newResponse reads the provider's own response fields (nil: none).
+	newResponse func() provider.ResponseReader
 	// mount is "/{name}" and prefix the mount plus the path of the
 	// provider's public base URL ("/openai/v1"): apps put the prefix where
 	// the public base URL was, so the path after it is the same path the
@@ -56,7 +59,7 @@ var (
 const warnEvery = 10 * time.Second
 
 func newRoute(name string, rc *RouteConfig, up *UpstreamConfig, logger *zap.Logger) (*route, error) {
-	info, ok := provider.Lookup(name)
+	info, ok := providers.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("unknown provider %q", name)
 	}
@@ -74,7 +77,8 @@ func newRoute(name string, rc *RouteConfig, up *UpstreamConfig, logger *zap.Logg
 	}
 	r := &route{
 		name:          name,
-		genAI:         name == provider.OpenAI || name == provider.OpenRouter,
+		genAI:         info.GenAI,
+		newResponse:   info.NewResponse,
 		mount:         "/" + name,
 		prefix:        "/" + name + strings.TrimSuffix(public.EscapedPath(), "/"),
 		base:          base,

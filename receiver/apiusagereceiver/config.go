@@ -6,7 +6,7 @@ import (
 
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
-	"github.com/nexus-otel/nexus/internal/providerconfig"
+	"github.com/nexus-otel/nexus/internal/providers"
 )
 
 // Config configures the apiusage receiver. A provider is polled when its
@@ -28,7 +28,7 @@ type Config struct {
 	// Providers are the openai, openrouter, exa, twilio and apollo blocks,
 	// at the top level of the receiver's config. The nexusapi extension
 	// reads the same blocks for its key checks.
-	providerconfig.Providers `mapstructure:",squash"`
+	providers.Providers `mapstructure:",squash"`
 }
 
 // Validate checks the configuration; each error names its key.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/nexus-otel/nexus/internal/configtest"
-	"github.com/nexus-otel/nexus/internal/providerconfig"
+	"github.com/nexus-otel/nexus/internal/providers"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -16,7 +16,7 @@ func loadConfig(t *testing.T, name string) (*Config, error) {
 }
 
 // enabled is what the receiver would poll with cfg.
-func enabled(t *testing.T, cfg *Config) []providerconfig.Spec {
+func enabled(t *testing.T, cfg *Config) []providers.Spec {
 	t.Helper()
 	specs, err := cfg.Pollers(context.Background(), nopHost(), receiverSettings().TelemetrySettings)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
-	"github.com/nexus-otel/nexus/internal/providerconfig"
+	"github.com/nexus-otel/nexus/internal/providers"
 )
 
 // TypeStr is the receiver's type in collector configs.
@@ -37,7 +37,7 @@ func createDefaultConfig() component.Config {
 		Lookback:          7 * 24 * time.Hour,
 		Overlap:           48 * time.Hour,
 		AuthRetryInterval: 15 * time.Minute,
-		Providers:         providerconfig.NewDefault(),
+		Providers:         providers.NewDefault(),
 	}
 }
 

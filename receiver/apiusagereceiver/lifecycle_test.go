@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/nexus-otel/nexus/internal/lifecycletest"
-	"github.com/nexus-otel/nexus/internal/providertest"
+	"github.com/nexus-otel/nexus/internal/providers/providertest"
 )
 
 // TestComponentLifecycle: contrib's generated lifecycle checks with the

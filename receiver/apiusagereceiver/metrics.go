@@ -6,7 +6,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
-	"github.com/nexus-otel/nexus/internal/providerclient"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
 	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
@@ -55,7 +55,7 @@ func putIf(attrs pcommon.Map, k, v string) {
 }
 
 // usage records one bucket with the provider's own start and end times.
-func (b *builder) usage(u providerclient.Usage) {
+func (b *builder) usage(u provider.Usage) {
 	name := semconv.MetricUsage
 	if isMoney(u.Kind) {
 		name = semconv.MetricCost
@@ -78,7 +78,7 @@ func isMoney(kind string) bool {
 	return len(kind) > 4 && kind[len(kind)-4:] == "_usd"
 }
 
-func (b *builder) gaugeValue(g providerclient.Gauge, now time.Time) {
+func (b *builder) gaugeValue(g provider.Gauge, now time.Time) {
 	dp := b.point(semconv.MetricGauge, time.Time{}, now)
 	f, _ := g.Value.Float64()
 	dp.SetDoubleValue(f)
@@ -89,7 +89,7 @@ func (b *builder) gaugeValue(g providerclient.Gauge, now time.Time) {
 	putIf(a, semconv.MetricAttrAccount, g.Account)
 }
 
-func (b *builder) rateLimit(r providerclient.RateLimit, now time.Time) {
+func (b *builder) rateLimit(r provider.RateLimit, now time.Time) {
 	for _, p := range []struct {
 		name  string
 		value int64
@@ -104,7 +104,7 @@ func (b *builder) rateLimit(r providerclient.RateLimit, now time.Time) {
 	}
 }
 
-func (b *builder) check(c providerclient.Check, now time.Time) {
+func (b *builder) check(c provider.Check, now time.Time) {
 	up := b.point(semconv.MetricHealthUp, time.Time{}, now)
 	if c.Up {
 		up.SetIntValue(1)

@@ -10,15 +10,14 @@ import (
 	"go.opentelemetry.io/collector/scraper/scrapererror"
 	"go.uber.org/zap"
 
-	"github.com/nexus-otel/nexus/internal/provider"
-	"github.com/nexus-otel/nexus/internal/providerclient"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
 )
 
 // pollScraper polls one provider. It keeps what it learnt between polls:
 // where the last poll reached (later polls overlap it), and how long to
 // stay away after a refused key or a rate limit.
 type pollScraper struct {
-	poller    providerclient.Poller
+	poller    provider.Poller
 	logger    *zap.Logger
 	lookback  time.Duration
 	overlap   time.Duration
@@ -98,8 +97,8 @@ func (s *pollScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		s.pendingEnd = now
 		return md, nil
 	}
-	var pe *providerclient.Error
-	switch class := providerclient.ClassOf(err); class {
+	var pe *provider.Error
+	switch class := provider.ClassOf(err); class {
 	case provider.ClassAuthFailed:
 		s.pause(now, s.authRetry, "provider refused the key")
 	case provider.ClassRateLimited:

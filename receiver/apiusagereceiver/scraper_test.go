@@ -16,9 +16,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap"
 
-	"github.com/nexus-otel/nexus/internal/provider"
-	"github.com/nexus-otel/nexus/internal/providerclient"
-	"github.com/nexus-otel/nexus/internal/providertest"
+	"github.com/nexus-otel/nexus/internal/providers/apollo"
+	"github.com/nexus-otel/nexus/internal/providers/exa"
+	"github.com/nexus-otel/nexus/internal/providers/openai"
+	"github.com/nexus-otel/nexus/internal/providers/openrouter"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
+	"github.com/nexus-otel/nexus/internal/providers/providertest"
+	"github.com/nexus-otel/nexus/internal/providers/twilio"
 	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
@@ -31,22 +35,22 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func pollers(srv *providertest.Server) map[string]providerclient.Poller {
+func pollers(srv *providertest.Server) map[string]provider.Poller {
 	hc := &http.Client{}
-	return map[string]providerclient.Poller{
-		provider.OpenAI: providerclient.NewOpenAI(providerclient.OpenAIConfig{BaseURL: srv.OpenAI(), AdminKey: "sk-admin-x",
+	return map[string]provider.Poller{
+		openai.Name: openai.NewClient(openai.ClientConfig{BaseURL: srv.OpenAI(), AdminKey: "sk-admin-x",
 			APIKey: "sk-proj-x", BucketWidth: "1d", UsageTypes: []string{"completions", "embeddings"}}, hc),
-		provider.OpenRouter: providerclient.NewOpenRouter(providerclient.OpenRouterConfig{BaseURL: srv.OpenRouter(),
+		openrouter.Name: openrouter.NewClient(openrouter.ClientConfig{BaseURL: srv.OpenRouter(),
 			APIKey: "sk-or-v1-x", ManagementKey: "sk-or-v1-m"}, hc),
-		provider.Exa: providerclient.NewExa(providerclient.ExaConfig{BaseURL: srv.Exa(), AdminBaseURL: srv.ExaAdmin(),
+		exa.Name: exa.NewClient(exa.ClientConfig{BaseURL: srv.Exa(), AdminBaseURL: srv.ExaAdmin(),
 			APIKey: "exa-x", ServiceKey: "exa-s"}, hc),
-		provider.Twilio: providerclient.NewTwilio(providerclient.TwilioConfig{BaseURL: srv.Twilio(), AccountSID: "AC1",
+		twilio.Name: twilio.NewClient(twilio.ClientConfig{BaseURL: srv.Twilio(), AccountSID: "AC1",
 			AuthToken: "tok", Categories: []string{"totalprice", "sms", "calls"}}, hc),
-		provider.Apollo: providerclient.NewApollo(providerclient.ApolloConfig{BaseURL: srv.Apollo(), APIKey: "ap-x"}, hc),
+		apollo.Name: apollo.NewClient(apollo.ClientConfig{BaseURL: srv.Apollo(), APIKey: "ap-x"}, hc),
 	}
 }
 
-func newScraper(p providerclient.Poller, c *clock) *pollScraper {
+func newScraper(p provider.Poller, c *clock) *pollScraper {
 	return &pollScraper{poller: p, logger: zap.NewNop(), lookback: 72 * time.Hour, overlap: 24 * time.Hour,
 		authRetry: 15 * time.Minute, now: c.now, stop: context.Background()}
 }
@@ -140,7 +144,7 @@ func TestRefusedKeyIsCheckedSlowly(t *testing.T) {
 	srv := providertest.New(t)
 	srv.Fail("/openrouter", providertest.Fault{Status: 401, Body: `{"error":{"code":401,"message":"No auth credentials found"}}`})
 	c := &clock{now}
-	s := newScraper(pollers(srv)[provider.OpenRouter], c)
+	s := newScraper(pollers(srv)[openrouter.Name], c)
 	md, err := s.scrape(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +175,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	srv.Fail("/openrouter/api/v1/credits", providertest.Fault{Status: 429, Body: `{"error":{"code":429,"message":"Rate limit exceeded"}}`,
 		Header: http.Header{"Retry-After": {"120"}}})
 	c := &clock{now}
-	s := newScraper(pollers(srv)[provider.OpenRouter], c)
+	s := newScraper(pollers(srv)[openrouter.Name], c)
 	if _, err := s.scrape(context.Background()); err == nil {
 		t.Fatal("rate-limited poll reported no error")
 	}
@@ -197,7 +201,7 @@ func TestRateLimitWithoutRetryAfter(t *testing.T) {
 	srv := providertest.New(t)
 	srv.Fail("/openrouter/api/v1/activity", providertest.Fault{Status: 429, Body: `{"error":{"code":429,"message":"Rate limit exceeded"}}`})
 	c := &clock{now}
-	s := newScraper(pollers(srv)[provider.OpenRouter], c)
+	s := newScraper(pollers(srv)[openrouter.Name], c)
 	_, _ = s.scrape(context.Background())
 	before := srv.Requests("/openrouter")
 	c.t = now.Add(59 * time.Second)
@@ -226,7 +230,7 @@ func TestFaultsNeverStopPolling(t *testing.T) {
 			srv := providertest.New(t)
 			srv.Fail("/openrouter/api/v1/credits", f)
 			c := &clock{now}
-			s := newScraper(pollers(srv)[provider.OpenRouter], c)
+			s := newScraper(pollers(srv)[openrouter.Name], c)
 			md, _ := s.scrape(context.Background())
 			if !strings.Contains(dump(md), "name=limit_usd") {
 				t.Fatalf("figures read before the fault were lost:\n%s", dump(md))

@@ -10,19 +10,19 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
-	"github.com/nexus-otel/nexus/internal/provider"
-	"github.com/nexus-otel/nexus/internal/providerclient"
-	"github.com/nexus-otel/nexus/internal/providertest"
+	"github.com/nexus-otel/nexus/internal/providers/openai"
+	"github.com/nexus-otel/nexus/internal/providers/provider"
+	"github.com/nexus-otel/nexus/internal/providers/providertest"
 )
 
 // windowRecorder is the real OpenAI poller against the fake API, noting
 // where each poll starts.
 type windowRecorder struct {
-	providerclient.Poller
+	provider.Poller
 	froms []time.Time
 }
 
-func (w *windowRecorder) Poll(ctx context.Context, from, now time.Time) (providerclient.Poll, error) {
+func (w *windowRecorder) Poll(ctx context.Context, from, now time.Time) (provider.Poll, error) {
 	w.froms = append(w.froms, from)
 	return w.Poller.Poll(ctx, from, now)
 }
@@ -32,7 +32,7 @@ func (w *windowRecorder) Poll(ctx context.Context, from, now time.Time) (provide
 // one did, so its buckets come again; once taken, polls move on.
 func TestRefusedPollIsFetchedAgain(t *testing.T) {
 	srv := providertest.New(t)
-	rec := &windowRecorder{Poller: pollers(srv)[provider.OpenAI]}
+	rec := &windowRecorder{Poller: pollers(srv)[openai.Name]}
 	c := &clock{now}
 	s := newScraper(rec, c)
 	sink := new(consumertest.MetricsSink)

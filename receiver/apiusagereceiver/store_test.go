@@ -12,7 +12,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/nexus-otel/nexus/exporter/nexusexporter"
-	"github.com/nexus-otel/nexus/internal/providertest"
+	"github.com/nexus-otel/nexus/internal/providers/providertest"
 	"github.com/nexus-otel/nexus/internal/storetest"
 )
 

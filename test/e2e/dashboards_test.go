@@ -24,7 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nexus-otel/nexus/dashboards"
-	"github.com/nexus-otel/nexus/internal/providertest"
+	"github.com/nexus-otel/nexus/internal/providers/providertest"
 )
 
 // panelColumns are the columns each panel's query returns, by dashboard

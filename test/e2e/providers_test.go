@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nexus-otel/nexus/internal/providertest"
+	"github.com/nexus-otel/nexus/internal/providers/providertest"
 )
 
 // TestProvidersPolledFromEnvironment starts the shipped config with provider
