@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nexus-otel/nexus/internal/pricing"
-	provider "github.com/nexus-otel/nexus/internal/providers"
 )
 
 // Config holds the thresholds of /api/v1/insights/recommendations.
@@ -108,12 +107,12 @@ func DefaultConfig() Config {
 }
 
 // rightSizingProvider is the provider whose catalog prices a model name:
-// "vendor/model" names are OpenRouter's, bare names OpenAI's.
+// "vendor/model" names are a gateway's, bare names a direct seller's.
 func rightSizingProvider(model string) string {
 	if strings.Contains(model, "/") {
-		return provider.OpenRouter
+		return gateway()
 	}
-	return provider.OpenAI
+	return directSeller()
 }
 
 // ValidateUnder checks the insights block; each error names its key below

@@ -9,7 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/pricing"
-	provider "github.com/nexus-otel/nexus/internal/providers"
+	"github.com/nexus-otel/nexus/internal/providers"
 	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
@@ -30,10 +30,12 @@ func (w insightWindow) callsWhere(extra string) (string, store.Params) {
 
 // twilioRecommendations: SMS averaging well over one segment each.
 func (s *Service) twilioRecommendations(ctx context.Context, w insightWindow) ([]Recommendation, error) {
-	if w.f.Provider != "" && w.f.Provider != provider.Twilio {
+	biller := segmentBiller()
+	if !advisedFor(biller, w.f.Provider) {
 		return nil, nil
 	}
-	where, params := w.callsWhere("provider = 'twilio' AND usage_units['sms_segments'] > 0 AND " + billedOnly)
+	where, params := w.callsWhere("provider = {advised:String} AND usage_units['sms_segments'] > 0 AND " + billedOnly)
+	params["advised"] = biller
 	type grp struct {
 		operation                 string
 		messages, segments, pSegs uint64
@@ -69,7 +71,7 @@ func (s *Service) twilioRecommendations(ctx context.Context, w insightWindow) ([
 			perSegment = g.pCost.DivRound(u64(g.pSegs), pricing.Scale)
 			saving = g.pCost.Mul(u64(extra)).DivRound(u64(g.pSegs), pricing.Scale)
 		default:
-			res := w.cat.Price(provider.Twilio, "", g.operation, "", w.f.To, &pricing.Usage{pricing.SMSSegments: 1})
+			res := w.cat.Price(biller, "", g.operation, "", w.f.To, &pricing.Usage{pricing.SMSSegments: 1})
 			if res.Status != pricing.Computed {
 				source = "none: no cost recorded and no catalog price"
 				break
@@ -78,7 +80,7 @@ func (s *Service) twilioRecommendations(ctx context.Context, w insightWindow) ([
 			saving = perSegment.Mul(u64(extra))
 		}
 		out = append(out, Recommendation{
-			ID: kindTwilioSegments + ":" + g.operation, Kind: kindTwilioSegments, Provider: provider.Twilio, Operation: g.operation,
+			ID: kindTwilioSegments + ":" + g.operation, Kind: kindTwilioSegments, Provider: biller, Operation: g.operation,
 			Title: fmt.Sprintf("Messages average %s SMS segments", decRatio(u64(g.segments), u64(g.messages))),
 			Action: "Shorten the texts, or replace characters outside GSM-7 (curly quotes, emoji, accented letters) that switch a " +
 				"message to UCS-2 and cut a segment from 153 to 67 characters.",
@@ -100,7 +102,8 @@ func (s *Service) twilioRecommendations(ctx context.Context, w insightWindow) ([
 // the date they run out at the window's rate. Saving is 0: spending fewer
 // credits is a product decision Nexus cannot price.
 func (s *Service) apolloRecommendations(ctx context.Context, w insightWindow) ([]Recommendation, error) {
-	if w.f.Provider != "" && w.f.Provider != provider.Apollo {
+	biller := creditBiller()
+	if !advisedFor(biller, w.f.Provider) {
 		return nil, nil
 	}
 	byOp, err := s.apolloCredits(ctx, w, w.f)
@@ -136,7 +139,7 @@ func (s *Service) apolloRecommendations(ctx context.Context, w insightWindow) ([
 			"share": decRatio(e.credits, total), "callsWithoutReportedCredits": e.unreported})
 	}
 	return []Recommendation{{
-		ID: kindApolloCredits, Kind: kindApolloCredits, Provider: provider.Apollo,
+		ID: kindApolloCredits, Kind: kindApolloCredits, Provider: biller,
 		Title:  "Apollo credits run out on " + exhaust.Format(time.DateOnly) + " at the current rate",
 		Action: fmt.Sprintf("Review the endpoints that burn most credits (%s first), cache enrichment results, or raise the plan.", byOp[0].operation),
 		saving: decimal.Zero,
@@ -162,9 +165,10 @@ type apolloOp struct {
 // endpoint, as the cost processor prices it. Refused calls consume none.
 func (s *Service) apolloCredits(ctx context.Context, w insightWindow, f schema.Filter) ([]apolloOp, error) {
 	where, params := f.Where("timestamp")
+	params["advised"] = creditBiller()
 	var out []apolloOp
 	err := s.scanRows(ctx, "SELECT operation, count(), sum(usage_units['credits']), countIf(usage_units['credits'] = 0) FROM "+
-		s.store.Database()+".api_calls WHERE "+where+" AND provider = 'apollo' AND "+billedOnly+" GROUP BY operation", params, func(rows store.Rows) error {
+		s.store.Database()+".api_calls WHERE "+where+" AND provider = {advised:String} AND "+billedOnly+" GROUP BY operation", params, func(rows store.Rows) error {
 		var e apolloOp
 		var reported uint64
 		if err := rows.Scan(&e.operation, &e.calls, &reported, &e.unreported); err != nil {
@@ -201,8 +205,8 @@ func (s *Service) apolloRemaining(ctx context.Context, w insightWindow) (decimal
 	var remaining decimal.Decimal
 	found := false
 	err := s.scanRows(ctx, "SELECT argMax(value, ts), count() FROM "+s.store.Database()+".provider_gauges "+
-		"WHERE provider = 'apollo' AND name = 'credits_remaining' AND ts <= {to:DateTime64(3, 'UTC')}",
-		store.Params{"to": w.f.To.Format("2006-01-02 15:04:05.000")}, func(rows store.Rows) error {
+		"WHERE provider = {advised:String} AND name = 'credits_remaining' AND ts <= {to:DateTime64(3, 'UTC')}",
+		store.Params{"to": w.f.To.Format("2006-01-02 15:04:05.000"), "advised": creditBiller()}, func(rows store.Rows) error {
 			var n uint64
 			if err := rows.Scan(&remaining, &n); err != nil {
 				return err
@@ -218,7 +222,7 @@ func (s *Service) apolloRemaining(ctx context.Context, w insightWindow) (decimal
 		return decimal.Zero, "", nil
 	}
 	to := w.f.To
-	month := schema.Filter{Scope: schema.Scope{Provider: provider.Apollo}, From: time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC), To: to}
+	month := schema.Filter{Scope: schema.Scope{Provider: creditBiller()}, From: time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC), To: to}
 	ops, err := s.apolloCredits(ctx, w, month)
 	if err != nil {
 		return decimal.Zero, "", err
@@ -255,7 +259,7 @@ func (s *Service) keyRecommendations(ctx context.Context, w insightWindow) ([]Re
 		return nil, err
 	}
 	var out []Recommendation
-	for _, p := range provider.All {
+	for _, p := range providers.All {
 		if (w.f.Provider != "" && w.f.Provider != p.Name) || !s.configured(p.Name) || used[p.Name] > 0 {
 			continue
 		}

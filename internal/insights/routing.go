@@ -7,7 +7,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/pricing"
-	provider "github.com/nexus-otel/nexus/internal/providers"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -45,10 +44,12 @@ func (g *routeGroup) merge(o *routeGroup) {
 // :variants (:online adds a search fee), differ in price for reasons routing
 // does not change.
 func (s *Service) routingRecommendations(ctx context.Context, w insightWindow) ([]Recommendation, error) {
-	if w.f.Provider != "" && w.f.Provider != provider.OpenRouter {
+	gw := gateway()
+	if !advisedFor(gw, w.f.Provider) {
 		return nil, nil
 	}
-	where, params := w.callsWhereAnyModel("provider = 'openrouter' AND cost_usd IS NOT NULL AND input_tokens + output_tokens > 0 AND " + billedOnly)
+	where, params := w.callsWhereAnyModel("provider = {advised:String} AND cost_usd IS NOT NULL AND input_tokens + output_tokens > 0 AND " + billedOnly)
+	params["advised"] = gw
 	// The float ratio only picks the cheapest and dearest call; their
 	// prices are then computed exactly from that call's cost and tokens.
 	q := "SELECT model, count() AS c, sum(input_tokens + output_tokens) AS t, CAST(sum(assumeNotNull(cost_usd)) AS Decimal(38, 12)) AS s, " +
@@ -63,8 +64,8 @@ func (s *Service) routingRecommendations(ctx context.Context, w insightWindow) (
 		if err := rows.Scan(&raw, &g.calls, &g.tokens, &g.cost, &g.loCost, &g.loTok, &g.hiCost, &g.hiTok); err != nil {
 			return err
 		}
-		g.model = w.cat.ResolveModel(provider.OpenRouter, raw)
-		if !w.modelMatches(provider.OpenRouter, raw, g.model) {
+		g.model = w.cat.ResolveModel(gw, raw)
+		if !w.modelMatches(gw, raw, g.model) {
 			return nil
 		}
 		g.names.add(raw, g.calls)
@@ -98,7 +99,7 @@ func (s *Service) routingRecommendations(ctx context.Context, w insightWindow) (
 		lo1k := g.loCost.Mul(thousand).DivRound(u64(g.loTok), pricing.Scale)
 		hi1k := g.hiCost.Mul(thousand).DivRound(u64(g.hiTok), pricing.Scale)
 		out = append(out, Recommendation{
-			ID: kindOpenRouterRoute + ":" + model, Kind: kindOpenRouterRoute, Provider: provider.OpenRouter, Model: model,
+			ID: kindOpenRouterRoute + ":" + model, Kind: kindOpenRouterRoute, Provider: gw, Model: model,
 			Title: fmt.Sprintf("%s is billed at up to %s%% more per token on some calls", model,
 				decRatio(g.hiCost.Mul(u64(g.loTok)).Sub(g.loCost.Mul(u64(g.hiTok))).Mul(decimal.NewFromInt(100)), g.loCost.Mul(u64(g.hiTok)))),
 			Action: "Set OpenRouter provider preferences (provider.order or sort: price) for this model so that requests go to " +

@@ -33,7 +33,8 @@ func (g *tokenGroup) add(o *tokenGroup) {
 // left out: a refusal or a call cut before its usage says nothing about
 // answer lengths or prompts.
 func (s *Service) tokenGroups(ctx context.Context, w insightWindow) ([]*tokenGroup, error) {
-	where, params := w.callsWhereAnyModel("provider IN ('openai', 'openrouter') AND model != '' AND input_tokens + output_tokens > 0 AND " + billedOnly)
+	where, params := w.callsWhereAnyModel("provider IN ({direct:String}, {gateway:String}) AND model != '' AND input_tokens + output_tokens > 0 AND " + billedOnly)
+	params["direct"], params["gateway"] = directSeller(), gateway()
 	type key struct{ provider, name, operation string }
 	byKey := map[key]*tokenGroup{}
 	var out []*tokenGroup

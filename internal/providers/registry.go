@@ -66,6 +66,18 @@ func describeAll() []*provider.Provider {
 	return out
 }
 
+// Advised returns, in display order, the names of the providers whose
+// Advice has the trait has picks.
+func Advised(has func(provider.Advice) bool) []string {
+	var out []string
+	for _, p := range All {
+		if has(p.Advice) {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
 // Names returns the providers' names in display order.
 func Names() []string {
 	out := make([]string, len(All))

@@ -23,6 +23,7 @@ func Descriptor() *provider.Provider {
 		GenAI:      false,
 		Routes:     routes(),
 		Billing:    provider.Billing{},
+		Advice:     provider.Advice{Credits: true},
 		StandIn:    StandIn,
 	}
 }

@@ -23,6 +23,7 @@ func Descriptor() *provider.Provider {
 		GenAI:      true,
 		Routes:     routes(),
 		Billing:    provider.Billing{ByTokens: true},
+		Advice:     provider.Advice{DirectModels: true},
 		Refusals:   Refusals(),
 		StandIn:    StandIn,
 	}

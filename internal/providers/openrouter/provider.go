@@ -26,6 +26,7 @@ func Descriptor() *provider.Provider {
 		GenAI:      true,
 		Routes:     routes(),
 		Billing:    provider.Billing{ByTokens: true},
+		Advice:     provider.Advice{Gateway: true},
 		Refusals:   openai.Refusals(),
 		StandIn:    StandIn,
 	}

@@ -42,11 +42,31 @@ type Provider struct {
 	// NewResponse returns a reader of the provider's own response fields
 	// for one proxied call; nil when the proxy's shared reading suffices.
 	NewResponse func() ResponseReader
+	// Advice is which provider-specific recommendations apply to it.
+	Advice Advice
 	// StandIn returns a fake of the provider's API answering its documented
 	// payloads for one settled day, mounted at mount (its paths are under
 	// mount, a second API of the provider under mount+"-"+name). Tests and
 	// the end-to-end suite point real clients at it.
 	StandIn func(mount string, day time.Time) http.Handler
+}
+
+// Advice names the recommendations (internal/insights) that rest on how a
+// provider sells: the insights ask for the providers that have a trait,
+// never for a provider by name.
+type Advice struct {
+	// DirectModels: it sells its own models under bare names
+	// (gpt-4o-mini); right-sizing prices such names from its catalog.
+	DirectModels bool
+	// Gateway: it routes other vendors' models, named vendor/model, to
+	// several upstream providers at different prices: routing advice, and
+	// right-sizing prices vendor/model names from its catalog.
+	Gateway bool
+	// SMSSegments: it bills a text message per segment, so long or
+	// non-GSM texts inflate the bill (segment advice).
+	SMSSegments bool
+	// Credits: it bills from a plan of credits (credit burn advice).
+	Credits bool
 }
 
 // Billing is how a provider bills a call it accepted.

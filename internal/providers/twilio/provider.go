@@ -23,6 +23,7 @@ func Descriptor() *provider.Provider {
 		GenAI:       false,
 		Routes:      routes(),
 		Billing:     provider.Billing{Units: units},
+		Advice:      provider.Advice{SMSSegments: true},
 		NewResponse: newResponse,
 		Refusals:    provider.Refusals{Code: errorCode},
 		StandIn:     StandIn,
