@@ -44,11 +44,10 @@ func dedupKey(ruleID, instance, state string, startedAt time.Time, seq int) stri
 
 // hookSink is a webhook receiver: every notification it was sent.
 type hookSink struct {
-	mu   sync.Mutex
-	got  []notify.WebhookPayload
-	ids  []string
-	srv  *httptest.Server
-	fail bool
+	mu  sync.Mutex
+	got []notify.WebhookPayload
+	ids []string
+	srv *httptest.Server
 }
 
 func newHookSink(t *testing.T) *hookSink {

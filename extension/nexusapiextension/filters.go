@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nexus-otel/nexus/internal/schema"
-	"github.com/nexus-otel/nexus/internal/store"
 )
 
 // filters are the scope and time range every read resource accepts.
@@ -94,7 +93,3 @@ func (a *api) parseFilters(r *http.Request, defaultSpan time.Duration) (filters,
 	}
 	return f, nil
 }
-
-// where renders the filters as a parameterised condition on timeColumn
-// (schema.Filter.Where).
-func (f filters) where(timeColumn string) (string, store.Params) { return f.filter().Where(timeColumn) }

@@ -162,7 +162,9 @@ func openStream(w http.ResponseWriter, requestID string, gone func()) (*sseConn,
 		h.Set("X-Accel-Buffering", "no")
 		w.WriteHeader(http.StatusOK)
 		var deadline time.Time
-		return &sseConn{
+		// A writer that cannot be hijacked (HTTP/2, tests) streams through
+		// the ResponseWriter instead: not an error.
+		return &sseConn{ //nolint:nilerr // see above
 			write: func(b []byte) bool { _, err := w.Write(b); return err == nil },
 			flush: func() bool {
 				if now := time.Now(); deadline.Sub(now) < streamWriteTimeout/2 {

@@ -66,7 +66,7 @@ func TestAlertRestartRecovery(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Minute)
 	te.errorsAt(t0.Add(-30*time.Second), "openai", 4, 4)
 	te.evalAt(t0)
-	got := hook.waitFor(t, 1)
+	hook.waitFor(t, 1)
 	if err := te.en.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestAlertRestartRecovery(t *testing.T) {
 		t.Fatalf("after restart: %s", states(evs, false))
 	}
 	tb.evalAt(t0.Add(20 * time.Minute))
-	got = hook.waitFor(t, 2)
+	got := hook.waitFor(t, 2)
 	if got[1].State != "resolved" || *got[1].StartsAt != *got[0].StartsAt || got[1].DedupKey != DedupKey(id, "", stateResolved, t0, 0) {
 		t.Fatalf("resolved after restart: %+v", got[1])
 	}

@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"text/template"
@@ -79,13 +80,13 @@ func TestTemplateRunBounded(t *testing.T) {
 	slow := template.Must(template.New("m").Parse(`{{range 20000000}}{{end}}`))
 	rr := &renderer{slots: make(chan struct{}, 1), timeout: 20 * time.Millisecond}
 	began := time.Now()
-	if _, err := rr.run(context.Background(), slow, sampleData()); err != errRenderTimeout {
+	if _, err := rr.run(context.Background(), slow, sampleData()); !errors.Is(err, errRenderTimeout) {
 		t.Fatalf("overrun: %v", err)
 	}
 	if took := time.Since(began); took > time.Second {
 		t.Fatalf("waited %s for an overrunning template", took)
 	}
-	if _, err := rr.run(context.Background(), slow, sampleData()); err != errRenderBusy {
+	if _, err := rr.run(context.Background(), slow, sampleData()); !errors.Is(err, errRenderBusy) {
 		t.Fatalf("with the only slot held: %v", err)
 	}
 	en := &Engine{logger: zap.NewNop(), render: rr}
@@ -120,7 +121,7 @@ func FuzzMessageTemplate(f *testing.F) {
 			return
 		}
 		out, err := rr.run(context.Background(), tmpl, sampleData())
-		if err == errRenderTimeout || err == errRenderBusy || len(out) > maxRuleMessage {
+		if errors.Is(err, errRenderTimeout) || errors.Is(err, errRenderBusy) || len(out) > maxRuleMessage {
 			t.Fatalf("compiled template overran (%v, %d bytes): %q", err, len(out), text)
 		}
 	})

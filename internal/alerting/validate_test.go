@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -97,7 +98,7 @@ func FuzzRuleBody(f *testing.F) {
 			data := sampleData()
 			data.Labels = map[string]string{"provider": "p", "model": "m", "operation": "o", "service": "s", "environment": "e"}
 			out, err := newRenderer().run(context.Background(), r.tmpl, data)
-			if err == errRenderTimeout || len(out) > maxRuleMessage {
+			if errors.Is(err, errRenderTimeout) || len(out) > maxRuleMessage {
 				t.Fatalf("accepted template overran (%v, %d bytes): %q", err, len(out), r.Message)
 			}
 		}

@@ -189,7 +189,7 @@ func (c *emailChannel) Send(ctx context.Context, n Notification) error {
 	defer cancel()
 	if err := c.converse(ctx, msg); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && !Permanent(err) {
-			err = fmt.Errorf("%w (%v)", ctxErr, err)
+			err = fmt.Errorf("%w (%w)", ctxErr, err)
 		}
 		return c.redact.error(fmt.Errorf("send email: %w", err))
 	}

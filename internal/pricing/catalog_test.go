@@ -210,7 +210,7 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tc := range []struct{ yaml, want string }{
 		{"entries: []\n", "t.yaml: missing version"},
-		{"version: v1\nentries:\n  - {provider: openai, modle: m}\n", "field modle not found"},
+		{"version: v1\nentries:\n  - {provider: openai, modle: m}\n", "field modle not found"}, //nolint:misspell // the misspelt key is the test
 		{"version: v1\nentries:\n  - {provider: openai, model: m, effective: 2026-01-01, prices: {input_tokens: abc}}\n",
 			`t.yaml: entries[0].prices.input_tokens: "abc" is not a decimal amount`},
 		{"version: [\n", "t.yaml: yaml"},

@@ -65,7 +65,7 @@ var (
 // package's classification understands (timeout, connection…), never the
 // error's text, which may carry a URL.
 func errorType(ctx context.Context, err error) string {
-	if cause := context.Cause(ctx); cause == errHeaderTimeout || cause == errIdleTimeout {
+	if cause := context.Cause(ctx); errors.Is(cause, errHeaderTimeout) || errors.Is(cause, errIdleTimeout) {
 		return "timeout"
 	}
 	var ue *url.Error

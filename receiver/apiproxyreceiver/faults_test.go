@@ -206,7 +206,7 @@ func TestUpstreamResetMidStream(t *testing.T) {
 	tp := startProxy(t, func(c *Config) { c.Route("openai").Endpoint = up.URL + "/v1" })
 	client := sdkClient(tp)
 	stream := client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
-		Model: openai.ChatModelGPT4oMini, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")},
+		Model: openai.ChatModel("gpt-4o-mini"), Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")},
 	})
 	n := 0
 	for stream.Next() {

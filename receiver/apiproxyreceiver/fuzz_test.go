@@ -76,7 +76,7 @@ func FuzzExtract(f *testing.F) {
 	f.Add(fuzzKind(0, 0, 3), uint16(4096), uint8(0x7f), req, []byte(`{"price":-7.9e-3,"num_segments":99999999999999999999}`))
 	f.Add(fuzzKind(0, 0, 0), uint16(64), uint8(0x7f), req, []byte(`{"id":"x","model":"m",`+strings.Repeat(`"usage":{"usage":{`, 40)))
 	f.Add(fuzzKind(0, 0, 0), uint16(0), uint8(0x7f), []byte(`{"model":`+strings.Repeat(`"model":[`, 30)), []byte(`{"error":{"code":429,"type":"rate_limit"}}`))
-	f.Add(uint8(fuzzKind(0, 0, 0)+90*2), uint16(4096), uint8(0x7f), req, []byte(`{"error":{"message":"quota","type":"insufficient_quota","code":"insufficient_quota"}}`))
+	f.Add(fuzzKind(0, 0, 0)+90*2, uint16(4096), uint8(0x7f), req, []byte(`{"error":{"message":"quota","type":"insufficient_quota","code":"insufficient_quota"}}`))
 	f.Add(fuzzKind(1, 0, 0), uint16(16), uint8(0), req, []byte("data: "+strings.Repeat("x", 200)+"\ndata: {\"usage\":{\"prompt_tokens\":1}}\n\n"))
 	f.Add(fuzzKind(1, 0, 0), uint16(4096), uint8(0x7f), req, []byte("data: [DONE]\n\ndata: {\"error\":null,\"usage\":null}\n\n: comment\nevent: x\ndata: {\"choices\":[{\"finish_reason\":\"error\"}]}"))
 	// Compressed bodies, whole and cut.

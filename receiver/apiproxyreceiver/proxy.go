@@ -215,7 +215,7 @@ func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 	if c.errType == "timeout" {
 		pe.status, pe.code = 504, codeUpstreamTimeout
 		pe.message = fmt.Sprintf("apiproxy: timed out connecting to %s at %s", c.rt.name, c.host)
-		if context.Cause(c.ctx) == errHeaderTimeout {
+		if errors.Is(context.Cause(c.ctx), errHeaderTimeout) {
 			pe.message = fmt.Sprintf("apiproxy: %s at %s sent no response headers within %s", c.rt.name, c.host, c.rt.headerTimeout)
 		}
 	}

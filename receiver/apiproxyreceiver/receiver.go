@@ -92,7 +92,8 @@ func (r *apiProxyReceiver) Start(ctx context.Context, host component.Host) error
 	if err != nil {
 		return fmt.Errorf("create server error log: %w", err)
 	}
-	ln, err := net.Listen("tcp", r.cfg.Endpoint)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", r.cfg.Endpoint)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", r.cfg.Endpoint, err)
 	}

@@ -45,7 +45,7 @@ func binary(tb testing.TB) string {
 		cmd := exec.Command("go", "build", "-o", binPath, ".")
 		cmd.Dir = filepath.Join("..", "..", "cmd", "otelcol-nexus")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build distribution: %v\n%s", err, out)
+			buildErr = fmt.Errorf("build distribution: %w\n%s", err, out)
 			return
 		}
 		buildErr = linkEngine(dir)
@@ -188,7 +188,7 @@ func (c *collector) tryStart(extraArgs ...string) error {
 		select {
 		case err := <-c.done:
 			c.done <- err
-			return fmt.Errorf("collector exited during start: %v", err)
+			return fmt.Errorf("collector exited during start: %w", err)
 		default:
 		}
 		resp, err := http.Get("http://" + c.health + "/")
@@ -290,7 +290,7 @@ func (c *collector) waitForCount(sql, want string, timeout time.Duration) (time.
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return time.Since(began), fmt.Errorf("%s: got %q (err %v) after %s, want %q", sql, last, lastErr, timeout, want)
+	return time.Since(began), fmt.Errorf("%s: got %q (err %w) after %s, want %q", sql, last, lastErr, timeout, want)
 }
 
 func contextTimeout(tb testing.TB, d time.Duration) context.Context {

@@ -208,7 +208,7 @@ func Seeds() [][]byte {
 			a(semconv.AttrCacheReadToken, math.Inf(1)), a(semconv.AttrReasoningTok, int64(math.MaxInt64)),
 			a(semconv.AttrCacheWriteTok, "99999999999999999999"), a(semconv.AttrStatusCode, int64(math.MinInt64))),
 		Encode(a(semconv.AttrProviderName, "openrouter"), a(semconv.AttrNexusModel, "x"),
-			a(semconv.AttrUsageCost, math.Inf(-1)), a(semconv.AttrInputTokens, 1e300), a(semconv.AttrOutputTokens, -0.0)),
+			a(semconv.AttrUsageCost, math.Inf(-1)), a(semconv.AttrInputTokens, 1e300), a(semconv.AttrOutputTokens, math.Copysign(0, -1))),
 		// Reported costs out of range, finer than pico-USD, not numbers.
 		Encode(a(semconv.AttrProviderName, "openrouter"), a(semconv.AttrRequestModel, "openai/gpt-4o"),
 			a(semconv.AttrReportedCost, "-9223372.036854775808")),

@@ -692,8 +692,3 @@ func TestOpenAIScrub(t *testing.T) {
 		t.Fatal("nil")
 	}
 }
-
-// scrubber cleans an error of secrets and of anything shaped like a key.
-func scrubber(secrets []string) func(error) error {
-	return func(err error) error { return Scrub(err, secrets...) }
-}

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"encoding/json"
-	"math"
 	"strconv"
 	"strings"
 
@@ -37,8 +36,6 @@ func Decimal(v any) (decimal.Decimal, bool) {
 	}
 	return decimal.Decimal{}, false
 }
-
-var maxInt64 = decimal.NewFromInt(math.MaxInt64)
 
 // Quantity is Decimal for a count (tokens, requests, messages, credits): a
 // negative value is no count but a corrupt answer, and is skipped like null

@@ -124,7 +124,7 @@ func (e *ConnEngine) selfCheck() error {
 	var ee *chdb.EngineError
 	_, err := e.anchor.Query("SELECT 1 SETTINGS format_template_row = 'x'", "TabSeparated", nil)
 	if !errors.As(err, &ee) || ee.Code() != codeSettingConstraintViolation {
-		return fmt.Errorf("chhttp: check the engine profile: %w (changing format_template_row gave %v)", ErrNoEngineProfile, err)
+		return fmt.Errorf("chhttp: check the engine profile: %w (changing format_template_row gave %w)", ErrNoEngineProfile, err)
 	}
 	return e.Do(context.Background(), Request{ReadOnly: true}, func(c Conn) error {
 		var got string
@@ -138,7 +138,7 @@ func (e *ConnEngine) selfCheck() error {
 		}
 		err = c.Query("SELECT 1 SETTINGS max_block_size = 12345", "TabSeparated", nil, func(*chdb.Result) error { return nil })
 		if !errors.As(err, &ee) || ee.Code() != codeReadonly {
-			return fmt.Errorf("chhttp: the read-only connection let a setting change (%v)", err)
+			return fmt.Errorf("chhttp: the read-only connection let a setting change (%w)", err)
 		}
 		return nil
 	})

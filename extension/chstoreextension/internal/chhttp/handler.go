@@ -210,7 +210,7 @@ func writeOK(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 	w.Header().Set("Content-Length", "4")
 	w.WriteHeader(http.StatusOK)
-	io.WriteString(w, "Ok.\n")
+	_, _ = io.WriteString(w, "Ok.\n") // the client hung up: nothing to do
 }
 
 // outcome is a successful statement's answer, for the log.

@@ -161,8 +161,10 @@ func writeBody(w http.ResponseWriter, r *http.Request, params url.Values, status
 		} else {
 			zw, _ = zlib.NewWriterLevel(w, level)
 		}
-		zw.Write(data)
-		zw.Close()
+		// A write error is the client's connection failing, which the
+		// server sees too: the answer is lost either way.
+		_, _ = zw.Write(data)
+		_ = zw.Close()
 		return
 	}
 	hdr.Set("Content-Length", strconv.Itoa(len(data)))

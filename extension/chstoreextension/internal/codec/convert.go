@@ -2,6 +2,7 @@ package codec
 
 import (
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -73,7 +74,7 @@ func retry(t Type, buf []byte, v any) ([]byte, error) {
 		return buf, badGoType(t, v)
 	}
 	out, err := t.Append(buf, n)
-	if ve, isVE := err.(*valueError); isVE && ve.typ == t.String() {
+	if ve := (*valueError)(nil); errors.As(err, &ve) && ve.typ == t.String() {
 		ve.value = v
 	}
 	return out, err
