@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nexus-otel/nexus/internal/notify"
+	"github.com/nexus-otel/nexus/internal/schema"
 )
 
 // ruleTimeout bounds one rule's queries: a slow rule must not hold up the
@@ -300,7 +301,7 @@ func (e *evaluator) acknowledged(ctx context.Context, r *Rule, key string, st *i
 	if st.acked {
 		return true
 	}
-	n, err := count(ctx, e.en.store, "SELECT countIf(acked_at IS NOT NULL) FROM (SELECT acked_at FROM "+e.en.store.Database()+
+	n, err := schema.Count(ctx, e.en.store, "SELECT countIf(acked_at IS NOT NULL) FROM (SELECT acked_at FROM "+e.en.store.Database()+
 		".alert_events FINAL WHERE rule_id = {rule:String} AND instance = {instance:String} AND state = 'firing'"+
 		" AND started_at = {started:DateTime64(3, 'UTC')})", map[string]string{"rule": r.ID, "instance": key,
 		"started": st.startedAt.UTC().Format("2006-01-02 15:04:05.000")})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/notify"
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -262,7 +263,7 @@ func (q EventQuery) where() (inner, outer string, params store.Params) {
 	}
 	if len(q.States) > 0 {
 		inner += " AND state IN {states:Array(String)}"
-		params["states"] = stringArrayParam(q.States)
+		params["states"] = schema.StringArrayParam(q.States)
 	}
 	if q.Severity != "" {
 		inner += " AND severity = {severity:String}"
@@ -286,7 +287,7 @@ func (en *Engine) ListEvents(ctx context.Context, q EventQuery) ([]*Event, int64
 	}
 	cond, outer, params := q.where()
 	inner := "(" + eventSelect + " FROM " + en.store.Database() + ".alert_events FINAL WHERE " + cond + ")"
-	total, err := count(ctx, en.store, "SELECT count() FROM "+inner+outer, params)
+	total, err := schema.Count(ctx, en.store, "SELECT count() FROM "+inner+outer, params)
 	if err != nil {
 		return nil, 0, fmt.Errorf("count alert events: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	provider "github.com/nexus-otel/nexus/internal/providers"
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -200,7 +201,7 @@ func (quota) observe(ctx context.Context, src *sources, r *Rule, now time.Time) 
 // no error class); a window of calls is small.
 func observeQuotaErrors(ctx context.Context, src *sources, r *Rule, now time.Time) ([]observation, error) {
 	params := store.Params{"from": now.Add(-r.Window).UTC().Format(milliLayout), "to": now.UTC().Format(milliLayout),
-		"classes": stringArrayParam(quotaClasses), "exhausted": provider.ClassQuotaExhausted}
+		"classes": schema.StringArrayParam(quotaClasses), "exhausted": provider.ClassQuotaExhausted}
 	cols, groupBy := groupSelect(r)
 	q := "SELECT " + cols + "count(), countIf(error_class = {exhausted:String}) FROM " + src.table("api_calls") +
 		" WHERE timestamp > {from:DateTime64(3, 'UTC')} AND timestamp <= {to:DateTime64(3, 'UTC')}" +

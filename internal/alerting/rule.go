@@ -2,13 +2,13 @@ package alerting
 
 import (
 	"regexp"
-	"strings"
 	"text/template"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/notify"
+	"github.com/nexus-otel/nexus/internal/schema"
 )
 
 // Where a rule is defined: config rules are read-only through the API.
@@ -70,22 +70,9 @@ type Scope struct {
 	Environment string `json:"environment,omitempty"`
 }
 
-// field is the scope field called name (one of scopeFields).
-func (s *Scope) field(name string) *string {
-	switch name {
-	case "provider":
-		return &s.Provider
-	case "model":
-		return &s.Model
-	case "operation":
-		return &s.Operation
-	case "service":
-		return &s.Service
-	case "environment":
-		return &s.Environment
-	}
-	return nil
-}
+// field is the scope field called name (one of scopeFields): the same
+// fields as schema.Scope, whose Field it is.
+func (s *Scope) field(name string) *string { return (*schema.Scope)(s).Field(name) }
 
 // labels are the scope's set fields, by name.
 func (s Scope) labels() map[string]string {
@@ -131,18 +118,8 @@ type Rule struct {
 // its events are rendered with.
 func (r *Rule) HasTemplate() bool { return r.tmpl != nil }
 
-// FormatDuration is d as a Go duration without the zero tails: "5m",
-// "1h30m".
-func FormatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
-}
+// FormatDuration is d as the API writes durations (schema.FormatDuration).
+func FormatDuration(d time.Duration) string { return schema.FormatDuration(d) }
 
 // draft is a rule being built from a request or a config block: the
 // values, and which of the optional ones were given (an absent one takes

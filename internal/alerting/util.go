@@ -1,13 +1,10 @@
 package alerting
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"slices"
 	"strings"
-
-	"github.com/nexus-otel/nexus/internal/store"
 )
 
 // Time layouts of query parameters.
@@ -36,38 +33,4 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// stringArrayParam renders strings as an Array(String) query parameter.
-// Quotes and backslashes are escaped, so a value can never end its string
-// early.
-func stringArrayParam(vs []string) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, v := range vs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('\'')
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v))
-		b.WriteByte('\'')
-	}
-	b.WriteByte(']')
-	return b.String()
-}
-
-// count runs a query answering one count.
-func count(ctx context.Context, s store.Store, q string, params store.Params) (int64, error) {
-	rows, err := s.Query(ctx, q, params)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	var n uint64
-	if rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return 0, err
-		}
-	}
-	return int64(n), rows.Err()
 }

@@ -119,21 +119,9 @@ func (s *Service) CheckRawKept(from time.Time) error {
 	keep := schema.RetentionOf(s.store).Raw()
 	if keep > 0 && from.Before(time.Now().Add(-keep)) {
 		return domainerr.Invalid("range older than the raw calls are kept", domainerr.Field{Field: "from",
-			Message: fmt.Sprintf("raw calls are kept for %s: ask for a later from, or use /costs for older totals", fmtDuration(keep))})
+			Message: fmt.Sprintf("raw calls are kept for %s: ask for a later from, or use /costs for older totals", schema.FormatDuration(keep))})
 	}
 	return nil
-}
-
-// fmtDuration prints d without trailing zero units (2160h, not 2160h0m0s).
-func fmtDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
 }
 
 // List is the calls of f and cf, newest first, the page of limit calls
@@ -146,7 +134,7 @@ func (s *Service) List(ctx context.Context, f schema.Filter, cf Filter, offset i
 	cond, params := f.Where("timestamp")
 	cond = cf.where(cond, params)
 	table := schema.Table(s.store, schema.TableCalls)
-	total, err := s.count(ctx, "SELECT count() FROM "+table+" WHERE "+cond, params)
+	total, err := schema.Count(ctx, s.store, "SELECT count() FROM "+table+" WHERE "+cond, params)
 	if err != nil {
 		return nil, 0, fmt.Errorf("count calls: %w", err)
 	}
@@ -193,20 +181,4 @@ func (s *Service) List(ctx context.Context, f schema.Filter, cf Filter, offset i
 		return nil, 0, fmt.Errorf("read calls: %w", err)
 	}
 	return out, total, nil
-}
-
-// count runs a query answering one count.
-func (s *Service) count(ctx context.Context, q string, params store.Params) (int64, error) {
-	rows, err := s.store.Query(ctx, q, params)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	var n uint64
-	if rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return 0, err
-		}
-	}
-	return int64(n), rows.Err()
 }

@@ -9,6 +9,7 @@
 package schema
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -120,4 +121,34 @@ func StringArrayParam(vs []string) string {
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// Count runs q, a query answering one count.
+func Count(ctx context.Context, s store.Store, q string, params store.Params) (int64, error) {
+	rows, err := s.Query(ctx, q, params)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n uint64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return int64(n), rows.Err()
+}
+
+// FormatDuration is d as the API writes durations (retention horizons,
+// rule windows): a Go duration without its zero tails, "5m", "1h30m",
+// "2160h".
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
