@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nexus-otel/nexus/internal/providers/provider"
+	"github.com/nexus-otel/nexus/internal/providers/provider/clienttest"
 )
 
 const apolloTestKey = "apollo_MASTER_key_123"
@@ -25,32 +24,18 @@ func apolloRL(rls []provider.RateLimit) []string {
 	return out
 }
 
-func apolloSame(t *testing.T, what string, got, want []string) {
-	t.Helper()
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("%s:\ngot:\n  %s\nwant:\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-	}
-}
-
 // apolloServer serves handler under /api/v1 after checking the key header.
-func apolloServer(t *testing.T, handler http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
+func apolloServer(t *testing.T, handler http.HandlerFunc) *clienttest.Server {
 	t.Helper()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		if got := r.Header.Get("x-api-key"); got != apolloTestKey {
-			t.Errorf("x-api-key = %q", got)
-		}
+	return clienttest.NewKeyedServer(t, "x-api-key", apolloTestKey, func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "" {
 			t.Errorf("unexpected Authorization header")
 		}
 		handler(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &n
+	})
 }
 
-func apolloNew(srv *httptest.Server) *Client {
+func apolloNew(srv *clienttest.Server) *Client {
 	return NewClient(ClientConfig{BaseURL: srv.URL + "/api/v1/", APIKey: apolloTestKey}, srv.Client())
 }
 
@@ -73,7 +58,7 @@ const apolloUsageStatsBody = `{
 }`
 
 func TestApolloPollUsageStats(t *testing.T) {
-	srv, _ := apolloServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := apolloServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/api/v1/usage_stats/api_usage_stats" {
 			t.Errorf("request %s %s", r.Method, r.URL)
 		}
@@ -108,7 +93,7 @@ func TestApolloPollUsageStats(t *testing.T) {
 	if len(p.Usage) != 0 || len(p.Gauges) != 0 {
 		t.Errorf("usage/gauges = %+v / %+v", p.Usage, p.Gauges)
 	}
-	apolloSame(t, "rate limits", apolloRL(p.RateLimits), []string{
+	clienttest.SameLines(t, "rate limits", apolloRL(p.RateLimits), []string{
 		// contacts announces neither a limit nor what is left: nothing
 		"mixed_companies/search minute limit=50 remaining=49 reset=0s",
 		"mixed_companies/search hour limit=200 remaining=199 reset=0s",
@@ -147,7 +132,7 @@ func TestApolloPollNotMasterKey(t *testing.T) {
 		`{"error":"api/v1/usage_stats/api_usage_stats is not accessible with this api_key","error_code":"API_INACCESSIBLE"}`: "usage stats need a master API key (Apollo said: api/v1/usage_stats/api_usage_stats is not accessible with this api_key)",
 		``: "usage stats need a master API key",
 	} {
-		srv, _ := apolloServer(t, func(w http.ResponseWriter, r *http.Request) {
+		srv := apolloServer(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusForbidden)
 			fmt.Fprint(w, body)
@@ -185,7 +170,7 @@ func TestApolloPollFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, _ := apolloServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := apolloServer(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", tc.ctype)
 				w.Header().Set("Retry-After", "30")
 				w.WriteHeader(tc.status)
@@ -222,7 +207,7 @@ func TestApolloCheck(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, n := apolloServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := apolloServer(t, func(w http.ResponseWriter, r *http.Request) {
 				if r.Method != http.MethodGet || r.URL.Path != "/api/v1/auth/health" {
 					t.Errorf("request %s %s", r.Method, r.URL)
 				}
@@ -245,27 +230,20 @@ func TestApolloCheck(t *testing.T) {
 			if ch.Up != tc.up || ch.Class != tc.class || ch.HTTPStatus != tc.status || ch.Message != tc.message || ch.Latency <= 0 {
 				t.Errorf("check = %+v", ch)
 			}
-			apolloSame(t, "check rate limits", apolloRL(ch.RateLimits), []string{
+			clienttest.SameLines(t, "check rate limits", apolloRL(ch.RateLimits), []string{
 				" minute limit=400 remaining=399 reset=0s",
 				" hour limit=2000 remaining=1997 reset=0s",
 				" day limit=4000 remaining=0 reset=0s",
 			})
-			if n.Load() != 1 {
-				t.Errorf("%d requests", n.Load())
+			if n := len(srv.Requests()); n != 1 {
+				t.Errorf("%d requests", n)
 			}
 		})
 	}
 }
 
 func TestApolloTimeout(t *testing.T) {
-	release := make(chan struct{})
-	srv, _ := apolloServer(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	})
-	defer close(release)
+	srv := apolloServer(t, clienttest.Slow)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := apolloNew(srv).Poll(ctx, time.Time{}, time.Now()); provider.ClassOf(err) != provider.ClassTimeout {

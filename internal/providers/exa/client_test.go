@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nexus-otel/nexus/internal/providers/provider"
+	"github.com/nexus-otel/nexus/internal/providers/provider/clienttest"
 )
 
 const (
@@ -20,55 +18,13 @@ const (
 	exaTestServiceKey = "exa-service-KEY-ffff9999"
 )
 
-func exaUsageLine(u provider.Usage) string {
-	return fmt.Sprintf("%s %s acct=%s kind=%s value=%s project=%s model=%s line=%s cat=%s key=%s",
-		u.Start.UTC().Format(time.RFC3339), u.End.UTC().Format(time.RFC3339), u.Account, u.Kind, u.Value.String(),
-		u.Project, u.Model, u.LineItem, u.Category, u.APIKey)
-}
-
-func exaSame(t *testing.T, what string, got, want []string) {
-	t.Helper()
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("%s:\ngot:\n  %s\nwant:\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-	}
-}
-
-type exaTestServer struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []string
-}
-
-func (s *exaTestServer) seen() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.reqs...)
-}
+// exaTestKeys are what no error or message may show.
+var exaTestKeys = []string{exaTestAPIKey, exaTestServiceKey}
 
 // exaServer checks the x-api-key header against key and records requests.
-func exaServer(t *testing.T, key string, handler http.HandlerFunc) *exaTestServer {
+func exaServer(t *testing.T, key string, handler http.HandlerFunc) *clienttest.Server {
 	t.Helper()
-	s := &exaTestServer{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		s.mu.Lock()
-		s.reqs = append(s.reqs, strings.TrimSpace(r.Method+" "+r.URL.RequestURI()+" "+string(body)))
-		s.mu.Unlock()
-		if got := r.Header.Get("x-api-key"); got != key {
-			t.Errorf("%s: x-api-key = %q, want %q", r.URL.Path, got, key)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		handler(w, r)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func exaNoSecret(t *testing.T, s string) {
-	t.Helper()
-	if strings.Contains(s, exaTestAPIKey) || strings.Contains(s, exaTestServiceKey) {
-		t.Errorf("key leaked in %q", s)
-	}
+	return clienttest.NewKeyedServer(t, "x-api-key", key, handler)
 }
 
 // exaUsageJSON is a per-key usage answer as documented.
@@ -124,10 +80,10 @@ func TestExaPollServiceKey(t *testing.T) {
 	}
 	var got []string
 	for _, u := range p.Usage {
-		got = append(got, exaUsageLine(u))
+		got = append(got, clienttest.UsageLine(u))
 	}
 	d25, d26, d27 := "2026-11-25T00:00:00Z", "2026-11-26T00:00:00Z", "2026-11-27T00:00:00Z"
-	exaSame(t, "usage", got, []string{
+	clienttest.SameLines(t, "usage", got, []string{
 		d25 + " " + d26 + " acct=team_42 kind=cost_usd value=1.234 project= model= line= cat= key=prod",
 		d25 + " " + d26 + " acct=team_42 kind=breakdown_cost_usd value=1.05 project= model= line=Search (1-25 results) cat= key=prod",
 		d25 + " " + d26 + " acct=team_42 kind=quantity value=150 project= model= line=Search (1-25 results) cat= key=prod",
@@ -143,7 +99,7 @@ func TestExaPollServiceKey(t *testing.T) {
 	if len(p.Gauges)+len(p.RateLimits) != 0 {
 		t.Errorf("gauges/rate limits = %+v", p)
 	}
-	exaSame(t, "requests", admin.seen(), []string{
+	clienttest.SameLines(t, "requests", admin.Seen(), []string{
 		"GET /team-management/api-keys",
 		"GET /team-management/api-keys/key_1/usage?end_date=2026-11-25T23%3A59%3A59.999Z&start_date=2026-11-25T00%3A00%3A00.000Z",
 		"GET /team-management/api-keys/key_1/usage?end_date=2026-11-26T12%3A00%3A00.000Z&start_date=2026-11-26T00%3A00%3A00.000Z",
@@ -179,15 +135,15 @@ func TestExaKeyListShapes(t *testing.T) {
 		admin := exaServer(t, exaTestServiceKey, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) })
 		e := NewClient(ClientConfig{AdminBaseURL: admin.URL, ServiceKey: exaTestServiceKey}, nil)
 		p, err := e.Poll(context.Background(), time.Now().Add(-time.Hour), time.Now())
-		if provider.ClassOf(err) != provider.ClassBadResponse || len(p.Usage) != 0 || len(admin.seen()) != 1 {
+		if provider.ClassOf(err) != provider.ClassBadResponse || len(p.Usage) != 0 || len(admin.Seen()) != 1 {
 			t.Errorf("%s: poll %+v, err %v", body, p, err)
 		}
 	}
 	// entries whose id is not a string or number are skipped
 	admin := exaServer(t, exaTestServiceKey, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"data":[{"id":{}},{"id":null}]}`) })
 	e := NewClient(ClientConfig{AdminBaseURL: admin.URL, ServiceKey: exaTestServiceKey}, nil)
-	if p, err := e.Poll(context.Background(), time.Now().Add(-time.Hour), time.Now()); err != nil || len(p.Usage) != 0 || len(admin.seen()) != 1 {
-		t.Errorf("poll %+v, err %v, requests %v", p, err, admin.seen())
+	if p, err := e.Poll(context.Background(), time.Now().Add(-time.Hour), time.Now()); err != nil || len(p.Usage) != 0 || len(admin.Seen()) != 1 {
+		t.Errorf("poll %+v, err %v, requests %v", p, err, admin.Seen())
 	}
 }
 
@@ -230,8 +186,8 @@ func TestExaPollWithoutServiceKey(t *testing.T) {
 	if err != nil || len(p.Usage)+len(p.Gauges)+len(p.RateLimits) != 0 {
 		t.Errorf("poll = %+v, %v", p, err)
 	}
-	if n := len(api.seen()); n != 0 {
-		t.Errorf("%d requests made: %v", n, api.seen())
+	if n := len(api.Seen()); n != 0 {
+		t.Errorf("%d requests made: %v", n, api.Seen())
 	}
 }
 
@@ -282,8 +238,8 @@ func TestExaPollErrors(t *testing.T) {
 			if pe.Class != tc.class || pe.Status != tc.status || pe.Message != tc.message || pe.Provider != Name {
 				t.Errorf("error = %+v", pe)
 			}
-			exaNoSecret(t, err.Error())
-			if n := len(admin.seen()); n != tc.requests {
+			clienttest.AssertNoSecret(t, exaTestKeys, err.Error())
+			if n := len(admin.Seen()); n != tc.requests {
 				t.Errorf("%d requests, want %d", n, tc.requests)
 			}
 			if tc.requests == 3 && (len(p.Usage) != 1 || p.Usage[0].APIKey != "two" || p.Usage[0].Value.String() != "0.5") {
@@ -351,8 +307,8 @@ func TestExaCheckAPIKey(t *testing.T) {
 			if ch.Up != tc.up || ch.Class != tc.class || ch.HTTPStatus != tc.status || ch.Message != tc.message || ch.Latency <= 0 {
 				t.Errorf("check = %+v", ch)
 			}
-			exaSame(t, "requests", api.seen(), []string{"POST /search {}"})
-			exaNoSecret(t, ch.Message)
+			clienttest.SameLines(t, "requests", api.Seen(), []string{"POST /search {}"})
+			clienttest.AssertNoSecret(t, exaTestKeys, ch.Message)
 		})
 	}
 	if ch := NewClient(ClientConfig{}, nil).Check(context.Background()); ch.Up || ch.Class != provider.ClassAuthFailed {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -14,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/nexus-otel/nexus/internal/providers/provider"
+	"github.com/nexus-otel/nexus/internal/providers/provider/clienttest"
 )
 
 const (
@@ -24,112 +22,8 @@ const (
 	openAITestAPIKey   = "sk-proj-TESTSECRET-fedcba9876543210"
 )
 
-// openAITestRequest is what the fake server saw of one request.
-type openAITestRequest struct {
-	Path  string
-	Query url.Values
-	Auth  string
-}
-
-// openAITestServer is a fake provider API that records its requests.
-type openAITestServer struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []openAITestRequest
-}
-
-func newOpenAITestServer(t *testing.T, h http.HandlerFunc) *openAITestServer {
-	t.Helper()
-	s := &openAITestServer{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.reqs = append(s.reqs, openAITestRequest{Path: r.URL.Path, Query: r.URL.Query(), Auth: r.Header.Get("Authorization")})
-		s.mu.Unlock()
-		h(w, r)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *openAITestServer) requests() []openAITestRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.reqs)
-}
-
-func (s *openAITestServer) paths() []string {
-	var out []string
-	for _, r := range s.requests() {
-		p := r.Path
-		if pg := r.Query.Get("page"); pg != "" {
-			p += "?page=" + pg
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
-func openAITestJSON(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
-}
-
-// openAITestSlow answers only when the client has given up.
-func openAITestSlow(w http.ResponseWriter, r *http.Request) {
-	select {
-	case <-r.Context().Done():
-	case <-time.After(5 * time.Second):
-	}
-}
-
-func openAITestDec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
-
-// openAIAssertUsage compares every field of every record, in order.
-func openAIAssertUsage(t *testing.T, got, want []provider.Usage) {
-	t.Helper()
-	for i := 0; i < max(len(got), len(want)); i++ {
-		switch {
-		case i >= len(got):
-			t.Errorf("usage[%d] missing, want %s", i, openAIFmtUsage(want[i]))
-		case i >= len(want):
-			t.Errorf("usage[%d] unexpected: %s", i, openAIFmtUsage(got[i]))
-		default:
-			g, w := got[i], want[i]
-			if !g.Start.Equal(w.Start) || !g.End.Equal(w.End) || g.Account != w.Account || g.Kind != w.Kind ||
-				!g.Value.Equal(w.Value) || g.Value.String() != w.Value.String() || g.Project != w.Project ||
-				g.Model != w.Model || g.LineItem != w.LineItem || g.Category != w.Category || g.APIKey != w.APIKey {
-				t.Errorf("usage[%d]\n got %s\nwant %s", i, openAIFmtUsage(g), openAIFmtUsage(w))
-			}
-		}
-	}
-}
-
-func openAIFmtUsage(u provider.Usage) string {
-	return fmt.Sprintf("{%s..%s acct=%q kind=%q value=%s project=%q model=%q line_item=%q category=%q api_key=%q}",
-		u.Start.UTC().Format(time.RFC3339), u.End.UTC().Format(time.RFC3339), u.Account, u.Kind, u.Value.String(),
-		u.Project, u.Model, u.LineItem, u.Category, u.APIKey)
-}
-
-func openAIAssertClass(t *testing.T, err error, class string) {
-	t.Helper()
-	if got := provider.ClassOf(err); got != class {
-		t.Fatalf("class = %q, want %q (err %v)", got, class, err)
-	}
-	var pe *provider.Error
-	if !errors.As(err, &pe) {
-		t.Fatalf("want a *Error, got %T %v", err, err)
-	}
-}
-
-func openAIAssertNoKey(t *testing.T, s string) {
-	t.Helper()
-	for _, k := range []string{openAITestAdminKey, openAITestAPIKey, "TESTSECRET"} {
-		if strings.Contains(s, k) {
-			t.Fatalf("text leaks a key (%q): %s", k, s)
-		}
-	}
-}
+// openAITestSecrets are what no error or message may show.
+var openAITestSecrets = []string{openAITestAdminKey, openAITestAPIKey, "TESTSECRET"}
 
 var (
 	openAITestFrom = time.Date(2026, 3, 1, 10, 30, 0, 0, time.UTC)
@@ -157,7 +51,7 @@ func openAITestPage(hasMore bool, next string, buckets ...string) string {
 
 const openAITestEmptyPage = `{"object":"page","data":[],"has_more":false,"next_page":null}`
 
-func newOpenAITestPoller(srv *openAITestServer, cfg ClientConfig) *Client {
+func newOpenAITestPoller(srv *clienttest.Server, cfg ClientConfig) *Client {
 	cfg.BaseURL = srv.URL
 	if cfg.AdminKey == "" {
 		cfg.AdminKey = openAITestAdminKey
@@ -166,26 +60,26 @@ func newOpenAITestPoller(srv *openAITestServer, cfg ClientConfig) *Client {
 }
 
 func TestOpenAIPollUsageAndCosts(t *testing.T) {
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path + "?" + r.URL.Query().Get("page") {
 		case "/organization/usage/completions?":
 			w.Header().Set("x-ratelimit-limit-requests", "100")
 			w.Header().Set("x-ratelimit-remaining-requests", "99")
 			w.Header().Set("x-ratelimit-reset-requests", "600ms")
-			openAITestJSON(w, 200, openAITestPage(true, "page_AAAAAGd", openAITestBucket(openAITestD1,
+			clienttest.JSON(w, 200, openAITestPage(true, "page_AAAAAGd", openAITestBucket(openAITestD1,
 				`{"object":"organization.usage.completions.result","input_tokens":1000,"input_cached_tokens":200,"output_tokens":500,"input_audio_tokens":0,"output_audio_tokens":0,"num_model_requests":7,"project_id":"proj_a","user_id":null,"api_key_id":null,"model":"gpt-4o-mini-2024-07-18","batch":null}`)))
 		case "/organization/usage/completions?page_AAAAAGd":
-			openAITestJSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD2,
+			clienttest.JSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD2,
 				`{"object":"organization.usage.completions.result","input_tokens":30,"input_cached_tokens":0,"output_tokens":12,"input_audio_tokens":4,"output_audio_tokens":5,"num_model_requests":1,"project_id":"proj_b","user_id":null,"api_key_id":null,"model":"gpt-4o-2024-08-06","batch":null}`)))
 		case "/organization/usage/embeddings?":
-			openAITestJSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD2,
+			clienttest.JSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD2,
 				`{"object":"organization.usage.embeddings.result","input_tokens":16,"num_model_requests":2,"project_id":null,"user_id":null,"api_key_id":null,"model":"text-embedding-3-small"}`)))
 		case "/organization/usage/images?":
-			openAITestJSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD3,
+			clienttest.JSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD3,
 				`{"object":"organization.usage.images.result","images":3,"num_model_requests":2,"size":"1024x1024","source":"image.generation","project_id":"proj_a","user_id":null,"api_key_id":null,"model":"dall-e-3"}`,
 				`{"object":"organization.usage.images.result","images":1,"num_model_requests":1,"size":"512x512","source":"image.generation","project_id":"proj_a","user_id":null,"api_key_id":null,"model":"dall-e-3"}`)))
 		case "/organization/costs?":
-			openAITestJSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD1,
+			clienttest.JSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD1,
 				`{"object":"organization.costs.result","amount":{"value":0.06,"currency":"usd"},"line_item":"gpt-4o-mini, input","project_id":"proj_a","api_key_id":null,"quantity":null}`,
 				`{"object":"organization.costs.result","amount":{"value":1.234567,"currency":"usd"},"line_item":"gpt-4o-mini, output","project_id":"proj_a","api_key_id":null,"quantity":null}`),
 				openAITestBucket(openAITestD2,
@@ -202,15 +96,15 @@ func TestOpenAIPollUsageAndCosts(t *testing.T) {
 	}
 
 	d := func(day time.Time, kind, v, project, model, category string) provider.Usage {
-		return provider.Usage{Start: day, End: day.Add(24 * time.Hour), Account: "openai", Kind: kind, Value: openAITestDec(v),
+		return provider.Usage{Start: day, End: day.Add(24 * time.Hour), Account: "openai", Kind: kind, Value: clienttest.Dec(v),
 			Project: project, Model: model, Category: category}
 	}
 	cost := func(day time.Time, v, lineItem, project, apiKey string) provider.Usage {
-		return provider.Usage{Start: day, End: day.Add(24 * time.Hour), Account: "openai", Kind: "cost_usd", Value: openAITestDec(v),
+		return provider.Usage{Start: day, End: day.Add(24 * time.Hour), Account: "openai", Kind: "cost_usd", Value: clienttest.Dec(v),
 			LineItem: lineItem, Project: project, APIKey: apiKey}
 	}
 	mini, gpt4o := "gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06"
-	openAIAssertUsage(t, poll.Usage, []provider.Usage{
+	clienttest.AssertUsage(t, poll.Usage, []provider.Usage{
 		d(openAITestD1, "input_audio_tokens", "0", "proj_a", mini, "completions"),
 		d(openAITestD1, "cached_input_tokens", "200", "proj_a", mini, "completions"),
 		d(openAITestD1, "input_tokens", "1000", "proj_a", mini, "completions"),
@@ -240,8 +134,8 @@ func TestOpenAIPollUsageAndCosts(t *testing.T) {
 		t.Errorf("gauges = %+v", poll.Gauges)
 	}
 
-	reqs := srv.requests()
-	if got, want := srv.paths(), []string{"/organization/usage/completions", "/organization/usage/completions?page=page_AAAAAGd",
+	reqs := srv.Requests()
+	if got, want := srv.Paths(), []string{"/organization/usage/completions", "/organization/usage/completions?page=page_AAAAAGd",
 		"/organization/usage/embeddings", "/organization/usage/images", "/organization/costs"}; !slices.Equal(got, want) {
 		t.Fatalf("requests %v, want %v", got, want)
 	}
@@ -285,14 +179,14 @@ func TestOpenAIPollBucketWidths(t *testing.T) {
 		"1m": {"1440", time.Date(2026, 3, 1, 10, 30, 0, 0, time.UTC)},
 	} {
 		t.Run(width, func(t *testing.T) {
-			srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) { openAITestJSON(w, 200, openAITestEmptyPage) })
+			srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) { clienttest.JSON(w, 200, openAITestEmptyPage) })
 			o := newOpenAITestPoller(srv, ClientConfig{BucketWidth: width, UsageTypes: []string{"completions"}})
 			if _, err := o.Poll(context.Background(), openAITestFrom.Add(17*time.Second), openAITestNow); err != nil {
 				t.Fatal(err)
 			}
-			reqs := srv.requests()
+			reqs := srv.Requests()
 			if len(reqs) != 2 {
-				t.Fatalf("requests %v", srv.paths())
+				t.Fatalf("requests %v", srv.Paths())
 			}
 			q := reqs[0].Query
 			if q.Get("limit") != want.limit || q.Get("bucket_width") != width || q.Get("start_time") != strconv.FormatInt(want.start.Unix(), 10) {
@@ -308,24 +202,24 @@ func TestOpenAIPollBucketWidths(t *testing.T) {
 }
 
 func TestOpenAIPollEmptyPageWithCursorContinues(t *testing.T) {
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path + "?" + r.URL.Query().Get("page") {
 		case "/organization/usage/completions?":
-			openAITestJSON(w, 200, openAITestPage(true, "c1"))
+			clienttest.JSON(w, 200, openAITestPage(true, "c1"))
 		case "/organization/usage/completions?c1":
-			openAITestJSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD2,
+			clienttest.JSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD2,
 				`{"object":"organization.usage.completions.result","input_tokens":5,"project_id":null,"model":null}`)))
 		default:
-			openAITestJSON(w, 200, openAITestEmptyPage)
+			clienttest.JSON(w, 200, openAITestEmptyPage)
 		}
 	})
 	poll, err := newOpenAITestPoller(srv, ClientConfig{UsageTypes: []string{"completions"}}).Poll(context.Background(), openAITestFrom, openAITestNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	openAIAssertUsage(t, poll.Usage, []provider.Usage{{Start: openAITestD2, End: openAITestD3, Account: "openai", Kind: "input_tokens",
-		Value: openAITestDec("5"), Category: "completions"}})
-	if got, want := srv.paths(), []string{"/organization/usage/completions", "/organization/usage/completions?page=c1", "/organization/costs"}; !slices.Equal(got, want) {
+	clienttest.AssertUsage(t, poll.Usage, []provider.Usage{{Start: openAITestD2, End: openAITestD3, Account: "openai", Kind: "input_tokens",
+		Value: clienttest.Dec("5"), Category: "completions"}})
+	if got, want := srv.Paths(), []string{"/organization/usage/completions", "/organization/usage/completions?page=c1", "/organization/costs"}; !slices.Equal(got, want) {
 		t.Fatalf("requests %v", got)
 	}
 }
@@ -348,20 +242,20 @@ func TestOpenAIPollPagingFaults(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == "/organization/costs" {
-					openAITestJSON(w, 200, openAITestEmptyPage)
+					clienttest.JSON(w, 200, openAITestEmptyPage)
 					return
 				}
-				openAITestJSON(w, 200, c.pages[r.URL.Query().Get("page")])
+				clienttest.JSON(w, 200, c.pages[r.URL.Query().Get("page")])
 			})
 			poll, err := newOpenAITestPoller(srv, ClientConfig{UsageTypes: []string{"completions"}}).Poll(context.Background(), openAITestFrom, openAITestNow)
-			openAIAssertClass(t, err, provider.ClassBadResponse)
+			clienttest.AssertClass(t, err, provider.ClassBadResponse)
 			// partial results come back with the error
-			openAIAssertUsage(t, poll.Usage, []provider.Usage{{Start: openAITestD1, End: openAITestD2, Account: "openai", Kind: "output_tokens",
-				Value: openAITestDec("9"), Project: "p", Model: "m", Category: "completions"}})
+			clienttest.AssertUsage(t, poll.Usage, []provider.Usage{{Start: openAITestD1, End: openAITestD2, Account: "openai", Kind: "output_tokens",
+				Value: clienttest.Dec("9"), Project: "p", Model: "m", Category: "completions"}})
 			// a bad cursor ends that endpoint, not the poll: costs are still read
-			if got, want := srv.paths(), append(c.wantPaths, "/organization/costs"); !slices.Equal(got, want) {
+			if got, want := srv.Paths(), append(c.wantPaths, "/organization/costs"); !slices.Equal(got, want) {
 				t.Fatalf("requests %v, want %v", got, want)
 			}
 		})
@@ -371,19 +265,19 @@ func TestOpenAIPollPagingFaults(t *testing.T) {
 func TestOpenAIPollStopsAfterMaxPages(t *testing.T) {
 	var n int
 	var mu sync.Mutex
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/organization/costs" {
-			openAITestJSON(w, 200, openAITestEmptyPage)
+			clienttest.JSON(w, 200, openAITestEmptyPage)
 			return
 		}
 		mu.Lock()
 		n++
 		next := "c" + strconv.Itoa(n)
 		mu.Unlock()
-		openAITestJSON(w, 200, openAITestPage(true, next))
+		clienttest.JSON(w, 200, openAITestPage(true, next))
 	})
 	_, err := newOpenAITestPoller(srv, ClientConfig{UsageTypes: []string{"completions"}}).Poll(context.Background(), openAITestFrom, openAITestNow)
-	openAIAssertClass(t, err, provider.ClassBadResponse)
+	clienttest.AssertClass(t, err, provider.ClassBadResponse)
 	if n != openAIMaxPages {
 		t.Fatalf("read %d pages, want %d", n, openAIMaxPages)
 	}
@@ -399,23 +293,23 @@ func TestOpenAIPollFailures(t *testing.T) {
 		retryAfter time.Duration
 		calls      int // requests made: a stop-class failure ends the poll
 	}{
-		{"401", func(w http.ResponseWriter, r *http.Request) { openAITestJSON(w, 401, echoKey) },
+		{"401", func(w http.ResponseWriter, r *http.Request) { clienttest.JSON(w, 401, echoKey) },
 			provider.ClassAuthFailed, 401, 0, 1},
 		{"403 masked key", func(w http.ResponseWriter, r *http.Request) {
-			openAITestJSON(w, 403, `{"error":{"message":"Key sk-admin-TESTS***********cdef is not allowed","type":"invalid_request_error","param":null,"code":null}}`)
+			clienttest.JSON(w, 403, `{"error":{"message":"Key sk-admin-TESTS***********cdef is not allowed","type":"invalid_request_error","param":null,"code":null}}`)
 		}, provider.ClassAuthFailed, 403, 0, 1},
 		{"429 rate limit", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", "7")
-			openAITestJSON(w, 429, `{"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}`)
+			clienttest.JSON(w, 429, `{"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}`)
 		}, provider.ClassRateLimited, 429, 7 * time.Second, 1},
 		{"429 insufficient_quota", func(w http.ResponseWriter, r *http.Request) {
-			openAITestJSON(w, 429, `{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`)
+			clienttest.JSON(w, 429, `{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`)
 		}, provider.ClassQuotaExhausted, 429, 0, 1},
 		{"500", func(w http.ResponseWriter, r *http.Request) {
-			openAITestJSON(w, 500, `{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}`)
+			clienttest.JSON(w, 500, `{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}`)
 		}, provider.ClassServerError, 500, 0, 3},
 		{"malformed json", func(w http.ResponseWriter, r *http.Request) {
-			openAITestJSON(w, 200, `{"object":"page","data":[{"object":"bucket","start_time":1772323200,"results":[}`)
+			clienttest.JSON(w, 200, `{"object":"page","data":[{"object":"bucket","start_time":1772323200,"results":[}`)
 		}, provider.ClassBadResponse, 200, 0, 3},
 		{"truncated body", func(w http.ResponseWriter, r *http.Request) {
 			body := openAITestPage(false, "", openAITestBucket(openAITestD1, `{"input_tokens":1}`))
@@ -430,71 +324,71 @@ func TestOpenAIPollFailures(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			srv := newOpenAITestServer(t, c.handler)
+			srv := clienttest.NewServer(t, c.handler)
 			poll, err := newOpenAITestPoller(srv, ClientConfig{APIKey: openAITestAPIKey, UsageTypes: []string{"completions", "embeddings"}}).
 				Poll(context.Background(), openAITestFrom, openAITestNow)
-			openAIAssertClass(t, err, c.class)
+			clienttest.AssertClass(t, err, c.class)
 			var pe *provider.Error
 			errors.As(err, &pe)
 			if pe.Status != c.status || pe.RetryAfter != c.retryAfter || pe.Provider != Name {
 				t.Errorf("error %+v", pe)
 			}
-			openAIAssertNoKey(t, err.Error())
+			clienttest.AssertNoSecret(t, openAITestSecrets, err.Error())
 			if len(poll.Usage) != 0 {
 				t.Errorf("usage %+v", poll.Usage)
 			}
-			if got := len(srv.requests()); got != c.calls {
-				t.Errorf("%d requests (%v), want %d", got, srv.paths(), c.calls)
+			if got := len(srv.Requests()); got != c.calls {
+				t.Errorf("%d requests (%v), want %d", got, srv.Paths(), c.calls)
 			}
 		})
 	}
 }
 
 func TestOpenAIPollSiblingFailureDoesNotStopOthers(t *testing.T) {
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/organization/usage/vector_stores":
-			openAITestJSON(w, 404, `{"error":{"message":"Invalid URL (GET /v1/organization/usage/vector_stores)","type":"invalid_request_error","param":null,"code":null}}`)
+			clienttest.JSON(w, 404, `{"error":{"message":"Invalid URL (GET /v1/organization/usage/vector_stores)","type":"invalid_request_error","param":null,"code":null}}`)
 		case "/organization/usage/audio_speeches":
-			openAITestJSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD2,
+			clienttest.JSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD2,
 				`{"object":"organization.usage.audio_speeches.result","characters":1234,"num_model_requests":3,"project_id":"proj_a","user_id":null,"api_key_id":null,"model":"tts-1"}`)))
 		case "/organization/usage/code_interpreter_sessions":
-			openAITestJSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD2,
+			clienttest.JSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD2,
 				`{"object":"organization.usage.code_interpreter_sessions.result","num_sessions":2,"project_id":"proj_a"}`)))
 		default:
-			openAITestJSON(w, 200, openAITestEmptyPage)
+			clienttest.JSON(w, 200, openAITestEmptyPage)
 		}
 	})
 	poll, err := newOpenAITestPoller(srv, ClientConfig{UsageTypes: []string{"vector_stores", "audio_speeches", "code_interpreter_sessions"}}).
 		Poll(context.Background(), openAITestFrom, openAITestNow)
-	openAIAssertClass(t, err, provider.ClassClientError)
+	clienttest.AssertClass(t, err, provider.ClassClientError)
 	if !strings.Contains(err.Error(), "vector_stores") {
 		t.Errorf("error does not name the endpoint: %v", err)
 	}
 	u := func(kind, v, model, cat string) provider.Usage {
-		return provider.Usage{Start: openAITestD2, End: openAITestD3, Account: "openai", Kind: kind, Value: openAITestDec(v), Project: "proj_a", Model: model, Category: cat}
+		return provider.Usage{Start: openAITestD2, End: openAITestD3, Account: "openai", Kind: kind, Value: clienttest.Dec(v), Project: "proj_a", Model: model, Category: cat}
 	}
-	openAIAssertUsage(t, poll.Usage, []provider.Usage{
+	clienttest.AssertUsage(t, poll.Usage, []provider.Usage{
 		u("characters", "1234", "tts-1", "audio_speeches"),
 		u("requests", "3", "tts-1", "audio_speeches"),
 		u("num_sessions", "2", "", "code_interpreter_sessions"),
 	})
-	if got := len(srv.requests()); got != 4 {
-		t.Errorf("requests %v", srv.paths())
+	if got := len(srv.Requests()); got != 4 {
+		t.Errorf("requests %v", srv.Paths())
 	}
 }
 
 func TestOpenAIPollSkipsNulls(t *testing.T) {
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/organization/usage/completions":
-			openAITestJSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD1,
+			clienttest.JSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD1,
 				`{"object":"organization.usage.completions.result","input_tokens":null,"input_cached_tokens":null,"output_tokens":42,"num_model_requests":null,"project_id":null,"user_id":null,"api_key_id":null,"model":null,"batch":null}`,
 				`{"object":"organization.usage.completions.result","project_id":"proj_empty"}`),
 				`{"object":"bucket","start_time":1772409600,"end_time":1772496000,"results":null}`,
 				`{"object":"bucket","start_time":1772409600,"end_time":1772496000}`))
 		case "/organization/costs":
-			openAITestJSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD1,
+			clienttest.JSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD1,
 				`{"object":"organization.costs.result","amount":{"value":null,"currency":"usd"},"line_item":"a","project_id":null}`,
 				`{"object":"organization.costs.result","amount":null,"line_item":"b","project_id":null}`,
 				`{"object":"organization.costs.result","line_item":"c"}`,
@@ -505,65 +399,65 @@ func TestOpenAIPollSkipsNulls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	openAIAssertUsage(t, poll.Usage, []provider.Usage{
-		{Start: openAITestD1, End: openAITestD2, Account: "openai", Kind: "output_tokens", Value: openAITestDec("42"), Category: "completions"},
+	clienttest.AssertUsage(t, poll.Usage, []provider.Usage{
+		{Start: openAITestD1, End: openAITestD2, Account: "openai", Kind: "output_tokens", Value: clienttest.Dec("42"), Category: "completions"},
 		// a string amount is read exactly; a missing currency is USD, the
 		// only one the Costs API documents
-		{Start: openAITestD1, End: openAITestD2, Account: "openai", Kind: "cost_usd", Value: openAITestDec("0.5"), LineItem: "d"},
+		{Start: openAITestD1, End: openAITestD2, Account: "openai", Kind: "cost_usd", Value: clienttest.Dec("0.5"), LineItem: "d"},
 	})
 }
 
 func TestOpenAIPollBucketWithoutBounds(t *testing.T) {
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/organization/costs" {
-			openAITestJSON(w, 200, openAITestEmptyPage)
+			clienttest.JSON(w, 200, openAITestEmptyPage)
 			return
 		}
-		openAITestJSON(w, 200, `{"object":"page","data":[{"object":"bucket","start_time":null,"end_time":1772409600,"results":[{"input_tokens":3}]},`+
+		clienttest.JSON(w, 200, `{"object":"page","data":[{"object":"bucket","start_time":null,"end_time":1772409600,"results":[{"input_tokens":3}]},`+
 			openAITestBucket(openAITestD2, `{"input_tokens":4}`)+`],"has_more":false,"next_page":null}`)
 	})
 	poll, err := newOpenAITestPoller(srv, ClientConfig{UsageTypes: []string{"completions"}}).Poll(context.Background(), openAITestFrom, openAITestNow)
-	openAIAssertClass(t, err, provider.ClassBadResponse)
-	openAIAssertUsage(t, poll.Usage, []provider.Usage{{Start: openAITestD2, End: openAITestD3, Account: "openai", Kind: "input_tokens", Value: openAITestDec("4"), Category: "completions"}})
+	clienttest.AssertClass(t, err, provider.ClassBadResponse)
+	clienttest.AssertUsage(t, poll.Usage, []provider.Usage{{Start: openAITestD2, End: openAITestD3, Account: "openai", Kind: "input_tokens", Value: clienttest.Dec("4"), Category: "completions"}})
 }
 
 func TestOpenAIPollNonUSDCost(t *testing.T) {
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/organization/costs" {
-			openAITestJSON(w, 200, openAITestEmptyPage)
+			clienttest.JSON(w, 200, openAITestEmptyPage)
 			return
 		}
-		openAITestJSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD1,
+		clienttest.JSON(w, 200, openAITestPage(false, "", openAITestBucket(openAITestD1,
 			`{"object":"organization.costs.result","amount":{"value":0.06,"currency":"usd"},"line_item":"a","project_id":null}`,
 			`{"object":"organization.costs.result","amount":{"value":0.07,"currency":"eur"},"line_item":"b","project_id":null}`,
 			`{"object":"organization.costs.result","amount":{"value":0.08,"currency":"USD"},"line_item":"c","project_id":null}`)))
 	})
 	poll, err := newOpenAITestPoller(srv, ClientConfig{UsageTypes: []string{"completions"}}).Poll(context.Background(), openAITestFrom, openAITestNow)
-	openAIAssertClass(t, err, provider.ClassBadResponse)
+	clienttest.AssertClass(t, err, provider.ClassBadResponse)
 	if !strings.Contains(err.Error(), `1 in "eur"`) {
 		t.Errorf("error %v", err)
 	}
 	c := func(v, li string) provider.Usage {
-		return provider.Usage{Start: openAITestD1, End: openAITestD2, Account: "openai", Kind: "cost_usd", Value: openAITestDec(v), LineItem: li}
+		return provider.Usage{Start: openAITestD1, End: openAITestD2, Account: "openai", Kind: "cost_usd", Value: clienttest.Dec(v), LineItem: li}
 	}
-	openAIAssertUsage(t, poll.Usage, []provider.Usage{c("0.06", "a"), c("0.08", "c")})
+	clienttest.AssertUsage(t, poll.Usage, []provider.Usage{c("0.06", "a"), c("0.08", "c")})
 }
 
 func TestOpenAIPollTimeout(t *testing.T) {
-	srv := newOpenAITestServer(t, openAITestSlow)
+	srv := clienttest.NewServer(t, clienttest.Slow)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	began := time.Now()
 	_, err := newOpenAITestPoller(srv, ClientConfig{}).Poll(ctx, openAITestFrom, openAITestNow)
-	openAIAssertClass(t, err, provider.ClassTimeout)
-	openAIAssertNoKey(t, err.Error())
-	if len(srv.requests()) != 1 || time.Since(began) > 3*time.Second {
-		t.Fatalf("requests %v after %s", srv.paths(), time.Since(began))
+	clienttest.AssertClass(t, err, provider.ClassTimeout)
+	clienttest.AssertNoSecret(t, openAITestSecrets, err.Error())
+	if len(srv.Requests()) != 1 || time.Since(began) > 3*time.Second {
+		t.Fatalf("requests %v after %s", srv.Paths(), time.Since(began))
 	}
 }
 
 func TestOpenAIPollWithoutAdminKeyOrWindow(t *testing.T) {
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) { t.Errorf("unexpected request %s", r.URL) })
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) { t.Errorf("unexpected request %s", r.URL) })
 	o := NewClient(ClientConfig{BaseURL: srv.URL, APIKey: openAITestAPIKey}, srv.Client())
 	if poll, err := o.Poll(context.Background(), openAITestFrom, openAITestNow); err != nil || len(poll.Usage) != 0 {
 		t.Fatalf("inference key only: %+v %v", poll, err)
@@ -574,13 +468,13 @@ func TestOpenAIPollWithoutAdminKeyOrWindow(t *testing.T) {
 	}
 	o = newOpenAITestPoller(srv, ClientConfig{BucketWidth: "5m"})
 	_, err := o.Poll(context.Background(), openAITestFrom, openAITestNow)
-	openAIAssertClass(t, err, provider.ClassClientError)
+	clienttest.AssertClass(t, err, provider.ClassClientError)
 	// the bad type is refused without a request; costs are still read
-	srv2 := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) { openAITestJSON(w, 200, openAITestEmptyPage) })
+	srv2 := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) { clienttest.JSON(w, 200, openAITestEmptyPage) })
 	o = newOpenAITestPoller(srv2, ClientConfig{UsageTypes: []string{"../costs"}})
 	_, err = o.Poll(context.Background(), openAITestFrom, openAITestNow)
-	openAIAssertClass(t, err, provider.ClassClientError)
-	if got := srv2.paths(); !slices.Equal(got, []string{"/organization/costs"}) {
+	clienttest.AssertClass(t, err, provider.ClassClientError)
+	if got := srv2.Paths(); !slices.Equal(got, []string{"/organization/costs"}) {
 		t.Fatalf("requests %v", got)
 	}
 }
@@ -601,14 +495,14 @@ func TestOpenAIDefaults(t *testing.T) {
 
 func TestOpenAICheck(t *testing.T) {
 	t.Run("api key: GET /models", func(t *testing.T) {
-		srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("x-ratelimit-limit-requests", "10000")
 			w.Header().Set("x-ratelimit-remaining-requests", "9999")
 			w.Header().Set("x-ratelimit-reset-requests", "6ms")
 			w.Header().Set("x-ratelimit-limit-tokens", "2000000")
 			w.Header().Set("x-ratelimit-remaining-tokens", "1999000")
 			w.Header().Set("x-ratelimit-reset-tokens", "6m0s")
-			openAITestJSON(w, 200, `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1721172741,"owned_by":"system"}]}`)
+			clienttest.JSON(w, 200, `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1721172741,"owned_by":"system"}]}`)
 		})
 		ch := newOpenAITestPoller(srv, ClientConfig{APIKey: openAITestAPIKey}).Check(context.Background())
 		if !ch.Up || ch.Class != "" || ch.HTTPStatus != 200 || ch.Message != "" || ch.Latency <= 0 {
@@ -619,20 +513,20 @@ func TestOpenAICheck(t *testing.T) {
 		if !slices.Equal(ch.RateLimits, want) {
 			t.Fatalf("rate limits %+v", ch.RateLimits)
 		}
-		reqs := srv.requests()
+		reqs := srv.Requests()
 		if len(reqs) != 1 || reqs[0].Path != "/models" || reqs[0].Auth != "Bearer "+openAITestAPIKey || len(reqs[0].Query) != 0 {
 			t.Fatalf("requests %+v", reqs)
 		}
 	})
 	t.Run("admin key: one-bucket usage query", func(t *testing.T) {
-		srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) { openAITestJSON(w, 200, openAITestEmptyPage) })
+		srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) { clienttest.JSON(w, 200, openAITestEmptyPage) })
 		before := time.Now().Add(-time.Minute).Unix()
 		ch := newOpenAITestPoller(srv, ClientConfig{}).Check(context.Background())
 		after := time.Now().Add(-time.Minute).Unix()
 		if !ch.Up || ch.Class != "" || ch.HTTPStatus != 200 {
 			t.Fatalf("check %+v", ch)
 		}
-		reqs := srv.requests()
+		reqs := srv.Requests()
 		if len(reqs) != 1 || reqs[0].Path != "/organization/usage/completions" || reqs[0].Auth != "Bearer "+openAITestAdminKey {
 			t.Fatalf("requests %+v", reqs)
 		}
@@ -643,20 +537,20 @@ func TestOpenAICheck(t *testing.T) {
 		}
 	})
 	t.Run("auth_failed", func(t *testing.T) {
-		srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
-			openAITestJSON(w, 401, `{"error":{"message":"Incorrect API key provided: `+openAITestAPIKey+`.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
+		srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
+			clienttest.JSON(w, 401, `{"error":{"message":"Incorrect API key provided: `+openAITestAPIKey+`.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
 		})
 		ch := newOpenAITestPoller(srv, ClientConfig{APIKey: openAITestAPIKey}).Check(context.Background())
 		if ch.Up || ch.Class != provider.ClassAuthFailed || ch.HTTPStatus != 401 || !strings.HasPrefix(ch.Message, "Incorrect API key provided") {
 			t.Fatalf("check %+v", ch)
 		}
-		openAIAssertNoKey(t, ch.Message)
+		clienttest.AssertNoSecret(t, openAITestSecrets, ch.Message)
 	})
 	t.Run("rate limited is up", func(t *testing.T) {
-		srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("x-ratelimit-limit-requests", "60")
 			w.Header().Set("x-ratelimit-remaining-requests", "0")
-			openAITestJSON(w, 429, `{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}`)
+			clienttest.JSON(w, 429, `{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}`)
 		})
 		ch := newOpenAITestPoller(srv, ClientConfig{APIKey: openAITestAPIKey}).Check(context.Background())
 		if !ch.Up || ch.Class != provider.ClassRateLimited || ch.HTTPStatus != 429 ||
@@ -665,14 +559,14 @@ func TestOpenAICheck(t *testing.T) {
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {
-		srv := newOpenAITestServer(t, openAITestSlow)
+		srv := clienttest.NewServer(t, clienttest.Slow)
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		defer cancel()
 		ch := newOpenAITestPoller(srv, ClientConfig{}).Check(ctx)
 		if ch.Up || ch.Class != provider.ClassTimeout || ch.HTTPStatus != 0 || ch.Latency < 100*time.Millisecond {
 			t.Fatalf("check %+v", ch)
 		}
-		openAIAssertNoKey(t, ch.Message)
+		clienttest.AssertNoSecret(t, openAITestSecrets, ch.Message)
 	})
 	t.Run("no key", func(t *testing.T) {
 		ch := NewClient(ClientConfig{}, nil).Check(context.Background())

@@ -11,12 +11,16 @@ import (
 	"time"
 
 	"github.com/nexus-otel/nexus/internal/providers/provider"
+	"github.com/nexus-otel/nexus/internal/providers/provider/clienttest"
 )
 
 const (
 	openRouterTestAPIKey  = "sk-or-v1-TESTSECRETinference0123456789"
 	openRouterTestMgmtKey = "sk-or-v1-TESTSECRETmanagement987654321"
 )
+
+// openRouterTestSecrets are what no error or message may show.
+var openRouterTestSecrets = []string{"TESTSECRET", openRouterTestAPIKey, openRouterTestMgmtKey}
 
 var (
 	openRouterTestFrom = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
@@ -42,28 +46,28 @@ const openRouterTestActivity = `{"data":[
  {"date":null,"model":"x","provider_name":"X","usage":1}
 ]}`
 
-func newOpenRouterTestPoller(srv *openAITestServer, cfg ClientConfig) *Client {
+func newOpenRouterTestPoller(srv *clienttest.Server, cfg ClientConfig) *Client {
 	cfg.BaseURL = srv.URL
 	return NewClient(cfg, srv.Client())
 }
 
 // openRouterTestAPI answers the documented payloads: /key for any key,
 // /credits and /activity for the management key only.
-func openRouterTestAPI(t *testing.T, keyBody string) *openAITestServer {
-	return newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+func openRouterTestAPI(t *testing.T, keyBody string) *clienttest.Server {
+	return clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		mgmt := r.Header.Get("Authorization") == "Bearer "+openRouterTestMgmtKey
 		switch r.URL.Path {
 		case "/key":
-			openAITestJSON(w, 200, keyBody)
+			clienttest.JSON(w, 200, keyBody)
 		case "/credits", "/activity":
 			if !mgmt {
-				openAITestJSON(w, 403, `{"error":{"code":403,"message":"Only management keys can fetch credits"}}`)
+				clienttest.JSON(w, 403, `{"error":{"code":403,"message":"Only management keys can fetch credits"}}`)
 				return
 			}
 			if r.URL.Path == "/credits" {
-				openAITestJSON(w, 200, openRouterTestCredits)
+				clienttest.JSON(w, 200, openRouterTestCredits)
 			} else {
-				openAITestJSON(w, 200, openRouterTestActivity)
+				clienttest.JSON(w, 200, openRouterTestActivity)
 			}
 		default:
 			t.Errorf("unexpected request %s", r.URL)
@@ -93,7 +97,7 @@ func openRouterAssertGauges(t *testing.T, got, want []provider.Gauge) {
 }
 
 func openRouterTestGauge(name, window, account, v string) provider.Gauge {
-	return provider.Gauge{Name: name, Window: window, Account: account, Value: openAITestDec(v)}
+	return provider.Gauge{Name: name, Window: window, Account: account, Value: clienttest.Dec(v)}
 }
 
 func TestOpenRouterPollInferenceKeyUncapped(t *testing.T) {
@@ -116,7 +120,7 @@ func TestOpenRouterPollInferenceKeyUncapped(t *testing.T) {
 		t.Errorf("poll %+v", poll)
 	}
 	// an inference key never calls /credits or /activity
-	reqs := srv.requests()
+	reqs := srv.Requests()
 	if len(reqs) != 1 || reqs[0].Path != "/key" || reqs[0].Auth != "Bearer "+openRouterTestAPIKey {
 		t.Fatalf("requests %+v", reqs)
 	}
@@ -143,11 +147,11 @@ func TestOpenRouterPollWithManagementKey(t *testing.T) {
 		g("balance_usd", "", "63.376543211"),
 	})
 	u := func(day time.Time, kind, v, model, prov string) provider.Usage {
-		return provider.Usage{Start: day, End: day.Add(24 * time.Hour), Account: "nexus-prod", Kind: kind, Value: openAITestDec(v), Model: model, Category: prov}
+		return provider.Usage{Start: day, End: day.Add(24 * time.Hour), Account: "nexus-prod", Kind: kind, Value: clienttest.Dec(v), Model: model, Category: prov}
 	}
 	// 2026-03-01 is before the day holding from, 2026-03-04 is not complete,
 	// two endpoints of one model add up, nulls are skipped
-	openAIAssertUsage(t, poll.Usage, []provider.Usage{
+	clienttest.AssertUsage(t, poll.Usage, []provider.Usage{
 		u(openRouterTestD2, "cost_usd", "0.02", "openai/gpt-4o-mini", "OpenAI"),
 		u(openRouterTestD2, "requests", "15", "openai/gpt-4o-mini", "OpenAI"),
 		u(openRouterTestD2, "input_tokens", "1500", "openai/gpt-4o-mini", "OpenAI"),
@@ -159,8 +163,8 @@ func TestOpenRouterPollWithManagementKey(t *testing.T) {
 		u(openRouterTestD3, "input_tokens", "300", "anthropic/claude-sonnet-4", "Anthropic"),
 		u(openRouterTestD3, "output_tokens", "150", "anthropic/claude-sonnet-4", "Anthropic"),
 	})
-	reqs := srv.requests()
-	want := []openAITestRequest{
+	reqs := srv.Requests()
+	want := []clienttest.Request{
 		{Path: "/key", Auth: "Bearer " + openRouterTestAPIKey},
 		{Path: "/credits", Auth: "Bearer " + openRouterTestMgmtKey},
 		{Path: "/activity", Auth: "Bearer " + openRouterTestMgmtKey},
@@ -183,12 +187,12 @@ func TestOpenRouterPollManagementKeyOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range srv.requests() {
+	for _, r := range srv.Requests() {
 		if r.Auth != "Bearer "+openRouterTestMgmtKey {
 			t.Errorf("%s with %q", r.Path, r.Auth)
 		}
 	}
-	if got := srv.paths(); !slices.Equal(got, []string{"/key", "/credits", "/activity"}) {
+	if got := srv.Paths(); !slices.Equal(got, []string{"/key", "/credits", "/activity"}) {
 		t.Fatalf("requests %v", got)
 	}
 	if len(poll.Gauges) != 8 || len(poll.Usage) != 10 {
@@ -207,56 +211,56 @@ func TestOpenRouterPollManagementKeyOnly(t *testing.T) {
 }
 
 func TestOpenRouterPollRefusedInferenceKeyStillReadsCredits(t *testing.T) {
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/key":
-			openAITestJSON(w, 401, `{"error":{"code":401,"message":"User not found for key `+openRouterTestAPIKey+`"}}`)
+			clienttest.JSON(w, 401, `{"error":{"code":401,"message":"User not found for key `+openRouterTestAPIKey+`"}}`)
 		case "/credits":
-			openAITestJSON(w, 200, openRouterTestCredits)
+			clienttest.JSON(w, 200, openRouterTestCredits)
 		case "/activity":
-			openAITestJSON(w, 200, `{"data":[]}`)
+			clienttest.JSON(w, 200, `{"data":[]}`)
 		}
 	})
 	poll, err := newOpenRouterTestPoller(srv, ClientConfig{APIKey: openRouterTestAPIKey, ManagementKey: openRouterTestMgmtKey}).
 		Poll(context.Background(), openRouterTestFrom, openRouterTestNow)
-	openAIAssertClass(t, err, provider.ClassAuthFailed)
-	openAIAssertNoKey(t, err.Error())
+	clienttest.AssertClass(t, err, provider.ClassAuthFailed)
+	clienttest.AssertNoSecret(t, openRouterTestSecrets, err.Error())
 	g := func(name, v string) provider.Gauge { return openRouterTestGauge(name, "", "openrouter", v) }
 	openRouterAssertGauges(t, poll.Gauges, []provider.Gauge{g("credits_total_usd", "100.5"), g("credits_used_usd", "37.123456789"), g("balance_usd", "63.376543211")})
-	if got := srv.paths(); !slices.Equal(got, []string{"/key", "/credits", "/activity"}) {
+	if got := srv.Paths(); !slices.Equal(got, []string{"/key", "/credits", "/activity"}) {
 		t.Fatalf("requests %v", got)
 	}
 }
 
 func TestOpenRouterPollOutOfCredits(t *testing.T) {
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
-		openAITestJSON(w, 402, `{"error":{"code":402,"message":"Key sk-or-v1-TES...321 is out of credits","metadata":{"limit_source":"key"}}}`)
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
+		clienttest.JSON(w, 402, `{"error":{"code":402,"message":"Key sk-or-v1-TES...321 is out of credits","metadata":{"limit_source":"key"}}}`)
 	})
 	poll, err := newOpenRouterTestPoller(srv, ClientConfig{APIKey: openRouterTestAPIKey}).Poll(context.Background(), openRouterTestFrom, openRouterTestNow)
-	openAIAssertClass(t, err, provider.ClassQuotaExhausted)
+	clienttest.AssertClass(t, err, provider.ClassQuotaExhausted)
 	var pe *provider.Error
 	errors.As(err, &pe)
 	if pe.Status != 402 || pe.Provider != Name || pe.Op != "GET /key" {
 		t.Errorf("error %+v", pe)
 	}
-	openAIAssertNoKey(t, err.Error())
-	if len(poll.Gauges) != 0 || len(srv.requests()) != 1 {
-		t.Fatalf("poll %+v requests %v", poll, srv.paths())
+	clienttest.AssertNoSecret(t, openRouterTestSecrets, err.Error())
+	if len(poll.Gauges) != 0 || len(srv.Requests()) != 1 {
+		t.Fatalf("poll %+v requests %v", poll, srv.Paths())
 	}
 }
 
 func TestOpenRouterPollRateLimited(t *testing.T) {
 	reset := time.Now().Add(30 * time.Second)
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-RateLimit-Limit", "20")
 		w.Header().Set("X-RateLimit-Remaining", "0")
 		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.UnixMilli(), 10))
 		w.Header().Set("Retry-After", "3")
-		openAITestJSON(w, 429, `{"error":{"code":429,"message":"Rate limit exceeded: free-models-per-min","metadata":{"headers":{"X-RateLimit-Limit":"20"}}}}`)
+		clienttest.JSON(w, 429, `{"error":{"code":429,"message":"Rate limit exceeded: free-models-per-min","metadata":{"headers":{"X-RateLimit-Limit":"20"}}}}`)
 	})
 	poll, err := newOpenRouterTestPoller(srv, ClientConfig{APIKey: openRouterTestAPIKey, ManagementKey: openRouterTestMgmtKey}).
 		Poll(context.Background(), openRouterTestFrom, openRouterTestNow)
-	openAIAssertClass(t, err, provider.ClassRateLimited)
+	clienttest.AssertClass(t, err, provider.ClassRateLimited)
 	var pe *provider.Error
 	errors.As(err, &pe)
 	if pe.RetryAfter != 3*time.Second || pe.Status != 429 {
@@ -270,41 +274,41 @@ func TestOpenRouterPollRateLimited(t *testing.T) {
 		t.Errorf("rate limit %+v", rl)
 	}
 	// a rate limit stops the poll: no /credits, no /activity
-	if got := srv.paths(); !slices.Equal(got, []string{"/key"}) {
+	if got := srv.Paths(); !slices.Equal(got, []string{"/key"}) {
 		t.Fatalf("requests %v", got)
 	}
 }
 
 func TestOpenRouterPollBadAnswers(t *testing.T) {
-	srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/key":
-			openAITestJSON(w, 200, `{"data":null}`)
+			clienttest.JSON(w, 200, `{"data":null}`)
 		case "/credits":
-			openAITestJSON(w, 200, `{"data":{"total_credits":10,"total_usage":null}}`)
+			clienttest.JSON(w, 200, `{"data":{"total_credits":10,"total_usage":null}}`)
 		case "/activity":
-			openAITestJSON(w, 200, `{"data":[{"date":"2026-03-03","model":"m",`)
+			clienttest.JSON(w, 200, `{"data":[{"date":"2026-03-03","model":"m",`)
 		}
 	})
 	poll, err := newOpenRouterTestPoller(srv, ClientConfig{ManagementKey: openRouterTestMgmtKey}).
 		Poll(context.Background(), openRouterTestFrom, openRouterTestNow)
-	openAIAssertClass(t, err, provider.ClassBadResponse)
+	clienttest.AssertClass(t, err, provider.ClassBadResponse)
 	// total_usage null: no used and no balance gauge, never a made-up 0
 	openRouterAssertGauges(t, poll.Gauges, []provider.Gauge{openRouterTestGauge("credits_total_usd", "", "openrouter", "10")})
-	if len(poll.Usage) != 0 || len(srv.requests()) != 3 {
-		t.Fatalf("poll %+v requests %v", poll, srv.paths())
+	if len(poll.Usage) != 0 || len(srv.Requests()) != 3 {
+		t.Fatalf("poll %+v requests %v", poll, srv.Paths())
 	}
 }
 
 func TestOpenRouterPollTimeout(t *testing.T) {
-	srv := newOpenAITestServer(t, openAITestSlow)
+	srv := clienttest.NewServer(t, clienttest.Slow)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	_, err := newOpenRouterTestPoller(srv, ClientConfig{APIKey: openRouterTestAPIKey, ManagementKey: openRouterTestMgmtKey}).
 		Poll(ctx, openRouterTestFrom, openRouterTestNow)
-	openAIAssertClass(t, err, provider.ClassTimeout)
-	if len(srv.requests()) != 1 {
-		t.Fatalf("requests %v", srv.paths())
+	clienttest.AssertClass(t, err, provider.ClassTimeout)
+	if len(srv.Requests()) != 1 {
+		t.Fatalf("requests %v", srv.Paths())
 	}
 }
 
@@ -323,7 +327,7 @@ func TestOpenRouterCheck(t *testing.T) {
 		if !ch.Up || ch.Class != "" || ch.HTTPStatus != 200 || ch.Message != "" || len(ch.RateLimits) != 0 {
 			t.Fatalf("check %+v", ch)
 		}
-		reqs := srv.requests()
+		reqs := srv.Requests()
 		if len(reqs) != 1 || reqs[0].Path != "/key" || reqs[0].Auth != "Bearer "+openRouterTestAPIKey {
 			t.Fatalf("requests %+v", reqs)
 		}
@@ -331,14 +335,14 @@ func TestOpenRouterCheck(t *testing.T) {
 	t.Run("management key only", func(t *testing.T) {
 		srv := openRouterTestAPI(t, openRouterTestKeyUncapped)
 		ch := newOpenRouterTestPoller(srv, ClientConfig{ManagementKey: openRouterTestMgmtKey}).Check(context.Background())
-		reqs := srv.requests()
+		reqs := srv.Requests()
 		if !ch.Up || len(reqs) != 1 || reqs[0].Auth != "Bearer "+openRouterTestMgmtKey {
 			t.Fatalf("check %+v requests %+v", ch, reqs)
 		}
 	})
 	t.Run("auth_failed", func(t *testing.T) {
-		srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
-			openAITestJSON(w, 401, `{"error":{"code":401,"message":"User not found for key `+openRouterTestAPIKey+`"}}`)
+		srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
+			clienttest.JSON(w, 401, `{"error":{"code":401,"message":"User not found for key `+openRouterTestAPIKey+`"}}`)
 		})
 		ch := newOpenRouterTestPoller(srv, ClientConfig{APIKey: openRouterTestAPIKey}).Check(context.Background())
 		if ch.Up || ch.Class != provider.ClassAuthFailed || ch.HTTPStatus != 401 || ch.Message != "User not found for key [redacted]" {
@@ -346,10 +350,10 @@ func TestOpenRouterCheck(t *testing.T) {
 		}
 	})
 	t.Run("rate limited", func(t *testing.T) {
-		srv := newOpenAITestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		srv := clienttest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-RateLimit-Limit", "20")
 			w.Header().Set("X-RateLimit-Remaining", "0")
-			openAITestJSON(w, 429, `{"error":{"code":429,"message":"Rate limit exceeded"}}`)
+			clienttest.JSON(w, 429, `{"error":{"code":429,"message":"Rate limit exceeded"}}`)
 		})
 		ch := newOpenRouterTestPoller(srv, ClientConfig{APIKey: openRouterTestAPIKey}).Check(context.Background())
 		if !ch.Up || ch.Class != provider.ClassRateLimited || !slices.Equal(ch.RateLimits, []provider.RateLimit{{Scope: "requests", Limit: 20, Remaining: 0}}) {
@@ -357,13 +361,13 @@ func TestOpenRouterCheck(t *testing.T) {
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {
-		srv := newOpenAITestServer(t, openAITestSlow)
+		srv := clienttest.NewServer(t, clienttest.Slow)
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		defer cancel()
 		ch := newOpenRouterTestPoller(srv, ClientConfig{APIKey: openRouterTestAPIKey}).Check(ctx)
 		if ch.Up || ch.Class != provider.ClassTimeout || ch.HTTPStatus != 0 {
 			t.Fatalf("check %+v", ch)
 		}
-		openAIAssertNoKey(t, ch.Message)
+		clienttest.AssertNoSecret(t, openRouterTestSecrets, ch.Message)
 	})
 }

@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nexus-otel/nexus/internal/providers/provider"
+	"github.com/nexus-otel/nexus/internal/providers/provider/clienttest"
 )
 
 const (
@@ -23,20 +22,6 @@ const (
 	twilioTestBal   = "/2010-04-01/Accounts/" + twilioTestSID + "/Balance.json"
 	twilioTestAcct  = "/2010-04-01/Accounts/" + twilioTestSID + ".json"
 )
-
-// twilioUsageLine renders a Usage with every field; decimals as exact text.
-func twilioUsageLine(u provider.Usage) string {
-	return fmt.Sprintf("%s %s acct=%s kind=%s value=%s project=%s model=%s line=%s cat=%s key=%s",
-		u.Start.UTC().Format(time.RFC3339), u.End.UTC().Format(time.RFC3339), u.Account, u.Kind, u.Value.String(),
-		u.Project, u.Model, u.LineItem, u.Category, u.APIKey)
-}
-
-func twilioSameLines(t *testing.T, what string, got, want []string) {
-	t.Helper()
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("%s:\ngot:\n  %s\nwant:\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-	}
-}
 
 func twilioRecordJSON(category, date, count, countUnit, usage, usageUnit, price, priceUnit string) string {
 	return fmt.Sprintf(`{"account_sid":%q,"api_version":"2010-04-01","as_of":"2026-11-26T12:00:00+00:00",
@@ -54,48 +39,19 @@ func twilioPageJSON(next string, records ...string) string {
 		"start":0,"usage_records":[%s],"next_page_uri":%s,"page":0}`, strings.Join(records, ","), nx)
 }
 
-type twilioTestServer struct {
-	*httptest.Server
-	mu       sync.Mutex
-	requests []string
-}
-
-func (s *twilioTestServer) seen() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.requests...)
-}
-
 // twilioServer answers with handler after checking the Basic auth header.
-func twilioServer(t *testing.T, user, pass string, handler func(w http.ResponseWriter, r *http.Request)) *twilioTestServer {
+func twilioServer(t *testing.T, user, pass string, handler http.HandlerFunc) *clienttest.Server {
 	t.Helper()
-	s := &twilioTestServer{}
-	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.requests = append(s.requests, r.Method+" "+r.URL.RequestURI())
-		s.mu.Unlock()
-		if got := r.Header.Get("Authorization"); got != want {
-			t.Errorf("%s: Authorization = %q, want %q", r.URL.Path, got, want)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		handler(w, r)
-	}))
-	t.Cleanup(s.Close)
-	return s
+	return clienttest.NewKeyedServer(t, "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)), handler)
 }
 
 func twilioNew(base string, cats ...string) *Client {
 	return NewClient(ClientConfig{BaseURL: base + "/", AccountSID: twilioTestSID, AuthToken: twilioTestToken, Categories: cats}, nil)
 }
 
-func twilioNoSecret(t *testing.T, s string) {
-	t.Helper()
-	enc := base64.StdEncoding.EncodeToString([]byte(twilioTestSID + ":" + twilioTestToken))
-	if strings.Contains(s, twilioTestToken) || strings.Contains(s, enc) {
-		t.Errorf("credential leaked in %q", s)
-	}
-}
+// twilioTestSecrets are what no error or message may show: the token, alone
+// or in the Basic credentials.
+var twilioTestSecrets = []string{twilioTestToken, base64.StdEncoding.EncodeToString([]byte(twilioTestSID + ":" + twilioTestToken))}
 
 func TestTwilioPollDailyTodayBalance(t *testing.T) {
 	from := time.Date(2026, 11, 24, 15, 30, 0, 0, time.UTC)
@@ -155,10 +111,10 @@ func TestTwilioPollDailyTodayBalance(t *testing.T) {
 	}
 	var got []string
 	for _, u := range p.Usage {
-		got = append(got, twilioUsageLine(u))
+		got = append(got, clienttest.UsageLine(u))
 	}
 	a := twilioTestSID
-	twilioSameLines(t, "usage", got, []string{
+	clienttest.SameLines(t, "usage", got, []string{
 		"2026-11-24T00:00:00Z 2026-11-25T00:00:00Z acct=" + a + " kind=cost_usd value=1.25 project= model= line= cat=totalprice key=",
 		"2026-11-24T00:00:00Z 2026-11-25T00:00:00Z acct=" + a + " kind=usage value=1.25 project= model= line=usd cat=totalprice key=",
 		"2026-11-25T00:00:00Z 2026-11-26T00:00:00Z acct=" + a + " kind=cost_usd value=0.5 project= model= line= cat=totalprice key=",
@@ -185,8 +141,8 @@ func TestTwilioPollDailyTodayBalance(t *testing.T) {
 	if len(p.RateLimits) != 0 {
 		t.Errorf("rate limits = %+v", p.RateLimits)
 	}
-	twilioSameLines(t, "notes", tw.Notes(), []string{`sms: record with unreadable start_date "2026-11-26x" skipped`})
-	twilioSameLines(t, "requests", srv.seen(), []string{
+	clienttest.SameLines(t, "notes", tw.Notes(), []string{`sms: record with unreadable start_date "2026-11-26x" skipped`})
+	clienttest.SameLines(t, "requests", srv.Seen(), []string{
 		"GET " + twilioTestDaily + "?Category=totalprice&EndDate=2026-11-26&PageSize=1000&StartDate=2026-11-24",
 		"GET " + page2,
 		"GET " + twilioTestToday + "?Category=totalprice&PageSize=1000",
@@ -217,11 +173,11 @@ func TestTwilioNonUSDSkippedWithNote(t *testing.T) {
 	for _, u := range p.Usage {
 		got = append(got, u.Kind+"="+u.Value.String()+"/"+u.LineItem)
 	}
-	twilioSameLines(t, "usage", got, []string{"count=2/messages", "usage=2/segments"})
+	clienttest.SameLines(t, "usage", got, []string{"count=2/messages", "usage=2/segments"})
 	if len(p.Gauges) != 0 {
 		t.Errorf("gauges = %+v", p.Gauges)
 	}
-	twilioSameLines(t, "notes", tw.Notes(), []string{
+	clienttest.SameLines(t, "notes", tw.Notes(), []string{
 		`sms 2026-11-25: price in "eur" skipped (only usd is recorded)`,
 		`balance in "EUR" skipped (only usd is recorded)`,
 	})
@@ -248,7 +204,7 @@ func TestTwilioDefaultCategoriesAndAPIKeyAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	twilioSameLines(t, "categories", cats, []string{"totalprice", "sms", "sms-outbound", "sms-inbound", "calls", "calls-inbound", "calls-outbound"})
+	clienttest.SameLines(t, "categories", cats, []string{"totalprice", "sms", "sms-outbound", "sms-inbound", "calls", "calls-inbound", "calls-outbound"})
 	if len(p.Usage) != 0 || len(p.Gauges) != 1 || p.Gauges[0].Value.String() != "-0.5" {
 		t.Errorf("poll = %+v", p)
 	}
@@ -278,8 +234,8 @@ func TestTwilioPagingLoopStopped(t *testing.T) {
 	if len(p.Usage) != 3 || p.Usage[0].Kind != "breakdown_cost_usd" || p.Usage[0].Value.String() != "0.0158" || len(p.Gauges) != 1 {
 		t.Errorf("poll = %+v", p)
 	}
-	if n := len(srv.seen()); n != 4 { // daily, the loop page once (its repeat is not requested), today, balance
-		t.Errorf("%d requests: %v", n, srv.seen())
+	if n := len(srv.Seen()); n != 4 { // daily, the loop page once (its repeat is not requested), today, balance
+		t.Errorf("%d requests: %v", n, srv.Seen())
 	}
 }
 
@@ -366,15 +322,15 @@ func TestTwilioErrors(t *testing.T) {
 			if len(p.Usage)+len(p.Gauges) != 0 {
 				t.Errorf("poll = %+v", p)
 			}
-			if n := len(srv.seen()); n != tc.pollCalls {
-				t.Errorf("%d requests, want %d: %v", n, tc.pollCalls, srv.seen())
+			if n := len(srv.Seen()); n != tc.pollCalls {
+				t.Errorf("%d requests, want %d: %v", n, tc.pollCalls, srv.Seen())
 			}
-			twilioNoSecret(t, err.Error())
+			clienttest.AssertNoSecret(t, twilioTestSecrets, err.Error())
 			ch := tw.Check(context.Background())
 			if ch.Up != tc.checkUp || ch.Class != tc.class || ch.HTTPStatus != tc.status || ch.Message != tc.message && tc.status != 200 {
 				t.Errorf("check = %+v", ch)
 			}
-			twilioNoSecret(t, ch.Message)
+			clienttest.AssertNoSecret(t, twilioTestSecrets, ch.Message)
 		})
 	}
 }
@@ -393,14 +349,7 @@ func TestTwilioCheckSuspended(t *testing.T) {
 }
 
 func TestTwilioTimeout(t *testing.T) {
-	release := make(chan struct{})
-	srv := twilioServer(t, twilioTestSID, twilioTestToken, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	})
-	defer close(release)
+	srv := twilioServer(t, twilioTestSID, twilioTestToken, clienttest.Slow)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	now := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
@@ -409,7 +358,7 @@ func TestTwilioTimeout(t *testing.T) {
 	if provider.ClassOf(err) != provider.ClassTimeout {
 		t.Fatalf("err = %v (class %q)", err, provider.ClassOf(err))
 	}
-	twilioNoSecret(t, err.Error())
+	clienttest.AssertNoSecret(t, twilioTestSecrets, err.Error())
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel2()
 	if ch := tw.Check(ctx2); ch.Up || ch.Class != provider.ClassTimeout || ch.HTTPStatus != 0 {
