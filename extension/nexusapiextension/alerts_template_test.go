@@ -4,24 +4,9 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/nexus-otel/nexus/internal/alertingtest"
 )
-
-// within runs f and fails the test if it has not returned after d: a
-// template bomb must fail the test, not hang it.
-func within(t *testing.T, d time.Duration, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s did not finish within %s", what, d)
-	}
-}
-
-// conditionalBomb passes a trial run on the sample rule and loops for ever
-// on any real one.
-const conditionalBomb = `{{if eq .Rule.ID "alr_sample"}}ok{{else}}{{range 1000000000000}}{{end}}{{end}}`
 
 // Templates that could run long are refused when the rule is written, with
 // a 400 naming message, and quickly.
@@ -30,7 +15,7 @@ func TestTemplateBombRefusedAtCreation(t *testing.T) {
 	editor := ta.key("editor")
 	base := map[string]any{"name": "bomb", "kind": "error_rate", "threshold": "0.2", "window": "5m"}
 	for _, msg := range []string{
-		conditionalBomb,
+		alertingtest.ConditionalBomb,
 		`{{range 100000000000}}x{{end}}`,
 		`{{range $i, $x := 100000000000}}{{$i}}{{end}}`,
 		`{{define "a"}}{{template "a" .}}{{template "a" .}}{{end}}{{template "a" .}}`,
@@ -45,7 +30,7 @@ func TestTemplateBombRefusedAtCreation(t *testing.T) {
 			body[k] = v
 		}
 		var e envelope
-		within(t, 5*time.Second, "POST of "+msg, func() { e = ta.do("POST", "/api/v1/alerts/rules", editor, body) })
+		alertingtest.Within(t, 5*time.Second, "POST of "+msg, func() { e = ta.do("POST", "/api/v1/alerts/rules", editor, body) })
 		if e.status != 400 || !slices.Contains(fieldsOf(e), "message") {
 			t.Errorf("%s: %d %+v, want 400 naming message", msg, e.status, e.Error)
 		}
@@ -59,7 +44,7 @@ func TestTemplateBombRefusedAtCreation(t *testing.T) {
 	}
 	id := ta.createRule(editor, body)
 	// PATCH is checked the same way.
-	e := ta.do("PATCH", "/api/v1/alerts/rules/"+id, editor, map[string]any{"message": conditionalBomb})
+	e := ta.do("PATCH", "/api/v1/alerts/rules/"+id, editor, map[string]any{"message": alertingtest.ConditionalBomb})
 	if e.status != 400 || !slices.Contains(fieldsOf(e), "message") {
 		t.Fatalf("PATCH with a bomb: %d %+v", e.status, e.Error)
 	}

@@ -2,24 +2,21 @@ package nexusapiextension
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/alerting"
+	"github.com/nexus-otel/nexus/internal/alertingtest"
 	"github.com/nexus-otel/nexus/internal/configtest"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/notify"
 	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
+	"github.com/nexus-otel/nexus/internal/storetest"
 )
 
 // --- helpers ---
@@ -40,59 +37,6 @@ const (
 
 func dedupKey(ruleID, instance, state string, startedAt time.Time, seq int) string {
 	return alerting.DedupKey(ruleID, instance, state, startedAt, seq)
-}
-
-// hookSink is a webhook receiver: every notification it was sent.
-type hookSink struct {
-	mu  sync.Mutex
-	got []notify.WebhookPayload
-	ids []string
-	srv *httptest.Server
-}
-
-func newHookSink(t *testing.T) *hookSink {
-	h := &hookSink{}
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var p notify.WebhookPayload
-		if err := json.Unmarshal(body, &p); err != nil {
-			t.Errorf("webhook body: %v: %s", err, body)
-		}
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.got = append(h.got, p)
-		h.ids = append(h.ids, r.Header.Get(notify.HeaderWebhookID))
-	}))
-	t.Cleanup(h.srv.Close)
-	return h
-}
-
-func (h *hookSink) channel() notify.ChannelConfig {
-	c := notify.ChannelConfig{Type: notify.TypeWebhook}
-	c.Webhook.Endpoint = h.srv.URL
-	return c
-}
-
-func (h *hookSink) all() []notify.WebhookPayload {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]notify.WebhookPayload(nil), h.got...)
-}
-
-// waitFor waits until n notifications arrived, then a little longer to
-// catch any that should not have.
-func (h *hookSink) waitFor(t *testing.T, n int) []notify.WebhookPayload {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(h.all()) < n && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(150 * time.Millisecond)
-	got := h.all()
-	if len(got) != n {
-		t.Fatalf("webhook got %d notifications, want %d: %+v", len(got), n, got)
-	}
-	return got
 }
 
 // startAlertAPI starts the API with an evaluator that never ticks on its
@@ -158,17 +102,7 @@ func states(evs []alertEvent, withInstance bool) string {
 
 func (ta *testAPI) health(at time.Time, prov string, up bool, class string) {
 	ta.t.Helper()
-	ctx := context.Background()
-	b, err := ta.store.PrepareBatch(ctx, "provider_health", store.ProviderHealthColumns)
-	if err != nil {
-		ta.t.Fatal(err)
-	}
-	if err := b.Append(at.UTC(), prov, up, class, uint16(401), 12.5, "check "+class); err != nil {
-		ta.t.Fatal(err)
-	}
-	if err := b.Send(ctx); err != nil {
-		ta.t.Fatal(err)
-	}
+	storetest.SeedHealth(ta.t, ta.store, at, prov, up, class)
 }
 
 func (ta *testAPI) gauge(at time.Time, prov, name, scope string, value int64) {
@@ -189,14 +123,7 @@ func (ta *testAPI) gauge(at time.Time, prov, name, scope string, value int64) {
 // errorsAt seeds n calls of provider at t, bad of them errors.
 func (ta *testAPI) errorsAt(t time.Time, provider string, n, bad int) {
 	ta.t.Helper()
-	calls := make([]seedCall, n)
-	for i := range calls {
-		calls[i] = seedCall{At: t.Add(time.Duration(i) * time.Millisecond), Provider: provider, Model: "gpt-4o", Operation: "chat", Cost: "0.01"}
-		if i < bad {
-			calls[i].Status, calls[i].ErrorClass = "error", "server_error"
-		}
-	}
-	ta.seed(calls...)
+	ta.seed(storetest.ErrorCalls(t, provider, n, bad)...)
 }
 
 func fieldsOf(e envelope) []string {
@@ -213,10 +140,10 @@ func fieldsOf(e envelope) []string {
 
 func TestAlertRulesCRUD(t *testing.T) {
 	db := freshDB("api_alert_rules")
-	hook := newHookSink(t)
+	hook := alertingtest.NewHookSink(t)
 	threshold := 25.0
 	ta := startAlertAPI(t, db, func(c *Config) {
-		c.Alerting.Channels = map[string]notify.ChannelConfig{"ops": hook.channel(), "ui": {Type: notify.TypeInApp}}
+		c.Alerting.Channels = map[string]notify.ChannelConfig{"ops": hook.Channel(), "ui": {Type: notify.TypeInApp}}
 		c.Alerting.Rules = []AlertRuleConfig{{ID: "cfg-spend", Name: "Hourly spend", Kind: kindCostOverWindow,
 			Threshold: &threshold, Window: time.Hour, Channels: []string{"ops"}}}
 	})
@@ -355,9 +282,9 @@ func TestAlertRulesCRUD(t *testing.T) {
 
 func TestAlertErrorRateLifecycle(t *testing.T) {
 	db := freshDB("api_alert_errors")
-	hook := newHookSink(t)
+	hook := alertingtest.NewHookSink(t)
 	ta := startAlertAPI(t, db, func(c *Config) {
-		c.Alerting.Channels = map[string]notify.ChannelConfig{"hook": hook.channel()}
+		c.Alerting.Channels = map[string]notify.ChannelConfig{"hook": hook.Channel()}
 		c.Alerting.RenotifyInterval = 10 * time.Minute
 		c.Alerting.LinkBaseURL = "https://nexus.example.com/"
 	})
@@ -378,7 +305,7 @@ func TestAlertErrorRateLifecycle(t *testing.T) {
 	ta.evalAt(t0.Add(30 * time.Second)) // for not yet elapsed
 	ta.errorsAt(t0.Add(50*time.Second), "openai", 5, 5)
 	ta.evalAt(t0.Add(time.Minute))
-	got := hook.waitFor(t, 1)
+	got := hook.WaitFor(t, 1)
 	if got[0].State != "firing" || got[0].RuleID != id || got[0].Severity != "critical" || got[0].Labels["provider"] != "openai" ||
 		got[0].Message != "OpenAI errors firing: 66.67% over 20% on openai" || got[0].Value != "66.67%" ||
 		!strings.HasPrefix(got[0].Link, "https://nexus.example.com/api/v1/alerts/events/alev_") || got[0].StartsAt == nil ||
@@ -386,18 +313,18 @@ func TestAlertErrorRateLifecycle(t *testing.T) {
 		t.Fatalf("firing notification: %+v", got[0])
 	}
 	firstKey := got[0].DedupKey
-	if firstKey != dedupKey(id, "", stateFiring, t0, 1) || hook.ids[0] != firstKey {
-		t.Fatalf("dedup key %q (header %q), want %q", firstKey, hook.ids[0], dedupKey(id, "", stateFiring, t0, 1))
+	if firstKey != dedupKey(id, "", stateFiring, t0, 1) || hook.IDs()[0] != firstKey {
+		t.Fatalf("dedup key %q (header %q), want %q", firstKey, hook.IDs()[0], dedupKey(id, "", stateFiring, t0, 1))
 	}
 
 	// Still erroring: no second notification until the renotify interval.
 	ta.evalAt(t0.Add(2 * time.Minute))
 	ta.errorsAt(t0.Add(4*time.Minute+30*time.Second), "openai", 10, 10)
 	ta.evalAt(t0.Add(5 * time.Minute))
-	hook.waitFor(t, 1)
+	hook.WaitFor(t, 1)
 	ta.errorsAt(t0.Add(10*time.Minute+30*time.Second), "openai", 10, 10)
 	ta.evalAt(t0.Add(11 * time.Minute))
-	got = hook.waitFor(t, 2)
+	got = hook.WaitFor(t, 2)
 	if got[1].State != "firing" || got[1].DedupKey == firstKey || !strings.Contains(got[1].Message, "100%") {
 		t.Fatalf("re-notification: %+v", got[1])
 	}
@@ -424,16 +351,16 @@ func TestAlertErrorRateLifecycle(t *testing.T) {
 	}
 	ta.errorsAt(t0.Add(21*time.Minute+30*time.Second), "openai", 10, 10)
 	ta.evalAt(t0.Add(22 * time.Minute))
-	hook.waitFor(t, 2)
+	hook.WaitFor(t, 2)
 
 	// Errors stop: resolved, announced once.
 	ta.evalAt(t0.Add(30 * time.Minute))
-	got = hook.waitFor(t, 3)
+	got = hook.WaitFor(t, 3)
 	if got[2].State != "resolved" || got[2].DedupKey != dedupKey(id, "", stateResolved, t0, 0) || *got[2].StartsAt != *got[0].StartsAt {
 		t.Fatalf("resolved: %+v", got[2])
 	}
 	ta.evalAt(t0.Add(31 * time.Minute))
-	hook.waitFor(t, 3)
+	hook.WaitFor(t, 3)
 
 	// Events: newest first, every delivery recorded.
 	evs = ta.events("rule=" + id)

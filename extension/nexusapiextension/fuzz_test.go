@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nexus-otel/nexus/internal/alerting"
+	"github.com/nexus-otel/nexus/internal/alertingtest"
 	"github.com/nexus-otel/nexus/internal/spend"
 )
 
@@ -104,26 +105,7 @@ func FuzzBudgetBody(f *testing.F) {
 }
 
 func FuzzRuleBody(f *testing.F) {
-	for _, s := range []string{
-		`{"name":"OpenAI errors","kind":"error_rate","scope":{"provider":"openai"},"groupBy":["model"],"threshold":0.05,` +
-			`"window":"5m","for":"2m","minCalls":20,"severity":"critical","channels":["inapp"],` +
-			`"message":"{{.Rule}} {{.State}}: {{.Value}} on {{.Labels.model}}"}`,
-		`{"name":"spend","kind":"cost_over_window","threshold":"50","window":"1h","groupBy":["provider","model","model"]}`,
-		`{"name":"b","kind":"budget_threshold","budgetId":"bud_1","threshold":80}`,
-		`{"name":"q","kind":"quota","source":"errors","window":"25h","threshold":1}`,
-		`{"name":"a","kind":"anomaly","mode":"spend","window":"2h","threshold":"1.000000000001"}`,
-		`{"name":"k","kind":"key_invalid","threshold":2,"window":"1m","minCalls":0}`,
-		`{"name":"t","kind":"error_rate","threshold":"1e10000","window":"9999999h"}`,
-		`{"name":"t","kind":"latency_p95","threshold":"-1e-10000","window":"-5m","for":"abc"}`,
-		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","message":"{{if eq .Rule.ID \"alr_sample\"}}ok{{else}}{{range 1000000000000}}{{end}}{{end}}"}`,
-		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","message":"{{range 100000000000}}x{{end}}"}`,
-		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","message":"{{define \"a\"}}{{template \"a\"}}{{end}}"}`,
-		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","message":"{{range .Labels}}{{printf \"%1000000d\" 1}}{{end}}"}`,
-		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","message":"{{.Nope}}{{"}`,
-		`{"name":"t","kind":"error_rate","threshold":0.5,"window":"5m","channels":["nope","inapp","inapp"]}`,
-		`{"kind":"storms","severity":"loud","groupBy":["tenant"],"scope":{"model":"\u0007"}}`,
-		`{"threshold":[1]}`, `{"enabled":"yes"}`, `{"minCalls":1e99}`, `{}`, `null`, `x`,
-	} {
+	for _, s := range alertingtest.RuleBodies() {
 		f.Add([]byte(s), true)
 		f.Add([]byte(s), false)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/nexus-otel/nexus/internal/alertingtest"
 )
 
 // waitStatus polls GET /keys… as key on ta until it answers want.
@@ -99,7 +101,7 @@ func TestStreamCaps(t *testing.T) {
 	refused := func(key, why string) {
 		t.Helper()
 		var e envelope
-		within(t, 5*time.Second, why, func() { e = ta.do("GET", "/api/v1/stream", key, nil) })
+		alertingtest.Within(t, 5*time.Second, why, func() { e = ta.do("GET", "/api/v1/stream", key, nil) })
 		if e.status != 429 || e.Error.Code != "RATE_LIMITED" || e.header.Get("Retry-After") == "" {
 			t.Fatalf("%s: %d %+v", why, e.status, e.Error)
 		}

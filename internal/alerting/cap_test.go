@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/nexus-otel/nexus/internal/alertingtest"
 	"github.com/nexus-otel/nexus/internal/notify"
 )
 
@@ -57,9 +58,9 @@ func TestCapInstances(t *testing.T) {
 // overflow event that says how many, announced once, resolved when none
 // are left out.
 func TestAlertInstanceCap(t *testing.T) {
-	hook := newHookSink(t)
+	hook := alertingtest.NewHookSink(t)
 	ta := startEngine(t, freshDB("alerting_cap"), func(c *Config) {
-		c.Channels = map[string]notify.ChannelConfig{"hook": hook.channel()}
+		c.Channels = map[string]notify.ChannelConfig{"hook": hook.Channel()}
 		c.MaxInstancesPerRule = 5
 	})
 	id := ta.createRule(map[string]any{"name": "spend per model", "kind": "cost_over_window", "groupBy": []string{"model"},
@@ -94,7 +95,7 @@ func TestAlertInstanceCap(t *testing.T) {
 			t.Fatalf("instance %s admitted past the first five", e.Instance)
 		}
 	}
-	got := hook.waitFor(t, 6)
+	got := hook.WaitFor(t, 6)
 	n := 0
 	for _, p := range got {
 		if p.Labels["overflow"] == "true" {
@@ -113,7 +114,7 @@ func TestAlertInstanceCap(t *testing.T) {
 	if evs := ta.events(id, ""); len(evs) != 6 {
 		t.Fatalf("second evaluation: %s", states(evs, true))
 	}
-	hook.waitFor(t, 6)
+	hook.WaitFor(t, 6)
 
 	// Calls stop: every instance resolves, the overflow too.
 	ta.evalAt(t0.Add(10 * time.Minute))
@@ -121,5 +122,5 @@ func TestAlertInstanceCap(t *testing.T) {
 	if len(evs) != 6 {
 		t.Fatalf("resolved: %s", states(evs, true))
 	}
-	hook.waitFor(t, 12)
+	hook.WaitFor(t, 12)
 }

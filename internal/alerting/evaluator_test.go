@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nexus-otel/nexus/internal/alertingtest"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/notify"
 	"github.com/nexus-otel/nexus/internal/storetest"
@@ -58,15 +59,15 @@ func TestAlertEvaluatorSurvivesFailures(t *testing.T) {
 // it.
 func TestAlertRestartRecovery(t *testing.T) {
 	db := freshDB("alerting_restart")
-	hook := newHookSink(t)
-	tweak := func(c *Config) { c.Channels = map[string]notify.ChannelConfig{"hook": hook.channel()} }
+	hook := alertingtest.NewHookSink(t)
+	tweak := func(c *Config) { c.Channels = map[string]notify.ChannelConfig{"hook": hook.Channel()} }
 	te := startEngine(t, db, tweak)
 	id := te.createRule(map[string]any{"name": "errors", "kind": "error_rate", "threshold": 0.1, "window": "5m",
 		"minCalls": 1, "channels": []string{"hook"}})
 	t0 := time.Now().UTC().Truncate(time.Minute)
 	te.errorsAt(t0.Add(-30*time.Second), "openai", 4, 4)
 	te.evalAt(t0)
-	hook.waitFor(t, 1)
+	hook.WaitFor(t, 1)
 	if err := te.en.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -74,12 +75,12 @@ func TestAlertRestartRecovery(t *testing.T) {
 	tb := startEngine(t, db, tweak)
 	te.errorsAt(t0.Add(30*time.Second), "openai", 4, 4)
 	tb.evalAt(t0.Add(time.Minute))
-	hook.waitFor(t, 1)
+	hook.WaitFor(t, 1)
 	if evs := tb.events(id, ""); states(evs, false) != "firing" {
 		t.Fatalf("after restart: %s", states(evs, false))
 	}
 	tb.evalAt(t0.Add(20 * time.Minute))
-	got := hook.waitFor(t, 2)
+	got := hook.WaitFor(t, 2)
 	if got[1].State != "resolved" || *got[1].StartsAt != *got[0].StartsAt || got[1].DedupKey != DedupKey(id, "", stateResolved, t0, 0) {
 		t.Fatalf("resolved after restart: %+v", got[1])
 	}

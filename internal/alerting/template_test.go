@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/alertingtest"
 	"github.com/nexus-otel/nexus/internal/notify"
 )
 
@@ -20,9 +21,9 @@ import (
 // rules go on, and shutdown is prompt; the configured one fails the
 // config, naming its key.
 func TestTemplateBombDoesNotBlockEvaluator(t *testing.T) {
-	hook := newHookSink(t)
+	hook := alertingtest.NewHookSink(t)
 	te := startEngine(t, freshDB("alerting_tmpl_stored_bomb"), func(c *Config) {
-		c.Channels = map[string]notify.ChannelConfig{"hook": hook.channel()}
+		c.Channels = map[string]notify.ChannelConfig{"hook": hook.Channel()}
 	})
 	ctx := context.Background()
 	name, kind, provider, threshold, window, message := "good", KindErrorRate, "openai", "0.2", "5m", "good {{.State}}"
@@ -35,14 +36,14 @@ func TestTemplateBombDoesNotBlockEvaluator(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	bomb := &Rule{ID: "alr_stored_bomb", Name: "stored bomb", Kind: KindErrorRate, Origin: OriginAPI,
 		Scope: Scope{Provider: "openai"}, Threshold: decimal.RequireFromString("0.2"), Window: 5 * time.Minute, Severity: notify.SeverityWarning,
-		Channels: []string{"hook"}, Message: conditionalBomb, Enabled: true, MinCalls: defaultMinCalls, CreatedAt: now, UpdatedAt: now}
+		Channels: []string{"hook"}, Message: alertingtest.ConditionalBomb, Enabled: true, MinCalls: defaultMinCalls, CreatedAt: now, UpdatedAt: now}
 	if err := te.en.writeRule(ctx, bomb); err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Now().UTC().Truncate(time.Minute)
 	te.errorsAt(t0.Add(-20*time.Second), "openai", 10, 5)
-	within(t, 10*time.Second, "an evaluation with a stored template bomb", func() { te.evalAt(t0) })
-	got := hook.waitFor(t, 2)
+	alertingtest.Within(t, 10*time.Second, "an evaluation with a stored template bomb", func() { te.evalAt(t0) })
+	got := hook.WaitFor(t, 2)
 	byRule := map[string]notify.WebhookPayload{}
 	for _, p := range got {
 		byRule[p.RuleID] = p
@@ -55,19 +56,19 @@ func TestTemplateBombDoesNotBlockEvaluator(t *testing.T) {
 	}
 	// The rule stays listed (it can be fixed or deleted), the evaluator
 	// keeps running, and shutdown does not wait on anything.
-	within(t, 10*time.Second, "a second evaluation", func() { te.evalAt(t0.Add(time.Minute)) })
+	alertingtest.Within(t, 10*time.Second, "a second evaluation", func() { te.evalAt(t0.Add(time.Minute)) })
 	if _, err := te.en.Rule(ctx, bomb.ID); err != nil {
 		t.Fatalf("stored bomb rule: %v", err)
 	}
-	within(t, 5*time.Second, "shutdown", func() {
+	alertingtest.Within(t, 5*time.Second, "shutdown", func() {
 		if err := te.en.Shutdown(context.Background()); err != nil {
 			t.Error(err)
 		}
 	})
 
 	cfg := NewDefaultConfig()
-	cfg.Rules = []RuleConfig{{ID: "bomb", Name: "bomb", Kind: KindKeyInvalid, Message: conditionalBomb}}
-	within(t, 5*time.Second, "validating a configured bomb", func() { err = cfg.ValidateUnder("alerting.") })
+	cfg.Rules = []RuleConfig{{ID: "bomb", Name: "bomb", Kind: KindKeyInvalid, Message: alertingtest.ConditionalBomb}}
+	alertingtest.Within(t, 5*time.Second, "validating a configured bomb", func() { err = cfg.ValidateUnder("alerting.") })
 	if err == nil || !strings.Contains(err.Error(), "alerting.rules[0].message: invalid template") {
 		t.Fatalf("configured bomb: %v", err)
 	}
@@ -106,7 +107,7 @@ func TestTemplateRunBounded(t *testing.T) {
 // FuzzMessageTemplate: whatever text is offered as a message, compiling
 // it never panics or hangs, and what compiles runs bounded.
 func FuzzMessageTemplate(f *testing.F) {
-	for _, s := range []string{"{{.Rule}} {{.State}}", "{{range $k, $v := .Labels}}{{$k}}{{end}}", conditionalBomb,
+	for _, s := range []string{"{{.Rule}} {{.State}}", "{{range $k, $v := .Labels}}{{$k}}{{end}}", alertingtest.ConditionalBomb,
 		"{{range 10}}{{end}}", "{{block \"x\" .}}{{end}}", "{{with .Labels}}{{.provider}}{{end}}", "{{call .X}}",
 		"{{if}}", "{{.StartedAt.AddDate 100000 0 0}}", "{{slice .Rule.Name 0 1000}}", "{{index .Labels 1}}"} {
 		f.Add(s)
