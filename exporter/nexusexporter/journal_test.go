@@ -6,11 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/extension"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/nexus-otel/nexus/internal/store"
@@ -28,20 +25,7 @@ func TestJournalCompletesRollupsAfterACrash(t *testing.T) {
 	const db = "exp_journal"
 	s, h := storetest.Start(t, db)
 	ctx := context.Background()
-	fsf := filestorage.NewFactory()
-	fsCfg := fsf.CreateDefaultConfig().(*filestorage.Config)
-	fsCfg.Directory = t.TempDir()
-	fsID := component.MustNewID("file_storage")
-	startStorage := func() extension.Extension {
-		ext, err := fsf.Create(ctx, extensiontest.NewNopSettings(fsf.Type()), fsCfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ext.Start(ctx, h); err != nil {
-			t.Fatal(err)
-		}
-		return ext
-	}
+	startStorage, fsID := fileStorage(t, h)
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	q := cfg.QueueConfig.Get()
 	q.StorageID = &fsID

@@ -2,7 +2,6 @@ package nexusexporter
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -142,20 +141,7 @@ func TestPersistentQueueSurvivesRestart(t *testing.T) {
 	s, h := storetest.Start(t, "exp_persist")
 	ctx := context.Background()
 
-	fsf := filestorage.NewFactory()
-	fsCfg := fsf.CreateDefaultConfig().(*filestorage.Config)
-	fsCfg.Directory = filepath.Join(t.TempDir())
-	fsID := component.MustNewID("file_storage")
-	startFileStorage := func() extension.Extension {
-		ext, err := fsf.Create(ctx, extensiontest.NewNopSettings(fsf.Type()), fsCfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ext.Start(ctx, h); err != nil {
-			t.Fatal(err)
-		}
-		return ext
-	}
+	startFileStorage, fsID := fileStorage(t, h)
 	withQueue := func(cfg *Config) {
 		q := cfg.QueueConfig.Get()
 		q.StorageID = &fsID
@@ -198,6 +184,26 @@ func TestPersistentQueueSurvivesRestart(t *testing.T) {
 	if err := fs2.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fileStorage returns how to start a file_storage extension (the
+// persistent queue's and the insert journal's storage) on one directory
+// for the test, again after a stop as a restarted collector does, and its id.
+func fileStorage(t *testing.T, h storetest.Host) (func() extension.Extension, component.ID) {
+	t.Helper()
+	fsf := filestorage.NewFactory()
+	fsCfg := fsf.CreateDefaultConfig().(*filestorage.Config)
+	fsCfg.Directory = t.TempDir()
+	return func() extension.Extension {
+		ext, err := fsf.Create(context.Background(), extensiontest.NewNopSettings(fsf.Type()), fsCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ext.Start(context.Background(), h); err != nil {
+			t.Fatal(err)
+		}
+		return ext
+	}, component.MustNewID("file_storage")
 }
 
 func waitFor(t *testing.T, s store.Store, sql, want string, timeout time.Duration) {

@@ -11,10 +11,7 @@ import (
 // StandIn is a fake of Apollo's API for tests, mounted at mount: it answers
 // the documented payloads (shared/reference/providers.md) for day.
 func StandIn(mount string, day time.Time) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := standIn(w, r, mount, day)
-		provider.StandInAnswer(w, body, ok)
-	})
+	return provider.StandIn(standIn, mount, day)
 }
 
 func standIn(_ http.ResponseWriter, r *http.Request, mount string, day time.Time) (string, bool) {

@@ -16,10 +16,7 @@ const StandInCostUSD = "1.234567"
 // StandIn is a fake of OpenAI's API for tests, mounted at mount: it answers
 // the documented payloads (shared/reference/providers.md) for day.
 func StandIn(mount string, day time.Time) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := standIn(w, r, mount, day)
-		provider.StandInAnswer(w, body, ok)
-	})
+	return provider.StandIn(standIn, mount, day)
 }
 
 func standIn(w http.ResponseWriter, r *http.Request, mount string, day time.Time) (string, bool) {
