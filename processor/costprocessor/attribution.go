@@ -1,0 +1,230 @@
+package costprocessor
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/nexus-otel/nexus/internal/attribution"
+	"github.com/nexus-otel/nexus/internal/semconv"
+)
+
+// AttributionConfig says where each attribution dimension of a call is read
+// from, and how large a value may be. Each dimension is an ordered list of
+// attribute keys: every key is looked up on the span (or log record) first,
+// then on its resource, so that a value set on one call wins over the
+// process-wide one. The first non-empty value wins.
+type AttributionConfig struct {
+	Customer []string `mapstructure:"customer"`
+	User     []string `mapstructure:"user"`
+	Team     []string `mapstructure:"team"`
+	Feature  []string `mapstructure:"feature"`
+	// TagPrefixes: every attribute whose key starts with one of these is
+	// a tag, named by the rest of the key (nexus.tag.env → env).
+	TagPrefixes []string `mapstructure:"tag_prefixes"`
+
+	// Values longer than MaxValueBytes (dimension and tag values) and tag
+	// names longer than MaxTagNameBytes are cut, control characters
+	// removed; tags past MaxTags are dropped (by name order, so the same
+	// call keeps the same tags). Each is counted in
+	// nexus.cost.attribution.truncated.
+	MaxValueBytes   int `mapstructure:"max_value_bytes"`
+	MaxTagNameBytes int `mapstructure:"max_tag_name_bytes"`
+	MaxTags         int `mapstructure:"max_tags"`
+}
+
+func defaultAttribution() AttributionConfig {
+	return AttributionConfig{
+		Customer:        []string{semconv.AttrCustomer, "customer.id", "app.customer.id"},
+		User:            []string{semconv.AttrUser, "enduser.id", "user.id"},
+		Team:            []string{semconv.AttrTeam, "team"},
+		Feature:         []string{semconv.AttrFeature, "feature"},
+		TagPrefixes:     []string{semconv.AttrTagPrefix},
+		MaxValueBytes:   attribution.DefaultMaxValueBytes,
+		MaxTagNameBytes: attribution.DefaultMaxTagNameBytes,
+		MaxTags:         attribution.DefaultMaxTags,
+	}
+}
+
+// Validate checks the attribution settings; each error names its key
+// below attribution.
+func (c *AttributionConfig) Validate() error {
+	var errs []error
+	for _, d := range []struct {
+		name string
+		keys []string
+	}{{"customer", c.Customer}, {"user", c.User}, {"team", c.Team}, {"feature", c.Feature}} {
+		for i, k := range d.keys {
+			if strings.TrimSpace(k) == "" {
+				errs = append(errs, fmt.Errorf("attribution.%s[%d]: empty attribute key", d.name, i))
+			}
+		}
+	}
+	for i, p := range c.TagPrefixes {
+		if p == "" {
+			// An empty prefix would make every attribute a tag.
+			errs = append(errs, fmt.Errorf("attribution.tag_prefixes[%d]: empty prefix", i))
+		}
+	}
+	limit := func(key string, v, ceiling int) {
+		if v < 1 || v > ceiling {
+			errs = append(errs, fmt.Errorf("attribution.%s: %d is outside 1..%d", key, v, ceiling))
+		}
+	}
+	limit("max_value_bytes", c.MaxValueBytes, attribution.CeilingValueBytes)
+	limit("max_tag_name_bytes", c.MaxTagNameBytes, attribution.CeilingTagNameBytes)
+	limit("max_tags", c.MaxTags, attribution.CeilingTags)
+	return errors.Join(errs...)
+}
+
+// Dimensions, in the order of the truncation counter's attribute values.
+const (
+	dimCustomer = iota
+	dimUser
+	dimTeam
+	dimFeature
+	dimTagName  // a tag's name was cut or cleaned
+	dimTagValue // a tag's value was cut or cleaned
+	dimTags     // tags past max_tags were dropped
+	numDims
+)
+
+var dimNames = [numDims]string{"customer", "user", "team", "feature", "tag_name", "tag_value", "tags"}
+
+// canonical are the attributes the resolved dimensions are written to.
+var canonical = [4]string{semconv.AttrAttributionCustomer, semconv.AttrAttributionUser,
+	semconv.AttrAttributionTeam, semconv.AttrAttributionFeature}
+
+// attributor resolves the dimensions of calls under one config.
+type attributor struct {
+	keys     [4][]string
+	prefixes []string
+	maxValue int
+	maxName  int
+	maxTags  int
+}
+
+func newAttributor(c *AttributionConfig) *attributor {
+	return &attributor{
+		keys:     [4][]string{c.Customer, c.User, c.Team, c.Feature},
+		prefixes: c.TagPrefixes,
+		maxValue: c.MaxValueBytes, maxName: c.MaxTagNameBytes, maxTags: c.MaxTags,
+	}
+}
+
+type tag struct{ name, value string }
+
+// apply resolves a call's dimensions from attrs (the span's or log
+// record's) and res (its resource's) and writes them on attrs under the
+// canonical names; a dimension without a value has no canonical attribute
+// (a stale one from an earlier pass goes). cut counts what was truncated,
+// per dimension.
+func (a *attributor) apply(attrs, res pcommon.Map, cut *[numDims]int64) {
+	for d, keys := range a.keys {
+		v := lookup(keys, attrs, res)
+		if v == "" {
+			attrs.Remove(canonical[d])
+			continue
+		}
+		clean, changed := attribution.Clean(v, a.maxValue)
+		if changed {
+			cut[d]++
+		}
+		if clean == "" {
+			attrs.Remove(canonical[d])
+			continue
+		}
+		attrs.PutStr(canonical[d], clean)
+	}
+	tags := a.tags(attrs, res, cut)
+	if len(tags) == 0 {
+		attrs.Remove(semconv.AttrAttributionTags)
+		return
+	}
+	m := attrs.PutEmptyMap(semconv.AttrAttributionTags)
+	m.EnsureCapacity(len(tags))
+	for _, t := range tags {
+		m.PutStr(t.name, t.value)
+	}
+}
+
+// lookup is the first non-empty value of keys, on attrs then on res.
+func lookup(keys []string, attrs, res pcommon.Map) string {
+	for _, m := range [2]pcommon.Map{attrs, res} {
+		for _, k := range keys {
+			if v, ok := m.Get(k); ok {
+				if s := v.AsString(); s != "" {
+					return s
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// tags collects the tags of a call: the span's first, then the resource's
+// under names the span did not set.
+func (a *attributor) tags(attrs, res pcommon.Map, cut *[numDims]int64) []tag {
+	if len(a.prefixes) == 0 {
+		return nil
+	}
+	var out []tag
+	dropped := false
+	collect := func(m pcommon.Map) {
+		for k, v := range m.All() {
+			// The canonical names are the processor's own output, never
+			// a source, whatever prefix is configured.
+			if strings.HasPrefix(k, semconv.AttrAttributionPrefix) {
+				continue
+			}
+			rest, ok := cutPrefix(k, a.prefixes)
+			if !ok {
+				continue
+			}
+			name, changed := attribution.Clean(rest, a.maxName)
+			if changed {
+				cut[dimTagName]++
+			}
+			if name == "" || slices.ContainsFunc(out, func(t tag) bool { return t.name == name }) {
+				continue
+			}
+			if len(out) == 4*a.maxTags {
+				// Bounded work for a span with thousands of tags: the
+				// first ones by position are ranked below.
+				dropped = true
+				return
+			}
+			value, changed := attribution.Clean(v.AsString(), a.maxValue)
+			if changed {
+				cut[dimTagValue]++
+			}
+			if value != "" {
+				out = append(out, tag{name: name, value: value})
+			}
+		}
+	}
+	collect(attrs)
+	collect(res)
+	if len(out) > a.maxTags {
+		// Keep the same tags for the same call whatever order its
+		// attributes came in.
+		slices.SortFunc(out, func(x, y tag) int { return strings.Compare(x.name, y.name) })
+		out, dropped = out[:a.maxTags], true
+	}
+	if dropped {
+		cut[dimTags]++
+	}
+	return out
+}
+
+func cutPrefix(k string, prefixes []string) (string, bool) {
+	for _, p := range prefixes {
+		if rest, ok := strings.CutPrefix(k, p); ok {
+			return rest, true
+		}
+	}
+	return "", false
+}
