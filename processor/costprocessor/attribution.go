@@ -49,9 +49,11 @@ func defaultAttribution() AttributionConfig {
 	}
 }
 
-// Validate checks the attribution settings; each error names its key
+// validate checks the attribution settings (unexported: Config.Validate
+// calls it, and the collector would report its errors twice if it found
+// an exported Validate here too); each error names its key
 // below attribution.
-func (c *AttributionConfig) Validate() error {
+func (c *AttributionConfig) validate() error {
 	var errs []error
 	for _, d := range []struct {
 		name string

@@ -52,7 +52,7 @@ func (cfg *Config) Validate() error {
 	if err := cfg.Anomaly.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("anomaly: %w", err))
 	}
-	if err := cfg.Attribution.Validate(); err != nil {
+	if err := cfg.Attribution.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	// Building the catalog checks every override; a malformed entry stops
