@@ -102,48 +102,123 @@ var canonical = [4]string{semconv.AttrAttributionCustomer, semconv.AttrAttributi
 
 // attributor resolves the dimensions of calls under one config.
 type attributor struct {
-	keys     [4][]string
+	keys  [4][]string
+	index map[string][]keyRef // attribute key → where it ranks in which dimensions
+	// lens has bit n set when a key of n bytes (n < 64) is in index: most
+	// attributes of a call (gen_ai.*, http.*) are ruled out by their length
+	// without hashing them.
+	lens     uint64
 	prefixes []string
 	maxValue int
 	maxName  int
 	maxTags  int
 }
 
+// keyRef says that a key is the rank-th key of dimension dim.
+type keyRef struct{ dim, rank int }
+
 func newAttributor(c *AttributionConfig) *attributor {
-	return &attributor{
+	a := &attributor{
 		keys:     [4][]string{c.Customer, c.User, c.Team, c.Feature},
+		index:    map[string][]keyRef{},
 		prefixes: c.TagPrefixes,
 		maxValue: c.MaxValueBytes, maxName: c.MaxTagNameBytes, maxTags: c.MaxTags,
+	}
+	for d, keys := range a.keys {
+		for r, k := range keys {
+			a.index[k] = append(a.index[k], keyRef{dim: d, rank: r})
+			if len(k) < 64 {
+				a.lens |= 1 << len(k)
+			}
+		}
+	}
+	return a
+}
+
+// scan is what one attribute map (a span's, a log record's or their
+// resource's) says about attribution, read in one pass over it: lookups
+// key by key cost a linear search each, and made the processor 20% slower
+// for spans that carry no attribution at all.
+type scan struct {
+	vals     [4]string
+	rank     [4]int // rank of the key vals[d] came from; -1: none yet
+	tags     []rawTag
+	stale    bool // the map holds canonical attributes (from an earlier pass)
+	overflow bool // it had more tags than were kept
+}
+
+type rawTag struct {
+	name  string // the key without its prefix, not yet cleaned
+	value pcommon.Value
+}
+
+func (a *attributor) scan(m pcommon.Map) scan {
+	s := scan{rank: [4]int{-1, -1, -1, -1}}
+	for k, v := range m.All() {
+		if len(k) >= 64 || a.lens&(1<<len(k)) != 0 {
+			s.match(a.index[k], v)
+		}
+		// The canonical names are the processor's own output, never a
+		// source, whatever prefix is configured.
+		if strings.HasPrefix(k, semconv.AttrAttributionPrefix) {
+			s.stale = true
+			continue
+		}
+		if rest, ok := cutPrefix(k, a.prefixes); ok {
+			if len(s.tags) == 4*a.maxTags {
+				// Bounded work for a span with thousands of tags: the
+				// first 4×max_tags by position are ranked by name later.
+				s.overflow = true
+				continue
+			}
+			s.tags = append(s.tags, rawTag{name: rest, value: v})
+		}
+	}
+	return s
+}
+
+// match records v for the dimensions whose key it is, unless a key ranked
+// before it already gave one a value.
+func (s *scan) match(refs []keyRef, v pcommon.Value) {
+	for _, ref := range refs {
+		if s.rank[ref.dim] >= 0 && s.rank[ref.dim] < ref.rank {
+			continue
+		}
+		if str := v.AsString(); str != "" {
+			s.vals[ref.dim], s.rank[ref.dim] = str, ref.rank
+		}
 	}
 }
 
 type tag struct{ name, value string }
 
 // apply resolves a call's dimensions from attrs (the span's or log
-// record's) and res (its resource's) and writes them on attrs under the
-// canonical names; a dimension without a value has no canonical attribute
-// (a stale one from an earlier pass goes). cut counts what was truncated,
-// per dimension.
-func (a *attributor) apply(attrs, res pcommon.Map, cut *[numDims]int64) {
-	for d, keys := range a.keys {
-		v := lookup(keys, attrs, res)
+// record's) and res (the scan of its resource, done once per resource),
+// and writes them on attrs under the canonical names; a dimension without
+// a value has no canonical attribute (a stale one from an earlier pass
+// goes). cut counts what was truncated, per dimension.
+func (a *attributor) apply(attrs pcommon.Map, res *scan, cut *[numDims]int64) {
+	own := a.scan(attrs)
+	for d := range a.keys {
+		v := own.vals[d]
 		if v == "" {
-			attrs.Remove(canonical[d])
-			continue
+			v = res.vals[d]
 		}
 		clean, changed := attribution.Clean(v, a.maxValue)
 		if changed {
 			cut[d]++
 		}
-		if clean == "" {
+		if clean != "" {
+			attrs.PutStr(canonical[d], clean)
+		} else if own.stale {
 			attrs.Remove(canonical[d])
-			continue
 		}
-		attrs.PutStr(canonical[d], clean)
 	}
-	tags := a.tags(attrs, res, cut)
+	tags := a.tags(&own, res, cut)
 	if len(tags) == 0 {
-		attrs.Remove(semconv.AttrAttributionTags)
+		if own.stale {
+			attrs.Remove(semconv.AttrAttributionTags)
+		}
 		return
 	}
 	m := attrs.PutEmptyMap(semconv.AttrAttributionTags)
@@ -153,53 +228,29 @@ func (a *attributor) apply(attrs, res pcommon.Map, cut *[numDims]int64) {
 	}
 }
 
-// lookup is the first non-empty value of keys, on attrs then on res.
-func lookup(keys []string, attrs, res pcommon.Map) string {
-	for _, m := range [2]pcommon.Map{attrs, res} {
-		for _, k := range keys {
-			if v, ok := m.Get(k); ok {
-				if s := v.AsString(); s != "" {
-					return s
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// tags collects the tags of a call: the span's first, then the resource's
+// tags cleans the tags of a call: the span's first, then the resource's
 // under names the span did not set.
-func (a *attributor) tags(attrs, res pcommon.Map, cut *[numDims]int64) []tag {
-	if len(a.prefixes) == 0 {
+func (a *attributor) tags(own, res *scan, cut *[numDims]int64) []tag {
+	n := len(own.tags) + len(res.tags)
+	if n == 0 {
 		return nil
 	}
-	var out []tag
-	dropped := false
-	collect := func(m pcommon.Map) {
-		for k, v := range m.All() {
-			// The canonical names are the processor's own output, never
-			// a source, whatever prefix is configured.
-			if strings.HasPrefix(k, semconv.AttrAttributionPrefix) {
-				continue
-			}
-			rest, ok := cutPrefix(k, a.prefixes)
-			if !ok {
-				continue
-			}
-			name, changed := attribution.Clean(rest, a.maxName)
+	out := make([]tag, 0, min(n, 4*a.maxTags))
+	dropped := own.overflow || res.overflow
+	for _, raw := range [2][]rawTag{own.tags, res.tags} {
+		for _, t := range raw {
+			name, changed := attribution.Clean(t.name, a.maxName)
 			if changed {
 				cut[dimTagName]++
 			}
-			if name == "" || slices.ContainsFunc(out, func(t tag) bool { return t.name == name }) {
+			if name == "" || slices.ContainsFunc(out, func(x tag) bool { return x.name == name }) {
 				continue
 			}
 			if len(out) == 4*a.maxTags {
-				// Bounded work for a span with thousands of tags: the
-				// first ones by position are ranked below.
 				dropped = true
-				return
+				break
 			}
-			value, changed := attribution.Clean(v.AsString(), a.maxValue)
+			value, changed := attribution.Clean(t.value.AsString(), a.maxValue)
 			if changed {
 				cut[dimTagValue]++
 			}
@@ -208,8 +259,6 @@ func (a *attributor) tags(attrs, res pcommon.Map, cut *[numDims]int64) []tag {
 			}
 		}
 	}
-	collect(attrs)
-	collect(res)
 	if len(out) > a.maxTags {
 		// Keep the same tags for the same call whatever order its
 		// attributes came in.

@@ -178,6 +178,7 @@ func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (pt
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		service, env := apicall.Resource(rs.Resource())
+		res := p.attr.scan(rs.Resource().Attributes())
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
@@ -193,7 +194,7 @@ func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (pt
 					latency = int64(end - start)
 				}
 				out := p.process(&t, span.Attributes(), &call, service, start.AsTime(), latency)
-				p.attr.apply(span.Attributes(), rs.Resource().Attributes(), &t.truncated)
+				p.attr.apply(span.Attributes(), &res, &t.truncated)
 				if p.feed != nil && p.feed.Active() {
 					tid, sid := span.TraceID(), span.SpanID()
 					p.publish(&call, out, service, env, start.AsTime(), latency, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
@@ -211,6 +212,7 @@ func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Log
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		service, env := apicall.Resource(rl.Resource())
+		res := p.attr.scan(rl.Resource().Attributes())
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			logs := sls.At(j).LogRecords()
@@ -226,7 +228,7 @@ func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Log
 				}
 				// A log record has no duration: only its cost is scored.
 				out := p.process(&t, lr.Attributes(), &call, service, ts.AsTime(), -1)
-				p.attr.apply(lr.Attributes(), rl.Resource().Attributes(), &t.truncated)
+				p.attr.apply(lr.Attributes(), &res, &t.truncated)
 				if p.feed != nil && p.feed.Active() {
 					tid, sid := lr.TraceID(), lr.SpanID()
 					p.publish(&call, out, service, env, ts.AsTime(), 0, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
