@@ -31,6 +31,7 @@ const (
 	tagTime    = 't'
 	tagDecimal = 'm'
 	tagMap     = 'M'
+	tagStrMap  = 'T' // map[string]string: the tags of a call
 )
 
 // valueWriter writes values to w (a hash or a buffer, which never fail).
@@ -103,6 +104,19 @@ func (e *valueWriter) value(v any) {
 		for _, k := range keys {
 			e.str(k)
 			e.uint(x[k])
+		}
+	case map[string]string:
+		// Sorted: the same tags must hash to the same token whatever
+		// order the map iterates in.
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		e.tagged(tagStrMap, uint64(len(keys)))
+		for _, k := range keys {
+			e.str(k)
+			e.str(x[k])
 		}
 	default:
 		e.tagged('?', 0)
@@ -232,6 +246,22 @@ func (d *valueReader) value() (any, error) {
 				return nil, err
 			}
 			if m[k], err = d.uint(); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	case tagStrMap:
+		// Each pair takes at least two empty strings' tags.
+		if v > uint64(len(d.b)/18) {
+			return nil, errCorrupt
+		}
+		m := make(map[string]string, v)
+		for range v {
+			k, err := d.str()
+			if err != nil {
+				return nil, err
+			}
+			if m[k], err = d.str(); err != nil {
 				return nil, err
 			}
 		}

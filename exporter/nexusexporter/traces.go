@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nexus-otel/nexus/internal/apicall"
+	"github.com/nexus-otel/nexus/internal/attribution"
 	"github.com/nexus-otel/nexus/internal/semconv"
 	"github.com/nexus-otel/nexus/internal/store"
 )
@@ -26,6 +27,7 @@ var apiCallsColumns = []string{
 	"cache_write_input_tokens", "reasoning_tokens", "usage_units",
 	"cost_usd", "cost_status", "unpriced_reason", "pricing_version", "cost_reason", "anomaly_score", "is_anomaly",
 	"trace_id", "span_id",
+	"customer", "user", "team", "feature", "tags",
 }
 
 // apiCalls is the table of calls, partitioned by month of the call's start.
@@ -129,6 +131,7 @@ func callRows(td ptrace.Traces, w window) []row {
 				hex.Encode(spanBuf[:], sid[:])
 				traceID, spanID := string(traceBuf[:]), string(spanBuf[:])
 				c := costOf(span.Attributes())
+				d := dimensionsOf(span.Attributes())
 				rows = append(rows, row{
 					at:      start.AsTime(),
 					refused: w.checkSpan(start, end),
@@ -140,6 +143,7 @@ func callRows(td ptrace.Traces, w window) []row {
 						uint64(call.CacheWriteTokens), uint64(call.ReasoningTokens), usageUnits(&call),
 						c.usd, c.status, c.reason, c.version, c.costReason, float32(c.score), c.anomaly,
 						traceID, spanID,
+						d.customer, d.user, d.team, d.feature, d.tags,
 					},
 				})
 			}
@@ -212,4 +216,50 @@ func usageUnits(c *apicall.Call) map[string]uint64 {
 	add("voice_seconds", c.VoiceSeconds)
 	add("credits", c.Credits)
 	return m
+}
+
+// dimensions is who a call was made for, as the cost processor resolved it.
+type dimensions struct {
+	customer, user, team, feature string
+	tags                          map[string]string // nil when none
+}
+
+// dimensionsOf reads the canonical attribution attributes the cost
+// processor wrote; a span it did not see has none, and stores empty
+// dimensions. The processor has cleaned and bounded the values to its
+// limits; the exporter cuts again to the ceilings, which no configuration
+// exceeds, so a span that bypassed the processor (or a sender writing the
+// canonical names itself) still cannot store a megabyte value.
+func dimensionsOf(attrs pcommon.Map) dimensions {
+	var d dimensions
+	str := func(key string) string {
+		if v, ok := attrs.Get(key); ok {
+			s, _ := attribution.Clean(v.AsString(), attribution.CeilingValueBytes)
+			return s
+		}
+		return ""
+	}
+	d.customer = str(semconv.AttrAttributionCustomer)
+	d.user = str(semconv.AttrAttributionUser)
+	d.team = str(semconv.AttrAttributionTeam)
+	d.feature = str(semconv.AttrAttributionFeature)
+	if v, ok := attrs.Get(semconv.AttrAttributionTags); ok && v.Type() == pcommon.ValueTypeMap && v.Map().Len() > 0 {
+		d.tags = make(map[string]string, min(v.Map().Len(), attribution.CeilingTags))
+		for name, tv := range v.Map().All() {
+			if len(d.tags) == attribution.CeilingTags {
+				break
+			}
+			n, _ := attribution.Clean(name, attribution.CeilingTagNameBytes)
+			if n == "" {
+				continue
+			}
+			if _, dup := d.tags[n]; !dup {
+				d.tags[n], _ = attribution.Clean(tv.AsString(), attribution.CeilingValueBytes)
+			}
+		}
+		if len(d.tags) == 0 {
+			d.tags = nil
+		}
+	}
+	return d
 }

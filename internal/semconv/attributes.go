@@ -68,3 +68,27 @@ const (
 	AttrAnomalyScore = "nexus.anomaly.score"
 	AttrAnomaly      = "nexus.anomaly"
 )
+
+// Attribution: who a call was made for. Senders (and the apiproxy receiver,
+// from its request headers) set the source names; the cost processor reads
+// them (from its configured keys, these by default), cleans and bounds the
+// values and writes the canonical names, which are the only ones the nexus
+// exporter stores. Two sets of names so that what is stored is always what
+// the processor decided, never a raw value a sender chose.
+const (
+	AttrCustomer  = "nexus.customer"
+	AttrUser      = "nexus.user"
+	AttrTeam      = "nexus.team"
+	AttrFeature   = "nexus.feature"
+	AttrTagPrefix = "nexus.tag." // nexus.tag.<name>: one free-form tag
+
+	// Written by the cost processor. AttrAttributionTags is a map-valued
+	// attribute (tag name → value), so the exporter reads one key rather
+	// than scanning every attribute for a prefix.
+	AttrAttributionPrefix   = "nexus.attribution."
+	AttrAttributionCustomer = "nexus.attribution.customer"
+	AttrAttributionUser     = "nexus.attribution.user"
+	AttrAttributionTeam     = "nexus.attribution.team"
+	AttrAttributionFeature  = "nexus.attribution.feature"
+	AttrAttributionTags     = "nexus.attribution.tags"
+)

@@ -25,6 +25,9 @@ type Config struct {
 	// LiveFeed names the extension (nexusapi) whose live stream shows each
 	// call as soon as it is priced, before batching and storage.
 	LiveFeed *component.ID `mapstructure:"live_feed"`
+	// Attribution says where each call's customer, user, team, feature and
+	// tags are read from (attribution.go).
+	Attribution AttributionConfig `mapstructure:"attribution"`
 }
 
 // Validate checks the configuration; each error names its key.
@@ -48,6 +51,9 @@ func (cfg *Config) Validate() error {
 	}
 	if err := cfg.Anomaly.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("anomaly: %w", err))
+	}
+	if err := cfg.Attribution.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	// Building the catalog checks every override; a malformed entry stops
 	// the collector at start with the entry named.

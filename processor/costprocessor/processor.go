@@ -35,6 +35,7 @@ type state struct {
 	catalog  *pricing.Catalog
 	version  string
 	detector *anomaly.Detector
+	attr     *attributor
 
 	liveID *component.ID
 	feed   *livefeed.Hub // nil unless live_feed is configured
@@ -59,6 +60,7 @@ func newState(cfg *Config, logger *zap.Logger) (*state, error) {
 		catalog:  catalog,
 		version:  catalog.Version(),
 		detector: anomaly.New(cfg.Anomaly),
+		attr:     newAttributor(&cfg.Attribution),
 		liveID:   cfg.LiveFeed,
 	}
 	logger.Info("pricing catalog loaded", zap.String("version", s.version))
@@ -89,6 +91,8 @@ type costProcessor struct {
 	calls     metric.Int64Counter
 	anomalies metric.Int64Counter
 	byStatus  [4]metric.MeasurementOption // reported, computed, unpriced, refused
+	truncated metric.Int64Counter
+	byDim     [numDims]metric.MeasurementOption
 }
 
 // newCostProcessor returns a processor with a state of its own.
@@ -114,11 +118,25 @@ func withState(s *state, set processor.Settings) (*costProcessor, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A sender can put anything in an attribution attribute; what was cut
+	// shows here, so a misbehaving client is seen even where nobody reads
+	// the store.
+	truncated, err := meter.Int64Counter("nexus.cost.attribution.truncated",
+		metric.WithDescription("Attribution values (customer, user, team, feature, tag name or value) cut to their limit or cleaned of control characters, "+
+			"and calls whose tags past max_tags were dropped, by dimension"),
+		metric.WithUnit("{value}"))
+	if err != nil {
+		return nil, err
+	}
 	p := &costProcessor{
 		state:     s,
 		logger:    set.Logger,
 		calls:     calls,
 		anomalies: anomalies,
+		truncated: truncated,
+	}
+	for i, d := range dimNames {
+		p.byDim[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("dimension", d)))
 	}
 	for i, st := range []pricing.Status{pricing.Reported, pricing.Computed, pricing.Unpriced, pricing.Refused} {
 		p.byStatus[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("status", st.String())))
@@ -135,6 +153,7 @@ func (p *costProcessor) start(_ context.Context, host component.Host) error {
 type tally struct {
 	byStatus  [4]int64
 	anomalies int64
+	truncated [numDims]int64
 }
 
 func (p *costProcessor) record(ctx context.Context, t *tally) {
@@ -146,6 +165,11 @@ func (p *costProcessor) record(ctx context.Context, t *tally) {
 	if t.anomalies > 0 {
 		p.anomalies.Add(ctx, t.anomalies)
 	}
+	for i, n := range t.truncated {
+		if n > 0 {
+			p.truncated.Add(ctx, n, p.byDim[i])
+		}
+	}
 }
 
 func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
@@ -154,6 +178,7 @@ func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (pt
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		service, env := apicall.Resource(rs.Resource())
+		res := p.attr.scan(rs.Resource().Attributes())
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
@@ -169,6 +194,7 @@ func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (pt
 					latency = int64(end - start)
 				}
 				out := p.process(&t, span.Attributes(), &call, service, start.AsTime(), latency)
+				p.attr.apply(span.Attributes(), &res, &t.truncated)
 				if p.feed != nil && p.feed.Active() {
 					tid, sid := span.TraceID(), span.SpanID()
 					p.publish(&call, out, service, env, start.AsTime(), latency, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
@@ -186,6 +212,7 @@ func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Log
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		service, env := apicall.Resource(rl.Resource())
+		res := p.attr.scan(rl.Resource().Attributes())
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			logs := sls.At(j).LogRecords()
@@ -201,6 +228,7 @@ func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Log
 				}
 				// A log record has no duration: only its cost is scored.
 				out := p.process(&t, lr.Attributes(), &call, service, ts.AsTime(), -1)
+				p.attr.apply(lr.Attributes(), &res, &t.truncated)
 				if p.feed != nil && p.feed.Active() {
 					tid, sid := lr.TraceID(), lr.SpanID()
 					p.publish(&call, out, service, env, ts.AsTime(), 0, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))

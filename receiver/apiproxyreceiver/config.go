@@ -40,6 +40,9 @@ type Config struct {
 	// before the call is forwarded. Empty turns the header off (and then it
 	// is forwarded like any other).
 	ServiceNameHeader string `mapstructure:"service_name_header"`
+	// AttributionHeaders name the headers that say whom a call is for
+	// (attribution.go).
+	AttributionHeaders AttributionHeaders `mapstructure:"attribution_headers"`
 
 	// MaxRequestBodySize bounds a request body in bytes: larger ones are
 	// answered 413 and never reach the provider.
@@ -202,6 +205,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.ServiceNameHeader != "" && !httpguts.ValidHeaderFieldName(cfg.ServiceNameHeader) {
 		errs = append(errs, fmt.Errorf("service_name_header: %q is not a valid header name", cfg.ServiceNameHeader))
+	}
+	if err := cfg.AttributionHeaders.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.MaxRequestBodySize <= 0 {
 		errs = append(errs, errors.New("max_request_body_size: must be positive"))

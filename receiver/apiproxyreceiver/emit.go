@@ -221,6 +221,7 @@ func buildSpan(span ptrace.Span, c *call, res *result) {
 	operation := providers.Operation(rt.name, c.method, c.path, nil)
 	genAI := rt.genAI && operation != ""
 	attrs.PutStr(semconv.AttrNexusProvider, rt.name)
+	c.who.put(attrs)
 	if genAI {
 		attrs.PutStr(semconv.AttrProviderName, rt.name)
 		attrs.PutStr(semconv.AttrOperationName, operation)

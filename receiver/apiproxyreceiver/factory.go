@@ -32,6 +32,7 @@ func createDefaultConfig() component.Config {
 		Endpoint:           "127.0.0.1:8787",
 		ServiceName:        "apiproxy",
 		ServiceNameHeader:  "X-Nexus-Service",
+		AttributionHeaders: defaultAttributionHeaders(),
 		MaxRequestBodySize: 64 << 20,
 		MaxParsedBodySize:  1 << 20,
 		QueueSize:          8192,

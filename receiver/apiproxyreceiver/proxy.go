@@ -29,6 +29,7 @@ type proxy struct {
 	routes        []*route
 	serviceName   string
 	serviceHeader string
+	whoHeaders    whoHeaders
 	maxBody       int64
 	maxParsed     int
 	logger        *zap.Logger
@@ -53,6 +54,7 @@ type call struct {
 	rt          *route
 	start, end  time.Time
 	service     string
+	who         who // whom the call is for, from the attribution headers
 	traceparent string
 	method      string
 	host, path  string // upstream host[:port] and escaped path
@@ -106,6 +108,8 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Header.Del(p.serviceHeader)
 	}
+	// Taken (and removed) before anything can answer or forward.
+	who := p.whoHeaders.take(r.Header)
 	if r.ContentLength > p.maxBody {
 		p.refuse(w, rt, tooLarge(p.maxBody))
 		return
@@ -117,7 +121,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	c := &call{
-		rt: rt, start: time.Now(), service: service, method: r.Method,
+		rt: rt, start: time.Now(), service: service, who: who, method: r.Method,
 		traceparent: r.Header.Get("Traceparent"),
 		scheme:      rt.base.Scheme, host: rt.base.Host, path: rt.basePath + rest, query: r.URL.RawQuery,
 		inCtx: r.Context(), w: w,

@@ -60,7 +60,7 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Traces) (*api
 		dropped: dropped,
 	}
 	p := &proxy{
-		serviceName: cfg.ServiceName, serviceHeader: cfg.ServiceNameHeader,
+		serviceName: cfg.ServiceName, serviceHeader: cfg.ServiceNameHeader, whoHeaders: newWhoHeaders(cfg.AttributionHeaders),
 		maxBody: cfg.MaxRequestBodySize, maxParsed: int(cfg.MaxParsedBodySize),
 		logger: set.Logger, emit: e.enqueue, rejected: rejected,
 	}
