@@ -19,16 +19,9 @@ import (
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
-// apiCallsColumns is the column order of every api_calls insert.
-var apiCallsColumns = []string{
-	"timestamp", "duration_ns", "service", "environment", "provider", "operation", "model",
-	"request_model", "span_name", "server_address", "http_method", "http_status", "status",
-	"error_class", "error_type", "input_tokens", "output_tokens", "cached_input_tokens",
-	"cache_write_input_tokens", "reasoning_tokens", "usage_units",
-	"cost_usd", "cost_status", "unpriced_reason", "pricing_version", "cost_reason", "anomaly_score", "is_anomaly",
-	"trace_id", "span_id",
-	"customer", "user", "team", "feature", "tags",
-}
+// apiCallsColumns is the column order of every api_calls insert (the
+// values of callRows follow it).
+var apiCallsColumns = store.APICallColumns
 
 // apiCalls is the table of calls, partitioned by month of the call's start.
 var apiCalls = tableSpec{name: "api_calls", columns: apiCallsColumns}

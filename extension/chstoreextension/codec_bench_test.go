@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/codec"
+	"github.com/nexus-otel/nexus/internal/store"
 )
 
 // The codec benchmarks decide how the embedded store encodes inserts: the
@@ -25,17 +26,8 @@ import (
 // materialized views, as a batch's Send does. Figures and the decision are
 // in the README ("Insert encoding").
 
-// exporterColumns is the exporter's api_calls column order
-// (exporter/nexusexporter/traces.go, apiCallsColumns), which is unexported
-// there; TestCodecsAgreeOnExporterRows fails if the table lacks one.
-var exporterColumns = []string{
-	"timestamp", "duration_ns", "service", "environment", "provider", "operation", "model",
-	"request_model", "span_name", "server_address", "http_method", "http_status", "status",
-	"error_class", "error_type", "input_tokens", "output_tokens", "cached_input_tokens",
-	"cache_write_input_tokens", "reasoning_tokens", "usage_units",
-	"cost_usd", "cost_status", "unpriced_reason", "pricing_version", "cost_reason", "anomaly_score", "is_anomaly",
-	"trace_id", "span_id",
-}
+// exporterColumns is the exporter's api_calls column order.
+var exporterColumns = store.APICallColumns
 
 // exporterRows builds n rows with the Go types and the spread of values the
 // exporter's callRows appends: five providers, a few models and services,
@@ -88,6 +80,7 @@ func exporterRows(n int, at time.Time) [][]any {
 			uint64(0), out / 10, units,
 			usd, costStatus, unpriced, version, "", float32(rng.Float64()), i%97 == 0,
 			hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]),
+			fmt.Sprintf("cus_%d", i%1000), fmt.Sprintf("usr_%d", i%5000), "growth", "search", map[string]string(nil),
 		}
 	}
 	return rows
