@@ -18,9 +18,6 @@ import (
 // of them, and the stored spend per customer, user, team, feature and tag
 // is exact.
 func TestProxyAttribution(t *testing.T) {
-	const answer = `{"id":"chatcmpl-1","object":"chat.completion","created":1764000000,"model":"gpt-4o-mini-2024-07-18",` +
-		`"choices":[{"index":0,"message":{"role":"assistant","content":"Hi!"},"finish_reason":"stop"}],` +
-		`"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500}}`
 	var mu sync.Mutex
 	var leaked []string
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -32,15 +29,11 @@ func TestProxyAttribution(t *testing.T) {
 		}
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(answer))
+		_, _ = w.Write([]byte(chatAnswer))
 	}))
 	defer upstream.Close()
 
-	col := newCollector(t, t.TempDir())
-	col.file = "proxy.yaml"
-	col.config = localConfig(t, col)
-	col.env = []string{"NEXUS_OPENAI_BASE_URL=" + upstream.URL + "/v1"}
-	col.start()
+	col := startProxyCollector(t, upstream.URL)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

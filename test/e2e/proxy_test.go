@@ -12,13 +12,28 @@ import (
 	"github.com/openai/openai-go/v3/option"
 )
 
+// chatAnswer is what the stand-in for OpenAI answers a chat: 1,000 input
+// and 500 output tokens of gpt-4o-mini.
+const chatAnswer = `{"id":"chatcmpl-1","object":"chat.completion","created":1764000000,"model":"gpt-4o-mini-2024-07-18",` +
+	`"choices":[{"index":0,"message":{"role":"assistant","content":"Hi!"},"finish_reason":"stop"}],` +
+	`"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500}}`
+
+// startProxyCollector runs the built binary on configs/proxy.yaml with
+// OpenAI's base URL pointed at upstream (a local stand-in).
+func startProxyCollector(t *testing.T, upstream string) *collector {
+	t.Helper()
+	col := newCollector(t, t.TempDir())
+	col.file = "proxy.yaml"
+	col.config = localConfig(t, col)
+	col.env = []string{"NEXUS_OPENAI_BASE_URL=" + upstream + "/v1"}
+	col.start()
+	return col
+}
+
 // TestProxyConfig runs configs/proxy.yaml: an app using the official
 // OpenAI SDK only changes its base URL to the proxy, gets the provider's
 // answer untouched, and its call lands priced in the store.
 func TestProxyConfig(t *testing.T) {
-	const answer = `{"id":"chatcmpl-1","object":"chat.completion","created":1764000000,"model":"gpt-4o-mini-2024-07-18",` +
-		`"choices":[{"index":0,"message":{"role":"assistant","content":"Hi!"},"finish_reason":"stop"}],` +
-		`"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500}}`
 	var gotKey string
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotKey = r.Header.Get("Authorization")
@@ -27,15 +42,11 @@ func TestProxyConfig(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(answer))
+		_, _ = w.Write([]byte(chatAnswer))
 	}))
 	defer upstream.Close()
 
-	col := newCollector(t, t.TempDir())
-	col.file = "proxy.yaml"
-	col.config = localConfig(t, col)
-	col.env = []string{"NEXUS_OPENAI_BASE_URL=" + upstream.URL + "/v1"}
-	col.start()
+	col := startProxyCollector(t, upstream.URL)
 
 	client := openai.NewClient(option.WithBaseURL("http://"+col.proxy+"/openai/v1"), option.WithAPIKey("sk-app-own-key"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
