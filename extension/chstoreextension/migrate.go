@@ -81,7 +81,7 @@ func loadMigrations(db, cluster string) ([]migration, error) {
 		out = append(out, migration{version: uint32(v), name: rest, text: buf.String(), checksum: checksumOf(raw)})
 	}
 	// Migrations planned in code take their place among the files.
-	for _, m := range []migration{vars.repartitionMigration()} {
+	for _, m := range []migration{vars.repartitionMigration(), vars.rekeyMigration()} {
 		if prev, dup := seen[m.version]; dup {
 			return nil, fmt.Errorf("migration %s shares version %d with %s", m.name, m.version, prev)
 		}
@@ -134,14 +134,30 @@ func (v schemaVars) dedupWindow() string {
 
 // rollup renders the SELECT of a materialized view that folds api_calls into
 // a rollup table whose bucket start is bucket(timestamp). One definition for
-// every grain keeps the three rollups identical but for their bucket.
+// every grain keeps the rollups identical but for their bucket and keys.
+// keys are the grouping columns after the bucket; an older migration passes
+// none and gets the keys of its day (provider, model, operation, service,
+// environment), so that re-running it on an empty database still creates
+// the views its tables can hold. arrayJoin, when set, is the ARRAY JOIN
+// clause of a rollup by tag.
 //
 // ts is a DateTime, which holds 1970-01-01 to 2106-02-07 06:28:15 UTC:
 // a bucket outside wraps (2200 becomes 2063) and would count a call in a
 // year it never happened. The exporter refuses such calls; the WHERE keeps
 // them out of the rollups should one reach api_calls another way.
-func (v schemaVars) rollup(bucket string) string {
-	return "SELECT " + bucket + "(timestamp) AS ts, provider, model, operation, service, environment,\n" +
+func (v schemaVars) rollup(bucket string, keys ...string) string {
+	if len(keys) == 0 {
+		keys = []string{"provider", "model", "operation", "service", "environment"}
+	}
+	arrayJoin := ""
+	if keys[0] == "ARRAY JOIN" {
+		arrayJoin, keys = "\nARRAY JOIN mapKeys(tags) AS tag_key", keys[1:]
+	}
+	selected := strings.Join(keys, ", ")
+	if arrayJoin != "" {
+		selected = strings.Replace(selected, "tag_value", "tags[tag_key] AS tag_value", 1)
+	}
+	return "SELECT " + bucket + "(timestamp) AS ts, " + selected + ",\n" +
 		"    count() AS calls,\n" +
 		"    countIf(status = 'error') AS errors,\n" +
 		"    countIf(cost_status = 'unpriced') AS unpriced,\n" +
@@ -154,9 +170,9 @@ func (v schemaVars) rollup(bucket string) string {
 		"    sum(ifNull(cost_usd, toDecimal64(0, 12))) AS cost_usd,\n" +
 		"    sum(duration_ns) AS duration_ns_sum,\n" +
 		"    quantileTDigestState(toFloat64(duration_ns) / 1e6) AS latency_ms\n" +
-		"FROM " + v.DB + ".api_calls\n" +
+		"FROM " + v.DB + ".api_calls" + arrayJoin + "\n" +
 		"WHERE timestamp >= toDateTime64('1970-01-01 00:00:00', 9, 'UTC') AND timestamp < toDateTime64('2106-02-07 06:28:16', 9, 'UTC')\n" +
-		"GROUP BY ts, provider, model, operation, service, environment"
+		"GROUP BY ts, " + strings.Join(keys, ", ")
 }
 
 // statements splits a migration into statements at semicolons that end a

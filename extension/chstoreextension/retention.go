@@ -18,14 +18,19 @@ import (
 // a key here, so that nothing grows without a say in the config; the tables
 // that hold configuration and state (keptForever) have none.
 type RetentionConfig struct {
-	APICalls       time.Duration `mapstructure:"api_calls"`
-	APICalls1m     time.Duration `mapstructure:"api_calls_1m"`
-	APICalls1h     time.Duration `mapstructure:"api_calls_1h"`
-	APICalls1d     time.Duration `mapstructure:"api_calls_1d"`
-	ProviderUsage  time.Duration `mapstructure:"provider_usage"`
-	ProviderGauges time.Duration `mapstructure:"provider_gauges"`
-	ProviderHealth time.Duration `mapstructure:"provider_health"`
-	AlertEvents    time.Duration `mapstructure:"alert_events"`
+	APICalls   time.Duration `mapstructure:"api_calls"`
+	APICalls1m time.Duration `mapstructure:"api_calls_1m"`
+	APICalls1h time.Duration `mapstructure:"api_calls_1h"`
+	APICalls1d time.Duration `mapstructure:"api_calls_1d"`
+	// The daily rollups by customer, user and tag hold who a call was
+	// for: personal data, kept only as long as a year-over-year view needs.
+	APICallsCustomer1d time.Duration `mapstructure:"api_calls_customer_1d"`
+	APICallsUser1d     time.Duration `mapstructure:"api_calls_user_1d"`
+	APICallsTag1d      time.Duration `mapstructure:"api_calls_tag_1d"`
+	ProviderUsage      time.Duration `mapstructure:"provider_usage"`
+	ProviderGauges     time.Duration `mapstructure:"provider_gauges"`
+	ProviderHealth     time.Duration `mapstructure:"provider_health"`
+	AlertEvents        time.Duration `mapstructure:"alert_events"`
 }
 
 // day is the unit the defaults are thought in.
@@ -35,10 +40,13 @@ const day = 24 * time.Hour
 // README's table says the same.
 func defaultRetention() RetentionConfig {
 	return RetentionConfig{
-		APICalls:   90 * day,
-		APICalls1m: 30 * day,
-		APICalls1h: 365 * day,
-		APICalls1d: 0, // the day rollup is what answers "since the beginning"
+		APICalls:           90 * day,
+		APICalls1m:         30 * day,
+		APICalls1h:         365 * day,
+		APICalls1d:         0, // the day rollup is what answers "since the beginning"
+		APICallsCustomer1d: 400 * day,
+		APICallsUser1d:     400 * day,
+		APICallsTag1d:      400 * day,
 		// What providers billed: small (a row per bucket and line item)
 		// and the reference for reconciliation, so kept two years.
 		ProviderUsage: 730 * day,
@@ -55,7 +63,7 @@ func defaultRetention() RetentionConfig {
 // keptForever are the tables without retention: configuration (keys,
 // budgets, rules) and the migration record. Deleting their old rows would
 // revoke keys, drop budgets or re-run migrations, not age out history.
-var keptForever = []string{"api_keys", "budgets", "alert_rules", "schema_migrations"}
+var keptForever = []string{"api_keys", "budgets", "alert_rules", "schema_migrations", "tenants", "ingest_keys"}
 
 // ttlTarget is one table under a retention setting.
 type ttlTarget struct {
@@ -82,6 +90,9 @@ func (r RetentionConfig) targets() []ttlTarget {
 		dt("api_calls_1m", "ts", r.APICalls1m),
 		dt("api_calls_1h", "ts", r.APICalls1h),
 		dt("api_calls_1d", "ts", r.APICalls1d),
+		dt("api_calls_customer_1d", "ts", r.APICallsCustomer1d),
+		dt("api_calls_user_1d", "ts", r.APICallsUser1d),
+		dt("api_calls_tag_1d", "ts", r.APICallsTag1d),
 		dt("provider_usage", "bucket_start", r.ProviderUsage),
 		dt64("provider_gauges", "ts", r.ProviderGauges),
 		dt64("provider_health", "ts", r.ProviderHealth),

@@ -159,6 +159,7 @@ func TestRetentionConfig(t *testing.T) {
 	}
 	// The defaults the README documents.
 	if want := (RetentionConfig{APICalls: 2160 * time.Hour, APICalls1m: 720 * time.Hour, APICalls1h: 8760 * time.Hour,
+		APICallsCustomer1d: 9600 * time.Hour, APICallsUser1d: 9600 * time.Hour, APICallsTag1d: 9600 * time.Hour,
 		ProviderUsage: 17520 * time.Hour, ProviderGauges: 2160 * time.Hour, ProviderHealth: 2160 * time.Hour,
 		AlertEvents: 8760 * time.Hour}); cfg.Retention != want {
 		t.Fatalf("default retention: %+v, want %+v", cfg.Retention, want)
@@ -168,7 +169,7 @@ func TestRetentionConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := RetentionConfig{APICalls: 30 * day, APICalls1m: 7 * day, APICalls1h: 90 * day, APICalls1d: 0,
-		ProviderUsage: 0, ProviderGauges: 14 * day, ProviderHealth: 14 * day, AlertEvents: 2 * 365 * day}
+		APICallsCustomer1d: 60 * day, APICallsUser1d: 30 * day, APICallsTag1d: 90 * day, ProviderUsage: 0, ProviderGauges: 14 * day, ProviderHealth: 14 * day, AlertEvents: 2 * 365 * day}
 	if cfg.Retention != want {
 		t.Fatalf("retention: %+v, want %+v", cfg.Retention, want)
 	}

@@ -70,9 +70,23 @@ type Scope struct {
 	Environment string `json:"environment,omitempty"`
 }
 
-// field is the scope field called name (one of scopeFields): the same
-// fields as schema.Scope, whose Field it is.
-func (s *Scope) field(name string) *string { return (*schema.Scope)(s).Field(name) }
+// field is the scope field called name (one of scopeFields), nil for
+// another name.
+func (s *Scope) field(name string) *string {
+	switch name {
+	case "provider":
+		return &s.Provider
+	case "model":
+		return &s.Model
+	case "operation":
+		return &s.Operation
+	case "service":
+		return &s.Service
+	case "environment":
+		return &s.Environment
+	}
+	return nil
+}
 
 // labels are the scope's set fields, by name.
 func (s Scope) labels() map[string]string {

@@ -29,7 +29,7 @@ var CostSums = []string{"sum(cost_usd)", "sum(calls)", "sum(errors)", "sum(unpri
 // parameters. An empty plan still needs a well-typed source with no rows:
 // it reads the raw calls over [at, at).
 func CostSource(s store.Store, scope Scope, segs []Segment, at time.Time, params store.Params) string {
-	cond := ""
+	cond := scope.tenantCond(params)
 	for _, name := range ScopeFields {
 		if v := *scope.Field(name); v != "" {
 			cond += " AND " + name + " = {" + name + ":String}"

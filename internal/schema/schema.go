@@ -54,9 +54,29 @@ const HealthClassOK = "ok"
 // Table is table qualified with the store's database.
 func Table(s store.Store, table string) string { return s.Database() + "." + table }
 
+// DefaultTenant is the tenant every installation has: rows written without
+// a tenant (before tenants existed, or with no ingest keys) belong to it.
+const DefaultTenant = "default"
+
 // Scope is the dimensions every read can be narrowed to; "" is any.
+//
+// Tenant is not a filter a caller chooses but the tenant the caller is: the
+// API sets it from the key or session, never from a query parameter. ""
+// reads every tenant, which only installation-level work (the evaluator's
+// own bookkeeping, retention) may do.
 type Scope struct {
+	Tenant                                           string
 	Provider, Model, Operation, Service, Environment string
+}
+
+// tenantCond is the scope's tenant as a condition ("" when it reads every
+// tenant), with its parameter added to params.
+func (s Scope) tenantCond(params store.Params) string {
+	if s.Tenant == "" {
+		return ""
+	}
+	params["tenant"] = s.Tenant
+	return " AND tenant = {tenant:String}"
 }
 
 // ScopeFields are the scope's columns, in the order they are applied; the
@@ -97,6 +117,9 @@ type Filter struct {
 func (f Filter) Where(timeColumn string) (string, store.Params) {
 	conds := []string{timeColumn + " >= {from:DateTime64(3, 'UTC')}", timeColumn + " < {to:DateTime64(3, 'UTC')}"}
 	params := store.Params{"from": f.From.Format("2006-01-02 15:04:05.000"), "to": f.To.Format("2006-01-02 15:04:05.000")}
+	if c := f.tenantCond(params); c != "" {
+		conds = append(conds, strings.TrimPrefix(c, " AND "))
+	}
 	for _, name := range ScopeFields {
 		if v := *f.Field(name); v != "" {
 			conds = append(conds, name+" = {"+name+":String}")
