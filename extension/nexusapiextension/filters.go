@@ -3,15 +3,16 @@ package nexusapiextension
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/nexus-otel/nexus/internal/schema"
 )
 
-// filters are the scope and time range every read resource accepts.
+// filters are the scope and time range every read resource accepts, and
+// the tenant they read: the caller's, never a parameter.
 type filters struct {
+	Tenant                                           string
 	Provider, Model, Operation, Service, Environment string
 	From, To                                         time.Time
 }
@@ -21,7 +22,7 @@ var scopeFields = schema.ScopeFields
 
 // filter is f as the domain packages take it.
 func (f filters) filter() schema.Filter {
-	return schema.Filter{Scope: schema.Scope{Provider: f.Provider, Model: f.Model, Operation: f.Operation,
+	return schema.Filter{Scope: schema.Scope{Tenant: f.Tenant, Provider: f.Provider, Model: f.Model, Operation: f.Operation,
 		Service: f.Service, Environment: f.Environment}, From: f.From, To: f.To}
 }
 
@@ -41,9 +42,11 @@ func (f *filters) field(name string) *string {
 	return nil
 }
 
-// parseScope reads the scope filters (no time range).
-func parseScope(q url.Values) (filters, []FieldError) {
-	var f filters
+// parseScope reads the scope filters (no time range) of r, for the
+// caller's tenant.
+func parseScope(r *http.Request) (filters, []FieldError) {
+	q := r.URL.Query()
+	f := filters{Tenant: tenantOf(r.Context())}
 	var details []FieldError
 	for _, name := range scopeFields {
 		v := q.Get(name)
@@ -60,7 +63,7 @@ func parseScope(q url.Values) (filters, []FieldError) {
 // range is the last defaultSpan up to now. Every bad field is named.
 func (a *api) parseFilters(r *http.Request, defaultSpan time.Duration) (filters, *APIError) {
 	q := r.URL.Query()
-	f, details := parseScope(q)
+	f, details := parseScope(r)
 	now := time.Now().UTC()
 	f.To = now
 	if v := q.Get("to"); v != "" {

@@ -54,7 +54,7 @@ func (a *api) insightRecommendations(w http.ResponseWriter, r *http.Request) *AP
 // (insights.Service.Trends).
 func (a *api) insightTrends(w http.ResponseWriter, r *http.Request) *APIError {
 	q := r.URL.Query()
-	f, details := parseScope(q)
+	f, details := parseScope(r)
 	var errs []*APIError
 	if details != nil {
 		errs = append(errs, badRequest("invalid filters", details...))

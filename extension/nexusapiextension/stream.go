@@ -36,7 +36,7 @@ func (a *api) streamRoutes() {
 // missed.
 func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 	q := r.URL.Query()
-	scope, details := parseScope(q)
+	scope, details := parseScope(r)
 	kinds := map[string]bool{livefeed.KindCall: true, livefeed.KindAlert: true}
 	if v := q.Get("kinds"); v != "" {
 		kinds = map[string]bool{}
