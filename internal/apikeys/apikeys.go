@@ -49,14 +49,29 @@ func Rank(role string) int {
 const Prefix = "nxs_"
 
 // Key is a key as stored: never the key itself, only its hash.
+//
+// Tenant is the tenant the key reads and writes: every request made with
+// it is confined there. InstallationAdmin keys also manage the tenants of
+// the installation and keys of any tenant.
 type Key struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Role      string     `json:"role"`
-	Prefix    string     `json:"prefix"`
-	CreatedAt time.Time  `json:"createdAt"`
-	RevokedAt *time.Time `json:"revokedAt,omitempty"`
-	hash      string
+	ID                string     `json:"id"`
+	Name              string     `json:"name"`
+	Role              string     `json:"role"`
+	Tenant            string     `json:"tenant"`
+	InstallationAdmin bool       `json:"installationAdmin"`
+	Prefix            string     `json:"prefix"`
+	CreatedAt         time.Time  `json:"createdAt"`
+	RevokedAt         *time.Time `json:"revokedAt,omitempty"`
+	hash              string
+}
+
+// NewKey is what a new key is: its name, role and tenant ("" is the
+// default tenant), and whether it administers the installation.
+type NewKey struct {
+	Name              string
+	Role              string
+	Tenant            string
+	InstallationAdmin bool
 }
 
 // Generate makes a random key: 32 random bytes, URL-safe, with the prefix.
@@ -150,7 +165,7 @@ func (ks *Store) read(ctx context.Context) (map[string]Key, error) {
 	for rows.Next() {
 		var k Key
 		var revoked *time.Time
-		if err := rows.Scan(&k.ID, &k.Name, &k.Role, &k.Prefix, &k.hash, &k.CreatedAt, &revoked); err != nil {
+		if err := rows.Scan(&k.ID, &k.Name, &k.Role, &k.Prefix, &k.hash, &k.CreatedAt, &revoked, &k.Tenant, &k.InstallationAdmin); err != nil {
 			return nil, fmt.Errorf("load API keys: %w", err)
 		}
 		k.RevokedAt = revoked
@@ -184,13 +199,15 @@ func (ks *Store) Get(id string) (Key, bool) {
 	return k, ok
 }
 
-// List is every key, revoked ones included, oldest first (then by id, so
-// that pages are stable).
-func (ks *Store) List() []Key {
+// List is every key of tenant ("" for every tenant), revoked ones
+// included, oldest first (then by id, so that pages are stable).
+func (ks *Store) List(tenant string) []Key {
 	ks.mu.RLock()
 	out := make([]Key, 0, len(ks.byID))
 	for _, k := range ks.byID {
-		out = append(out, k)
+		if tenant == "" || k.Tenant == tenant {
+			out = append(out, k)
+		}
 	}
 	ks.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool {
@@ -199,13 +216,14 @@ func (ks *Store) List() []Key {
 	return out
 }
 
-// active counts the keys not revoked with at least role ("" for any).
-func (ks *Store) active(role string) int {
+// active counts the keys not revoked with role ("" for any) whose key
+// passes match (nil for any).
+func (ks *Store) active(role string, match func(Key) bool) int {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
 	n := 0
 	for _, k := range ks.byID {
-		if k.RevokedAt == nil && (role == "" || k.Role == role) {
+		if k.RevokedAt == nil && (role == "" || k.Role == role) && (match == nil || match(k)) {
 			n++
 		}
 	}
@@ -228,7 +246,7 @@ func (ks *Store) write(ctx context.Context, k Key) error {
 	if k.RevokedAt != nil {
 		revoked = *k.RevokedAt
 	}
-	if err := b.Append(k.ID, k.Name, k.Role, k.Prefix, k.hash, k.CreatedAt, revoked, time.Now()); err != nil {
+	if err := b.Append(k.ID, k.Name, k.Role, k.Prefix, k.hash, k.CreatedAt, revoked, time.Now(), k.Tenant, k.InstallationAdmin); err != nil {
 		_ = b.Abort()
 		return fmt.Errorf("write API key %s: %w", k.ID, err)
 	}
@@ -245,10 +263,14 @@ func (ks *Store) write(ctx context.Context, k Key) error {
 
 // Create stores a new key for secret (generated when empty) and returns it
 // with its secret, which is nowhere else ever again. Refused name or role
-// is a *domainerr.InvalidError.
-func (ks *Store) Create(ctx context.Context, name, role, secret string) (Key, string, error) {
-	if err := domainerr.Invalid("invalid key", Validate(name, role)...); err != nil {
+// is a *domainerr.InvalidError. Whether the tenant exists, and whether the
+// caller may create such a key, is the caller's to check.
+func (ks *Store) Create(ctx context.Context, nk NewKey, secret string) (Key, string, error) {
+	if err := domainerr.Invalid("invalid key", Validate(nk.Name, nk.Role)...); err != nil {
 		return Key{}, "", err
+	}
+	if nk.Tenant == "" {
+		nk.Tenant = schema.DefaultTenant
 	}
 	if secret == "" {
 		var err error
@@ -256,26 +278,49 @@ func (ks *Store) Create(ctx context.Context, name, role, secret string) (Key, st
 			return Key{}, "", err
 		}
 	}
-	k := Key{ID: ids.New("key_"), Name: name, Role: role, Prefix: secret[:min(len(secret), 12)],
+	k := Key{ID: ids.New("key_"), Name: nk.Name, Role: nk.Role, Tenant: nk.Tenant, InstallationAdmin: nk.InstallationAdmin, Prefix: secret[:min(len(secret), 12)],
 		CreatedAt: time.Now().UTC().Truncate(time.Millisecond), hash: hash(secret)}
 	return k, secret, ks.write(ctx, k)
 }
 
-// Revoke revokes key id on behalf of key by. No such key is a
-// *domainerr.NotFoundError; a key already revoked, or by revoking itself
-// as the last admin key, a *domainerr.ConflictError.
-func (ks *Store) Revoke(ctx context.Context, id, by string) (Key, error) {
+// Revoke revokes key id of tenant ("" for any tenant) on behalf of key
+// by. No such key, or another tenant's, is a *domainerr.NotFoundError (the
+// same answer: a caller learns nothing of other tenants); a key already
+// revoked, or by revoking itself as the last admin key of its tenant or
+// the last installation admin, a *domainerr.ConflictError.
+func (ks *Store) Revoke(ctx context.Context, tenant, id, by string) (Key, error) {
 	k, ok := ks.Get(id)
-	if !ok {
+	if !ok || (tenant != "" && k.Tenant != tenant) {
 		return Key{}, domainerr.NotFound("no API key " + id)
 	}
 	if k.RevokedAt != nil {
 		return Key{}, domainerr.Conflict("API key " + id + " is already revoked")
 	}
-	if id == by && k.Role == RoleAdmin && ks.active(RoleAdmin) == 1 {
+	if id == by && k.Role == RoleAdmin && ks.active(RoleAdmin, func(o Key) bool { return o.Tenant == k.Tenant }) == 1 {
 		return Key{}, domainerr.Conflict("this is the last admin key; create another admin key first")
+	}
+	if id == by && k.InstallationAdmin && ks.active("", func(o Key) bool { return o.InstallationAdmin }) == 1 {
+		return Key{}, domainerr.Conflict("this is the last installation admin key; create another one first")
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	k.RevokedAt = &now
 	return k, ks.write(ctx, k)
+}
+
+// RevokeTenant revokes every active key of tenant, as deleting the tenant
+// does; it returns how many it revoked.
+func (ks *Store) RevokeTenant(ctx context.Context, tenant string) (int, error) {
+	n := 0
+	for _, k := range ks.List(tenant) {
+		if k.RevokedAt != nil {
+			continue
+		}
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		k.RevokedAt = &now
+		if err := ks.write(ctx, k); err != nil {
+			return n, fmt.Errorf("revoke the keys of tenant %s: %w", tenant, err)
+		}
+		n++
+	}
+	return n, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/nexus-otel/nexus/internal/schema"
 )
 
 // Bootstrap makes sure a fresh install can be administered: when no key is
@@ -15,14 +17,14 @@ import (
 // The generated key goes nowhere else — not to the log either: logs are
 // shipped to places with other readers.
 func (ks *Store) Bootstrap(ctx context.Context, secret, secretSource, path string) (string, error) {
-	if ks.active("") > 0 {
+	if ks.active("", nil) > 0 {
 		return "", nil
 	}
 	if secret != "" {
 		if len(secret) < 32 {
 			return "", fmt.Errorf("%s must be at least 32 characters", secretSource)
 		}
-		_, _, err := ks.Create(ctx, "bootstrap (from "+secretSource+")", RoleAdmin, secret)
+		_, _, err := ks.Create(ctx, bootstrapKey("bootstrap (from "+secretSource+")"), secret)
 		return "", err
 	}
 	secret, err := Generate()
@@ -34,12 +36,18 @@ func (ks *Store) Bootstrap(ctx context.Context, secret, secretSource, path strin
 	if err := writeSecretFile(path, []byte(secret+"\n")); err != nil {
 		return "", fmt.Errorf("write the generated admin key (admin_key_file): %w", err)
 	}
-	if _, _, err := ks.Create(ctx, "bootstrap", RoleAdmin, secret); err != nil {
+	if _, _, err := ks.Create(ctx, bootstrapKey("bootstrap"), secret); err != nil {
 		// Nothing accepts that key: the file must not suggest otherwise.
 		_ = os.Remove(path)
 		return "", fmt.Errorf("store the generated admin key: %w", err)
 	}
 	return path, nil
+}
+
+// bootstrapKey is the first key: the default tenant's admin, and the
+// installation's, since no one else could ever create tenants.
+func bootstrapKey(name string) NewKey {
+	return NewKey{Name: name, Role: RoleAdmin, Tenant: schema.DefaultTenant, InstallationAdmin: true}
 }
 
 // writeSecretFile puts data at path readable by the owner only (0600). It

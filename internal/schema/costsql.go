@@ -39,6 +39,12 @@ func CostSource(s store.Store, scope Scope, segs []Segment, at time.Time, params
 	if len(segs) == 0 {
 		segs = []Segment{{Grain: GrainRaw, From: at, To: at}}
 	}
+	if scope.Attributed() {
+		// The provider rollups carry no customer, user or tag: the raw
+		// calls answer the whole plan's range.
+		segs = []Segment{{Grain: GrainRaw, From: segs[0].From, To: segs[len(segs)-1].To}}
+	}
+	rawCond := cond + scope.dimCond(params)
 	parts := make([]string, 0, len(segs))
 	for i, seg := range segs {
 		p := "s" + strconv.Itoa(i)
@@ -48,7 +54,7 @@ func CostSource(s store.Store, scope Scope, segs []Segment, at time.Time, params
 			parts = append(parts, "SELECT toDateTime(timestamp, 'UTC') AS ts, provider, model, operation, service, environment, "+
 				"toUInt64(1) AS calls, toUInt64(status = 'error') AS errors, toUInt64(cost_status = 'unpriced') AS unpriced, "+
 				"input_tokens, output_tokens, CAST(ifNull(cost_usd, toDecimal64(0, 12)) AS Decimal(38, 12)) AS cost_usd "+
-				"FROM "+Table(s, TableCalls)+" WHERE timestamp >= {"+p+"_from:DateTime64(9, 'UTC')} AND timestamp < {"+p+"_to:DateTime64(9, 'UTC')}"+cond)
+				"FROM "+Table(s, TableCalls)+" WHERE timestamp >= {"+p+"_from:DateTime64(9, 'UTC')} AND timestamp < {"+p+"_to:DateTime64(9, 'UTC')}"+rawCond)
 			continue
 		}
 		params[p+"_from"] = seg.From.UTC().Format(time.DateTime)

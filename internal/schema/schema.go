@@ -28,6 +28,8 @@ const (
 	TableProviderHealth = "provider_health"
 	TableProviderGauges = "provider_gauges"
 	TableProviderUsage  = "provider_usage"
+	TableTenants        = "tenants"
+	TableIngestKeys     = "ingest_keys"
 )
 
 // Column orders of the writes to the tables the API owns, in the order the
@@ -35,8 +37,10 @@ const (
 // version of an id wins under FINAL), so every write is a whole row.
 var (
 	BudgetColumns = []string{"id", "name", "provider", "model", "service", "environment",
-		"period", "timezone", "amount_usd", "thresholds", "created_at", "updated_at", "deleted", "version"}
-	KeyColumns = []string{"id", "name", "role", "prefix", "key_hash", "created_at", "revoked_at", "version"}
+		"period", "timezone", "amount_usd", "thresholds", "created_at", "updated_at", "deleted", "version",
+		"tenant", "customer", "user", "team", "feature", "tag_key", "tag_value"}
+	KeyColumns = []string{"id", "name", "role", "prefix", "key_hash", "created_at", "revoked_at", "version",
+		"tenant", "installation_admin"}
 )
 
 // Gauge names of the rate-limit pair in provider_gauges, as the nexus
@@ -64,9 +68,38 @@ const DefaultTenant = "default"
 // API sets it from the key or session, never from a query parameter. ""
 // reads every tenant, which only installation-level work (the evaluator's
 // own bookkeeping, retention) may do.
+//
+// Customer, User, Team, Feature and TagKey/TagValue are the attribution
+// dimensions: set, they narrow the read to the calls carrying that value
+// (TagValue only counts with TagKey).
 type Scope struct {
 	Tenant                                           string
 	Provider, Model, Operation, Service, Environment string
+	Customer, User, Team, Feature, TagKey, TagValue  string
+}
+
+// Attributed tells whether an attribution dimension is set: the rollups
+// by provider do not carry them, so such a read needs the raw calls.
+func (s Scope) Attributed() bool {
+	return s.Customer != "" || s.User != "" || s.Team != "" || s.Feature != "" || s.TagKey != ""
+}
+
+// dimCond is the scope's attribution dimensions as conditions on the raw
+// calls' columns (each with a leading AND), with their parameters added to
+// params.
+func (s Scope) dimCond(params store.Params) string {
+	var b strings.Builder
+	for _, d := range []struct{ col, v string }{{"customer", s.Customer}, {"user", s.User}, {"team", s.Team}, {"feature", s.Feature}} {
+		if d.v != "" {
+			b.WriteString(" AND " + d.col + " = {dim_" + d.col + ":String}")
+			params["dim_"+d.col] = d.v
+		}
+	}
+	if s.TagKey != "" {
+		b.WriteString(" AND tags[{dim_tag_key:String}] = {dim_tag_value:String}")
+		params["dim_tag_key"], params["dim_tag_value"] = s.TagKey, s.TagValue
+	}
+	return b.String()
 }
 
 // tenantCond is the scope's tenant as a condition ("" when it reads every
@@ -125,6 +158,9 @@ func (f Filter) Where(timeColumn string) (string, store.Params) {
 			conds = append(conds, name+" = {"+name+":String}")
 			params[name] = v
 		}
+	}
+	if c := f.dimCond(params); c != "" {
+		conds = append(conds, strings.TrimPrefix(c, " AND "))
 	}
 	return strings.Join(conds, " AND "), params
 }

@@ -17,10 +17,12 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 // paramsFor are parameters every embedded query takes, typed as the
 // queries declare them.
 var paramsFor = map[string]store.Params{
-	"reconciliation":         {"first": "2026-10-01", "last": "2026-10-31", "provider": ""},
-	"budgets":                {"id": ""},
-	"provider_gauges_latest": {"names": schema.StringArrayParam([]string{"balance_usd", "limit_usd"})},
-	"provider_billed":        {"month": "2026-10-01", "today": "2026-10-31"},
+	"reconciliation":         {"first": "2026-10-01", "last": "2026-10-31", "provider": "", "tenant": "acme"},
+	"budgets":                {"id": "", "tenant": "acme"},
+	"tenants":                {"id": ""},
+	"provider_gauges_latest": {"names": schema.StringArrayParam([]string{"balance_usd", "limit_usd"}), "tenant": "acme"},
+	"provider_billed":        {"month": "2026-10-01", "today": "2026-10-31", "tenant": ""},
+	"provider_health_latest": {"tenant": "acme"},
 }
 
 // Every embedded query runs on the migrated schema of the real engine: a

@@ -31,6 +31,10 @@ type Call struct {
 	// Cost is the call's price as a decimal string; "" stores it unpriced.
 	Cost    string
 	Anomaly bool
+	// Tenant is the call's tenant; "" is the default tenant.
+	Tenant                        string
+	Customer, User, Team, Feature string
+	Tags                          map[string]string
 }
 
 // SeedCalls inserts calls into api_calls of s the way the exporter does
@@ -43,7 +47,7 @@ func SeedCalls(t testing.TB, s store.Store, calls ...Call) {
 		"request_model", "span_name", "http_status", "status", "error_class",
 		"input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens",
 		"cost_usd", "cost_status", "unpriced_reason", "pricing_version", "anomaly_score", "is_anomaly",
-		"trace_id", "span_id",
+		"trace_id", "span_id", "tenant", "customer", "user", "team", "feature", "tags",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -71,12 +75,18 @@ func SeedCalls(t testing.TB, s store.Store, calls ...Call) {
 		if c.Anomaly {
 			score = 9
 		}
+		if c.Tenant == "" {
+			c.Tenant = "default"
+		}
+		if c.Tags == nil {
+			c.Tags = map[string]string{}
+		}
 		id := fmt.Sprintf("%016x", c.At.UnixNano()+int64(i))
 		if err := b.Append(c.At.UTC(), uint64(c.Duration), c.Service, c.Environment, c.Provider, c.Operation, c.Model,
 			c.Model, c.Operation+" "+c.Model, c.HTTPStatus, c.Status, c.ErrorClass,
 			c.Input, c.Output, c.Cached, c.Reasoning,
 			cost, status, reason, "test", score, c.Anomaly,
-			hex.EncodeToString([]byte(id)), id); err != nil {
+			hex.EncodeToString([]byte(id)), id, c.Tenant, c.Customer, c.User, c.Team, c.Feature, c.Tags); err != nil {
 			t.Fatal(err)
 		}
 	}

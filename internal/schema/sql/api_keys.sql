@@ -1,3 +1,4 @@
--- The latest version of every API key.
-SELECT id, name, role, prefix, key_hash, created_at, revoked_at
+-- The latest version of every API key, of every tenant: keys are looked up
+-- by their secret before anyone knows whose they are.
+SELECT id, name, role, prefix, key_hash, created_at, revoked_at, tenant, installation_admin
 FROM {db}.api_keys FINAL
