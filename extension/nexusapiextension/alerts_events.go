@@ -24,7 +24,7 @@ func (a *api) parseEventQuery(r *http.Request) (alerting.EventQuery, page, *APIE
 		details = append(details, perr.Details...)
 	}
 	q := r.URL.Query()
-	eq := alerting.EventQuery{From: f.From, To: f.To, Scope: alerting.Scope{Provider: f.Provider, Model: f.Model,
+	eq := alerting.EventQuery{Tenant: f.Tenant, From: f.From, To: f.To, Scope: alerting.Scope{Provider: f.Provider, Model: f.Model,
 		Operation: f.Operation, Service: f.Service, Environment: f.Environment},
 		RuleID: q.Get("rule"), Kind: q.Get("kind"), Severity: q.Get("severity"), Limit: pg.Limit, Offset: pg.offset()}
 	if v := q.Get("state"); v != "" {
@@ -61,7 +61,7 @@ func (a *api) listEvents(w http.ResponseWriter, r *http.Request) *APIError {
 }
 
 func (a *api) getEvent(w http.ResponseWriter, r *http.Request) *APIError {
-	e, err := a.alerts.Event(r.Context(), r.PathValue("id"))
+	e, err := a.alerts.Event(r.Context(), tenantOf(r.Context()), r.PathValue("id"))
 	if err != nil {
 		return a.alertError(r, "read alert event", err)
 	}
@@ -71,11 +71,11 @@ func (a *api) getEvent(w http.ResponseWriter, r *http.Request) *APIError {
 
 // ackEvent acknowledges a firing event in the name of the request's key.
 func (a *api) ackEvent(w http.ResponseWriter, r *http.Request) *APIError {
-	by, _ := r.Context().Value(ctxKeyID).(string)
+	by := keyIDOf(r)
 	if k, ok := a.keys.Get(by); ok {
 		by = k.Name + " (" + k.ID + ")"
 	}
-	e, err := a.alerts.Acknowledge(r.Context(), r.PathValue("id"), by)
+	e, err := a.alerts.Acknowledge(r.Context(), tenantOf(r.Context()), r.PathValue("id"), by)
 	if err != nil {
 		return a.alertError(r, "acknowledge alert event", err)
 	}

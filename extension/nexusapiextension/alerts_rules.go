@@ -64,7 +64,7 @@ func (a *api) listRules(w http.ResponseWriter, r *http.Request) *APIError {
 	if apiErr != nil {
 		return apiErr
 	}
-	all, err := a.alerts.Rules(r.Context())
+	all, err := a.alerts.Rules(r.Context(), tenantOf(r.Context()))
 	if err != nil {
 		return a.alertError(r, "list alert rules", err)
 	}
@@ -77,7 +77,7 @@ func (a *api) listRules(w http.ResponseWriter, r *http.Request) *APIError {
 }
 
 func (a *api) getRule(w http.ResponseWriter, r *http.Request) *APIError {
-	rule, err := a.alerts.Rule(r.Context(), r.PathValue("id"))
+	rule, err := a.alerts.Rule(r.Context(), tenantOf(r.Context()), r.PathValue("id"))
 	if err != nil {
 		return a.alertError(r, "read alert rule", err)
 	}
@@ -90,7 +90,7 @@ func (a *api) createRule(w http.ResponseWriter, r *http.Request) *APIError {
 	if err := decodeBody(r, a.cfg.MaxBodyBytes, &in); err != nil {
 		return err
 	}
-	rule, err := a.alerts.CreateRule(r.Context(), in)
+	rule, err := a.alerts.CreateRule(r.Context(), tenantOf(r.Context()), in)
 	if err != nil {
 		return a.alertError(r, "create alert rule", err)
 	}
@@ -109,16 +109,16 @@ func (a *api) patchRule(w http.ResponseWriter, r *http.Request) *APIError {
 // updateRule answers PUT and PATCH. The rule is looked up before the body
 // is read, so that a missing or read-only rule is said whatever the body.
 func (a *api) updateRule(w http.ResponseWriter, r *http.Request,
-	update func(ctx context.Context, id string, in alerting.RuleInput) (*alerting.Rule, error)) *APIError {
+	update func(ctx context.Context, tenant, id string, in alerting.RuleInput) (*alerting.Rule, error)) *APIError {
 	id := r.PathValue("id")
-	if err := a.alerts.CheckWritable(r.Context(), id); err != nil {
+	if err := a.alerts.CheckWritable(r.Context(), tenantOf(r.Context()), id); err != nil {
 		return a.alertError(r, "read alert rule", err)
 	}
 	var in alerting.RuleInput
 	if err := decodeBody(r, a.cfg.MaxBodyBytes, &in); err != nil {
 		return err
 	}
-	rule, err := update(r.Context(), id, in)
+	rule, err := update(r.Context(), tenantOf(r.Context()), id, in)
 	if err != nil {
 		return a.alertError(r, "update alert rule", err)
 	}
@@ -127,7 +127,7 @@ func (a *api) updateRule(w http.ResponseWriter, r *http.Request,
 }
 
 func (a *api) deleteRule(w http.ResponseWriter, r *http.Request) *APIError {
-	rule, err := a.alerts.DeleteRule(r.Context(), r.PathValue("id"))
+	rule, err := a.alerts.DeleteRule(r.Context(), tenantOf(r.Context()), r.PathValue("id"))
 	if err != nil {
 		return a.alertError(r, "delete alert rule", err)
 	}

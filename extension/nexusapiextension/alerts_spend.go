@@ -19,8 +19,8 @@ type spendReader struct{ spend *spend.Service }
 
 var _ alerting.SpendReader = spendReader{}
 
-func (s spendReader) BudgetExists(ctx context.Context, id string) (bool, error) {
-	_, err := s.spend.Budget(ctx, id)
+func (s spendReader) BudgetExists(ctx context.Context, tenant, id string) (bool, error) {
+	_, err := s.spend.Budget(ctx, tenant, id)
 	if _, missing := domainerr.AsNotFound(err); missing {
 		return false, nil
 	}
@@ -30,8 +30,8 @@ func (s spendReader) BudgetExists(ctx context.Context, id string) (bool, error) 
 	return true, nil
 }
 
-func (s spendReader) BudgetStatuses(ctx context.Context, id string, now time.Time) ([]alerting.BudgetStatus, error) {
-	budgets, err := s.spend.Budgets(ctx)
+func (s spendReader) BudgetStatuses(ctx context.Context, tenant, id string, now time.Time) ([]alerting.BudgetStatus, error) {
+	budgets, err := s.spend.Budgets(ctx, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("read budgets: %w", err)
 	}
@@ -52,7 +52,13 @@ func (s spendReader) BudgetStatuses(ctx context.Context, id string, now time.Tim
 		if err != nil {
 			return nil, fmt.Errorf("budget %s forecast %q: %w", b.ID, st.Forecast, err)
 		}
+		tag := b.Scope.Tag
+		if tag == nil {
+			tag = &spend.Tag{}
+		}
 		out = append(out, alerting.BudgetStatus{ID: b.ID, Name: b.Name, Period: b.Period,
+			Customer: b.Scope.Customer, User: b.Scope.User, Team: b.Scope.Team, Feature: b.Scope.Feature,
+			TagKey: tag.Key, TagValue: tag.Value,
 			Scope:  alerting.Scope{Provider: b.Scope.Provider, Model: b.Scope.Model, Service: b.Scope.Service, Environment: b.Scope.Environment},
 			Amount: b.Amount(), Thresholds: b.Thresholds, PeriodStart: st.PeriodStart, PeriodEnd: st.PeriodEnd,
 			Spent: spent, Forecast: forecast})

@@ -23,7 +23,7 @@ func (a *api) listBudgets(w http.ResponseWriter, r *http.Request) *APIError {
 	if apiErr != nil {
 		return apiErr
 	}
-	live, err := a.spend.Budgets(r.Context())
+	live, err := a.spend.Budgets(r.Context(), tenantOf(r.Context()))
 	if err != nil {
 		return a.storeError(r, "list budgets", err)
 	}
@@ -35,7 +35,7 @@ func (a *api) listBudgets(w http.ResponseWriter, r *http.Request) *APIError {
 }
 
 func (a *api) getBudget(w http.ResponseWriter, r *http.Request) *APIError {
-	b, err := a.spend.Budget(r.Context(), r.PathValue("id"))
+	b, err := a.spend.Budget(r.Context(), tenantOf(r.Context()), r.PathValue("id"))
 	if err != nil {
 		return a.domainError(r, "read budget", err)
 	}
@@ -48,7 +48,7 @@ func (a *api) createBudget(w http.ResponseWriter, r *http.Request) *APIError {
 	if err := decodeBody(r, a.cfg.MaxBodyBytes, &in); err != nil {
 		return err
 	}
-	b, err := a.spend.CreateBudget(r.Context(), in)
+	b, err := a.spend.CreateBudget(r.Context(), tenantOf(r.Context()), in)
 	if err != nil {
 		return a.domainError(r, "write budget", err)
 	}
@@ -71,7 +71,7 @@ func (a *api) updateBudget(w http.ResponseWriter, r *http.Request, full bool) *A
 	if err := decodeBody(r, a.cfg.MaxBodyBytes, &in); err != nil {
 		return err
 	}
-	b, err := a.spend.UpdateBudget(r.Context(), r.PathValue("id"), in, full)
+	b, err := a.spend.UpdateBudget(r.Context(), tenantOf(r.Context()), r.PathValue("id"), in, full)
 	if err != nil {
 		return a.domainError(r, "write budget", err)
 	}
@@ -80,7 +80,7 @@ func (a *api) updateBudget(w http.ResponseWriter, r *http.Request, full bool) *A
 }
 
 func (a *api) deleteBudget(w http.ResponseWriter, r *http.Request) *APIError {
-	b, err := a.spend.DeleteBudget(r.Context(), r.PathValue("id"))
+	b, err := a.spend.DeleteBudget(r.Context(), tenantOf(r.Context()), r.PathValue("id"))
 	if err != nil {
 		return a.domainError(r, "delete budget", err)
 	}
@@ -89,7 +89,7 @@ func (a *api) deleteBudget(w http.ResponseWriter, r *http.Request) *APIError {
 }
 
 func (a *api) getBudgetStatus(w http.ResponseWriter, r *http.Request) *APIError {
-	st, err := a.spend.BudgetStatus(r.Context(), r.PathValue("id"), time.Now())
+	st, err := a.spend.BudgetStatus(r.Context(), tenantOf(r.Context()), r.PathValue("id"), time.Now())
 	if err != nil {
 		return a.costError(r, "budget status", "period", err)
 	}

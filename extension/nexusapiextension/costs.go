@@ -104,7 +104,7 @@ func (a *api) costReconciliation(w http.ResponseWriter, r *http.Request) *APIErr
 	if err := joinErrors(fErr, pErr, sErr); err != nil {
 		return err
 	}
-	out, err := a.spend.Reconciliation(r.Context(), f.From, f.To, f.Provider)
+	out, err := a.spend.Reconciliation(r.Context(), f.Tenant, f.From, f.To, f.Provider)
 	if err != nil {
 		return a.storeError(r, "cost reconciliation", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/nexus-otel/nexus/internal/providerstatus"
 	"github.com/nexus-otel/nexus/internal/spend"
 	"github.com/nexus-otel/nexus/internal/store"
+	"github.com/nexus-otel/nexus/internal/tenants"
 )
 
 // alertReplay is how many recent alert events a reconnecting stream client
@@ -32,13 +33,15 @@ const alertReplay = 1000
 const AdminKeyEnv = "NEXUS_ADMIN_KEY"
 
 type api struct {
-	cfg       *Config
-	set       extension.Settings
-	logger    *zap.Logger
-	store     store.Store
-	host      component.Host // for the provider checks' HTTP clients (authenticators)
-	loc       *time.Location
-	keys      *apikeys.Store
+	cfg    *Config
+	set    extension.Settings
+	logger *zap.Logger
+	store  store.Store
+	host   component.Host // for the provider checks' HTTP clients (authenticators)
+	loc    *time.Location
+	keys   *apikeys.Store
+	// tenants are the installation's tenants (internal/tenants).
+	tenants   *tenants.Service
 	limiters  *limiters
 	authFails *authFailures // failed authentications per client address
 	readGate  *readGate     // concurrent store reads of the API
@@ -105,6 +108,7 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 	if err := a.bootstrapKey(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
+	a.tenants = tenants.New(s, a.keys)
 	a.spend = spend.New(s, a.loc, a.cfg.RequestTimeout)
 	a.calls = calllog.New(s)
 	a.providers = providerstatus.New(s, a.loc, a.cfg.Providers.Redact, a.cfg.Providers.Configured)
@@ -173,6 +177,7 @@ func (a *api) routes() {
 	a.route("GET /api/v1/keys", roleAdmin, a.listKeys)
 	a.route("POST /api/v1/keys", roleAdmin, a.createKey)
 	a.route("DELETE /api/v1/keys/{id}", roleAdmin, a.deleteKey)
+	a.tenantRoutes()
 	// A key like the rest of /api/ (README, openapi.json's info); not a
 	// store read, so outside the read budget like a write.
 	a.handle("GET /api/v1/openapi.json", roleViewer, routeWrite, a.serveOpenAPI)

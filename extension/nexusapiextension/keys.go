@@ -9,9 +9,13 @@ import (
 // apiKey is a key as the API shows it.
 type apiKey = apikeys.Key
 
+// createKeyRequest is a new key. Tenant and InstallationAdmin are for
+// installation admins: anyone else's keys are made in their own tenant.
 type createKeyRequest struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
+	Name              string `json:"name"`
+	Role              string `json:"role"`
+	Tenant            string `json:"tenant"`
+	InstallationAdmin bool   `json:"installationAdmin"`
 }
 
 // validate names each bad field of a key request (apikeys.Validate).
@@ -23,8 +27,9 @@ func (req createKeyRequest) validate() []FieldError {
 	return details
 }
 
+// listKeys lists the keys of the caller's tenant only.
 func (a *api) listKeys(w http.ResponseWriter, r *http.Request) *APIError {
-	out := a.keys.List()
+	out := a.keys.List(tenantOf(r.Context()))
 	page, apiErr := parsePage(r)
 	if apiErr != nil {
 		return apiErr
@@ -33,6 +38,9 @@ func (a *api) listKeys(w http.ResponseWriter, r *http.Request) *APIError {
 	return nil
 }
 
+// createKey makes a key in the caller's tenant with at most the caller's
+// role; an installation admin may name another existing tenant and make
+// another installation admin.
 func (a *api) createKey(w http.ResponseWriter, r *http.Request) *APIError {
 	var req createKeyRequest
 	if err := decodeBody(r, a.cfg.MaxBodyBytes, &req); err != nil {
@@ -41,7 +49,32 @@ func (a *api) createKey(w http.ResponseWriter, r *http.Request) *APIError {
 	if details := req.validate(); details != nil {
 		return badRequest("invalid key", details...)
 	}
-	k, secret, err := a.keys.Create(r.Context(), req.Name, req.Role, "")
+	caller := keyOf(r.Context())
+	own := tenantOf(r.Context())
+	if req.Tenant == "" {
+		req.Tenant = own
+	}
+	switch {
+	case apikeys.Rank(req.Role) > apikeys.Rank(caller.Role):
+		return forbidden("a key may only create keys of its own role (" + caller.Role + ") or below")
+	case !caller.InstallationAdmin && req.InstallationAdmin:
+		return forbidden("only an installation admin key may create installation admin keys")
+	case !caller.InstallationAdmin && req.Tenant != own:
+		return forbidden("only an installation admin key may create keys of another tenant")
+	case req.InstallationAdmin && req.Role != roleAdmin:
+		return badRequest("invalid key", FieldError{Field: "installationAdmin", Message: "an installation admin key must have the admin role"})
+	}
+	if req.Tenant != own {
+		ok, err := a.tenants.Exists(r.Context(), req.Tenant)
+		if err != nil {
+			return a.storeError(r, "read tenant", err)
+		}
+		if !ok {
+			return badRequest("invalid key", FieldError{Field: "tenant", Message: "no such tenant"})
+		}
+	}
+	k, secret, err := a.keys.Create(r.Context(), apikeys.NewKey{Name: req.Name, Role: req.Role, Tenant: req.Tenant,
+		InstallationAdmin: req.InstallationAdmin}, "")
 	if err != nil {
 		return a.domainError(r, "create key", err)
 	}
@@ -53,8 +86,10 @@ func (a *api) createKey(w http.ResponseWriter, r *http.Request) *APIError {
 	return nil
 }
 
+// deleteKey revokes a key of the caller's tenant; another tenant's key is
+// as missing as one that never existed.
 func (a *api) deleteKey(w http.ResponseWriter, r *http.Request) *APIError {
-	k, err := a.keys.Revoke(r.Context(), r.PathValue("id"), keyIDOf(r))
+	k, err := a.keys.Revoke(r.Context(), tenantOf(r.Context()), r.PathValue("id"), keyIDOf(r))
 	if err != nil {
 		return a.domainError(r, "revoke key", err)
 	}

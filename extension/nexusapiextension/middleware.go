@@ -29,7 +29,8 @@ type ctxKey int
 
 const (
 	ctxRequestID ctxKey = iota
-	ctxKeyID
+	// ctxKey holds the apiKey that authenticated the request.
+	ctxAPIKey
 )
 
 func requestID(r *http.Request) string {
@@ -108,7 +109,9 @@ func (a *api) handle(pattern, role string, kind routeKind, h handlerFunc) {
 				writeError(w, r, tooMany("too many requests for this API key"))
 				return
 			}
-			r = r.WithContext(context.WithValue(r.Context(), ctxKeyID, k.ID))
+			// The whole key, not only its id: its tenant confines every
+			// read and write of the request (tenantOf).
+			r = r.WithContext(context.WithValue(r.Context(), ctxAPIKey, k))
 		}
 		if kind != routeStream {
 			// Every store call takes the request's context: none outlives
@@ -138,9 +141,13 @@ func (a *api) handle(pattern, role string, kind routeKind, h handlerFunc) {
 }
 
 // keyIDOf is the id of the key that authenticated r ("" when none did).
-func keyIDOf(r *http.Request) string {
-	id, _ := r.Context().Value(ctxKeyID).(string)
-	return id
+func keyIDOf(r *http.Request) string { return keyOf(r.Context()).ID }
+
+// keyOf is the key that authenticated the request of ctx (the zero key
+// when none did).
+func keyOf(ctx context.Context) apiKey {
+	k, _ := ctx.Value(ctxAPIKey).(apiKey)
+	return k
 }
 
 // admit authenticates r unless its address has failed too often: such an
@@ -188,9 +195,21 @@ func (e *authError) orNil() *APIError {
 	return e.APIError
 }
 
+// noTenant is the tenant of a request no key authenticated: no tenant
+// id can be it (tenants.ValidID), so a read that somehow runs without a
+// key finds nothing rather than everything ("" would read every tenant).
+const noTenant = "-"
+
 // tenantOf is the tenant of the caller of a request: every read and write
 // is confined to it.
 func tenantOf(ctx context.Context) string {
-	_ = ctx
-	return schema.DefaultTenant
+	k := keyOf(ctx)
+	switch {
+	case k.ID == "":
+		return noTenant
+	case k.Tenant == "":
+		// Keys stored before tenants existed.
+		return schema.DefaultTenant
+	}
+	return k.Tenant
 }

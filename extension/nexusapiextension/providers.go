@@ -57,7 +57,7 @@ func (a *api) testProvider(w http.ResponseWriter, r *http.Request) *APIError {
 		return a.storeError(r, "record provider check", err)
 	}
 	a.logger.Info("provider key checked on request", zap.String("request_id", requestID(r)), zap.String("provider", name),
-		zap.Bool("up", res.Up), zap.String("class", res.Class), zap.Any("api_key_id", r.Context().Value(ctxKeyID)))
+		zap.Bool("up", res.Up), zap.String("class", res.Class), zap.String("api_key_id", keyIDOf(r)))
 	writeData(w, http.StatusOK, res, nil)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nexus-otel/nexus/internal/livefeed"
+	"github.com/nexus-otel/nexus/internal/schema"
 )
 
 // streamBuffer is how many events a slow stream client may fall behind by
@@ -61,7 +62,13 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 	}
 	match := func(e *livefeed.Event) bool {
 		l := e.Labels
-		return kinds[e.Kind] &&
+		tenant := l.Tenant
+		if tenant == "" {
+			tenant = schema.DefaultTenant
+		}
+		// Another tenant's event never reaches this stream, whatever else
+		// it matches.
+		return tenant == scope.Tenant && kinds[e.Kind] &&
 			(scope.Provider == "" || l.Provider == scope.Provider) &&
 			(scope.Model == "" || l.Model == scope.Model) &&
 			(scope.Operation == "" || l.Operation == scope.Operation) &&

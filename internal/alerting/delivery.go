@@ -146,7 +146,7 @@ func (l *deliveryLog) flush() {
 func (en *Engine) updateEvent(ctx context.Context, id string, fallback *Event, change func(*Event)) error {
 	en.eventWrites.Lock()
 	defer en.eventWrites.Unlock()
-	e, err := en.readEvent(ctx, id)
+	e, err := en.readEvent(ctx, "", id)
 	if err != nil {
 		return fmt.Errorf("read event %s: %w", id, err)
 	}

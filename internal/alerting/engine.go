@@ -115,7 +115,7 @@ func New(set Settings) (*Engine, error) {
 // evaluator; elsewhere it streams the evaluating collector's events.
 // When it fails, nothing is left running.
 func (en *Engine) Start(ctx context.Context) error {
-	if _, err := en.readRules(ctx, ""); err != nil {
+	if _, err := en.readRules(ctx, "", ""); err != nil {
 		return fmt.Errorf("load alert rules: %w", err)
 	}
 	if !en.cfg.Evaluate {

@@ -158,7 +158,7 @@ func (e *evaluator) decide(ctx context.Context, now time.Time) []pendingEvent {
 	defer e.mu.Unlock()
 	defer func() { e.out = nil }()
 	now = now.UTC().Truncate(time.Millisecond)
-	rules, err := e.en.allRules(ctx)
+	rules, err := e.en.allRules(ctx, "")
 	if err != nil {
 		// Without the list a deleted rule cannot be told from a missing
 		// read: nothing changes this tick.
@@ -327,7 +327,7 @@ type pendingEvent struct {
 // needed to render, record and announce it after the evaluation.
 func (e *evaluator) emit(_ context.Context, r *Rule, key string, st *instState, state string, now time.Time, announce bool, note string) {
 	en := e.en
-	ev := &Event{ID: newID("alev_"), RuleID: r.ID, RuleName: r.Name, Kind: r.Kind, Instance: key, Labels: st.labels,
+	ev := &Event{ID: newID("alev_"), Tenant: r.tenant(), RuleID: r.ID, RuleName: r.Name, Kind: r.Kind, Instance: key, Labels: st.labels,
 		State: state, Severity: r.Severity, Value: st.value, Threshold: st.threshold, StartedAt: st.startedAt, At: now,
 		DedupKey: DedupKey(r.ID, key, state, st.startedAt, st.seq), Deliveries: []Delivery{}}
 	if ev.Labels == nil {

@@ -94,7 +94,7 @@ func TestAlertRuleRemovalResolves(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Minute)
 	te.errorsAt(t0.Add(-30*time.Second), "openai", 4, 4)
 	te.evalAt(t0)
-	if _, err := te.en.DeleteRule(context.Background(), a); err != nil {
+	if _, err := te.en.DeleteRule(context.Background(), "", a); err != nil {
 		t.Fatal(err)
 	}
 	te.patchRule(b, map[string]any{"enabled": false})

@@ -79,7 +79,10 @@ type Event struct {
 	Deliveries   []Delivery `json:"deliveries"`
 	AckedAt      *time.Time `json:"ackedAt"`
 	AckedBy      string     `json:"ackedBy"`
-	version      time.Time
+	// Tenant is the rule's tenant: only its keys and streams see the
+	// event. Not shown: a reader only ever sees its own tenant's.
+	Tenant  string `json:"-"`
+	version time.Time
 }
 
 func (e *Event) clone() *Event {
@@ -106,11 +109,11 @@ func DedupKey(ruleID, instance, state string, startedAt time.Time, seq int) stri
 
 var eventColumns = []string{"id", "rule_id", "rule_name", "kind", "instance", "labels", "provider", "model", "operation",
 	"service", "environment", "state", "severity", "value", "threshold", "message", "started_at", "at", "notify_seq",
-	"dedup_key", "deliveries", "acked_at", "acked_by", "version"}
+	"dedup_key", "deliveries", "acked_at", "acked_by", "version", "tenant"}
 
 // eventSelect reads eventColumns (as scanEvent expects) from src.
 const eventSelect = "SELECT id, rule_id, rule_name, kind, instance, labels, state, severity, value, threshold, message, " +
-	"started_at, at, notify_seq, dedup_key, deliveries, acked_at, acked_by, version"
+	"started_at, at, notify_seq, dedup_key, deliveries, acked_at, acked_by, version, tenant"
 
 // writeEvent stores e as a new version of its row.
 func (en *Engine) writeEvent(ctx context.Context, e *Event) error {
@@ -135,7 +138,7 @@ func (en *Engine) writeEvent(ctx context.Context, e *Event) error {
 	l := e.Labels
 	if err := batch.Append(e.ID, e.RuleID, e.RuleName, e.Kind, e.Instance, l, l["provider"], l["model"], l["operation"],
 		l["service"], l["environment"], e.State, e.Severity, e.Value.Round(thresholdDecimals), e.Threshold.Round(thresholdDecimals),
-		e.Message, e.StartedAt, e.At, uint32(e.Notification), e.DedupKey, string(deliveries), acked, e.AckedBy, v); err != nil {
+		e.Message, e.StartedAt, e.At, uint32(e.Notification), e.DedupKey, string(deliveries), acked, e.AckedBy, v, e.tenant()); err != nil {
 		_ = batch.Abort()
 		return fmt.Errorf("append alert_events row: %w", err)
 	}
@@ -161,7 +164,7 @@ func (en *Engine) readEvents(ctx context.Context, q string, params store.Params)
 		var acked *time.Time
 		if err := rows.Scan(&e.ID, &e.RuleID, &e.RuleName, &e.Kind, &e.Instance, &e.Labels, &e.State, &e.Severity,
 			&e.Value, &e.Threshold, &e.Message, &e.StartedAt, &e.At, &seq, &e.DedupKey, &deliveries, &acked,
-			&e.AckedBy, &e.version); err != nil {
+			&e.AckedBy, &e.version, &e.Tenant); err != nil {
 			return nil, err
 		}
 		e.Notification = int(seq)
@@ -181,10 +184,20 @@ func (en *Engine) readEvents(ctx context.Context, q string, params store.Params)
 	return out, rows.Err()
 }
 
-// readEvent is the latest version of event id, or nil.
-func (en *Engine) readEvent(ctx context.Context, id string) (*Event, error) {
-	evs, err := en.readEvents(ctx, eventSelect+" FROM "+en.store.Database()+".alert_events FINAL WHERE id = {id:String}",
-		store.Params{"id": id})
+// tenant is the event's tenant, the default one for events stored before
+// tenants existed.
+func (e *Event) tenant() string {
+	if e.Tenant == "" {
+		return schema.DefaultTenant
+	}
+	return e.Tenant
+}
+
+// readEvent is the latest version of event id of tenant ("" for any
+// tenant), or nil.
+func (en *Engine) readEvent(ctx context.Context, tenant, id string) (*Event, error) {
+	evs, err := en.readEvents(ctx, eventSelect+" FROM "+en.store.Database()+".alert_events FINAL WHERE id = {id:String}"+
+		" AND ({tenant:String} = '' OR tenant = {tenant:String})", store.Params{"id": id, "tenant": tenant})
 	if err != nil || len(evs) == 0 {
 		return nil, err
 	}
@@ -199,7 +212,7 @@ func (en *Engine) publish(e *Event) {
 		return
 	}
 	l := e.Labels
-	en.feed.Publish(livefeed.Event{Kind: livefeed.KindAlert, Data: data, Labels: livefeed.Labels{
+	en.feed.Publish(livefeed.Event{Kind: livefeed.KindAlert, Data: data, Labels: livefeed.Labels{Tenant: e.tenant(),
 		Provider: l["provider"], Model: l["model"], Operation: l["operation"], Service: l["service"], Environment: l["environment"]}})
 }
 
@@ -208,7 +221,10 @@ func (en *Engine) publish(e *Event) {
 // EventQuery selects events: a time range on at, scope labels, and
 // optional rule, kind, states, severity and acknowledgement; a page of
 // them, newest first.
+//
+// Tenant is whose events are read: the caller's, "" for every tenant.
 type EventQuery struct {
+	Tenant   string
 	From, To time.Time
 	Scope    Scope
 	RuleID   string
@@ -246,6 +262,10 @@ func (q EventQuery) Check() []FieldError {
 func (q EventQuery) where() (inner, outer string, params store.Params) {
 	conds := []string{"at >= {from:DateTime64(3, 'UTC')}", "at < {to:DateTime64(3, 'UTC')}"}
 	params = store.Params{"from": q.From.UTC().Format(milliLayout), "to": q.To.UTC().Format(milliLayout)}
+	if q.Tenant != "" {
+		conds = append(conds, "tenant = {tenant:String}")
+		params["tenant"] = q.Tenant
+	}
 	for _, name := range scopeFields {
 		if v := *q.Scope.field(name); v != "" {
 			conds = append(conds, name+" = {"+name+":String}")
@@ -304,9 +324,10 @@ func (en *Engine) ListEvents(ctx context.Context, q EventQuery) ([]*Event, int64
 	return out, total, nil
 }
 
-// Event is the latest version of event id; ErrNotFound when there is none.
-func (en *Engine) Event(ctx context.Context, id string) (*Event, error) {
-	e, err := en.readEvent(ctx, id)
+// Event is the latest version of event id of tenant; ErrNotFound when
+// there is none, or it is another tenant's.
+func (en *Engine) Event(ctx context.Context, tenant, id string) (*Event, error) {
+	e, err := en.readEvent(ctx, tenant, id)
 	if err != nil {
 		return nil, fmt.Errorf("read alert event: %w", err)
 	}
@@ -320,10 +341,12 @@ func (en *Engine) Event(ctx context.Context, id string) (*Event, error) {
 // it. A firing alert acknowledged in any of its announcements is not
 // re-notified. Events that are not firing, or already acknowledged, are
 // an ErrConflict.
-func (en *Engine) Acknowledge(ctx context.Context, id, by string) (*Event, error) {
+//
+// Another tenant's event is ErrNotFound.
+func (en *Engine) Acknowledge(ctx context.Context, tenant, id, by string) (*Event, error) {
 	en.eventWrites.Lock()
 	defer en.eventWrites.Unlock()
-	e, err := en.readEvent(ctx, id)
+	e, err := en.readEvent(ctx, tenant, id)
 	if err != nil {
 		return nil, fmt.Errorf("read alert event: %w", err)
 	}

@@ -84,7 +84,7 @@ func (te *testEngine) ruleInput(body map[string]any) (RuleInput, []byte) {
 func (te *testEngine) createRule(body map[string]any) string {
 	te.t.Helper()
 	in, raw := te.ruleInput(body)
-	r, err := te.en.CreateRule(context.Background(), in)
+	r, err := te.en.CreateRule(context.Background(), "", in)
 	if err != nil {
 		te.t.Fatalf("create rule %s: %v", raw, err)
 	}
@@ -95,7 +95,7 @@ func (te *testEngine) createRule(body map[string]any) string {
 func (te *testEngine) patchRule(id string, body map[string]any) {
 	te.t.Helper()
 	in, _ := te.ruleInput(body)
-	if _, err := te.en.PatchRule(context.Background(), id, in); err != nil {
+	if _, err := te.en.PatchRule(context.Background(), "", id, in); err != nil {
 		te.t.Fatalf("patch rule %s: %v", id, err)
 	}
 }

@@ -171,10 +171,13 @@ type sources struct {
 
 func (s *sources) table(name string) string { return s.store.Database() + "." + name }
 
-// scopeCond is the rule's scope filters as a parameterised condition (with
-// a leading AND), added to params.
-func scopeCond(s Scope, params store.Params) string {
+// scopeCond is the rule's tenant and scope filters as a parameterised
+// condition (with a leading AND), added to params: a rule only ever
+// measures its own tenant's calls.
+func scopeCond(r *Rule, params store.Params) string {
+	s := r.Scope
 	var b strings.Builder
+	b.WriteString(tenantCond(r, params))
 	for _, name := range scopeFields {
 		if v := *s.field(name); v != "" {
 			b.WriteString(" AND " + name + " = {" + name + ":String}")
@@ -182,6 +185,13 @@ func scopeCond(s Scope, params store.Params) string {
 		}
 	}
 	return b.String()
+}
+
+// tenantCond is the rule's tenant as a condition with a leading AND, for
+// every table the kinds read (each has a tenant column).
+func tenantCond(r *Rule, params store.Params) string {
+	params["tenant"] = r.tenant()
+	return " AND tenant = {tenant:String}"
 }
 
 // groupSelect is the rule's group-by columns as leading String columns,
@@ -260,7 +270,7 @@ func (s *sources) rollupCounts(ctx context.Context, r *Rule, now time.Time, a, b
 	params := store.Params{}
 	cols, groupBy := groupSelect(r)
 	q := "SELECT " + cols + "toUInt64(sum(" + a + ")), toUInt64(sum(" + b + ")) FROM " + s.table("api_calls_1m") +
-		" WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r.Scope, params) + groupBy
+		" WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r, params) + groupBy
 	return s.queryGroups(ctx, r, q, params, func() []any { return []any{new(uint64), new(uint64)} })
 }
 

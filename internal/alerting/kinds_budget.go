@@ -13,19 +13,22 @@ import (
 // are not alerting's to read: the component that owns budgets implements
 // it.
 type SpendReader interface {
-	// BudgetExists tells whether id is a live (not deleted) budget.
-	BudgetExists(ctx context.Context, id string) (bool, error)
-	// BudgetStatuses is where the live budgets stand at now, in their
-	// current period, oldest budget first; only budget id when id is not
-	// "".
-	BudgetStatuses(ctx context.Context, id string, now time.Time) ([]BudgetStatus, error)
+	// BudgetExists tells whether id is a live (not deleted) budget of
+	// tenant.
+	BudgetExists(ctx context.Context, tenant, id string) (bool, error)
+	// BudgetStatuses is where the live budgets of tenant stand at now, in
+	// their current period, oldest budget first; only budget id when id
+	// is not "". Each budget's spend counts only its tenant's calls.
+	BudgetStatuses(ctx context.Context, tenant, id string, now time.Time) ([]BudgetStatus, error)
 }
 
 // BudgetStatus is one budget in its current period.
 type BudgetStatus struct {
 	ID, Name, Period string
 	// Scope is the budget's (it has no operation).
-	Scope      Scope
+	Scope Scope
+	// The budget's attribution dimensions, "" for any.
+	Customer, User, Team, Feature, TagKey, TagValue string
 	Amount     decimal.Decimal
 	Thresholds []int // whole percentages of Amount
 	// PeriodStart and PeriodEnd are as GET /budgets/{id}/status shows them.
@@ -113,7 +116,7 @@ func (s *sources) budgets(ctx context.Context, r *Rule, now time.Time) ([]Budget
 	if s.spend == nil {
 		return nil, fmt.Errorf("%s rules need budgets, and none can be read here", r.Kind)
 	}
-	budgets, err := s.spend.BudgetStatuses(ctx, r.BudgetID, now)
+	budgets, err := s.spend.BudgetStatuses(ctx, r.tenant(), r.BudgetID, now)
 	if err != nil {
 		return nil, fmt.Errorf("read budgets: %w", err)
 	}
@@ -127,7 +130,8 @@ func budgetInstance(b BudgetStatus) string { return "budget=" + b.ID + ",period=
 func budgetLabels(b BudgetStatus) map[string]string {
 	l := map[string]string{"budget_id": b.ID, "budget": b.Name, "period": b.Period, "period_start": b.PeriodStart}
 	for k, v := range map[string]string{"provider": b.Scope.Provider, "model": b.Scope.Model,
-		"service": b.Scope.Service, "environment": b.Scope.Environment} {
+		"service": b.Scope.Service, "environment": b.Scope.Environment, "customer": b.Customer, "user": b.User,
+		"team": b.Team, "feature": b.Feature, "tag_key": b.TagKey, "tag_value": b.TagValue} {
 		if v != "" {
 			l[k] = v
 		}

@@ -38,7 +38,7 @@ func (costOverWindow) observe(ctx context.Context, src *sources, r *Rule, now ti
 	params := store.Params{}
 	cols, groupBy := groupSelect(r)
 	q := "SELECT " + cols + "sum(cost_usd), sum(unpriced) FROM " + src.table("api_calls_1m") +
-		" WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r.Scope, params) + groupBy
+		" WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r, params) + groupBy
 	rows, err := src.queryGroups(ctx, r, q, params, func() []any { return []any{new(decimal.Decimal), new(uint64)} })
 	if err != nil {
 		return nil, fmt.Errorf("read spend over the window: %w", err)
@@ -113,7 +113,7 @@ func (latencyP95) observe(ctx context.Context, src *sources, r *Rule, now time.T
 	params := store.Params{}
 	cols, groupBy := groupSelect(r)
 	q := "SELECT " + cols + "toUInt64(sum(calls)), toFloat64(quantileTDigestMerge(0.95)(latency_ms)) FROM " +
-		src.table("api_calls_1m") + " WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r.Scope, params) + groupBy
+		src.table("api_calls_1m") + " WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r, params) + groupBy
 	rows, err := src.queryGroups(ctx, r, q, params, func() []any { return []any{new(uint64), new(float64)} })
 	if err != nil {
 		return nil, fmt.Errorf("read p95 latency over the window: %w", err)
@@ -276,7 +276,7 @@ func observeSpendAnomaly(ctx context.Context, src *sources, r *Rule, now time.Ti
 	}
 	q := "SELECT " + cols + "sumIf(cost_usd, " + cur + "), sumIf(cost_usd, " + strings.Join(base, " OR ") + ") FROM " +
 		src.table("api_calls_1m") + " WHERE ts > {b7from:DateTime('UTC')} AND ts <= {wto:DateTime('UTC')}" +
-		scopeCond(r.Scope, params) + groupBy
+		scopeCond(r, params) + groupBy
 	rows, err := src.queryGroups(ctx, r, q, params, func() []any { return []any{new(decimal.Decimal), new(decimal.Decimal)} })
 	if err != nil {
 		return nil, fmt.Errorf("read spend and its baseline: %w", err)

@@ -40,9 +40,9 @@ type healthRow struct {
 // scope, newest first.
 func (s *sources) latestChecks(ctx context.Context, r *Rule, now time.Time, n int) (map[string][]healthRow, []string, error) {
 	params := store.Params{"to": now.UTC().Format(milliLayout), "n": strconv.Itoa(n)}
-	cond := ""
+	cond := tenantCond(r, params)
 	if r.Scope.Provider != "" {
-		cond, params["provider"] = " AND provider = {provider:String}", r.Scope.Provider
+		cond, params["provider"] = cond+" AND provider = {provider:String}", r.Scope.Provider
 	}
 	rows, err := s.store.Query(ctx, "SELECT provider, ts, up, class, message FROM "+s.table("provider_health")+
 		" WHERE ts <= {to:DateTime64(3, 'UTC')}"+cond+" ORDER BY provider, ts DESC LIMIT {n:UInt32} BY provider", params)
@@ -205,7 +205,7 @@ func observeQuotaErrors(ctx context.Context, src *sources, r *Rule, now time.Tim
 	cols, groupBy := groupSelect(r)
 	q := "SELECT " + cols + "count(), countIf(error_class = {exhausted:String}) FROM " + src.table("api_calls") +
 		" WHERE timestamp > {from:DateTime64(3, 'UTC')} AND timestamp <= {to:DateTime64(3, 'UTC')}" +
-		" AND error_class IN {classes:Array(String)}" + scopeCond(r.Scope, params) + groupBy
+		" AND error_class IN {classes:Array(String)}" + scopeCond(r, params) + groupBy
 	rows, err := src.queryGroups(ctx, r, q, params, func() []any { return []any{new(uint64), new(uint64)} })
 	if err != nil {
 		return nil, fmt.Errorf("read rate-limited calls over the window: %w", err)
@@ -229,9 +229,9 @@ func observeQuotaErrors(ctx context.Context, src *sources, r *Rule, now time.Tim
 func observeHeadroom(ctx context.Context, src *sources, r *Rule, now time.Time) ([]observation, error) {
 	params := store.Params{"from": now.Add(-r.Window).UTC().Format(milliLayout), "to": now.UTC().Format(milliLayout),
 		"lim": gaugeRateLimitLimit, "rem": gaugeRateLimitRemaining}
-	cond := ""
+	cond := tenantCond(r, params)
 	if r.Scope.Provider != "" {
-		cond, params["provider"] = " AND provider = {provider:String}", r.Scope.Provider
+		cond, params["provider"] = cond+" AND provider = {provider:String}", r.Scope.Provider
 	}
 	rows, err := src.store.Query(ctx, "SELECT provider, scope, endpoint,"+
 		" argMaxIf(value, ts, name = {lim:String}), countIf(name = {lim:String}),"+

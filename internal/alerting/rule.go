@@ -101,7 +101,11 @@ func (s Scope) labels() map[string]string {
 
 // Rule is a validated rule with every default filled in.
 type Rule struct {
-	ID      string
+	ID string
+	// Tenant is whose the rule is: it measures that tenant's calls, its
+	// events are that tenant's, and only that tenant's keys see it.
+	// Config rules are the default tenant's.
+	Tenant  string
 	Name    string
 	Kind    string
 	Origin  string
@@ -126,6 +130,15 @@ type Rule struct {
 	tmpl    *template.Template
 	deleted bool
 	version time.Time
+}
+
+// tenant is the rule's tenant, the default one for rules stored before
+// tenants existed.
+func (r *Rule) tenant() string {
+	if r.Tenant == "" {
+		return schema.DefaultTenant
+	}
+	return r.Tenant
 }
 
 // HasTemplate tells whether the rule's message compiled into the template

@@ -9,23 +9,23 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
 var ruleColumns = []string{"id", "name", "kind", "provider", "model", "operation", "service", "environment", "group_by",
 	"threshold", "window_ms", "for_ms", "severity", "channels", "message", "enabled", "budget_id", "min_calls", "source",
-	"mode", "created_at", "updated_at", "deleted", "version"}
+	"mode", "created_at", "updated_at", "deleted", "version", "tenant"}
 
-// readRules reads the latest version of every API rule, or of the one
-// with id, deleted ones included (filtered by the caller: a WHERE on a
-// non-key column is not guaranteed to apply after FINAL's replacement).
-func (en *Engine) readRules(ctx context.Context, id string) ([]*Rule, error) {
-	q := "SELECT " + strings.Join(ruleColumns, ", ") + " FROM " + en.src.table("alert_rules") + " FINAL"
-	params := store.Params{}
-	if id != "" {
-		q += " WHERE id = {id:String}"
-		params["id"] = id
-	}
+// readRules reads the latest version of every API rule of tenant ("" for
+// every tenant), or of the one with id, deleted ones included (filtered by
+// the caller: a WHERE on a non-key column is not guaranteed to apply after
+// FINAL's replacement; a rule's tenant never changes, so filtering on it
+// keeps whole histories).
+func (en *Engine) readRules(ctx context.Context, tenant, id string) ([]*Rule, error) {
+	q := "SELECT " + strings.Join(ruleColumns, ", ") + " FROM " + en.src.table("alert_rules") + " FINAL" +
+		" WHERE ({id:String} = '' OR id = {id:String}) AND ({tenant:String} = '' OR tenant = {tenant:String})"
+	params := store.Params{"id": id, "tenant": tenant}
 	rows, err := en.store.Query(ctx, q, params)
 	if err != nil {
 		return nil, fmt.Errorf("read alert rules: %w", err)
@@ -38,7 +38,7 @@ func (en *Engine) readRules(ctx context.Context, id string) ([]*Rule, error) {
 		var minCalls uint32
 		if err := rows.Scan(&r.ID, &r.Name, &r.Kind, &r.Scope.Provider, &r.Scope.Model, &r.Scope.Operation, &r.Scope.Service,
 			&r.Scope.Environment, &r.GroupBy, &r.Threshold, &windowMs, &forMs, &r.Severity, &r.Channels, &r.Message,
-			&r.Enabled, &r.BudgetID, &minCalls, &r.Source, &r.Mode, &r.CreatedAt, &r.UpdatedAt, &r.deleted, &r.version); err != nil {
+			&r.Enabled, &r.BudgetID, &minCalls, &r.Source, &r.Mode, &r.CreatedAt, &r.UpdatedAt, &r.deleted, &r.version, &r.Tenant); err != nil {
 			return nil, fmt.Errorf("read alert rules: %w", err)
 		}
 		r.Window, r.For = time.Duration(windowMs)*time.Millisecond, time.Duration(forMs)*time.Millisecond
@@ -74,9 +74,10 @@ func (en *Engine) warnTemplate(id, text string, err error) {
 		zap.String("rule_id", id), zap.Error(err))
 }
 
-// liveRules are the API rules not deleted, oldest first.
-func (en *Engine) liveRules(ctx context.Context) ([]*Rule, error) {
-	all, err := en.readRules(ctx, "")
+// liveRules are the API rules of tenant ("" for every tenant) not
+// deleted, oldest first.
+func (en *Engine) liveRules(ctx context.Context, tenant string) ([]*Rule, error) {
+	all, err := en.readRules(ctx, tenant, "")
 	if err != nil {
 		return nil, err
 	}
@@ -95,16 +96,27 @@ func (en *Engine) liveRules(ctx context.Context) ([]*Rule, error) {
 	return out, nil
 }
 
-// allRules are the config rules, in config order, then the API rules.
-func (en *Engine) allRules(ctx context.Context) ([]*Rule, error) {
-	live, err := en.liveRules(ctx)
+// allRules are the config rules, in config order, then the API rules, of
+// tenant ("" for every tenant: the evaluator's). The config rules are the
+// default tenant's.
+func (en *Engine) allRules(ctx context.Context, tenant string) ([]*Rule, error) {
+	live, err := en.liveRules(ctx, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("read alert rules: %w", err)
 	}
-	return append(append([]*Rule(nil), en.rules...), live...), nil
+	var out []*Rule
+	if tenant == "" || tenant == schema.DefaultTenant {
+		out = append(out, en.rules...)
+	}
+	return append(out, live...), nil
 }
 
-func (en *Engine) configRule(id string) *Rule {
+// configRule is config rule id when tenant may see it (the default
+// tenant, or "" for any).
+func (en *Engine) configRule(tenant, id string) *Rule {
+	if tenant != "" && tenant != schema.DefaultTenant {
+		return nil
+	}
 	for _, r := range en.rules {
 		if r.ID == id {
 			return r
@@ -132,7 +144,7 @@ func (en *Engine) writeRule(ctx context.Context, r *Rule) error {
 	if err := batch.Append(r.ID, r.Name, r.Kind, r.Scope.Provider, r.Scope.Model, r.Scope.Operation, r.Scope.Service,
 		r.Scope.Environment, group, r.Threshold, uint64(r.Window/time.Millisecond), uint64(r.For/time.Millisecond),
 		r.Severity, channels, r.Message, r.Enabled, r.BudgetID, uint32(r.MinCalls), r.Source, r.Mode,
-		r.CreatedAt, r.UpdatedAt, r.deleted, v); err != nil {
+		r.CreatedAt, r.UpdatedAt, r.deleted, v, r.tenant()); err != nil {
 		_ = batch.Abort()
 		return fmt.Errorf("append alert_rules row: %w", err)
 	}
@@ -145,17 +157,20 @@ func (en *Engine) writeRule(ctx context.Context, r *Rule) error {
 
 // --- the rules API ---
 
-// Rules are every rule: the config rules, in config order, then the API
-// rules, oldest first.
-func (en *Engine) Rules(ctx context.Context) ([]*Rule, error) { return en.allRules(ctx) }
+// Rules are every rule of tenant: the config rules (the default
+// tenant's), in config order, then the API rules, oldest first.
+func (en *Engine) Rules(ctx context.Context, tenant string) ([]*Rule, error) {
+	return en.allRules(ctx, tenant)
+}
 
-// Rule is the rule with id: a config rule, or a live API rule;
-// ErrNotFound when there is none.
-func (en *Engine) Rule(ctx context.Context, id string) (*Rule, error) {
-	if cr := en.configRule(id); cr != nil {
+// Rule is the rule with id of tenant: a config rule, or a live API rule;
+// ErrNotFound when there is none, or it is another tenant's (the same
+// answer: a tenant learns nothing of others).
+func (en *Engine) Rule(ctx context.Context, tenant, id string) (*Rule, error) {
+	if cr := en.configRule(tenant, id); cr != nil {
 		return cr, nil
 	}
-	found, err := en.readRules(ctx, id)
+	found, err := en.readRules(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
@@ -174,29 +189,33 @@ func writable(rule *Rule) error {
 	return nil
 }
 
-// CreateRule validates the rule in and stores it under a new id.
-func (en *Engine) CreateRule(ctx context.Context, in RuleInput) (*Rule, error) {
+// CreateRule validates the rule in and stores it under a new id, as
+// tenant's ("" is the default tenant).
+func (en *Engine) CreateRule(ctx context.Context, tenant string, in RuleInput) (*Rule, error) {
+	if tenant == "" {
+		tenant = schema.DefaultTenant
+	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	return en.saveRule(ctx, draftFrom(in, &Rule{ID: newID("alr_"), CreatedAt: now}, true), now)
+	return en.saveRule(ctx, draftFrom(in, &Rule{ID: newID("alr_"), Tenant: tenant, CreatedAt: now}, true), now)
 }
 
-// ReplaceRule replaces API rule id with in (PUT): what in leaves out takes
-// the kind's default.
-func (en *Engine) ReplaceRule(ctx context.Context, id string, in RuleInput) (*Rule, error) {
-	return en.updateRule(ctx, id, in, true)
+// ReplaceRule replaces API rule id of tenant with in (PUT): what in leaves
+// out takes the kind's default.
+func (en *Engine) ReplaceRule(ctx context.Context, tenant, id string, in RuleInput) (*Rule, error) {
+	return en.updateRule(ctx, tenant, id, in, true)
 }
 
-// PatchRule changes the fields in sends of API rule id (PATCH).
-func (en *Engine) PatchRule(ctx context.Context, id string, in RuleInput) (*Rule, error) {
-	return en.updateRule(ctx, id, in, false)
+// PatchRule changes the fields in sends of API rule id of tenant (PATCH).
+func (en *Engine) PatchRule(ctx context.Context, tenant, id string, in RuleInput) (*Rule, error) {
+	return en.updateRule(ctx, tenant, id, in, false)
 }
 
-func (en *Engine) updateRule(ctx context.Context, id string, in RuleInput, full bool) (*Rule, error) {
+func (en *Engine) updateRule(ctx context.Context, tenant, id string, in RuleInput, full bool) (*Rule, error) {
 	// The table cannot enforce anything: the read-check-write of one
 	// change must not interleave with another's.
 	en.ruleWrites.Lock()
 	defer en.ruleWrites.Unlock()
-	old, err := en.Rule(ctx, id)
+	old, err := en.Rule(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
@@ -223,12 +242,12 @@ func (en *Engine) saveRule(ctx context.Context, d *draft, now time.Time) (*Rule,
 	return rule, nil
 }
 
-// DeleteRule deletes API rule id; its firing alerts are resolved at the
-// next evaluation.
-func (en *Engine) DeleteRule(ctx context.Context, id string) (*Rule, error) {
+// DeleteRule deletes API rule id of tenant; its firing alerts are
+// resolved at the next evaluation.
+func (en *Engine) DeleteRule(ctx context.Context, tenant, id string) (*Rule, error) {
 	en.ruleWrites.Lock()
 	defer en.ruleWrites.Unlock()
-	rule, err := en.Rule(ctx, id)
+	rule, err := en.Rule(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
@@ -251,8 +270,8 @@ func (en *Engine) checker() checker {
 // CheckWritable is nil when API rule id exists and may be changed:
 // ErrNotFound or ErrConflict otherwise. The API checks it before reading a
 // change, so that a missing or read-only rule is said whatever the change.
-func (en *Engine) CheckWritable(ctx context.Context, id string) error {
-	rule, err := en.Rule(ctx, id)
+func (en *Engine) CheckWritable(ctx context.Context, tenant, id string) error {
+	rule, err := en.Rule(ctx, tenant, id)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ func TestRuleDomainErrors(t *testing.T) {
 	})
 	ctx := context.Background()
 	kind, window := "quota", "30m"
-	_, err := te.en.CreateRule(ctx, RuleInput{Kind: &kind, Window: &window, Mode: &kind, Threshold: []byte("2")})
+	_, err := te.en.CreateRule(ctx, "", RuleInput{Kind: &kind, Window: &window, Mode: &kind, Threshold: []byte("2")})
 	var invalid *ValidationError
 	if !errors.As(err, &invalid) || invalid.Message != "invalid alert rule" {
 		t.Fatalf("invalid rule: %v", err)
@@ -28,16 +28,16 @@ func TestRuleDomainErrors(t *testing.T) {
 	if got := fields; len(got) != 3 || got[0] != "name" || got[1] != "mode" || got[2] != "threshold" {
 		t.Fatalf("fields: %v (%v)", got, err)
 	}
-	if _, err := te.en.Rule(ctx, "alr_missing"); !errors.Is(err, ErrNotFound) || err.Error() != "no alert rule alr_missing" {
+	if _, err := te.en.Rule(ctx, "", "alr_missing"); !errors.Is(err, ErrNotFound) || err.Error() != "no alert rule alr_missing" {
 		t.Fatalf("missing rule: %v", err)
 	}
-	if _, err := te.en.DeleteRule(ctx, "cfg-down"); !errors.Is(err, ErrConflict) {
+	if _, err := te.en.DeleteRule(ctx, "", "cfg-down"); !errors.Is(err, ErrConflict) {
 		t.Fatalf("deleting a config rule: %v", err)
 	}
-	if err := te.en.CheckWritable(ctx, "cfg-down"); !errors.Is(err, ErrConflict) {
+	if err := te.en.CheckWritable(ctx, "", "cfg-down"); !errors.Is(err, ErrConflict) {
 		t.Fatalf("config rule writable: %v", err)
 	}
-	if _, err := te.en.Acknowledge(ctx, "alev_missing", "me"); !errors.Is(err, ErrNotFound) {
+	if _, err := te.en.Acknowledge(ctx, "", "alev_missing", "me"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("acknowledging a missing event: %v", err)
 	}
 	if _, _, err := te.en.ListEvents(ctx, EventQuery{Kind: "storms", States: []string{"up"}}); !errors.As(err, &invalid) ||

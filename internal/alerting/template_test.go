@@ -27,7 +27,7 @@ func TestTemplateBombDoesNotBlockEvaluator(t *testing.T) {
 	})
 	ctx := context.Background()
 	name, kind, provider, threshold, window, message := "good", KindErrorRate, "openai", "0.2", "5m", "good {{.State}}"
-	goodRule, err := te.en.CreateRule(ctx, RuleInput{Name: &name, Kind: &kind, Scope: &RuleScopeInput{Provider: &provider},
+	goodRule, err := te.en.CreateRule(ctx, "", RuleInput{Name: &name, Kind: &kind, Scope: &RuleScopeInput{Provider: &provider},
 		Threshold: []byte(`"` + threshold + `"`), Window: &window, Channels: &[]string{"hook"}, Message: &message})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestTemplateBombDoesNotBlockEvaluator(t *testing.T) {
 	// The rule stays listed (it can be fixed or deleted), the evaluator
 	// keeps running, and shutdown does not wait on anything.
 	alertingtest.Within(t, 10*time.Second, "a second evaluation", func() { te.evalAt(t0.Add(time.Minute)) })
-	if _, err := te.en.Rule(ctx, bomb.ID); err != nil {
+	if _, err := te.en.Rule(ctx, "", bomb.ID); err != nil {
 		t.Fatalf("stored bomb rule: %v", err)
 	}
 	alertingtest.Within(t, 5*time.Second, "shutdown", func() {

@@ -94,7 +94,7 @@ func (c checker) check(ctx context.Context, d *draft) ([]FieldError, error) {
 	}
 	s := checkKind(k, d, bad)
 	if s.budget && r.BudgetID != "" && c.spend != nil && validText(r.BudgetID, 64) {
-		ok, err := c.spend.BudgetExists(ctx, r.BudgetID)
+		ok, err := c.spend.BudgetExists(ctx, r.tenant(), r.BudgetID)
 		if err != nil {
 			return nil, fmt.Errorf("look up budget %s: %w", r.BudgetID, err)
 		}

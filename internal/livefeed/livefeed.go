@@ -25,8 +25,10 @@ const (
 	KindAlert = "alert"
 )
 
-// Labels are the dimensions readers filter on.
+// Labels are the dimensions readers filter on. Tenant is whose the event
+// is: a reader only ever gets its own tenant's ("" is the default tenant).
 type Labels struct {
+	Tenant                                           string
 	Provider, Model, Operation, Service, Environment string
 }
 

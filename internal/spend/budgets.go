@@ -41,16 +41,41 @@ const (
 var MaxAmount = decimal.New(1, 12)
 
 // BudgetScope is what a budget counts: calls matching every value set.
+// Customer, User, Team, Feature and Tag are the attribution dimensions
+// ("customer acme may spend $50 a month").
 type BudgetScope struct {
 	Provider    string `json:"provider,omitempty"`
 	Model       string `json:"model,omitempty"`
 	Service     string `json:"service,omitempty"`
 	Environment string `json:"environment,omitempty"`
+	Customer    string `json:"customer,omitempty"`
+	User        string `json:"user,omitempty"`
+	Team        string `json:"team,omitempty"`
+	Feature     string `json:"feature,omitempty"`
+	Tag         *Tag   `json:"tag,omitempty"`
+}
+
+// Tag is one tag a scope requires: the calls whose tag Key is Value.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// tagKV is t's key and value, "" for no tag.
+func (t *Tag) tagKV() (string, string) {
+	if t == nil {
+		return "", ""
+	}
+	return t.Key, t.Value
 }
 
 // Budget is a spending limit over a calendar period.
+//
+// Tenant is whose the budget is: it counts only that tenant's calls, and
+// only that tenant's keys see it.
 type Budget struct {
 	ID         string      `json:"id"`
+	Tenant     string      `json:"-"`
 	Name       string      `json:"name"`
 	Scope      BudgetScope `json:"scope"`
 	Period     string      `json:"period"`
@@ -64,9 +89,13 @@ type Budget struct {
 	version    time.Time
 }
 
-// scope is the budget's scope as a read's (a budget has no operation).
+// scope is the budget's scope as a read's, within its tenant (a budget
+// has no operation).
 func (b Budget) scope() schema.Scope {
-	return schema.Scope{Provider: b.Scope.Provider, Model: b.Scope.Model, Service: b.Scope.Service, Environment: b.Scope.Environment}
+	tk, tv := b.Scope.Tag.tagKV()
+	return schema.Scope{Tenant: b.Tenant, Provider: b.Scope.Provider, Model: b.Scope.Model, Service: b.Scope.Service,
+		Environment: b.Scope.Environment, Customer: b.Scope.Customer, User: b.Scope.User, Team: b.Scope.Team,
+		Feature: b.Scope.Feature, TagKey: tk, TagValue: tv}
 }
 
 // Amount is the budget's amount in dollars, exact.
@@ -88,22 +117,29 @@ type BudgetScopeInput struct {
 	Model       *string `json:"model"`
 	Service     *string `json:"service"`
 	Environment *string `json:"environment"`
+	Customer    *string `json:"customer"`
+	User        *string `json:"user"`
+	Team        *string `json:"team"`
+	Feature     *string `json:"feature"`
+	// Tag is {"key": …, "value": …}; null removes it.
+	Tag *json.RawMessage `json:"tag"`
 }
 
 // CheckBudgets checks that the budgets table answers, so that a broken
 // schema fails the collector's start rather than the first request.
 // Budgets themselves are read per call (see above).
 func (s *Service) CheckBudgets(ctx context.Context) error {
-	if _, err := s.readBudgets(ctx, ""); err != nil {
+	if _, err := s.readBudgets(ctx, "", ""); err != nil {
 		return fmt.Errorf("load budgets: %w", err)
 	}
 	return nil
 }
 
-// readBudgets reads the latest version of every budget, or of the one
-// with id, deleted ones included (see sql/budgets.sql).
-func (s *Service) readBudgets(ctx context.Context, id string) ([]Budget, error) {
-	rows, err := s.store.Query(ctx, schema.SQL(s.store, "budgets"), store.Params{"id": id})
+// readBudgets reads the latest version of every budget of tenant ("" for
+// every tenant), or of the one with id, deleted ones included (see
+// sql/budgets.sql).
+func (s *Service) readBudgets(ctx context.Context, tenant, id string) ([]Budget, error) {
+	rows, err := s.store.Query(ctx, schema.SQL(s.store, "budgets"), store.Params{"id": id, "tenant": tenant})
 	if err != nil {
 		return nil, fmt.Errorf("read budgets: %w", err)
 	}
@@ -112,9 +148,14 @@ func (s *Service) readBudgets(ctx context.Context, id string) ([]Budget, error) 
 	for rows.Next() {
 		var b Budget
 		var th []uint64
+		var tag Tag
 		if err := rows.Scan(&b.ID, &b.Name, &b.Scope.Provider, &b.Scope.Model, &b.Scope.Service, &b.Scope.Environment,
-			&b.Period, &b.Timezone, &b.amount, &th, &b.CreatedAt, &b.UpdatedAt, &b.deleted, &b.version); err != nil {
+			&b.Period, &b.Timezone, &b.amount, &th, &b.CreatedAt, &b.UpdatedAt, &b.deleted, &b.version,
+			&b.Tenant, &b.Scope.Customer, &b.Scope.User, &b.Scope.Team, &b.Scope.Feature, &tag.Key, &tag.Value); err != nil {
 			return nil, fmt.Errorf("read budgets: %w", err)
+		}
+		if tag.Key != "" {
+			b.Scope.Tag = &tag
 		}
 		b.AmountUSD = Money(b.amount)
 		b.Thresholds = make([]int, len(th))
@@ -130,10 +171,11 @@ func (s *Service) readBudgets(ctx context.Context, id string) ([]Budget, error) 
 	return out, nil
 }
 
-// Budgets are the budgets not deleted, oldest first (then by id, so that
-// pages are stable).
-func (s *Service) Budgets(ctx context.Context) ([]Budget, error) {
-	all, err := s.readBudgets(ctx, "")
+// Budgets are the budgets of tenant ("" for every tenant: the
+// evaluator's) not deleted, oldest first (then by id, so that pages are
+// stable).
+func (s *Service) Budgets(ctx context.Context, tenant string) ([]Budget, error) {
+	all, err := s.readBudgets(ctx, tenant, "")
 	if err != nil {
 		return nil, err
 	}
@@ -149,10 +191,11 @@ func (s *Service) Budgets(ctx context.Context) ([]Budget, error) {
 	return out, nil
 }
 
-// Budget is the live budget id; a *domainerr.NotFoundError when there is
-// none or it was deleted.
-func (s *Service) Budget(ctx context.Context, id string) (Budget, error) {
-	found, err := s.readBudgets(ctx, id)
+// Budget is the live budget id of tenant ("" for any tenant); a
+// *domainerr.NotFoundError when there is none, it was deleted, or it is
+// another tenant's (the same answer: a tenant learns nothing of others).
+func (s *Service) Budget(ctx context.Context, tenant, id string) (Budget, error) {
+	found, err := s.readBudgets(ctx, tenant, id)
 	if err != nil {
 		return Budget{}, err
 	}
@@ -177,8 +220,10 @@ func (s *Service) writeBudget(ctx context.Context, b Budget) error {
 	if !v.After(b.version) {
 		v = b.version.Add(time.Microsecond)
 	}
+	tk, tv := b.Scope.Tag.tagKV()
 	if err := batch.Append(b.ID, b.Name, b.Scope.Provider, b.Scope.Model, b.Scope.Service, b.Scope.Environment,
-		b.Period, b.Timezone, b.amount, th, b.CreatedAt, b.UpdatedAt, b.deleted, v); err != nil {
+		b.Period, b.Timezone, b.amount, th, b.CreatedAt, b.UpdatedAt, b.deleted, v,
+		b.Tenant, b.Scope.Customer, b.Scope.User, b.Scope.Team, b.Scope.Feature, tk, tv); err != nil {
 		_ = batch.Abort()
 		return fmt.Errorf("write budget %s: %w", b.ID, err)
 	}
@@ -257,6 +302,10 @@ func applyBudget(b *Budget, in BudgetInput, full bool, loc *time.Location) []dom
 			{"scope.model", in.Scope.Model, &b.Scope.Model},
 			{"scope.service", in.Scope.Service, &b.Scope.Service},
 			{"scope.environment", in.Scope.Environment, &b.Scope.Environment},
+			{"scope.customer", in.Scope.Customer, &b.Scope.Customer},
+			{"scope.user", in.Scope.User, &b.Scope.User},
+			{"scope.team", in.Scope.Team, &b.Scope.Team},
+			{"scope.feature", in.Scope.Feature, &b.Scope.Feature},
 		} {
 			if f.in == nil {
 				continue
@@ -265,6 +314,13 @@ func applyBudget(b *Budget, in BudgetInput, full bool, loc *time.Location) []dom
 				bad(f.name, "at most 200 printable characters")
 			}
 			*f.out = *f.in
+		}
+		if in.Scope.Tag != nil {
+			tag, msg := parseTag(*in.Scope.Tag)
+			if msg != "" {
+				bad("scope.tag", msg)
+			}
+			b.Scope.Tag = tag
 		}
 	}
 
@@ -323,11 +379,27 @@ func applyBudget(b *Budget, in BudgetInput, full bool, loc *time.Location) []dom
 	return details
 }
 
-// nameTaken tells whether a live budget other than id has name (names
-// compare without case: "OpenAI monthly" and "openai monthly" are the
-// same budget to a reader).
-func (s *Service) nameTaken(ctx context.Context, name, id string) (bool, error) {
-	live, err := s.Budgets(ctx)
+// parseTag reads a scope's tag, {"key": …, "value": …} (null for none),
+// naming what is wrong with it.
+func parseTag(raw json.RawMessage) (*Tag, string) {
+	const msg = `must be {"key": "...", "value": "..."} with a key of 1 to 200 printable characters, or null`
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return nil, ""
+	}
+	var t Tag
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil || t.Key == "" || !ValidText(t.Key, MaxScopeValue) || !ValidText(t.Value, MaxScopeValue) {
+		return nil, msg
+	}
+	return &t, ""
+}
+
+// nameTaken tells whether a live budget of tenant other than id has name
+// (names compare without case: "OpenAI monthly" and "openai monthly" are
+// the same budget to a reader). Another tenant's names are its own.
+func (s *Service) nameTaken(ctx context.Context, tenant, name, id string) (bool, error) {
+	live, err := s.Budgets(ctx, tenant)
 	if err != nil {
 		return false, err
 	}
@@ -345,8 +417,13 @@ func (s *Service) nameTaken(ctx context.Context, name, id string) (bool, error) 
 // thresholds) and stores it as a new budget. Refused input is a
 // *domainerr.InvalidError naming every bad field; a name another live
 // budget has, a *domainerr.ConflictError.
-func (s *Service) CreateBudget(ctx context.Context, in BudgetInput) (Budget, error) {
-	var b Budget
+//
+// The budget is tenant's ("" is the default tenant).
+func (s *Service) CreateBudget(ctx context.Context, tenant string, in BudgetInput) (Budget, error) {
+	if tenant == "" {
+		tenant = schema.DefaultTenant
+	}
+	b := Budget{Tenant: tenant}
 	if details := applyBudget(&b, in, true, s.loc); details != nil {
 		return Budget{}, domainerr.Invalid("invalid budget", details...)
 	}
@@ -361,16 +438,16 @@ func (s *Service) CreateBudget(ctx context.Context, in BudgetInput) (Budget, err
 // UpdateBudget changes budget id: with full (PUT) in replaces every field,
 // otherwise (PATCH) the fields present replace the stored ones. Errors as
 // CreateBudget's, and a *domainerr.NotFoundError for no such budget.
-func (s *Service) UpdateBudget(ctx context.Context, id string, in BudgetInput, full bool) (Budget, error) {
+func (s *Service) UpdateBudget(ctx context.Context, tenant, id string, in BudgetInput, full bool) (Budget, error) {
 	s.budgetWrites.Lock()
 	defer s.budgetWrites.Unlock()
-	old, err := s.Budget(ctx, id)
+	old, err := s.Budget(ctx, tenant, id)
 	if err != nil {
 		return Budget{}, err
 	}
 	b := old
 	if full {
-		b = Budget{ID: old.ID, CreatedAt: old.CreatedAt, version: old.version}
+		b = Budget{ID: old.ID, Tenant: old.Tenant, CreatedAt: old.CreatedAt, version: old.version}
 	}
 	if details := applyBudget(&b, in, full, s.loc); details != nil {
 		return Budget{}, domainerr.Invalid("invalid budget", details...)
@@ -382,7 +459,7 @@ func (s *Service) UpdateBudget(ctx context.Context, id string, in BudgetInput, f
 // saveLocked refuses a name another live budget has, then writes b; the
 // caller holds s.budgetWrites.
 func (s *Service) saveLocked(ctx context.Context, b Budget) error {
-	taken, err := s.nameTaken(ctx, b.Name, b.ID)
+	taken, err := s.nameTaken(ctx, b.Tenant, b.Name, b.ID)
 	if err != nil {
 		return fmt.Errorf("check budget name: %w", err)
 	}
@@ -392,12 +469,12 @@ func (s *Service) saveLocked(ctx context.Context, b Budget) error {
 	return s.writeBudget(ctx, b)
 }
 
-// DeleteBudget deletes budget id and returns it as it was; a
+// DeleteBudget deletes budget id of tenant and returns it as it was; a
 // *domainerr.NotFoundError for no such budget.
-func (s *Service) DeleteBudget(ctx context.Context, id string) (Budget, error) {
+func (s *Service) DeleteBudget(ctx context.Context, tenant, id string) (Budget, error) {
 	s.budgetWrites.Lock()
 	defer s.budgetWrites.Unlock()
-	b, err := s.Budget(ctx, id)
+	b, err := s.Budget(ctx, tenant, id)
 	if err != nil {
 		return Budget{}, err
 	}

@@ -24,13 +24,13 @@ func TestBudgetChangesOnStore(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, err := svc.CreateBudget(ctx, BudgetInput{Name: str(""), Period: str("yearly"), AmountUSD: []byte(`"0"`)})
+	_, err := svc.CreateBudget(ctx, "", BudgetInput{Name: str(""), Period: str("yearly"), AmountUSD: []byte(`"0"`)})
 	inv, ok := domainerr.AsInvalid(err)
 	if !ok || inv.Summary != "invalid budget" || len(inv.Fields) != 3 {
 		t.Fatalf("invalid create: %v", err)
 	}
 
-	b, err := svc.CreateBudget(ctx, BudgetInput{Name: str("OpenAI monthly"), Period: str("monthly"), AmountUSD: []byte(`250.5`),
+	b, err := svc.CreateBudget(ctx, "", BudgetInput{Name: str("OpenAI monthly"), Period: str("monthly"), AmountUSD: []byte(`250.5`),
 		Scope: &BudgetScopeInput{Provider: str("openai")}})
 	if err != nil {
 		t.Fatal(err)
@@ -38,36 +38,36 @@ func TestBudgetChangesOnStore(t *testing.T) {
 	if b.Timezone != "Europe/Paris" || b.AmountUSD != "250.5" || len(b.Thresholds) != 3 {
 		t.Fatalf("created %+v", b)
 	}
-	if _, err := svc.CreateBudget(ctx, BudgetInput{Name: str("openai MONTHLY"), Period: str("daily"), AmountUSD: []byte(`1`)}); err == nil {
+	if _, err := svc.CreateBudget(ctx, "", BudgetInput{Name: str("openai MONTHLY"), Period: str("daily"), AmountUSD: []byte(`1`)}); err == nil {
 		t.Fatal("a taken name was accepted")
 	} else if _, ok := domainerr.AsConflict(err); !ok {
 		t.Fatalf("taken name: %v", err)
 	}
 
-	got, err := svc.UpdateBudget(ctx, b.ID, BudgetInput{AmountUSD: []byte(`"300"`)}, false)
+	got, err := svc.UpdateBudget(ctx, "", b.ID, BudgetInput{AmountUSD: []byte(`"300"`)}, false)
 	if err != nil || got.AmountUSD != "300" || got.Name != "OpenAI monthly" || got.Scope.Provider != "openai" {
 		t.Fatalf("patch: %+v %v", got, err)
 	}
-	if _, err := svc.UpdateBudget(ctx, "bud_missing", BudgetInput{}, false); err == nil {
+	if _, err := svc.UpdateBudget(ctx, "", "bud_missing", BudgetInput{}, false); err == nil {
 		t.Fatal("patched a missing budget")
 	} else if _, ok := domainerr.AsNotFound(err); !ok {
 		t.Fatalf("missing budget: %v", err)
 	}
 
-	st, err := svc.BudgetStatus(ctx, b.ID, time.Now())
+	st, err := svc.BudgetStatus(ctx, "", b.ID, time.Now())
 	if err != nil || st.Spent != "0" || st.AmountUSD != "300" || st.BudgetID != b.ID {
 		t.Fatalf("status: %+v %v", st, err)
 	}
 
-	if _, err := svc.DeleteBudget(ctx, b.ID); err != nil {
+	if _, err := svc.DeleteBudget(ctx, "", b.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Budget(ctx, b.ID); err == nil {
+	if _, err := svc.Budget(ctx, "", b.ID); err == nil {
 		t.Fatal("a deleted budget is still there")
 	} else if _, ok := domainerr.AsNotFound(err); !ok {
 		t.Fatalf("deleted budget: %v", err)
 	}
-	if live, err := svc.Budgets(ctx); err != nil || len(live) != 0 {
+	if live, err := svc.Budgets(ctx, ""); err != nil || len(live) != 0 {
 		t.Fatalf("live budgets: %+v %v", live, err)
 	}
 }

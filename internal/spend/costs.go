@@ -238,10 +238,11 @@ type ReconciliationRow struct {
 }
 
 // Reconciliation lists the cost_reconciliation view per provider and UTC
-// day (the view's days) for the days overlapping [from, to); provider ""
-// is every provider.
-func (s *Service) Reconciliation(ctx context.Context, from, to time.Time, provider string) ([]ReconciliationRow, error) {
+// day (the view's days) of tenant ("" for every tenant) for the days
+// overlapping [from, to); provider "" is every provider.
+func (s *Service) Reconciliation(ctx context.Context, tenant string, from, to time.Time, provider string) ([]ReconciliationRow, error) {
 	params := store.Params{
+		"tenant":   tenant,
 		"first":    from.UTC().Format(time.DateOnly),
 		"last":     to.UTC().Add(-time.Nanosecond).Format(time.DateOnly),
 		"provider": provider,

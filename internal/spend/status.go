@@ -100,10 +100,10 @@ func (s *Service) BudgetStatusAt(ctx context.Context, b Budget, now time.Time) (
 	}, nil
 }
 
-// BudgetStatus is where budget id stands now; a *domainerr.NotFoundError
-// for no such budget.
-func (s *Service) BudgetStatus(ctx context.Context, id string, now time.Time) (BudgetStatus, error) {
-	b, err := s.Budget(ctx, id)
+// BudgetStatus is where budget id of tenant stands now; a
+// *domainerr.NotFoundError for no such budget.
+func (s *Service) BudgetStatus(ctx context.Context, tenant, id string, now time.Time) (BudgetStatus, error) {
+	b, err := s.Budget(ctx, tenant, id)
 	if err != nil {
 		return BudgetStatus{}, err
 	}
