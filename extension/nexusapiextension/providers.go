@@ -19,7 +19,7 @@ func (a *api) providerRoutes() {
 }
 
 func (a *api) listProviders(w http.ResponseWriter, r *http.Request) *APIError {
-	out, err := a.providers.List(r.Context(), time.Now())
+	out, err := a.providers.List(r.Context(), tenantOf(r.Context()), time.Now())
 	if err != nil {
 		return a.storeError(r, "read provider status", err)
 	}

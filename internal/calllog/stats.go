@@ -119,7 +119,7 @@ func (s *Service) statsQuery(f schema.Filter, cf Filter, groupCol string) (strin
 	rawCond = cf.where(rawCond, params)
 
 	short := f.To.Sub(f.From) <= rawStatsSpan
-	if short || cf.Any() {
+	if short || cf.Any() || f.Attributed() {
 		// Exact latencies are whole nanoseconds: 6 decimals of a ms keep
 		// them all. A t-digest answers in Float32, whose noise starts
 		// about there: µs (3 decimals) is all it knows.
@@ -143,6 +143,10 @@ func (s *Service) statsQuery(f schema.Filter, cf Filter, groupCol string) (strin
 	params["hfrom"] = hFrom.Format("2006-01-02 15:04:05")
 	params["hto"] = hTo.Format("2006-01-02 15:04:05")
 	rollupConds := []string{"ts >= {hfrom:DateTime('UTC')}", "ts < {hto:DateTime('UTC')}"}
+	if f.Tenant != "" {
+		// Bound by f.Where: the rollup has the tenant first in its key.
+		rollupConds = append(rollupConds, "tenant = {tenant:String}")
+	}
 	for _, name := range schema.ScopeFields {
 		if v := *f.Field(name); v != "" {
 			// Same placeholders as f.Where's, bound once in params.

@@ -205,8 +205,9 @@ func (s *Service) apolloRemaining(ctx context.Context, w insightWindow) (decimal
 	var remaining decimal.Decimal
 	found := false
 	err := s.scanRows(ctx, "SELECT argMax(value, ts), count() FROM "+s.store.Database()+".provider_gauges "+
-		"WHERE provider = {advised:String} AND name = 'credits_remaining' AND ts <= {to:DateTime64(3, 'UTC')}",
-		store.Params{"to": w.f.To.Format("2006-01-02 15:04:05.000"), "advised": creditBiller()}, func(rows store.Rows) error {
+		"WHERE provider = {advised:String} AND name = 'credits_remaining' AND ts <= {to:DateTime64(3, 'UTC')}"+
+		" AND ({tenant:String} = '' OR tenant = {tenant:String})",
+		store.Params{"to": w.f.To.Format("2006-01-02 15:04:05.000"), "advised": creditBiller(), "tenant": w.f.Tenant}, func(rows store.Rows) error {
 			var n uint64
 			if err := rows.Scan(&remaining, &n); err != nil {
 				return err
@@ -241,11 +242,13 @@ func (s *Service) keyRecommendations(ctx context.Context, w insightWindow) ([]Re
 		return nil, nil
 	}
 	db := s.store.Database()
-	params := store.Params{"from": w.f.From.Format("2006-01-02 15:04:05.000"), "to": w.f.To.Format("2006-01-02 15:04:05.000")}
+	// Every read here is the caller's tenant's ("" for every tenant).
+	params := store.Params{"from": w.f.From.Format("2006-01-02 15:04:05.000"), "to": w.f.To.Format("2006-01-02 15:04:05.000"),
+		"tenant": w.f.Tenant}
 	used := map[string]uint64{}
 	last := map[string]time.Time{}
 	err := s.scanRows(ctx, "SELECT provider, countIf(timestamp >= {from:DateTime64(3, 'UTC')}), max(timestamp) FROM "+db+
-		".api_calls WHERE timestamp < {to:DateTime64(3, 'UTC')} GROUP BY provider", params, func(rows store.Rows) error {
+		".api_calls WHERE timestamp < {to:DateTime64(3, 'UTC')} AND ({tenant:String} = '' OR tenant = {tenant:String}) GROUP BY provider", params, func(rows store.Rows) error {
 		var p string
 		var n uint64
 		var t time.Time
@@ -283,8 +286,8 @@ func (s *Service) keyRecommendations(ctx context.Context, w insightWindow) ([]Re
 	// check of any other class.
 	err = s.scanRows(ctx, "SELECT h.provider, min(h.ts), max(h.ts), count(), argMax(h.http_status, h.ts), argMax(h.message, h.ts) FROM "+db+
 		".provider_health AS h INNER JOIN (SELECT provider, maxIf(ts, class != 'auth_failed') AS last_other FROM "+db+
-		".provider_health WHERE ts < {to:DateTime64(3, 'UTC')} GROUP BY provider) AS o ON h.provider = o.provider "+
-		"WHERE h.ts < {to:DateTime64(3, 'UTC')} AND h.class = 'auth_failed' AND h.ts > o.last_other GROUP BY h.provider ORDER BY h.provider",
+		".provider_health WHERE ts < {to:DateTime64(3, 'UTC')} AND ({tenant:String} = '' OR tenant = {tenant:String}) GROUP BY provider) AS o ON h.provider = o.provider "+
+		"WHERE h.ts < {to:DateTime64(3, 'UTC')} AND ({tenant:String} = '' OR h.tenant = {tenant:String}) AND h.class = 'auth_failed' AND h.ts > o.last_other GROUP BY h.provider ORDER BY h.provider",
 		params, func(rows store.Rows) error {
 			var p, msg string
 			var first, lastFail time.Time

@@ -34,7 +34,7 @@ func TestRecordedCheckIsListed(t *testing.T) {
 	if err != nil || res.Class != "ok" || res.Message != "key [redacted] ok" || *res.RateLimits[0].Headroom != 0.25 {
 		t.Fatalf("record: %+v %v", res, err)
 	}
-	list, err := svc.List(t.Context(), time.Now())
+	list, err := svc.List(t.Context(), "", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,8 +101,9 @@ type Status struct {
 	Spend      Spend       `json:"spend"`
 }
 
-// List is every known provider's status at now.
-func (s *Service) List(ctx context.Context, now time.Time) ([]*Status, error) {
+// List is every known provider's status at now, as tenant's rows tell it
+// ("" for every tenant's): its checks, gauges, spend and billing.
+func (s *Service) List(ctx context.Context, tenant string, now time.Time) ([]*Status, error) {
 	out := make([]*Status, 0, len(provider.All))
 	byName := map[string]*Status{}
 	for _, p := range provider.All {
@@ -112,17 +113,17 @@ func (s *Service) List(ctx context.Context, now time.Time) ([]*Status, error) {
 		out = append(out, st)
 		byName[p.Name] = st
 	}
-	if err := s.readHealth(ctx, byName); err != nil {
+	if err := s.readHealth(ctx, tenant, byName); err != nil {
 		return nil, fmt.Errorf("read provider health: %w", err)
 	}
-	if err := s.readGauges(ctx, byName); err != nil {
+	if err := s.readGauges(ctx, tenant, byName); err != nil {
 		return nil, fmt.Errorf("read provider gauges: %w", err)
 	}
 	today, tomorrow, month := s.calendar(now)
-	if err := s.readSpend(ctx, byName, today, tomorrow, month); err != nil {
+	if err := s.readSpend(ctx, tenant, byName, today, tomorrow, month); err != nil {
 		return nil, fmt.Errorf("read provider spend: %w", err)
 	}
-	if err := s.readBilled(ctx, byName, today, month); err != nil {
+	if err := s.readBilled(ctx, tenant, byName, today, month); err != nil {
 		return nil, fmt.Errorf("read provider billed cost: %w", err)
 	}
 	return out, nil
@@ -131,8 +132,8 @@ func (s *Service) List(ctx context.Context, now time.Time) ([]*Status, error) {
 // readHealth fills each provider's latest check. LIMIT 1 BY rather than
 // argMax per column: every field then comes from the same row even when two
 // checks share a timestamp.
-func (s *Service) readHealth(ctx context.Context, byName map[string]*Status) error {
-	rows, err := s.store.Query(ctx, schema.SQL(s.store, "provider_health_latest"), nil)
+func (s *Service) readHealth(ctx context.Context, tenant string, byName map[string]*Status) error {
+	rows, err := s.store.Query(ctx, schema.SQL(s.store, "provider_health_latest"), store.Params{"tenant": tenant})
 	if err != nil {
 		return err
 	}
@@ -157,9 +158,9 @@ func (s *Service) readHealth(ctx context.Context, byName map[string]*Status) err
 
 // readGauges fills the latest rate limits and money figures. Rate limits
 // pair the latest limit with the latest remaining of the same window.
-func (s *Service) readGauges(ctx context.Context, byName map[string]*Status) error {
+func (s *Service) readGauges(ctx context.Context, tenant string, byName map[string]*Status) error {
 	names := append([]string{gaugeRateLimitLimit, gaugeRateLimitRemaining}, balanceGauges...)
-	params := store.Params{"names": schema.StringArrayParam(names)}
+	params := store.Params{"names": schema.StringArrayParam(names), "tenant": tenant}
 	rows, err := s.store.Query(ctx, schema.SQL(s.store, "provider_gauges_latest"), params)
 	if err != nil {
 		return err
@@ -226,7 +227,7 @@ func (s *Service) calendar(now time.Time) (today, tomorrow, month time.Time) {
 }
 
 // readSpend fills today's and the month's spend as computed from calls.
-func (s *Service) readSpend(ctx context.Context, byName map[string]*Status, today, tomorrow, month time.Time) error {
+func (s *Service) readSpend(ctx context.Context, tenant string, byName map[string]*Status, today, tomorrow, month time.Time) error {
 	// The hour rollup is exact when the zone's midnights fall on UTC hours
 	// (every whole-hour offset); a zone such as UTC+5:30 needs the minute
 	// rollup, or a boundary would cut through an hour bucket.
@@ -241,12 +242,14 @@ func (s *Service) readSpend(ctx context.Context, byName map[string]*Status, toda
 		"month":    month.UTC().Format(layout),
 		"today":    today.UTC().Format(layout),
 		"tomorrow": tomorrow.UTC().Format(layout),
+		"tenant":   tenant,
 	}
 	rows, err := s.store.Query(ctx, "SELECT provider,"+
 		" sumIf(cost_usd, ts >= {today:DateTime('UTC')}), sum(cost_usd),"+
 		" sumIf(unpriced, ts >= {today:DateTime('UTC')}), sum(unpriced)"+
 		" FROM "+schema.Table(s.store, table)+
-		" WHERE ts >= {month:DateTime('UTC')} AND ts < {tomorrow:DateTime('UTC')} GROUP BY provider", params)
+		" WHERE ts >= {month:DateTime('UTC')} AND ts < {tomorrow:DateTime('UTC')}"+
+		" AND ({tenant:String} = '' OR tenant = {tenant:String}) GROUP BY provider", params)
 	if err != nil {
 		return err
 	}
@@ -270,8 +273,9 @@ func (s *Service) readSpend(ctx context.Context, byName map[string]*Status, toda
 // by their own (UTC) days, so a billed bucket belongs to the month of its
 // date label, not to the instant it starts in this zone: otherwise west of
 // UTC the month's first day would never count.
-func (s *Service) readBilled(ctx context.Context, byName map[string]*Status, today, month time.Time) error {
-	rows, err := s.store.Query(ctx, schema.SQL(s.store, "provider_billed"), store.Params{"month": month.Format("2006-01-02"), "today": today.Format("2006-01-02")})
+func (s *Service) readBilled(ctx context.Context, tenant string, byName map[string]*Status, today, month time.Time) error {
+	rows, err := s.store.Query(ctx, schema.SQL(s.store, "provider_billed"), store.Params{"month": month.Format("2006-01-02"),
+		"today": today.Format("2006-01-02"), "tenant": tenant})
 	if err != nil {
 		return err
 	}
