@@ -83,7 +83,7 @@ func parseRuleDuration(s string) (time.Duration, string) {
 func draftFrom(in RuleInput, base *Rule, full bool) *draft {
 	d := &draft{}
 	if full {
-		d.Rule = Rule{ID: base.ID, Origin: OriginAPI, Enabled: true, CreatedAt: base.CreatedAt, version: base.version}
+		d.Rule = Rule{ID: base.ID, Tenant: base.Tenant, Origin: OriginAPI, Enabled: true, CreatedAt: base.CreatedAt, version: base.version}
 	} else {
 		d.Rule = *base
 		d.GroupBy = append([]string(nil), base.GroupBy...)

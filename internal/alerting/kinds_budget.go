@@ -29,8 +29,8 @@ type BudgetStatus struct {
 	Scope Scope
 	// The budget's attribution dimensions, "" for any.
 	Customer, User, Team, Feature, TagKey, TagValue string
-	Amount     decimal.Decimal
-	Thresholds []int // whole percentages of Amount
+	Amount                                          decimal.Decimal
+	Thresholds                                      []int // whole percentages of Amount
 	// PeriodStart and PeriodEnd are as GET /budgets/{id}/status shows them.
 	PeriodStart, PeriodEnd string
 	Spent                  decimal.Decimal
