@@ -69,6 +69,18 @@ type RuleScope struct {
 	Operation   string `mapstructure:"operation"`
 	Service     string `mapstructure:"service"`
 	Environment string `mapstructure:"environment"`
+	Team        string `mapstructure:"team"`
+	Feature     string `mapstructure:"feature"`
+	Customer    string `mapstructure:"customer"`
+	User        string `mapstructure:"user"`
+	// Tag, when its key is set, is the one tag the calls must carry.
+	Tag RuleTag `mapstructure:"tag"`
+}
+
+// RuleTag is a tag of a config rule's scope.
+type RuleTag struct {
+	Key   string `mapstructure:"key"`
+	Value string `mapstructure:"value"`
 }
 
 const (
@@ -176,11 +188,19 @@ func (rc RuleConfig) draft() *draft {
 	d := &draft{Rule: Rule{
 		ID: rc.ID, Name: rc.Name, Kind: rc.Kind, Origin: OriginConfig,
 		Scope: Scope{Provider: rc.Scope.Provider, Model: rc.Scope.Model, Operation: rc.Scope.Operation,
-			Service: rc.Scope.Service, Environment: rc.Scope.Environment},
+			Service: rc.Scope.Service, Environment: rc.Scope.Environment, Team: rc.Scope.Team, Feature: rc.Scope.Feature,
+			Customer: rc.Scope.Customer, User: rc.Scope.User},
 		GroupBy: append([]string(nil), rc.GroupBy...), Window: rc.Window, For: rc.For, Severity: rc.Severity,
 		Channels: append([]string(nil), rc.Channels...), Message: rc.Message, Enabled: true,
 		BudgetID: rc.BudgetID, Source: rc.Source, Mode: rc.Mode,
 	}}
+	if rc.Scope.Tag.Key != "" || rc.Scope.Tag.Value != "" {
+		t := Tag(rc.Scope.Tag)
+		d.Scope.Tag = &t
+		if t.Key == "" || !validText(t.Key, maxScopeValue) || !validText(t.Value, maxScopeValue) {
+			d.badTag = "key must be 1 to 200 printable characters, value at most 200"
+		}
+	}
 	if rc.Threshold != nil {
 		d.hasThreshold = true
 		d.Threshold = decimal.NewFromFloat(*rc.Threshold)

@@ -266,7 +266,9 @@ func (q EventQuery) where() (inner, outer string, params store.Params) {
 		conds = append(conds, "tenant = {tenant:String}")
 		params["tenant"] = q.Tenant
 	}
-	for _, name := range scopeFields {
+	// The event table has the scope columns up to environment; the
+	// attribution dimensions are in the labels.
+	for _, name := range scopeFields[:5] {
 		if v := *q.Scope.field(name); v != "" {
 			conds = append(conds, name+" = {"+name+":String}")
 			params[name] = v

@@ -36,6 +36,28 @@ type RuleScopeInput struct {
 	Operation   *string `json:"operation"`
 	Service     *string `json:"service"`
 	Environment *string `json:"environment"`
+	Team        *string `json:"team"`
+	Feature     *string `json:"feature"`
+	Customer    *string `json:"customer"`
+	User        *string `json:"user"`
+	// Tag is {"key": …, "value": …}; null removes it.
+	Tag *json.RawMessage `json:"tag"`
+}
+
+// parseTag reads a scope's tag, {"key": …, "value": …} (null for none),
+// naming what is wrong with it.
+func parseTag(raw json.RawMessage) (*Tag, string) {
+	const msg = `must be {"key": "...", "value": "..."} with a key of 1 to 200 printable characters, or null`
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return nil, ""
+	}
+	var t Tag
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil || t.Key == "" || !validText(t.Key, maxScopeValue) || !validText(t.Value, maxScopeValue) {
+		return nil, msg
+	}
+	return &t, ""
 }
 
 // parseThreshold reads a threshold sent as a JSON number or a decimal
@@ -109,10 +131,15 @@ func draftFrom(in RuleInput, base *Rule, full bool) *draft {
 		}{
 			{in.Scope.Provider, &d.Scope.Provider}, {in.Scope.Model, &d.Scope.Model}, {in.Scope.Operation, &d.Scope.Operation},
 			{in.Scope.Service, &d.Scope.Service}, {in.Scope.Environment, &d.Scope.Environment},
+			{in.Scope.Team, &d.Scope.Team}, {in.Scope.Feature, &d.Scope.Feature},
+			{in.Scope.Customer, &d.Scope.Customer}, {in.Scope.User, &d.Scope.User},
 		} {
 			if f.in != nil {
 				*f.out = *f.in
 			}
+		}
+		if in.Scope.Tag != nil {
+			d.Scope.Tag, d.badTag = parseTag(*in.Scope.Tag)
 		}
 	}
 	if in.GroupBy != nil {

@@ -3,6 +3,7 @@ package alerting
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -184,7 +185,41 @@ func scopeCond(r *Rule, params store.Params) string {
 			params[name] = v
 		}
 	}
+	if s.Tag != nil {
+		b.WriteString(" AND tags[{tag_key:String}] = {tag_value:String}")
+		params["tag_key"], params["tag_value"] = s.Tag.Key, s.Tag.Value
+	}
 	return b.String()
+}
+
+// needsRaw tells whether r names a dimension the minute rollup does not
+// carry (a customer, a user, a tag), in its scope or its groups.
+func needsRaw(r *Rule) bool {
+	if r.Scope.Tag != nil {
+		return true
+	}
+	for _, f := range rawFields {
+		if *r.Scope.field(f) != "" || slices.Contains(r.GroupBy, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// minuteSource is what the minute-grain kinds read for r: the minute
+// rollup, or for a rule needing raw calls (needsRaw), the raw calls shaped
+// like the rollup, one row per call (the latency a one-value digest, so
+// that the kinds' merges read both alike).
+func (s *sources) minuteSource(r *Rule) string {
+	if !needsRaw(r) {
+		return s.table("api_calls_1m")
+	}
+	return "(SELECT toStartOfMinute(timestamp) AS ts, tenant, provider, model, operation, service, environment," +
+		" team, feature, customer, user, tags, toUInt64(1) AS calls, toUInt64(status = 'error') AS errors," +
+		" toUInt64(cost_status = 'unpriced') AS unpriced, toUInt64(is_anomaly) AS anomalies," +
+		" CAST(ifNull(cost_usd, toDecimal64(0, 12)) AS Decimal(38, 12)) AS cost_usd," +
+		" arrayReduce('quantileTDigestState', [toFloat64(duration_ns) / 1e6]) AS latency_ms" +
+		" FROM " + s.table("api_calls") + ")"
 }
 
 // tenantCond is the rule's tenant as a condition with a leading AND, for
@@ -269,7 +304,7 @@ func (s *sources) queryGroups(ctx context.Context, r *Rule, q string, params sto
 func (s *sources) rollupCounts(ctx context.Context, r *Rule, now time.Time, a, b string) ([]groupRow, error) {
 	params := store.Params{}
 	cols, groupBy := groupSelect(r)
-	q := "SELECT " + cols + "toUInt64(sum(" + a + ")), toUInt64(sum(" + b + ")) FROM " + s.table("api_calls_1m") +
+	q := "SELECT " + cols + "toUInt64(sum(" + a + ")), toUInt64(sum(" + b + ")) FROM " + s.minuteSource(r) +
 		" WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r, params) + groupBy
 	return s.queryGroups(ctx, r, q, params, func() []any { return []any{new(uint64), new(uint64)} })
 }

@@ -37,7 +37,7 @@ func (costOverWindow) validate(r *Rule, bad func(field, msg string)) spec {
 func (costOverWindow) observe(ctx context.Context, src *sources, r *Rule, now time.Time) ([]observation, error) {
 	params := store.Params{}
 	cols, groupBy := groupSelect(r)
-	q := "SELECT " + cols + "sum(cost_usd), sum(unpriced) FROM " + src.table("api_calls_1m") +
+	q := "SELECT " + cols + "sum(cost_usd), sum(unpriced) FROM " + src.minuteSource(r) +
 		" WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r, params) + groupBy
 	rows, err := src.queryGroups(ctx, r, q, params, func() []any { return []any{new(decimal.Decimal), new(uint64)} })
 	if err != nil {
@@ -113,7 +113,7 @@ func (latencyP95) observe(ctx context.Context, src *sources, r *Rule, now time.T
 	params := store.Params{}
 	cols, groupBy := groupSelect(r)
 	q := "SELECT " + cols + "toUInt64(sum(calls)), toFloat64(quantileTDigestMerge(0.95)(latency_ms)) FROM " +
-		src.table("api_calls_1m") + " WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r, params) + groupBy
+		src.minuteSource(r) + " WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r, params) + groupBy
 	rows, err := src.queryGroups(ctx, r, q, params, func() []any { return []any{new(uint64), new(float64)} })
 	if err != nil {
 		return nil, fmt.Errorf("read p95 latency over the window: %w", err)
@@ -275,7 +275,7 @@ func observeSpendAnomaly(ctx context.Context, src *sources, r *Rule, now time.Ti
 		base[d-1] = "(ts > {" + p + "from:DateTime('UTC')} AND ts <= {" + p + "to:DateTime('UTC')})"
 	}
 	q := "SELECT " + cols + "sumIf(cost_usd, " + cur + "), sumIf(cost_usd, " + strings.Join(base, " OR ") + ") FROM " +
-		src.table("api_calls_1m") + " WHERE ts > {b7from:DateTime('UTC')} AND ts <= {wto:DateTime('UTC')}" +
+		src.minuteSource(r) + " WHERE ts > {b7from:DateTime('UTC')} AND ts <= {wto:DateTime('UTC')}" +
 		scopeCond(r, params) + groupBy
 	rows, err := src.queryGroups(ctx, r, q, params, func() []any { return []any{new(decimal.Decimal), new(decimal.Decimal)} })
 	if err != nil {

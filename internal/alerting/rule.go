@@ -58,16 +58,33 @@ func Severities() []string { return append([]string(nil), severities...) }
 var configRuleID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // scopeFields are the scope's columns, in the order they are applied
-// (the API's filter order).
-var scopeFields = []string{"provider", "model", "operation", "service", "environment"}
+// (the API's filter order, then the attribution dimensions); a rule may
+// group by any of them.
+var scopeFields = []string{"provider", "model", "operation", "service", "environment", "team", "feature", "customer", "user"}
 
-// Scope narrows what a rule watches; empty fields match anything.
+// rawFields are the scope columns the minute rollup does not carry: a rule
+// naming one reads raw calls (minuteSource).
+var rawFields = []string{"customer", "user"}
+
+// Scope narrows what a rule watches; empty fields match anything. Team,
+// Feature, Customer, User and Tag are the attribution dimensions.
 type Scope struct {
 	Provider    string `json:"provider,omitempty"`
 	Model       string `json:"model,omitempty"`
 	Operation   string `json:"operation,omitempty"`
 	Service     string `json:"service,omitempty"`
 	Environment string `json:"environment,omitempty"`
+	Team        string `json:"team,omitempty"`
+	Feature     string `json:"feature,omitempty"`
+	Customer    string `json:"customer,omitempty"`
+	User        string `json:"user,omitempty"`
+	Tag         *Tag   `json:"tag,omitempty"`
+}
+
+// Tag is one tag a scope requires: the calls whose tag Key is Value.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // field is the scope field called name (one of scopeFields), nil for
@@ -84,6 +101,14 @@ func (s *Scope) field(name string) *string {
 		return &s.Service
 	case "environment":
 		return &s.Environment
+	case "team":
+		return &s.Team
+	case "feature":
+		return &s.Feature
+	case "customer":
+		return &s.Customer
+	case "user":
+		return &s.User
 	}
 	return nil
 }
@@ -95,6 +120,9 @@ func (s Scope) labels() map[string]string {
 		if v := *s.field(name); v != "" {
 			labels[name] = v
 		}
+	}
+	if s.Tag != nil {
+		labels["tag."+s.Tag.Key] = s.Tag.Value
 	}
 	return labels
 }
@@ -159,5 +187,5 @@ type draft struct {
 	// complaint where the rule no longer uses it.
 	sentThreshold, sentWindow, sentMinCalls bool
 	// bad* hold the parse error of a value sent as text.
-	badThreshold, badWindow, badFor string
+	badThreshold, badWindow, badFor, badTag string
 }

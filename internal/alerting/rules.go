@@ -15,7 +15,8 @@ import (
 
 var ruleColumns = []string{"id", "name", "kind", "provider", "model", "operation", "service", "environment", "group_by",
 	"threshold", "window_ms", "for_ms", "severity", "channels", "message", "enabled", "budget_id", "min_calls", "source",
-	"mode", "created_at", "updated_at", "deleted", "version", "tenant"}
+	"mode", "created_at", "updated_at", "deleted", "version", "tenant",
+	"customer", "user", "team", "feature", "tag_key", "tag_value"}
 
 // readRules reads the latest version of every API rule of tenant ("" for
 // every tenant), or of the one with id, deleted ones included (filtered by
@@ -34,12 +35,17 @@ func (en *Engine) readRules(ctx context.Context, tenant, id string) ([]*Rule, er
 	var out []*Rule
 	for rows.Next() {
 		r := &Rule{Origin: OriginAPI}
+		var tag Tag
 		var windowMs, forMs uint64
 		var minCalls uint32
 		if err := rows.Scan(&r.ID, &r.Name, &r.Kind, &r.Scope.Provider, &r.Scope.Model, &r.Scope.Operation, &r.Scope.Service,
 			&r.Scope.Environment, &r.GroupBy, &r.Threshold, &windowMs, &forMs, &r.Severity, &r.Channels, &r.Message,
-			&r.Enabled, &r.BudgetID, &minCalls, &r.Source, &r.Mode, &r.CreatedAt, &r.UpdatedAt, &r.deleted, &r.version, &r.Tenant); err != nil {
+			&r.Enabled, &r.BudgetID, &minCalls, &r.Source, &r.Mode, &r.CreatedAt, &r.UpdatedAt, &r.deleted, &r.version, &r.Tenant,
+			&r.Scope.Customer, &r.Scope.User, &r.Scope.Team, &r.Scope.Feature, &tag.Key, &tag.Value); err != nil {
 			return nil, fmt.Errorf("read alert rules: %w", err)
+		}
+		if tag.Key != "" {
+			r.Scope.Tag = &tag
 		}
 		r.Window, r.For = time.Duration(windowMs)*time.Millisecond, time.Duration(forMs)*time.Millisecond
 		r.MinCalls = int(minCalls)
@@ -141,10 +147,15 @@ func (en *Engine) writeRule(ctx context.Context, r *Rule) error {
 	if channels == nil {
 		channels = []string{}
 	}
+	var tag Tag
+	if r.Scope.Tag != nil {
+		tag = *r.Scope.Tag
+	}
 	if err := batch.Append(r.ID, r.Name, r.Kind, r.Scope.Provider, r.Scope.Model, r.Scope.Operation, r.Scope.Service,
 		r.Scope.Environment, group, r.Threshold, uint64(r.Window/time.Millisecond), uint64(r.For/time.Millisecond),
 		r.Severity, channels, r.Message, r.Enabled, r.BudgetID, uint32(r.MinCalls), r.Source, r.Mode,
-		r.CreatedAt, r.UpdatedAt, r.deleted, v, r.tenant()); err != nil {
+		r.CreatedAt, r.UpdatedAt, r.deleted, v, r.tenant(),
+		r.Scope.Customer, r.Scope.User, r.Scope.Team, r.Scope.Feature, tag.Key, tag.Value); err != nil {
 		_ = batch.Abort()
 		return fmt.Errorf("append alert_rules row: %w", err)
 	}

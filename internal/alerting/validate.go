@@ -49,6 +49,9 @@ func (c checker) check(ctx context.Context, d *draft) ([]FieldError, error) {
 			bad("scope."+name, "at most 200 printable characters")
 		}
 	}
+	if d.badTag != "" {
+		bad("scope.tag", d.badTag)
+	}
 
 	switch r.Severity {
 	case "":
@@ -121,6 +124,13 @@ func checkKind(k kind, d *draft, bad func(field, msg string)) spec {
 		case s.scope == scopeProvider && name != "provider":
 			bad("scope."+name, r.Kind+" rules watch provider health checks, which have only a provider")
 		}
+	}
+	switch {
+	case r.Scope.Tag == nil:
+	case s.scope == scopeBudget:
+		bad("scope.tag", "budget rules take their scope from the budget")
+	case s.scope == scopeProvider:
+		bad("scope.tag", r.Kind+" rules watch provider health checks, which have only a provider")
 	}
 
 	// Grouping: only kinds that read calls split into instances.
