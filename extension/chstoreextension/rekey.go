@@ -61,7 +61,7 @@ func (v schemaVars) rekeyTables() []rekeyTable {
 		return func(name string) string {
 			return "CREATE TABLE IF NOT EXISTS " + name + " " + v.OnCluster + "\n(\n" +
 				"    ts                       DateTime('UTC'),\n" +
-				"    tenant                   LowCardinality(String),\n" +
+				"    tenant                   LowCardinality(String) DEFAULT 'default',\n" +
 				"    provider                 LowCardinality(String),\n" +
 				"    model                    LowCardinality(String),\n" +
 				"    operation                LowCardinality(String),\n" +
@@ -88,7 +88,7 @@ func (v schemaVars) rekeyTables() []rekeyTable {
 		"category", "api_key", "value", "polled_at"}
 	out = append(out, rekeyTable{table: "provider_usage", oldColumns: usageOld, ddl: func(name string) string {
 		return "CREATE TABLE IF NOT EXISTS " + name + " " + v.OnCluster + "\n(\n" +
-			"    tenant       LowCardinality(String),\n" +
+			"    tenant       LowCardinality(String) DEFAULT 'default',\n" +
 			"    provider     LowCardinality(String),\n" +
 			"    account      String,\n" +
 			"    kind         LowCardinality(String),\n" +

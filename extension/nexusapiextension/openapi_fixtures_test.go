@@ -92,6 +92,11 @@ func newFixtures(t *testing.T, ta *testAPI, doc *openapi3.T) *fixtures {
 			}
 			return probe{params: map[string]string{"id": id}}
 		},
+		// Taken for ever, and never deletable.
+		"POST /api/v1/tenants": func(operation) probe {
+			return probe{body: []byte(`{"id": "default", "name": "Again"}`)}
+		},
+		"DELETE /api/v1/tenants/{id}": func(operation) probe { return probe{params: map[string]string{"id": "default"}} },
 		// withProviders leaves Exa without credentials.
 		"POST /api/v1/providers/{name}/test": func(operation) probe { return probe{params: map[string]string{"name": "exa"}} },
 	}
@@ -147,6 +152,8 @@ func (fx *fixtures) params(o operation) map[string]string {
 		return map[string]string{"id": fx.event(stateFiring)}
 	case strings.HasPrefix(o.path, "/api/v1/keys/{id}"):
 		return map[string]string{"id": fx.apiKey()}
+	case strings.HasPrefix(o.path, "/api/v1/tenants/{id}"):
+		return map[string]string{"id": fx.tenant()}
 	case o.path == "/api/v1/providers/{name}/test":
 		return map[string]string{"name": "openai"}
 	}
@@ -168,6 +175,12 @@ func (fx *fixtures) budget() string { return fx.budgetNamed(fx.name("budget")) }
 
 func (fx *fixtures) budgetNamed(name string) string {
 	return fx.create("/api/v1/budgets", fx.keys[roleEditor], map[string]any{"name": name, "period": "monthly", "amountUsd": "100"})
+}
+
+// tenant creates a tenant no other fixture uses and returns its id.
+func (fx *fixtures) tenant() string {
+	fx.n++
+	return fx.create("/api/v1/tenants", fx.ta.admin, map[string]any{"id": "fixture-" + strconv.Itoa(fx.n), "name": fx.name("tenant")})
 }
 
 func (fx *fixtures) apiKey() string {
