@@ -68,3 +68,63 @@ func TestRetentionOfStore(t *testing.T) {
 		t.Fatalf("horizons %v", h)
 	}
 }
+
+// The attribution dimensions and the tenant narrow a read as parameters,
+// never as SQL text: a hostile customer name is a value like any other,
+// and a cost read over them counts exactly the matching raw calls.
+func TestScopeDimensions(t *testing.T) {
+	s, _ := storetest.Start(t, "schema_dims")
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	hostile := "x' OR 1=1 --"
+	storetest.SeedCalls(t, s,
+		storetest.Call{At: at, Provider: "openai", Cost: "1", Customer: "acme", Tags: map[string]string{"release": "canary"}},
+		storetest.Call{At: at, Provider: "openai", Cost: "2", Customer: hostile, User: "u1"},
+		storetest.Call{At: at, Provider: "openai", Cost: "4", Customer: "acme", Tenant: "beta"},
+		storetest.Call{At: at, Provider: "openai", Cost: "8", Team: "search"},
+	)
+	f := schema.Filter{From: at.Add(-time.Minute), To: at.Add(time.Minute)}
+	for _, c := range []struct {
+		scope schema.Scope
+		want  string
+	}{
+		{schema.Scope{Tenant: schema.DefaultTenant}, "11"},
+		{schema.Scope{Tenant: schema.DefaultTenant, Customer: "acme"}, "1"},
+		{schema.Scope{Tenant: "beta", Customer: "acme"}, "4"},
+		{schema.Scope{Tenant: schema.DefaultTenant, Customer: hostile}, "2"},
+		{schema.Scope{Tenant: schema.DefaultTenant, User: "u1"}, "2"},
+		{schema.Scope{Tenant: schema.DefaultTenant, Team: "search"}, "8"},
+		{schema.Scope{Tenant: schema.DefaultTenant, TagKey: "release", TagValue: "canary"}, "1"},
+		{schema.Scope{Tenant: schema.DefaultTenant, TagKey: "release", TagValue: "stable"}, "0"},
+		{schema.Scope{}, "15"},
+	} {
+		f.Scope = c.scope
+		where, params := f.Where("timestamp")
+		if strings.Contains(where, hostile) || strings.Contains(where, "acme") {
+			t.Fatalf("a value in the SQL: %s", where)
+		}
+		var got []string
+		for _, q := range []string{
+			"SELECT toString(sum(ifNull(cost_usd, 0))) FROM " + schema.Table(s, schema.TableCalls) + " WHERE " + where,
+			// The hour rollup cannot answer a customer, a user or a tag:
+			// CostSource reads the raw calls whenever one is set.
+			"SELECT toString(sum(cost_usd)) FROM " + schema.CostSource(s, c.scope,
+				[]schema.Segment{{Grain: schema.GrainHour, From: at.Truncate(time.Hour), To: at.Truncate(time.Hour).Add(time.Hour)}}, at, params),
+		} {
+			rows, err := s.Query(context.Background(), q, params)
+			if err != nil {
+				t.Fatalf("%+v: %v", c.scope, err)
+			}
+			var v string
+			for rows.Next() {
+				if err := rows.Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rows.Close()
+			got = append(got, v)
+		}
+		if got[0] != c.want || got[1] != c.want {
+			t.Errorf("%+v: raw %s, cost source %s, want %s", c.scope, got[0], got[1], c.want)
+		}
+	}
+}
