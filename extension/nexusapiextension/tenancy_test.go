@@ -334,6 +334,8 @@ func TestRuleAttributionScope(t *testing.T) {
 		"window": "1h", "scope": map[string]any{"team": "search"}, "channels": []string{"inapp"}})
 	initech := ta.createRule(editor, map[string]any{"name": "initech errors", "kind": "error_rate", "threshold": "0.3",
 		"window": "1h", "scope": map[string]any{"customer": "initech"}, "channels": []string{"inapp"}})
+	perRelease := ta.createRule(editor, map[string]any{"name": "per release", "kind": "cost_over_window", "threshold": "4",
+		"window": "1h", "groupBy": []string{"tag.release"}, "channels": []string{"inapp"}})
 	perUser := ta.createRule(editor, map[string]any{"name": "per user", "kind": "cost_over_window", "threshold": "0.001",
 		"window": "1h", "groupBy": []string{"user"}, "channels": []string{"inapp"}})
 	for _, bad := range []map[string]any{
@@ -363,6 +365,14 @@ func TestRuleAttributionScope(t *testing.T) {
 	}
 	if evs := ta.events("rule=" + initech); states(evs, false) != "firing" || evs[0].Value.String() != "0.4" {
 		t.Fatalf("initech errors: %+v", evs)
+	}
+	var releases []string
+	for _, e := range ta.events("rule=" + perRelease) {
+		releases = append(releases, e.Instance+"="+e.Value.String())
+	}
+	slices.Sort(releases)
+	if strings.Join(releases, " ") != "tag.release==6.1 tag.release=canary=4.5" {
+		t.Fatalf("per release: %v", releases)
 	}
 	// u1, u2, u3 and the calls without a user breach; beta's u4 is not
 	// this tenant's. Two instances alert, the rest are one overflow.

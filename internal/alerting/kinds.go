@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -198,6 +199,11 @@ func needsRaw(r *Rule) bool {
 	if r.Scope.Tag != nil {
 		return true
 	}
+	for _, g := range r.GroupBy {
+		if strings.HasPrefix(g, tagGroupPrefix) {
+			return true
+		}
+	}
 	for _, f := range rawFields {
 		if *r.Scope.field(f) != "" || slices.Contains(r.GroupBy, f) {
 			return true
@@ -232,15 +238,25 @@ func tenantCond(r *Rule, params store.Params) string {
 // groupSelect is the rule's group-by columns as leading String columns,
 // and the GROUP BY clause; a rule without groups gets one row (aggregates
 // over no rows still answer).
-func groupSelect(r *Rule) (cols, groupBy string) {
+//
+// A group "tag.<name>" is the value of the call's tag name ('' without
+// it); the name travels as a parameter, added to params.
+func groupSelect(r *Rule, params store.Params) (cols, groupBy string) {
 	if len(r.GroupBy) == 0 {
 		return "", ""
 	}
 	parts := make([]string, len(r.GroupBy))
+	names := make([]string, len(r.GroupBy))
 	for i, g := range r.GroupBy {
-		parts[i] = "toString(" + g + ")" // g is one of scopeFields, never request text
+		names[i] = "grp" + strconv.Itoa(i)
+		expr := g // one of scopeFields, never request text
+		if tag, ok := strings.CutPrefix(g, tagGroupPrefix); ok {
+			params[names[i]] = tag
+			expr = "tags[{" + names[i] + ":String}]"
+		}
+		parts[i] = "toString(" + expr + ") AS " + names[i]
 	}
-	return strings.Join(parts, ", ") + ", ", " GROUP BY " + strings.Join(r.GroupBy, ", ")
+	return strings.Join(parts, ", ") + ", ", " GROUP BY " + strings.Join(names, ", ")
 }
 
 // instance names one group of a rule and its labels: the scope it was
@@ -303,7 +319,7 @@ func (s *sources) queryGroups(ctx context.Context, r *Rule, q string, params sto
 // rule's window from the minute rollup: the shape most call kinds share.
 func (s *sources) rollupCounts(ctx context.Context, r *Rule, now time.Time, a, b string) ([]groupRow, error) {
 	params := store.Params{}
-	cols, groupBy := groupSelect(r)
+	cols, groupBy := groupSelect(r, params)
 	q := "SELECT " + cols + "toUInt64(sum(" + a + ")), toUInt64(sum(" + b + ")) FROM " + s.minuteSource(r) +
 		" WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r, params) + groupBy
 	return s.queryGroups(ctx, r, q, params, func() []any { return []any{new(uint64), new(uint64)} })

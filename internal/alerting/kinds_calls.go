@@ -36,7 +36,7 @@ func (costOverWindow) validate(r *Rule, bad func(field, msg string)) spec {
 
 func (costOverWindow) observe(ctx context.Context, src *sources, r *Rule, now time.Time) ([]observation, error) {
 	params := store.Params{}
-	cols, groupBy := groupSelect(r)
+	cols, groupBy := groupSelect(r, params)
 	q := "SELECT " + cols + "sum(cost_usd), sum(unpriced) FROM " + src.minuteSource(r) +
 		" WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r, params) + groupBy
 	rows, err := src.queryGroups(ctx, r, q, params, func() []any { return []any{new(decimal.Decimal), new(uint64)} })
@@ -111,7 +111,7 @@ func (latencyP95) validate(r *Rule, bad func(field, msg string)) spec {
 
 func (latencyP95) observe(ctx context.Context, src *sources, r *Rule, now time.Time) ([]observation, error) {
 	params := store.Params{}
-	cols, groupBy := groupSelect(r)
+	cols, groupBy := groupSelect(r, params)
 	q := "SELECT " + cols + "toUInt64(sum(calls)), toFloat64(quantileTDigestMerge(0.95)(latency_ms)) FROM " +
 		src.minuteSource(r) + " WHERE " + rollupWindow(r.Window, now, params) + scopeCond(r, params) + groupBy
 	rows, err := src.queryGroups(ctx, r, q, params, func() []any { return []any{new(uint64), new(float64)} })
@@ -264,7 +264,7 @@ func (anomaly) observe(ctx context.Context, src *sources, r *Rule, now time.Time
 // anomaly.
 func observeSpendAnomaly(ctx context.Context, src *sources, r *Rule, now time.Time) ([]observation, error) {
 	params := store.Params{}
-	cols, groupBy := groupSelect(r)
+	cols, groupBy := groupSelect(r, params)
 	cur := rollupWindow(r.Window, now, params)
 	base := make([]string, baselineDays)
 	for d := 1; d <= baselineDays; d++ {

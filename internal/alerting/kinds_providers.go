@@ -202,7 +202,7 @@ func (quota) observe(ctx context.Context, src *sources, r *Rule, now time.Time) 
 func observeQuotaErrors(ctx context.Context, src *sources, r *Rule, now time.Time) ([]observation, error) {
 	params := store.Params{"from": now.Add(-r.Window).UTC().Format(milliLayout), "to": now.UTC().Format(milliLayout),
 		"classes": schema.StringArrayParam(quotaClasses), "exhausted": provider.ClassQuotaExhausted}
-	cols, groupBy := groupSelect(r)
+	cols, groupBy := groupSelect(r, params)
 	q := "SELECT " + cols + "count(), countIf(error_class = {exhausted:String}) FROM " + src.table("api_calls") +
 		" WHERE timestamp > {from:DateTime64(3, 'UTC')} AND timestamp <= {to:DateTime64(3, 'UTC')}" +
 		" AND error_class IN {classes:Array(String)}" + scopeCond(r, params) + groupBy

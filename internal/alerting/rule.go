@@ -62,6 +62,9 @@ var configRuleID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 // group by any of them.
 var scopeFields = []string{"provider", "model", "operation", "service", "environment", "team", "feature", "customer", "user"}
 
+// tagGroupPrefix starts a group by a tag's value: "tag.release".
+const tagGroupPrefix = "tag."
+
 // rawFields are the scope columns the minute rollup does not carry: a rule
 // naming one reads raw calls (minuteSource).
 var rawFields = []string{"customer", "user"}

@@ -137,19 +137,27 @@ func checkKind(k kind, d *draft, bad func(field, msg string)) spec {
 	if len(r.GroupBy) > 0 && !s.groupable {
 		notUsed("groupBy")
 	} else if len(r.GroupBy) > 0 {
-		var group []string
+		var group, tags []string
 		for i, g := range r.GroupBy {
-			if !slices.Contains(scopeFields, g) {
-				bad("groupBy["+strconv.Itoa(i)+"]", "must be one of "+strings.Join(scopeFields, ", "))
+			tag, isTag := strings.CutPrefix(g, tagGroupPrefix)
+			switch {
+			case isTag && tag != "" && validText(tag, maxScopeValue):
+				if !slices.Contains(tags, g) {
+					tags = append(tags, g)
+				}
+			case !slices.Contains(scopeFields, g):
+				bad("groupBy["+strconv.Itoa(i)+"]", "must be one of "+strings.Join(scopeFields, ", ")+", or tag.<name>")
 			}
 		}
-		// Scope-field order, so that equal groupings name instances alike.
+		// Scope-field order, then tags by name, so that equal groupings
+		// name instances alike.
 		for _, f := range scopeFields {
 			if slices.Contains(r.GroupBy, f) {
 				group = append(group, f)
 			}
 		}
-		r.GroupBy = group
+		slices.Sort(tags)
+		r.GroupBy = append(group, tags...)
 	}
 
 	if s.budget {
