@@ -239,7 +239,7 @@ func tenantCond(r *Rule, params store.Params) string {
 // and the GROUP BY clause; a rule without groups gets one row (aggregates
 // over no rows still answer).
 //
-// A group "tag.<name>" is the value of the call's tag name (” without
+// A group "tag.<name>" is the value of the call's tag name (empty without
 // it); the name travels as a parameter, added to params.
 func groupSelect(r *Rule, params store.Params) (cols, groupBy string) {
 	if len(r.GroupBy) == 0 {
