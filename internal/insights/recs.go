@@ -223,7 +223,8 @@ func (s *Service) apolloRemaining(ctx context.Context, w insightWindow) (decimal
 		return decimal.Zero, "", nil
 	}
 	to := w.f.To
-	month := schema.Filter{Scope: schema.Scope{Provider: creditBiller()}, From: time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC), To: to}
+	// The caller's tenant's credits: another tenant's use is not this one's.
+	month := schema.Filter{Scope: schema.Scope{Tenant: w.f.Tenant, Provider: creditBiller()}, From: time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC), To: to}
 	ops, err := s.apolloCredits(ctx, w, month)
 	if err != nil {
 		return decimal.Zero, "", err
