@@ -107,6 +107,43 @@ func tsvRows(c *chdb.Conn, sql string, cols int) ([][]string, error) {
 	return out, nil
 }
 
+// TableFilter is the condition that limits a table of a user database to
+// tenant's rows, given its column names (at least those named tenant or id
+// and those that mark secrets): the engine's per-query filter here, a
+// server's row policy in remote mode.
+func TableFilter(table string, columns []string, tenant string) string {
+	var hasTenant, hasID bool
+	for _, c := range columns {
+		if secretColumn(c) {
+			return "0"
+		}
+		hasTenant = hasTenant || c == "tenant"
+		hasID = hasID || c == "id"
+	}
+	switch {
+	case secretTables[strings.ToLower(table)]:
+		return "0"
+	case hasTenant:
+		return "tenant = " + quoteString(tenant)
+	case strings.EqualFold(table, "tenants") && hasID:
+		return "id = " + quoteString(tenant)
+	}
+	return "0"
+}
+
+// SecretTable reports a table no tenant user may read at all.
+func SecretTable(table string, columns []string) bool {
+	if secretTables[strings.ToLower(table)] {
+		return true
+	}
+	for _, c := range columns {
+		if secretColumn(c) {
+			return true
+		}
+	}
+	return false
+}
+
 // tenantFilter is one table's filter.
 type tenantFilter struct{ table, filter string }
 
@@ -124,7 +161,7 @@ func tenantFilters(c *chdb.Conn, tenant string) ([]tenantFilter, error) {
 	if err != nil {
 		return nil, err
 	}
-	type marks struct{ tenant, id, secret bool }
+	type marks struct{ cols []string }
 	byTable := map[[2]string]*marks{}
 	for _, f := range cols {
 		k := [2]string{f[0], f[1]}
@@ -133,11 +170,8 @@ func tenantFilters(c *chdb.Conn, tenant string) ([]tenantFilter, error) {
 			m = &marks{}
 			byTable[k] = m
 		}
-		m.tenant = m.tenant || f[2] == "tenant"
-		m.id = m.id || f[2] == "id"
-		m.secret = m.secret || secretColumn(f[2])
+		m.cols = append(m.cols, f[2])
 	}
-	own := "tenant = " + quoteString(tenant)
 	byName := map[string]string{}
 	for _, f := range tables {
 		db, name, engine := f[0], f[1], f[2]
@@ -145,23 +179,19 @@ func tenantFilters(c *chdb.Conn, tenant string) ([]tenantFilter, error) {
 		if m == nil {
 			m = &marks{}
 		}
-		hasTenant, hasID, secret := m.tenant, m.id, m.secret
-		filter := "0"
+		var filter string
 		switch {
 		case systemDatabases[db]:
-			if db != "system" || tenantSystemTables[strings.ToLower(name)] {
-				// information_schema's views read system tables, which
-				// are filtered themselves.
-				filter = ""
+			// information_schema's views read system tables, which are
+			// filtered themselves.
+			if db == "system" && !tenantSystemTables[strings.ToLower(name)] {
+				filter = "0"
 			}
 		case unfilteredEngines[engine]:
 			return nil, accessDenied("Tenant credentials are not served while %s.%s (engine %s) exists: "+
 				"the engine reads such tables without the tenant filter", quoteIdentifier(db), quoteIdentifier(name), engine)
-		case secretTables[strings.ToLower(name)] || secret:
-		case hasTenant:
-			filter = own
-		case strings.EqualFold(name, "tenants") && hasID:
-			filter = "id = " + quoteString(tenant)
+		default:
+			filter = TableFilter(name, m.cols, tenant)
 		}
 		if filter == "" {
 			continue
