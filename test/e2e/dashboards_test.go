@@ -84,6 +84,9 @@ var panelColumns = map[string]map[string][]string{
 		"Unpriced calls by model":        {"provider", "model", "operation", "unpriced", "calls"},
 		"Billed vs computed, per day":    {"day", "provider", "billed_usd", "computed_usd", "difference_usd", "calls", "unpriced_calls"},
 		"Billed vs computed by provider": {"provider", "billed_usd", "computed_usd"},
+		"Top customers by spend":         {"customer", "calls", "spend_usd", "share"},
+		"Top users by spend":             {"user", "calls", "spend_usd", "share"},
+		"Top features by spend":          {"feature", "calls", "spend_usd", "share"},
 	},
 	"nexus-alerts": {
 		"Alert events timeline": {"time", "alert", "state"},
@@ -181,9 +184,13 @@ func TestDashboardPanelsAgainstTheDistribution(t *testing.T) {
 	emitSpansAt(tp, mix, now.Add(-30*time.Minute), 5*time.Second, 150*time.Millisecond)
 	exa := []attribute.KeyValue{attribute.String("url.full", "https://api.exa.ai/search"), attribute.String("http.request.method", "POST"),
 		attribute.Int("http.response.status_code", 200)}
+	// The steady series carries attribution: two customers, one team and
+	// feature, for the dimension variables and the top-N panels.
 	steady := make([]call, 40)
 	for i := range steady {
-		steady[i] = call{attrs: exa}
+		customer := []string{"acme", "globex"}[i%2]
+		steady[i] = call{attrs: append(slices.Clone(exa), attribute.String("customer.id", customer),
+			attribute.String("enduser.id", "u-"+customer), attribute.String("team", "search"), attribute.String("feature", "web-search"))}
 	}
 	searchTP := tracerProvider("search")
 	emitSpansAt(searchTP, steady, now.Add(-10*time.Minute), 5*time.Second, 100*time.Millisecond)
@@ -284,7 +291,9 @@ func TestDashboardPanelsAgainstTheDistribution(t *testing.T) {
 	}
 	from, to := billedDay.Add(-time.Hour), time.Now().Add(time.Minute)
 	base := dashboards.Vars{"datasource": dashboards.Single("nexus-clickhouse"), "database": dashboards.Single("nexus"),
-		"environment": dashboards.AllOf("prod"), "budget_tz": dashboards.Single("UTC")}
+		"environment": dashboards.AllOf("prod"), "budget_tz": dashboards.Single("UTC"),
+		"tenant": {Values: []string{"default"}, All: true}, "customer": dashboards.AllOf("acme", "globex"),
+		"team": dashboards.AllOf("search"), "feature": dashboards.AllOf("web-search")}
 	with := func(provider dashboards.Value) dashboards.Vars {
 		v := dashboards.Vars{"provider": provider}
 		for k, x := range base {
@@ -311,7 +320,8 @@ func TestDashboardPanelsAgainstTheDistribution(t *testing.T) {
 			for _, r := range res.rows {
 				got = append(got, fmt.Sprint(r[0]))
 			}
-			want := map[string][]string{"provider": fiveProviders, "environment": {"prod"}, "budget_tz": {"UTC"}}[v.Name]
+			want := map[string][]string{"provider": fiveProviders, "environment": {"prod"}, "budget_tz": {"UTC"},
+				"tenant": {"default"}, "customer": {"acme", "globex"}, "team": {"search"}, "feature": {"web-search"}}[v.Name]
 			if !slices.Equal(got, want) {
 				t.Errorf("%s variable %s: options %v, want %v", d.UID, v.Name, got, want)
 			}
@@ -349,7 +359,13 @@ func TestDashboardPanelsAgainstTheDistribution(t *testing.T) {
 				// A minute's interval reads the minute rollup; an hour's
 				// the hour rollup.
 				for _, interval := range []time.Duration{time.Minute, time.Hour} {
-					query, err := dashboards.Expand(p.Targets[0].RawSQL, with(sel), from, to, interval)
+					vars := with(sel)
+					if !sel.All {
+						// A picked tenant keeps every panel's rows: all
+						// seeded data is the default tenant's.
+						vars["tenant"] = dashboards.Single("default")
+					}
+					query, err := dashboards.Expand(p.Targets[0].RawSQL, vars, from, to, interval)
 					if err != nil {
 						t.Fatalf("%s: expand: %v", key, err)
 					}
@@ -461,6 +477,77 @@ func TestDashboardPanelsAgainstTheDistribution(t *testing.T) {
 	}
 	if got := value("nexus-overview/Provider health", "last_up", func(r map[string]any) bool { return r["provider"] == "apollo" }); got != "false" {
 		t.Errorf("apollo last check up = %s, want false", got)
+	}
+
+	// The top-N panels add up to the raw calls, and the tenant and
+	// dimension variables filter them.
+	panel := func(uid, title string, vars dashboards.Vars) panelResult {
+		t.Helper()
+		for _, d := range ds {
+			for _, p := range d.AllPanels() {
+				if d.UID == uid && p.Title == title {
+					query, err := dashboards.Expand(p.Targets[0].RawSQL, vars, from, to, time.Minute)
+					if err != nil {
+						t.Fatal(err)
+					}
+					res := runPanelQuery(t, conn, query)
+					if res.err != nil {
+						t.Fatalf("%s/%s: %v\n%s", uid, title, res.err, query)
+					}
+					return res
+				}
+			}
+		}
+		t.Fatalf("no panel %s/%s", uid, title)
+		return panelResult{}
+	}
+	sumOf := func(res panelResult, column string, match func(map[string]any) bool) string {
+		total := decimal.Zero
+		for _, r := range res.rows {
+			m := map[string]any{}
+			for i, c := range res.columns {
+				m[c] = r[i]
+			}
+			if match == nil || match(m) {
+				d, err := decimal.NewFromString(fmt.Sprint(m[column]))
+				if err != nil {
+					t.Fatalf("%s = %v: %v", column, m[column], err)
+				}
+				total = total.Add(d)
+			}
+		}
+		return total.String()
+	}
+	all := with(dashboards.AllOf(fiveProviders...))
+	total := raw("SELECT sum(cost_usd) FROM nexus.api_calls")
+	for _, title := range []string{"Top customers by spend", "Top users by spend", "Top features by spend"} {
+		decimalEq(title+" total", sumOf(panel("nexus-costs", title, all), "spend_usd", nil), total)
+	}
+	acmeRaw := raw("SELECT sum(cost_usd) FROM nexus.api_calls WHERE customer = 'acme'")
+	decimalEq("Top customers: acme", sumOf(panel("nexus-costs", "Top customers by spend", all), "spend_usd",
+		func(r map[string]any) bool { return r["customer"] == "acme" }), acmeRaw)
+	picked := with(dashboards.AllOf(fiveProviders...))
+	picked["customer"] = dashboards.Multi("acme")
+	res := panel("nexus-costs", "Top customers by spend", picked)
+	if len(res.rows) != 1 || res.rows[0][0] != "acme" {
+		t.Errorf("Top customers with acme picked: %v", res.rows)
+	}
+	decimalEq("Top customers with acme picked", sumOf(res, "spend_usd", nil), acmeRaw)
+	picked = with(dashboards.AllOf(fiveProviders...))
+	picked["team"] = dashboards.Multi("search")
+	decimalEq("Top features of team search", sumOf(panel("nexus-costs", "Top features by spend", picked), "spend_usd", nil),
+		raw("SELECT sum(cost_usd) FROM nexus.api_calls WHERE team = 'search'"))
+	decimalEq("Overview month to date, tenant default", sumOf(panel("nexus-overview", "Month to date", func() dashboards.Vars {
+		v := with(dashboards.AllOf(fiveProviders...))
+		v["tenant"] = dashboards.Single("default")
+		return v
+	}()), "spend_usd", nil), raw("SELECT sum(cost_usd) FROM nexus.api_calls WHERE timestamp >= toStartOfMonth(now())"))
+	other := with(dashboards.AllOf(fiveProviders...))
+	other["tenant"] = dashboards.Single("another-tenant")
+	for _, p := range [][2]string{{"nexus-overview", "Month to date"}, {"nexus-costs", "Top customers by spend"}, {"nexus-alerts", "Slowest calls"}} {
+		if got := sumOf(panel(p[0], p[1], other), map[bool]string{true: "spend_usd", false: "cost_usd"}[p[1] != "Slowest calls"], nil); got != "0" {
+			t.Errorf("%s/%s for another tenant: %s, want nothing", p[0], p[1], got)
+		}
 	}
 }
 

@@ -47,6 +47,10 @@
 //   - The result is complete before anything is sent (as with
 //     wait_end_of_query=1), so the status code is always truthful; it is
 //     written from the engine's own buffer, not a copy.
+//   - Tenant users (Config.Users): a request authenticated as one reads its
+//     tenant's rows only, through the engine setting additional_table_filters
+//     set below the statement and before readonly=1, and never writes
+//     (tenant.go).
 //   - Multi-statements are refused (as ClickHouse's HTTP interface does; the
 //     engine would run them all).
 //   - Settings from the URL and from the statement's SETTINGS clauses are
