@@ -23,8 +23,9 @@ type Request struct {
 	// "change" nothing, so the engine accepts them at readonly=1).
 	Settings []Setting
 	// Tenant, when set, limits every table the statement reads to the
-	// tenant's rows (tenant.go): additional_table_filters, set after
-	// Settings and before readonly=1, which Tenant implies.
+	// tenant's rows (tenant.go): additional_table_filters and the
+	// analyzer, set after Settings and before readonly=1, which Tenant
+	// implies.
 	Tenant string
 }
 
@@ -191,7 +192,7 @@ func prepareConn(c *chdb.Conn, req Request) error {
 		if err != nil {
 			return err
 		}
-		tenantSet = "SET additional_table_filters = " + filtersLiteral(fs)
+		tenantSet = "SET additional_table_filters = " + filtersLiteral(fs) + ", enable_analyzer = 1"
 		req.ReadOnly = true
 	}
 	if len(req.Settings) > 0 {

@@ -30,10 +30,17 @@ import (
 //   - System tables: 0, but for the catalogue and the constants that
 //     clients and Grafana read (tenantSystemTables).
 //
-// What the filter does not reach is refused by the policy for tenant users
-// (measured on chDB 26.7): merge() reads its tables unfiltered, and Set and
-// Join tables are read as sets (x IN t, joinGet) without filters, so a
-// tenant request is refused while a user database holds one.
+// merge() reads its tables below the filters of their names; the engine
+// filters it under the key "_table_function.merge", and only the analyzer
+// does (measured on chDB 26.7: with enable_analyzer = 0, merge() returned
+// every tenant's rows). Tenant requests therefore run on the analyzer,
+// pinned like the filter, and merge() keeps the rows of the tenant's own
+// tables (tenant = '<tenant>' and _database/_table among them).
+//
+// What the filter does not reach is refused (measured): Set and Join
+// tables are read as sets (x IN t, joinGet) without filters, so a tenant
+// request is refused while a user database holds one, and joinGet is
+// refused by the policy.
 
 // User is a credential of the HTTP interface whose requests see one
 // tenant's rows only.
@@ -173,6 +180,7 @@ func tenantFilters(c *chdb.Conn, tenant string) ([]tenantFilter, error) {
 		m.cols = append(m.cols, f[2])
 	}
 	byName := map[string]string{}
+	ownFilter := TableFilter("", []string{"tenant"}, tenant)
 	for _, f := range tables {
 		db, name, engine := f[0], f[1], f[2]
 		m := byTable[[2]string{db, name}]
@@ -204,6 +212,19 @@ func tenantFilters(c *chdb.Conn, tenant string) ([]tenantFilter, error) {
 		}
 		byName[key] = filter
 	}
+	var own []string
+	for k, v := range byName {
+		if v == ownFilter {
+			db, name, _ := strings.Cut(k, ".")
+			own = append(own, "("+quoteString(db)+", "+quoteString(name)+")")
+		}
+	}
+	sort.Strings(own)
+	mergeFilter := "0"
+	if len(own) > 0 {
+		mergeFilter = ownFilter + " AND (_database, _table) IN (" + strings.Join(own, ", ") + ")"
+	}
+	byName[mergeFunctionKey] = mergeFilter
 	out := make([]tenantFilter, 0, len(byName))
 	for k, v := range byName {
 		out = append(out, tenantFilter{k, v})
@@ -228,6 +249,14 @@ func filtersLiteral(fs []tenantFilter) string {
 	return b.String()
 }
 
+// mergeFunctionKey is the engine's name for the storage of a merge() call
+// in additional_table_filters.
+const mergeFunctionKey = "_table_function.merge"
+
 // tenantDeniedCalls are refused for tenant users wherever they are called:
 // the engine reads their tables without additional_table_filters.
-var tenantDeniedCalls = words(`merge joinGet joinGetOrNull`)
+var tenantDeniedCalls = words(`joinGet joinGetOrNull`)
+
+// analyzerSettings choose the query analyzer; a tenant request runs on the
+// new one, the only one that filters merge().
+var analyzerSettings = map[string]bool{"enable_analyzer": true, "allow_experimental_analyzer": true}

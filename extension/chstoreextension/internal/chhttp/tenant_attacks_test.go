@@ -1,11 +1,14 @@
 package chhttp
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chdb"
 )
 
 // Tenant isolation through real HTTP against the real engine: two
@@ -102,9 +105,16 @@ func TestTenantIsolation(t *testing.T) {
 		{"keys as a set", "SELECT 'hash-globex' IN tn_iso.api_keys", "", nil},
 		{"tenants", "SELECT id FROM tn_iso.tenants", "acme", nil},
 		{"a column alias named tenant", "SELECT 'globex' AS tenant, sum(cost_usd) FROM tn_iso.api_calls GROUP BY tenant", "", nil},
-		{"old analyzer", "SELECT sum(cost_usd) FROM tn_iso.api_calls", "3.75", q("enable_analyzer", "0")},
-		{"old analyzer, view and rollup", "SELECT sum(cost) FROM tn_iso.cost_by_team WHERE cost > 0 UNION ALL SELECT sum(cost_usd) FROM tn_iso.api_calls_1d_mv", "", q("enable_analyzer", "0")},
-		{"old analyzer in SETTINGS", "SELECT sum(cost_usd) FROM tn_iso.api_calls SETTINGS enable_analyzer = 0", "3.75", nil},
+		{"the analyzer restated", "SELECT sum(cost_usd) FROM tn_iso.api_calls SETTINGS enable_analyzer = 1", "3.75", q("allow_experimental_analyzer", "true")},
+		{"merge()", "SELECT sum(cost_usd) FROM merge('tn_iso', '^api_calls$')", "3.75", nil},
+		{"merge() quoted", "SELECT sum(cost_usd) FROM `merge`('tn_iso', '^api_calls$')", "3.75", nil},
+		{"merge() aliased", "SELECT sum(m.cost_usd) FROM merge('tn_iso', '^api_calls$') AS m", "3.75", nil},
+		{"merge() over a database regexp", "SELECT count() FROM merge(REGEXP('^tn_'), '^api_calls$')", "2", nil},
+		{"merge() in a subquery", "SELECT count() FROM (SELECT * FROM merge(currentDatabase(), '^api_calls$'))", "2", db},
+		{"merge() in view()", "SELECT count() FROM view(SELECT * FROM merge('tn_iso', '^api_calls$'))", "2", nil},
+		{"merge() JOINed", "SELECT count() FROM merge('tn_iso', '^api_calls$') AS a JOIN tn_iso.api_calls AS b ON a.ts = b.ts", "2", nil},
+		{"merge() over the keys", "SELECT count() FROM merge('tn_iso', 'keys')", "0", nil},
+		{"merge() over everything", "SELECT _table, count() FROM merge('tn_iso', '.*') GROUP BY _table ORDER BY _table", "", nil},
 		{"limit cannot cut the filters short", "SELECT count() FROM tn_iso.api_keys", "0", q("limit", "1", "max_result_rows", "1")},
 		{"final", "SELECT sum(cost_usd) FROM tn_iso.api_calls_1d FINAL", "3.75", nil},
 		{"system.parts", "SELECT count() FROM system.parts WHERE database = 'tn_iso'", "0", nil},
@@ -161,9 +171,15 @@ func TestTenantCannotLiftItsFilter(t *testing.T) {
 		{"reset to DEFAULT", q("query", "SELECT sum(cost_usd) FROM tn_iso.api_calls SETTINGS additional_table_filters = DEFAULT"), ""},
 		{"SET", q("query", "SET additional_table_filters = {}"), "SET"},
 		{"readonly=0", q("query", "INSERT INTO tn_iso.api_calls VALUES (now(), 'acme', 'x', 'x', 1)", "readonly", "0"), "readonly"},
-		{"merge()", q("query", "SELECT sum(cost_usd) FROM merge('tn_iso', '^api_calls$')"), "merge"},
-		{"merge() quoted", q("query", "SELECT sum(cost_usd) FROM `MeRgE`('tn_iso', 'api_calls')"), "merge"},
-		{"merge() in a subquery", q("query", "SELECT * FROM (SELECT count() FROM merge(currentDatabase(), 'keys'))", "database", tenantDB), "merge"},
+		// The old analyzer does not filter merge(): tenant requests run on
+		// the new one.
+		{"old analyzer (URL)", q("query", "SELECT sum(cost_usd) FROM merge('tn_iso', '^api_calls$')", "enable_analyzer", "0"), "enable_analyzer"},
+		{"old analyzer (SETTINGS)", q("query", "SELECT sum(cost_usd) FROM merge('tn_iso', '^api_calls$') SETTINGS enable_analyzer = 0"), "enable_analyzer"},
+		{"old analyzer (subquery SETTINGS)", q("query", "SELECT * FROM (SELECT sum(cost_usd) FROM merge('tn_iso', '^api_calls$') SETTINGS allow_experimental_analyzer = false)"), "allow_experimental_analyzer"},
+		// merge() over tables without a tenant column: the filter names a
+		// column they lack, so the engine refuses the query.
+		{"merge() over the tenants", q("query", "SELECT * FROM merge('tn_iso', '^tenants$')"), "tenant"},
+		{"merge() over system tables", q("query", "SELECT * FROM merge('system', '^(processes|parts)$')"), "tenant"},
 		{"joinGet", q("query", "SELECT joinGet('tn_iso.j', 'v', 1)"), "joinGet"},
 		{"dictGet", q("query", "SELECT dictGet('tn_iso.d', 'v', 1)"), "dictGet"},
 		{"remote()", q("query", "SELECT * FROM remote('127.0.0.1', tn_iso.api_calls)"), "remote"},
@@ -259,6 +275,35 @@ func TestTenantFilterOnOtherEngines(t *testing.T) {
 		r := asUser(t, srv, http.MethodGet, "grafana-acme", "acme-pass", q("query", sql), "")
 		if r.status != http.StatusOK || strings.TrimSpace(r.body) != want {
 			t.Errorf("%s: %d %q, want %q", sql, r.status, r.body, want)
+		}
+	}
+}
+
+// TestTenantFilterSecondLine: were the policy to let a setting through,
+// the engine connection still runs a tenant's statement with its filters
+// and the analyzer: both are set after the request's settings, and at
+// readonly=1 the statement cannot change them.
+func TestTenantFilterSecondLine(t *testing.T) {
+	seedTenants(t)
+	for _, tc := range []struct{ sql, want string }{
+		{"SELECT sum(cost_usd) FROM merge('tn_iso', '^api_calls$')", "3.75"},
+		{"SELECT getSetting('enable_analyzer')", "true"},
+		{"SELECT sum(cost_usd) FROM tn_iso.api_calls SETTINGS additional_table_filters = {}", "READONLY"},
+		{"SELECT sum(cost_usd) FROM merge('tn_iso', '^api_calls$') SETTINGS enable_analyzer = 0", "READONLY"},
+	} {
+		req := Request{Tenant: "acme", Settings: []Setting{
+			{Name: "enable_analyzer", Literal: "0"},
+			{Name: "additional_table_filters", Literal: "{'tn_iso.api_calls': '1'}"},
+		}}
+		var got string
+		err := testEngine.Do(context.Background(), req, func(c Conn) error {
+			return c.Query(tc.sql, "TSVRaw", nil, func(r *chdb.Result) error { got = strings.TrimSpace(string(r.Data)); return nil })
+		})
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.sql, got, tc.want)
 		}
 	}
 }
