@@ -175,12 +175,6 @@ func NewHandler(cfg Config, eng Engine, logger *zap.Logger) http.Handler {
 	return h
 }
 
-// credential is a user the interface knows; tenant "" is the installation.
-type credential struct {
-	userHash, passHash [32]byte
-	tenant             string
-}
-
 type handler struct {
 	cfg         Config
 	eng         Engine

@@ -20,6 +20,12 @@ import (
 // This file reads what a request brings (credentials, body, statement) and
 // writes bodies the way ClickHouse's HTTP interface does.
 
+// credential is a user the interface knows; tenant "" is the installation.
+type credential struct {
+	userHash, passHash [32]byte
+	tenant             string
+}
+
 // authenticate returns the tenant the request's credentials belong to, ""
 // for the installation's.
 func (h *handler) authenticate(r *http.Request, params url.Values) (string, *queryError) {
