@@ -179,6 +179,10 @@ func (cfg *Config) Validate() error {
 		}
 		errs = append(errs, validateTenantUsers("remote.tenant_users", cfg.Remote.TenantUsers, cfg.Remote.Username)...)
 	}
+	if cfg.Mode != ModeRemote && len(cfg.Remote.TenantUsers) > 0 {
+		errs = append(errs, errors.New("remote.tenant_users: provisioned on a ClickHouse server in remote mode only; "+
+			"the embedded store's tenant users are http.users"))
+	}
 	errs = append(errs, cfg.Retention.validate()...)
 	if cfg.HTTP.Enabled {
 		if cfg.Mode != ModeEmbedded {

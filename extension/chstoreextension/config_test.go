@@ -82,6 +82,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"bad_allowed_host":            "http.allowed_hosts",
 		"short_write_timeout":         "http.write_timeout",
 		"bad_read_pool":               "embedded.read_connections",
+		"tenant_users_in_embedded":    "remote.tenant_users: provisioned on a ClickHouse server in remote mode only",
 	}
 	for name, keys := range map[string][]string{
 		"bad_limits":    {"http.max_execution_time", "http.max_concurrent_queries", "http.queue_timeout", "http.max_result_bytes", "http.max_memory_usage"},
