@@ -37,7 +37,7 @@ type ingestAuth struct {
 }
 
 var (
-	_ extensionauth.Server             = (*ingestAuth)(nil)
+	_ extensionauth.Server            = (*ingestAuth)(nil)
 	_ extensioncapabilities.Dependent = (*ingestAuth)(nil)
 )
 

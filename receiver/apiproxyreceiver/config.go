@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/confmap"
@@ -29,6 +30,12 @@ type Config struct {
 	// providers from this host's network, and every such call lands in the
 	// cost data. Set it only behind a firewall or an authenticating proxy.
 	AllowNonLoopback bool `mapstructure:"allow_non_loopback"`
+	// Auth names a server authenticator (auth: {authenticator:
+	// nexusingestauth}): every call must then carry the caller's ingest key
+	// in X-Nexus-Ingest-Key, checked before anything reaches the provider
+	// and never forwarded, and the call lands in the key's tenant. Without
+	// it every call is the default tenant's.
+	Auth configoptional.Optional[configauth.Config] `mapstructure:"auth"`
 	// TLS serves the proxy over HTTPS when set.
 	TLS configoptional.Optional[configtls.ServerConfig] `mapstructure:"tls"`
 
