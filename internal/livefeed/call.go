@@ -6,7 +6,7 @@ import "encoding/json"
 // are named as in the API's /calls resource.
 type Call struct {
 	// Tenant is whose call it is; a stream shows a reader its own only.
-	Tenant      string  `json:"tenant"`
+	Tenant      string  `json:"tenant,omitempty"`
 	Timestamp   string  `json:"timestamp"`
 	DurationMs  float64 `json:"durationMs"`
 	Provider    string  `json:"provider"`
