@@ -5,6 +5,8 @@ import "encoding/json"
 // Call is the summary of one priced call on the live stream; its fields
 // are named as in the API's /calls resource.
 type Call struct {
+	// Tenant is whose call it is; a stream shows a reader its own only.
+	Tenant      string  `json:"tenant,omitempty"`
 	Timestamp   string  `json:"timestamp"`
 	DurationMs  float64 `json:"durationMs"`
 	Provider    string  `json:"provider"`
@@ -36,6 +38,6 @@ type Tokens struct {
 // CallEvent encodes c as a call event.
 func CallEvent(c *Call) Event {
 	data, _ := json.Marshal(c) // a struct of strings and numbers always encodes
-	return Event{Kind: KindCall, Data: data, Labels: Labels{Provider: c.Provider, Model: c.Model,
+	return Event{Kind: KindCall, Data: data, Labels: Labels{Tenant: c.Tenant, Provider: c.Provider, Model: c.Model,
 		Operation: c.Operation, Service: c.Service, Environment: c.Environment}}
 }

@@ -27,6 +27,8 @@ const (
 
 // Labels are the dimensions readers filter on.
 type Labels struct {
+	// Tenant is whose event it is ("" for none in particular).
+	Tenant                                           string
 	Provider, Model, Operation, Service, Environment string
 }
 

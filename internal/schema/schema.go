@@ -28,6 +28,8 @@ const (
 	TableProviderHealth = "provider_health"
 	TableProviderGauges = "provider_gauges"
 	TableProviderUsage  = "provider_usage"
+	TableTenants        = "tenants"
+	TableIngestKeys     = "ingest_keys"
 )
 
 // Column orders of the writes to the tables the API owns, in the order the
@@ -37,6 +39,9 @@ var (
 	BudgetColumns = []string{"id", "name", "provider", "model", "service", "environment",
 		"period", "timezone", "amount_usd", "thresholds", "created_at", "updated_at", "deleted", "version"}
 	KeyColumns = []string{"id", "name", "role", "prefix", "key_hash", "created_at", "revoked_at", "version"}
+	// IngestKeyColumns is the column order of ingest_keys writes
+	// (internal/ingestkeys).
+	IngestKeyColumns = []string{"id", "tenant", "name", "prefix", "key_hash", "created_at", "revoked_at", "version"}
 )
 
 // Gauge names of the rate-limit pair in provider_gauges, as the nexus
