@@ -63,14 +63,23 @@ func TestEveryQueryExpands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, provider := range []Value{AllOf("openai", "exa"), Multi("openai"), Single("twilio")} {
+	for i, provider := range []Value{AllOf("openai", "exa"), Multi("openai"), Single("twilio")} {
+		// The tenant and dimensions: All, then selections (a hostile value
+		// among them).
+		tenant, dim := Value{Values: []string{"default", "acme"}, All: true}, AllOf("x", "y")
+		if i > 0 {
+			tenant, dim = Single("acme"), Multi("x", "o'y")
+		}
 		vars := Vars{"datasource": Single("ch"), "database": Single("nexus"), "provider": provider,
-			"environment": AllOf("prod"), "budget_tz": Single("Europe/Paris")}
+			"environment": AllOf("prod"), "budget_tz": Single("Europe/Paris"),
+			"tenant": tenant, "customer": dim, "team": dim, "feature": dim}
 		for _, d := range ds {
 			var queries []string
+			panels := 0
 			for _, p := range d.AllPanels() {
 				for _, tg := range p.Targets {
 					queries = append(queries, tg.RawSQL)
+					panels++
 				}
 			}
 			for _, v := range d.Templating.List {
@@ -78,7 +87,13 @@ func TestEveryQueryExpands(t *testing.T) {
 					queries = append(queries, v.SQL())
 				}
 			}
-			for _, q := range queries {
+			for n, q := range queries {
+				// Every panel reads one tenant when one is picked.
+				if n < panels && !tenant.All {
+					if out, _ := Expand(q, vars, from, to, 5*time.Minute); !strings.Contains(out, "tenant IN ('acme'") {
+						t.Errorf("%s: a panel ignores the tenant variable:\n%s", d.File, q)
+					}
+				}
 				out, err := Expand(q, vars, from, to, 5*time.Minute)
 				if err != nil {
 					t.Fatalf("%s: %v\n%s", d.File, err, q)

@@ -5,6 +5,7 @@ package main
 import (
 	nexusexporter "github.com/nexus-otel/nexus/exporter/nexusexporter"
 	chstoreextension "github.com/nexus-otel/nexus/extension/chstoreextension"
+	ingestauthextension "github.com/nexus-otel/nexus/extension/ingestauthextension"
 	nexusapiextension "github.com/nexus-otel/nexus/extension/nexusapiextension"
 	costprocessor "github.com/nexus-otel/nexus/processor/costprocessor"
 	apiproxyreceiver "github.com/nexus-otel/nexus/receiver/apiproxyreceiver"
@@ -58,6 +59,7 @@ func components() (otelcol.Factories, error) {
 		filestorage.NewFactory(),
 		chstoreextension.NewFactory(),
 		nexusapiextension.NewFactory(),
+		ingestauthextension.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -70,6 +72,7 @@ func components() (otelcol.Factories, error) {
 		filestorage.NewFactory().Type():              "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage v0.165.1",
 		chstoreextension.NewFactory().Type():         "github.com/nexus-otel/nexus v0.0.0",
 		nexusapiextension.NewFactory().Type():        "github.com/nexus-otel/nexus v0.0.0",
+		ingestauthextension.NewFactory().Type():      "github.com/nexus-otel/nexus v0.0.0",
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](

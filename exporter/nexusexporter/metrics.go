@@ -2,6 +2,7 @@ package nexusexporter
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -14,13 +15,16 @@ import (
 )
 
 var usageColumns = []string{"provider", "account", "kind", "bucket_start", "bucket_end", "project", "model",
-	"line_item", "category", "api_key", "value", "polled_at"}
+	"line_item", "category", "api_key", "value", "polled_at", "tenant"}
 
 // The providers' tables, each partitioned by month of its first time.
+// The exporter also writes the tenant whose credentials polled (the
+// resource's nexus.tenant), last; the other writers of gauges and health
+// leave it to the column's default.
 var (
 	providerUsage  = tableSpec{name: "provider_usage", columns: usageColumns}
-	providerGauges = tableSpec{name: "provider_gauges", columns: store.ProviderGaugeColumns}
-	providerHealth = tableSpec{name: "provider_health", columns: store.ProviderHealthColumns}
+	providerGauges = tableSpec{name: "provider_gauges", columns: append(slices.Clone(store.ProviderGaugeColumns), "tenant")}
+	providerHealth = tableSpec{name: "provider_health", columns: append(slices.Clone(store.ProviderHealthColumns), "tenant")}
 )
 
 // metricRows are the rows one metrics request turns into.
@@ -49,9 +53,10 @@ func (e *nexusExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) err
 		if v, ok := rm.Resource().Attributes().Get(semconv.MetricResourcePolledAt); ok {
 			polledAt = time.Unix(0, v.Int())
 		}
+		tenant := tenantOf(rm.Resource().Attributes())
 		sms := rm.ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
-			appendMetrics(&rows, sms.At(j).Metrics(), polledAt, w)
+			appendMetrics(&rows, sms.At(j).Metrics(), polledAt, tenant, w)
 		}
 	}
 	var rep pushReport
@@ -67,7 +72,7 @@ func (e *nexusExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) err
 	return nil
 }
 
-func appendMetrics(b *metricRows, ms pmetric.MetricSlice, polledAt time.Time, w window) {
+func appendMetrics(b *metricRows, ms pmetric.MetricSlice, polledAt time.Time, tenant string, w window) {
 	// Latency points pair with health points of the same check.
 	latency := map[pcommon.Timestamp]float64{}
 	for k := 0; k < ms.Len(); k++ {
@@ -101,11 +106,11 @@ func appendMetrics(b *metricRows, ms pmetric.MetricSlice, polledAt time.Time, w 
 				r.vals = []any{provider, str(a, semconv.MetricAttrAccount),
 					str(a, semconv.MetricAttrKind), dp.StartTimestamp().AsTime(), dp.Timestamp().AsTime(),
 					str(a, semconv.MetricAttrProject), str(a, semconv.MetricAttrModel), str(a, semconv.MetricAttrLineItem),
-					str(a, semconv.MetricAttrCategory), str(a, semconv.MetricAttrAPIKey), exactValue(dp), polledAt}
+					str(a, semconv.MetricAttrCategory), str(a, semconv.MetricAttrAPIKey), exactValue(dp), polledAt, tenant}
 				b.usage = append(b.usage, r)
 			case semconv.MetricGauge:
 				r.vals = []any{dp.Timestamp().AsTime(), provider, str(a, semconv.MetricAttrAccount),
-					str(a, semconv.MetricAttrName), str(a, semconv.MetricAttrWindow), "", "", exactValue(dp)}
+					str(a, semconv.MetricAttrName), str(a, semconv.MetricAttrWindow), "", "", exactValue(dp), tenant}
 				b.gauges = append(b.gauges, r)
 			case semconv.MetricRateLimitLimit, semconv.MetricRateLimitRemaining:
 				name := "ratelimit_limit"
@@ -113,13 +118,13 @@ func appendMetrics(b *metricRows, ms pmetric.MetricSlice, polledAt time.Time, w 
 					name = "ratelimit_remaining"
 				}
 				r.vals = []any{dp.Timestamp().AsTime(), provider, "", name, "",
-					str(a, semconv.MetricAttrScope), str(a, semconv.MetricAttrEndpoint), exactValue(dp)}
+					str(a, semconv.MetricAttrScope), str(a, semconv.MetricAttrEndpoint), exactValue(dp), tenant}
 				b.gauges = append(b.gauges, r)
 			case semconv.MetricHealthUp:
 				status, _ := a.Get(semconv.MetricAttrHTTPStatus)
 				r.vals = []any{dp.Timestamp().AsTime(), provider, dp.IntValue() == 1,
 					str(a, semconv.MetricAttrClass), uint16(min(max(status.Int(), 0), 65535)),
-					latency[dp.Timestamp()], str(a, semconv.MetricAttrMessage)}
+					latency[dp.Timestamp()], str(a, semconv.MetricAttrMessage), tenant}
 				b.health = append(b.health, r)
 			}
 		}

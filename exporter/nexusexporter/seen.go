@@ -19,26 +19,28 @@ import (
 // too, so that senders reusing ids for different calls keep both).
 
 // callIdentity indexes the api_calls columns that identify a call.
-type callIdentity struct{ ts, provider, service, trace, span int }
+type callIdentity struct{ ts, tenant, provider, service, trace, span int }
 
 func identityOf(columns []string) callIdentity {
 	idx := map[string]int{}
 	for i, c := range columns {
 		idx[c] = i
 	}
-	return callIdentity{ts: idx["timestamp"], provider: idx["provider"], service: idx["service"],
+	return callIdentity{ts: idx["timestamp"], tenant: idx["tenant"], provider: idx["provider"], service: idx["service"],
 		trace: idx["trace_id"], span: idx["span_id"]}
 }
 
 var apiCallsIdentity = identityOf(apiCallsColumns)
 
+// callKey holds the tenant too: a call another tenant stored with the
+// same ids (which a sender can copy) must not make this one a duplicate.
 type callKey struct {
-	trace, span string
-	ts          int64
+	tenant, trace, span string
+	ts                  int64
 }
 
 func (id callIdentity) key(r row) callKey {
-	return callKey{trace: r.vals[id.trace].(string), span: r.vals[id.span].(string), ts: r.vals[id.ts].(time.Time).UnixNano()}
+	return callKey{tenant: r.vals[id.tenant].(string), trace: r.vals[id.trace].(string), span: r.vals[id.span].(string), ts: r.vals[id.ts].(time.Time).UnixNano()}
 }
 
 // dropStored returns rows without the calls the store already holds and
@@ -47,7 +49,7 @@ func (id callIdentity) key(r row) callKey {
 func (e *nexusExporter) dropStored(ctx context.Context, rows []row) ([]row, int, error) {
 	id := apiCallsIdentity
 	seen := make(map[callKey]bool, len(rows))
-	var traces, spans, providers, services []string
+	var tenants, traces, spans, providers, services []string
 	from, to := rows[0].at, rows[0].at
 	kept := make([]row, 0, len(rows))
 	for _, r := range rows {
@@ -57,7 +59,7 @@ func (e *nexusExporter) dropStored(ctx context.Context, rows []row) ([]row, int,
 		}
 		seen[k] = true
 		kept = append(kept, r)
-		traces, spans = append(traces, k.trace), append(spans, k.span)
+		traces, spans, tenants = append(traces, k.trace), append(spans, k.span), append(tenants, k.tenant)
 		providers = append(providers, r.vals[id.provider].(string))
 		services = append(services, r.vals[id.service].(string))
 		from, to = minTime(from, r.at), maxTime(to, r.at)
@@ -65,12 +67,12 @@ func (e *nexusExporter) dropStored(ctx context.Context, rows []row) ([]row, int,
 	// provider, service and the time range select the primary key's
 	// ranges; trace_id's bloom filter skips the granules in them that hold
 	// none of these traces, so the check reads a few granules, not days.
-	res, err := e.store.Query(ctx, "SELECT trace_id, span_id, timestamp FROM "+e.store.Database()+".api_calls"+
-		" WHERE provider IN {providers:Array(String)} AND service IN {services:Array(String)}"+
+	res, err := e.store.Query(ctx, "SELECT tenant, trace_id, span_id, timestamp FROM "+e.store.Database()+".api_calls"+
+		" WHERE tenant IN {tenants:Array(String)} AND provider IN {providers:Array(String)} AND service IN {services:Array(String)}"+
 		" AND timestamp BETWEEN {from:DateTime64(9, 'UTC')} AND {to:DateTime64(9, 'UTC')}"+
 		" AND trace_id IN {traces:Array(String)} AND span_id IN {spans:Array(String)}",
 		store.Params{
-			"providers": arrayParam(providers), "services": arrayParam(services),
+			"tenants": arrayParam(tenants), "providers": arrayParam(providers), "services": arrayParam(services),
 			"traces": arrayParam(traces), "spans": arrayParam(spans),
 			"from": from.UTC().Format("2006-01-02 15:04:05.999999999"), "to": to.UTC().Format("2006-01-02 15:04:05.999999999"),
 		})
@@ -82,7 +84,7 @@ func (e *nexusExporter) dropStored(ctx context.Context, rows []row) ([]row, int,
 	for res.Next() {
 		var k callKey
 		var ts time.Time
-		if err := res.Scan(&k.trace, &k.span, &ts); err != nil {
+		if err := res.Scan(&k.tenant, &k.trace, &k.span, &ts); err != nil {
 			return nil, 0, fmt.Errorf("read calls already stored: %w", err)
 		}
 		k.ts = ts.UnixNano()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/apicall"
 	"github.com/nexus-otel/nexus/internal/attribution"
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/semconv"
 	"github.com/nexus-otel/nexus/internal/store"
 )
@@ -101,6 +102,7 @@ func callRows(td ptrace.Traces, w window) []row {
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		service, env := apicall.Resource(rs.Resource())
+		tenant := tenantOf(rs.Resource().Attributes())
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
@@ -137,12 +139,26 @@ func callRows(td ptrace.Traces, w window) []row {
 						c.usd, c.status, c.reason, c.version, c.costReason, float32(c.score), c.anomaly,
 						traceID, spanID,
 						d.customer, d.user, d.team, d.feature, d.tags,
+						tenant,
 					},
 				})
 			}
 		}
 	}
 	return rows
+}
+
+// tenantOf is the tenant the cost processor stamped on a resource (from
+// the sender's ingest key), the default tenant when none did. The value is
+// bounded like any other: a pipeline without the processor must not store
+// whatever a sender wrote, at any length.
+func tenantOf(res pcommon.Map) string {
+	if v, ok := res.Get(semconv.Tenant); ok {
+		if t, _ := attribution.Clean(v.AsString(), attribution.CeilingValueBytes); t != "" {
+			return t
+		}
+	}
+	return schema.DefaultTenant
 }
 
 // noCostProcessor is the reason stored when no cost processor priced a call:

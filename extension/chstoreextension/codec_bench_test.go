@@ -81,6 +81,7 @@ func exporterRows(n int, at time.Time) [][]any {
 			usd, costStatus, unpriced, version, "", float32(rng.Float64()), i%97 == 0,
 			hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]),
 			fmt.Sprintf("cus_%d", i%1000), fmt.Sprintf("usr_%d", i%5000), "growth", "search", map[string]string(nil),
+			fmt.Sprintf("tenant-%d", i%3),
 		}
 	}
 	return rows

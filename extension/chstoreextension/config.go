@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
+
+	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chhttp"
 )
 
 // Store modes.
@@ -79,6 +81,20 @@ type RemoteConfig struct {
 	MaxOpenConns int `mapstructure:"max_open_conns"`
 	// Cluster, when set, runs DDL ON CLUSTER with Replicated* engines.
 	Cluster string `mapstructure:"cluster"`
+	// TenantUsers are provisioned on the server at start (tenants.go): a
+	// ClickHouse user each, allowed to read the Nexus database, with row
+	// policies that show it its tenant's rows only. The server enforces
+	// them. remote.username must be allowed to manage access
+	// (access_management).
+	TenantUsers []TenantUser `mapstructure:"tenant_users"`
+}
+
+// TenantUser is a credential that reads one tenant's rows only.
+type TenantUser struct {
+	Username string              `mapstructure:"username"`
+	Password configopaque.String `mapstructure:"password"`
+	// Tenant is the tenant id: "default" or a slug ([a-z][a-z0-9-]{1,62}).
+	Tenant string `mapstructure:"tenant"`
 }
 
 // HTTPConfig configures the ClickHouse HTTP interface of the embedded store.
@@ -87,9 +103,15 @@ type HTTPConfig struct {
 	confighttp.ServerConfig `mapstructure:",squash"`
 	// ReadOnly refuses every statement that writes (the default): the
 	// interface is for reading; Nexus components write through the store.
-	ReadOnly bool                `mapstructure:"read_only"`
+	ReadOnly bool `mapstructure:"read_only"`
+	// Username and Password are the operator's: they read every tenant
+	// (and write, when read_only is false).
 	Username string              `mapstructure:"username"`
 	Password configopaque.String `mapstructure:"password"`
+	// Users are tenant users (Grafana per tenant): each reads its tenant's
+	// rows only, whatever SQL it sends, and never writes. With users set,
+	// every request must authenticate.
+	Users []TenantUser `mapstructure:"users"`
 	// CORSAllowedOrigins are the web origins ("https://grafana.example.com")
 	// whose pages may read answers; no other origin gets CORS headers.
 	// confighttp's own cors block is refused: it would answer any origin
@@ -155,6 +177,11 @@ func (cfg *Config) Validate() error {
 		if err := cfg.Remote.TLS.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("remote.tls: %w", err))
 		}
+		errs = append(errs, validateTenantUsers("remote.tenant_users", cfg.Remote.TenantUsers, cfg.Remote.Username)...)
+	}
+	if cfg.Mode != ModeRemote && len(cfg.Remote.TenantUsers) > 0 {
+		errs = append(errs, errors.New("remote.tenant_users: provisioned on a ClickHouse server in remote mode only; "+
+			"the embedded store's tenant users are http.users"))
 	}
 	errs = append(errs, cfg.Retention.validate()...)
 	if cfg.HTTP.Enabled {
@@ -168,6 +195,40 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, errors.New("http.username, http.password: set both or neither"))
 		}
 		errs = append(errs, cfg.HTTP.validate()...)
+		errs = append(errs, validateTenantUsers("http.users", cfg.HTTP.Users, cfg.HTTP.Username)...)
 	}
 	return errors.Join(errs...)
+}
+
+// userName is what a tenant user's name may be: it is a ClickHouse user
+// name in remote mode and an HTTP basic-auth name (no ':') in both.
+var userName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.@-]{0,63}$`)
+
+// validateTenantUsers checks a list of tenant users under key.
+func validateTenantUsers(key string, users []TenantUser, operator string) []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, u := range users {
+		at := fmt.Sprintf("%s[%d]", key, i)
+		switch {
+		case !userName.MatchString(u.Username):
+			errs = append(errs, fmt.Errorf("%s.username: %q is not a user name ([A-Za-z_][A-Za-z0-9_.@-]{0,63})", at, u.Username))
+		case seen[u.Username]:
+			errs = append(errs, fmt.Errorf("%s.username: %q is listed twice", at, u.Username))
+		case u.Username == operator || u.Username == "default":
+			// "default" is the installation's user when no username is
+			// set, and a ClickHouse server's own.
+			errs = append(errs, fmt.Errorf("%s.username: %q is the installation's own user, which reads every tenant", at, u.Username))
+		}
+		seen[u.Username] = true
+		if u.Password == "" {
+			errs = append(errs, fmt.Errorf("%s.password: required", at))
+		}
+		if u.Tenant == "" {
+			errs = append(errs, fmt.Errorf("%s.tenant: required (the tenant whose rows the user reads)", at))
+		} else if !chhttp.ValidTenantID(u.Tenant) {
+			errs = append(errs, fmt.Errorf("%s.tenant: %q is not a tenant id (\"default\" or [a-z][a-z0-9-]{1,62})", at, u.Tenant))
+		}
+	}
+	return errs
 }

@@ -1,6 +1,7 @@
 package chstoreextension
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"bad_allowed_host":            "http.allowed_hosts",
 		"short_write_timeout":         "http.write_timeout",
 		"bad_read_pool":               "embedded.read_connections",
+		"tenant_users_in_embedded":    "remote.tenant_users: provisioned on a ClickHouse server in remote mode only",
 	}
 	for name, keys := range map[string][]string{
 		"bad_limits":    {"http.max_execution_time", "http.max_concurrent_queries", "http.queue_timeout", "http.max_result_bytes", "http.max_memory_usage"},
@@ -107,5 +109,47 @@ func TestUnknownKeyRefused(t *testing.T) {
 	err := conf.Unmarshal(cfg)
 	if err == nil || !strings.Contains(err.Error(), "datadir") {
 		t.Fatalf("unknown key not refused by name: %v", err)
+	}
+}
+
+func TestTenantUsersConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "tenant_users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.HTTP.Users) != 2 || cfg.HTTP.Users[1].Username != "grafana-globex" || cfg.HTTP.Users[1].Tenant != "globex" ||
+		string(cfg.HTTP.Users[0].Password) != "acme-secret" {
+		t.Fatalf("http.users: %+v", cfg.HTTP.Users)
+	}
+	if s := fmt.Sprintf("%+v", cfg.HTTP.Users); strings.Contains(s, "acme-secret") {
+		t.Fatalf("tenant password printed in clear: %s", s)
+	}
+	cfg, err = loadConfig(t, "remote_tenant_users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Remote.TenantUsers) != 1 || cfg.Remote.TenantUsers[0].Tenant != "acme" {
+		t.Fatalf("remote.tenant_users: %+v", cfg.Remote.TenantUsers)
+	}
+
+	_, err = loadConfig(t, "bad_tenant_users")
+	for _, want := range []string{
+		`http.users[1].username: "grafana-acme" is listed twice`,
+		`http.users[2].username: "x' OR 1" is not a user name`,
+		"http.users[3].password: required",
+		"http.users[4].tenant: required",
+		`http.users[5].tenant: "Acme'; DROP" is not a tenant id`,
+		`http.users[6].username: "operator" is the installation's own user`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad_tenant_users: error %v lacks %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "users[0]") {
+		t.Errorf("a valid user refused: %v", err)
+	}
+	_, err = loadConfig(t, "bad_remote_tenant_users")
+	if err == nil || !strings.Contains(err.Error(), `remote.tenant_users[0].username: "default" is the installation's own user`) {
+		t.Errorf("bad_remote_tenant_users: %v", err)
 	}
 }

@@ -108,7 +108,14 @@ func (e *chstore) prepareSchema(ctx context.Context) error {
 	if err := migrate(ctx, e.store, cluster, e.logger); err != nil {
 		return err
 	}
-	return applyRetention(ctx, e.store, e.cfg.Retention, cluster, e.logger)
+	if err := applyRetention(ctx, e.store, e.cfg.Retention, cluster, e.logger); err != nil {
+		return err
+	}
+	if e.cfg.Mode == ModeRemote {
+		// After migrations: every table they made gets its row policies.
+		return provisionTenantUsers(ctx, e.store, e.cfg, e.logger)
+	}
+	return nil
 }
 
 func (e *chstore) migrateOnce(ctx context.Context) error {

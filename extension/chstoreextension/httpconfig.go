@@ -13,7 +13,7 @@ import (
 // validate checks the exposure and limit keys of the HTTP interface.
 func (h *HTTPConfig) validate() []error {
 	var errs []error
-	if !isLoopbackEndpoint(h.NetAddr.Endpoint) && h.Username == "" && h.Password == "" {
+	if !isLoopbackEndpoint(h.NetAddr.Endpoint) && h.Username == "" && h.Password == "" && len(h.Users) == 0 {
 		errs = append(errs, fmt.Errorf("http.endpoint, http.username: the HTTP interface would listen on %q, beyond this "+
 			"machine, without credentials: set http.username and http.password, or listen on 127.0.0.1", h.NetAddr.Endpoint))
 	}

@@ -28,9 +28,18 @@ func (e *chstore) httpHandler() (http.Handler, error) {
 		ReadOnly:           e.cfg.HTTP.ReadOnly,
 		Username:           e.cfg.HTTP.Username,
 		Password:           string(e.cfg.HTTP.Password),
+		Users:              tenantUsers(e.cfg.HTTP.Users),
 		DefaultDatabase:    e.cfg.Database,
 		Limits:             limits,
 		CORSAllowedOrigins: e.cfg.HTTP.CORSAllowedOrigins,
 		AllowedHosts:       e.cfg.HTTP.AllowedHosts,
 	}, eng, e.logger.Named("http")), nil
+}
+
+func tenantUsers(us []TenantUser) []chhttp.User {
+	out := make([]chhttp.User, len(us))
+	for i, u := range us {
+		out[i] = chhttp.User{Name: u.Username, Password: string(u.Password), Tenant: u.Tenant}
+	}
+	return out
 }

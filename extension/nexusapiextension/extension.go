@@ -178,6 +178,7 @@ func (a *api) routes() {
 	a.route("POST /api/v1/keys", roleAdmin, a.createKey)
 	a.route("DELETE /api/v1/keys/{id}", roleAdmin, a.deleteKey)
 	a.tenantRoutes()
+	a.ingestKeyRoutes()
 	// A key like the rest of /api/ (README, openapi.json's info); not a
 	// store read, so outside the read budget like a write.
 	a.handle("GET /api/v1/openapi.json", roleViewer, routeWrite, a.serveOpenAPI)

@@ -97,6 +97,13 @@ func newFixtures(t *testing.T, ta *testAPI, doc *openapi3.T) *fixtures {
 			return probe{body: []byte(`{"id": "default", "name": "Again"}`)}
 		},
 		"DELETE /api/v1/tenants/{id}": func(operation) probe { return probe{params: map[string]string{"id": "default"}} },
+		"DELETE /api/v1/ingest-keys/{id}": func(operation) probe {
+			id := fx.create("/api/v1/ingest-keys", ta.admin, map[string]any{"name": fx.name("ingest key")})
+			if e := ta.do("DELETE", "/api/v1/ingest-keys/"+id, ta.admin, nil); e.status != 200 {
+				t.Errorf("revoke ingest key: %d %+v", e.status, e.Error)
+			}
+			return probe{params: map[string]string{"id": id}}
+		},
 		// withProviders leaves Exa without credentials.
 		"POST /api/v1/providers/{name}/test": func(operation) probe { return probe{params: map[string]string{"name": "exa"}} },
 	}
@@ -154,6 +161,8 @@ func (fx *fixtures) params(o operation) map[string]string {
 		return map[string]string{"id": fx.apiKey()}
 	case strings.HasPrefix(o.path, "/api/v1/tenants/{id}"):
 		return map[string]string{"id": fx.tenant()}
+	case strings.HasPrefix(o.path, "/api/v1/ingest-keys/{id}"):
+		return map[string]string{"id": fx.create("/api/v1/ingest-keys", fx.ta.admin, map[string]any{"name": fx.name("ingest key")})}
 	case o.path == "/api/v1/providers/{name}/test":
 		return map[string]string{"name": "openai"}
 	}

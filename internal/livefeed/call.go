@@ -5,7 +5,7 @@ import "encoding/json"
 // Call is the summary of one priced call on the live stream; its fields
 // are named as in the API's /calls resource.
 type Call struct {
-	// Tenant is the call's tenant ("" is the default tenant).
+	// Tenant is whose call it is; a stream shows a reader its own only.
 	Tenant      string  `json:"tenant,omitempty"`
 	Timestamp   string  `json:"timestamp"`
 	DurationMs  float64 `json:"durationMs"`

@@ -25,9 +25,9 @@ const (
 	KindAlert = "alert"
 )
 
-// Labels are the dimensions readers filter on. Tenant is whose the event
-// is: a reader only ever gets its own tenant's ("" is the default tenant).
+// Labels are the dimensions readers filter on.
 type Labels struct {
+	// Tenant is whose event it is ("" for none in particular).
 	Tenant                                           string
 	Provider, Model, Operation, Service, Environment string
 }

@@ -41,6 +41,9 @@ var (
 		"tenant", "customer", "user", "team", "feature", "tag_key", "tag_value"}
 	KeyColumns = []string{"id", "name", "role", "prefix", "key_hash", "created_at", "revoked_at", "version",
 		"tenant", "installation_admin"}
+	// IngestKeyColumns is the column order of ingest_keys writes
+	// (internal/ingestkeys).
+	IngestKeyColumns = []string{"id", "tenant", "name", "prefix", "key_hash", "created_at", "revoked_at", "version"}
 )
 
 // Gauge names of the rate-limit pair in provider_gauges, as the nexus

@@ -92,3 +92,17 @@ const (
 	AttrAttributionFeature  = "nexus.attribution.feature"
 	AttrAttributionTags     = "nexus.attribution.tags"
 )
+
+// Tenancy: whose data a call is. The nexusingestauth authenticator puts
+// the tenant of the ingest key a sender showed on the request's client
+// info (AuthTenant, AuthIngestKeyID); the cost processor writes it on every
+// resource (Tenant), overwriting whatever the sender set, and the nexus
+// exporter stores it. A sender never chooses its tenant.
+const (
+	// AuthTenant and AuthIngestKeyID are client.Info auth attributes.
+	AuthTenant      = "nexus.tenant"
+	AuthIngestKeyID = "nexus.ingest_key_id"
+	// Tenant is the resource attribute (and the span attribute the cost
+	// processor deletes, so that none survives with a sender's value).
+	Tenant = "nexus.tenant"
+)

@@ -14,6 +14,7 @@ var (
 		"cost_usd", "cost_status", "unpriced_reason", "pricing_version", "cost_reason", "anomaly_score", "is_anomaly",
 		"trace_id", "span_id",
 		"customer", "user", "team", "feature", "tags",
+		"tenant",
 	}
 	ProviderHealthColumns = []string{"ts", "provider", "up", "class", "http_status", "latency_ms", "message"}
 	ProviderGaugeColumns  = []string{"ts", "provider", "account", "name", "window", "scope", "endpoint", "value"}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -23,6 +24,7 @@ import (
 	"github.com/nexus-otel/nexus/internal/pricing"
 	"github.com/nexus-otel/nexus/internal/providers"
 	"github.com/nexus-otel/nexus/internal/providers/provider"
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
@@ -172,11 +174,27 @@ func (p *costProcessor) record(ctx context.Context, t *tally) {
 	}
 }
 
+// tenantOf is the tenant the sender of ctx's data proved with its ingest
+// key (the nexusingestauth authenticator's client info), else the default
+// tenant: a receiver without authentication writes there.
+func tenantOf(ctx context.Context) string {
+	if a := client.FromContext(ctx).Auth; a != nil {
+		if t, ok := a.GetAttribute(semconv.AuthTenant).(string); ok && t != "" {
+			return t
+		}
+	}
+	return schema.DefaultTenant
+}
+
 func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	var t tally
+	tenant := tenantOf(ctx)
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
+		// Always overwritten: what a sender wrote there is no proof of
+		// anything, and a tenant must not write into another's data.
+		rs.Resource().Attributes().PutStr(semconv.Tenant, tenant)
 		service, env := apicall.Resource(rs.Resource())
 		res := p.attr.scan(rs.Resource().Attributes())
 		sss := rs.ScopeSpans()
@@ -184,6 +202,7 @@ func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (pt
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
+				span.Attributes().Remove(semconv.Tenant)
 				call, ok := p.reader.FromSpan(span)
 				if !ok {
 					continue
@@ -197,7 +216,7 @@ func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (pt
 				p.attr.apply(span.Attributes(), &res, &t.truncated)
 				if p.feed != nil && p.feed.Active() {
 					tid, sid := span.TraceID(), span.SpanID()
-					p.publish(&call, out, service, env, start.AsTime(), latency, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
+					p.publish(&call, out, tenant, service, env, start.AsTime(), latency, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
 				}
 			}
 		}
@@ -208,9 +227,11 @@ func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (pt
 
 func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	var t tally
+	tenant := tenantOf(ctx)
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
+		rl.Resource().Attributes().PutStr(semconv.Tenant, tenant)
 		service, env := apicall.Resource(rl.Resource())
 		res := p.attr.scan(rl.Resource().Attributes())
 		sls := rl.ScopeLogs()
@@ -218,6 +239,7 @@ func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Log
 			logs := sls.At(j).LogRecords()
 			for k := 0; k < logs.Len(); k++ {
 				lr := logs.At(k)
+				lr.Attributes().Remove(semconv.Tenant)
 				call, ok := p.reader.FromAttributes(lr.Attributes(), lr.SeverityNumber() >= plog.SeverityNumberError)
 				if !ok {
 					continue
@@ -231,7 +253,7 @@ func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Log
 				p.attr.apply(lr.Attributes(), &res, &t.truncated)
 				if p.feed != nil && p.feed.Active() {
 					tid, sid := lr.TraceID(), lr.SpanID()
-					p.publish(&call, out, service, env, ts.AsTime(), 0, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
+					p.publish(&call, out, tenant, service, env, ts.AsTime(), 0, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
 				}
 			}
 		}
@@ -300,9 +322,9 @@ func (p *costProcessor) process(t *tally, attrs pcommon.Map, call *apicall.Call,
 
 // publish shows a priced call on the live stream. It runs only while
 // someone watches, so an unwatched collector pays nothing for it.
-func (p *costProcessor) publish(call *apicall.Call, out outcome, service, env string, at time.Time, latency int64, traceID, spanID string) {
+func (p *costProcessor) publish(call *apicall.Call, out outcome, tenant, service, env string, at time.Time, latency int64, traceID, spanID string) {
 	c := livefeed.Call{
-		Timestamp: at.UTC().Format(time.RFC3339Nano), DurationMs: float64(max(latency, 0)) / 1e6,
+		Tenant: tenant, Timestamp: at.UTC().Format(time.RFC3339Nano), DurationMs: float64(max(latency, 0)) / 1e6,
 		Provider: call.Provider, Model: call.Model, Operation: call.Operation, Service: service, Environment: env,
 		HTTPStatus: call.HTTPStatus, Status: "ok", ErrorClass: call.ErrorClass,
 		Tokens: livefeed.Tokens{Input: call.InputTokens, Output: call.OutputTokens,

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumertest"
+
+	"github.com/nexus-otel/nexus/internal/storetest"
 )
 
 // BenchmarkProxyOverhead measures the latency the proxy adds to a call. One
@@ -129,12 +131,13 @@ func (r legSummary) String() string {
 }
 
 // TestMain runs the test binary as BenchmarkProxyOverhead's other process
-// when it is started as that.
+// when it is started as that; else the tests, with a data directory for
+// those that need the store (auth_test.go).
 func TestMain(m *testing.M) {
 	if os.Getenv(loadGenEnv) != "" {
 		os.Exit(loadGenerator())
 	}
-	os.Exit(m.Run())
+	storetest.Main(m)
 }
 
 // loadGenerator is BenchmarkProxyOverhead's other process: the fake

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/confmap"
@@ -24,11 +25,17 @@ type Config struct {
 	// address (127.0.0.0/8, ::1, localhost) unless AllowNonLoopback is set.
 	Endpoint string `mapstructure:"endpoint"`
 	// AllowNonLoopback lets Endpoint be an address other hosts can reach
-	// (0.0.0.0, ":8787", a LAN address). The proxy has no authentication
-	// of its own: whoever reaches it can send calls through it to the
-	// providers from this host's network, and every such call lands in the
-	// cost data. Set it only behind a firewall or an authenticating proxy.
+	// (0.0.0.0, ":8787", a LAN address). Without Auth, whoever reaches the
+	// proxy can send calls through it to the providers from this host's
+	// network, and every such call lands in the cost data. Set it with Auth,
+	// or behind a firewall or an authenticating proxy.
 	AllowNonLoopback bool `mapstructure:"allow_non_loopback"`
+	// Auth names a server authenticator (auth: {authenticator:
+	// nexusingestauth}): every call must then carry the caller's ingest key
+	// in X-Nexus-Ingest-Key, checked before anything reaches the provider
+	// and never forwarded, and the call lands in the key's tenant. Without
+	// it every call is the default tenant's.
+	Auth configoptional.Optional[configauth.Config] `mapstructure:"auth"`
 	// TLS serves the proxy over HTTPS when set.
 	TLS configoptional.Optional[configtls.ServerConfig] `mapstructure:"tls"`
 
@@ -196,9 +203,9 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("endpoint: want host:port: %w", err))
 	} else if !cfg.AllowNonLoopback && !isLoopback(host) {
 		errs = append(errs, fmt.Errorf("endpoint: %q is not a loopback address (127.0.0.1, ::1, localhost): "+
-			"the proxy has no authentication, so anyone who can reach it could relay calls to the providers "+
-			"through this host and pollute the cost data; set allow_non_loopback: true to listen there anyway "+
-			"(behind a firewall or an authenticating proxy)", cfg.Endpoint))
+			"anyone who can reach it could relay calls to the providers through this host and pollute the cost "+
+			"data; set allow_non_loopback: true to listen there anyway (with auth: so that callers show an "+
+			"ingest key, or behind a firewall or an authenticating proxy)", cfg.Endpoint))
 	}
 	if strings.TrimSpace(cfg.ServiceName) == "" {
 		errs = append(errs, errors.New("service_name: must not be empty"))

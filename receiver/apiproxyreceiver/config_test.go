@@ -60,6 +60,21 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
+// Authentication is off unless configured; auth names the authenticator.
+func TestAuthConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	if err != nil || cfg.Auth.HasValue() {
+		t.Fatalf("auth on by default: %v", err)
+	}
+	cfg, err = loadConfig(t, "ingest_auth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := cfg.Auth.Get(); a == nil || a.AuthenticatorID.String() != "nexusingestauth" {
+		t.Fatalf("auth: %+v", cfg.Auth)
+	}
+}
+
 func TestConfigErrorsNameTheKey(t *testing.T) {
 	for name, want := range map[string]string{
 		"bad_endpoint":       "twilio.endpoint",

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -137,28 +138,47 @@ func (e *emitter) shutdown(ctx context.Context) error {
 }
 
 func (e *emitter) send(batch []*call) {
-	td := ptrace.NewTraces()
-	byService := make(map[string]ptrace.SpanSlice, 2)
+	// Calls of different callers go in separate requests, each with its
+	// caller's client info in the context, where the cost processor reads
+	// the tenant.
+	type request struct {
+		td        ptrace.Traces
+		info      client.Info
+		n         int
+		byService map[string]ptrace.SpanSlice
+	}
+	var reqs []*request
+	byCaller := make(map[string]*request, 1)
 	for _, c := range batch {
-		spans, ok := byService[c.service]
+		k := authKey(c.client)
+		req, ok := byCaller[k]
 		if !ok {
-			rs := td.ResourceSpans().AppendEmpty()
+			req = &request{td: ptrace.NewTraces(), info: c.client, byService: make(map[string]ptrace.SpanSlice, 2)}
+			byCaller[k] = req
+			reqs = append(reqs, req)
+		}
+		spans, ok := req.byService[c.service]
+		if !ok {
+			rs := req.td.ResourceSpans().AppendEmpty()
 			rs.Resource().Attributes().PutStr(semconv.AttrServiceName, c.service)
 			ss := rs.ScopeSpans().AppendEmpty()
 			ss.Scope().SetName(scopeName)
 			ss.Scope().SetVersion(e.version)
 			spans = ss.Spans()
-			byService[c.service] = spans
+			req.byService[c.service] = spans
 		}
 		res := extract(c, e.maxParsed)
 		buildSpan(spans.AppendEmpty(), c, &res)
+		req.n++
 		c.resp.release()
 		c.sse.release()
 		if c.req != nil {
 			c.req.capture.release()
 		}
 	}
-	e.deliver(td, len(batch))
+	for _, req := range reqs {
+		e.deliver(client.NewContext(context.Background(), req.info), req.td, req.n)
+	}
 }
 
 // Back-off between attempts to hand spans to a pipeline that refuses them
@@ -174,10 +194,10 @@ const (
 // again. Meanwhile calls wait in the emitter's queue and, once it is full,
 // new ones are dropped and counted, so memory stays bounded. A permanent
 // refusal, or shutdown, ends the attempts.
-func (e *emitter) deliver(td ptrace.Traces, n int) {
+func (e *emitter) deliver(base context.Context, td ptrace.Traces, n int) {
 	wait := retryFirst
 	for {
-		ctx := e.obs.StartTracesOp(context.Background())
+		ctx := e.obs.StartTracesOp(base)
 		err := e.next.ConsumeTraces(ctx, td)
 		e.obs.EndTracesOp(ctx, "", n, err)
 		if err == nil {

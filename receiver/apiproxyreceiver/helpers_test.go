@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -55,7 +56,11 @@ func startProxy(t testing.TB, mutate func(*Config), opts ...func(*startOptions))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+	host := o.host
+	if host == nil {
+		host = componenttest.NewNopHost()
+	}
+	if err := rcv.Start(context.Background(), host); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -71,9 +76,11 @@ func startProxy(t testing.TB, mutate func(*Config), opts ...func(*startOptions))
 type startOptions struct {
 	logger *zap.Logger
 	next   consumer.Traces
+	host   component.Host // the extensions the receiver finds (none by default)
 }
 
-func withLogger(l *zap.Logger) func(*startOptions) { return func(o *startOptions) { o.logger = l } }
+func withHost(h component.Host) func(*startOptions) { return func(o *startOptions) { o.host = h } }
+func withLogger(l *zap.Logger) func(*startOptions)  { return func(o *startOptions) { o.logger = l } }
 func withNext(n consumer.Traces) func(*startOptions) {
 	return func(o *startOptions) { o.next = n }
 }

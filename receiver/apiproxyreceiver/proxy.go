@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/extension/extensionauth"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -36,6 +38,9 @@ type proxy struct {
 	rp            *httputil.ReverseProxy
 	emit          func(*call)
 	rejected      metric.Int64Counter
+	// auth checks the callers' ingest keys (auth.go); nil lets every
+	// call through as the default tenant's.
+	auth extensionauth.Server
 }
 
 type callKey struct{}
@@ -51,10 +56,13 @@ const (
 // response body. Its fields are written by the handler's goroutine only,
 // then read by the emitter after the hand-off.
 type call struct {
-	rt          *route
-	start, end  time.Time
-	service     string
-	who         who // whom the call is for, from the attribution headers
+	rt         *route
+	start, end time.Time
+	service    string
+	who        who // whom the call is for, from the attribution headers
+	// client is who made the call as the authenticator proved it: the
+	// pipeline request carrying its span has it in its context.
+	client      client.Info
 	traceparent string
 	method      string
 	host, path  string // upstream host[:port] and escaped path
@@ -99,6 +107,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.noRoute(w, path)
 		return
 	}
+	info, ok := p.authenticate(w, r, rt)
+	if !ok {
+		return
+	}
 	service := p.serviceName
 	if p.serviceHeader != "" {
 		if v := r.Header.Get(p.serviceHeader); v != "" {
@@ -121,7 +133,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	c := &call{
-		rt: rt, start: time.Now(), service: service, who: who, method: r.Method,
+		rt: rt, start: time.Now(), service: service, who: who, client: info, method: r.Method,
 		traceparent: r.Header.Get("Traceparent"),
 		scheme:      rt.base.Scheme, host: rt.base.Host, path: rt.basePath + rest, query: r.URL.RawQuery,
 		inCtx: r.Context(), w: w,

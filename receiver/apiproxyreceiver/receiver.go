@@ -81,9 +81,13 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Traces) (*api
 }
 
 func (r *apiProxyReceiver) Start(ctx context.Context, host component.Host) error {
+	auth, err := r.cfg.resolveAuth(ctx, host)
+	if err != nil {
+		return err
+	}
+	r.proxy.auth = auth
 	var tlsConfig *tls.Config
 	if tc := r.cfg.TLS.Get(); tc != nil {
-		var err error
 		if tlsConfig, err = tc.LoadTLSConfig(ctx); err != nil {
 			return fmt.Errorf("load tls config: %w", err)
 		}

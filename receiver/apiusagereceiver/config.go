@@ -2,6 +2,7 @@ package apiusagereceiver
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
@@ -24,6 +25,11 @@ type Config struct {
 	// AuthRetryInterval is how often a provider whose key was refused is
 	// tried again: refused keys are checked slowly, not hammered.
 	AuthRetryInterval time.Duration `mapstructure:"auth_retry_interval"`
+	// Tenant is whose credentials this receiver polls with: everything it
+	// emits is that tenant's (the nexus.tenant resource attribute, which
+	// the nexus exporter stores). One receiver per tenant with keys of its
+	// own.
+	Tenant string `mapstructure:"tenant"`
 
 	// Providers are the openai, openrouter, exa, twilio and apollo blocks,
 	// at the top level of the receiver's config. The nexusapi extension
@@ -45,6 +51,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.AuthRetryInterval <= 0 {
 		errs = append(errs, errors.New("auth_retry_interval: must be positive"))
+	}
+	if cfg.Tenant == "" || len(cfg.Tenant) > 64 || strings.ContainsFunc(cfg.Tenant, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		errs = append(errs, errors.New("tenant: required, at most 64 printable ASCII characters"))
 	}
 	errs = append(errs, cfg.Providers.ValidateUnder(""))
 	return errors.Join(errs...)

@@ -33,6 +33,9 @@ func TestLoadConfig(t *testing.T) {
 	if len(enabled(t, cfg)) != 0 {
 		t.Fatal("a config without keys polls something")
 	}
+	if cfg.Tenant != "default" {
+		t.Fatalf("tenant %q, want the default tenant", cfg.Tenant)
+	}
 	cfg, err = loadConfig(t, "all")
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +59,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"bad_endpoint":         "apollo.endpoint",
 		"twilio_without_token": "twilio.auth_token",
 		"bad_overlap":          "overlap",
+		"bad_tenant":           "tenant",
 	} {
 		if _, err := loadConfig(t, name); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v does not name %q", name, err, want)

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
 	"github.com/nexus-otel/nexus/internal/providers"
+	"github.com/nexus-otel/nexus/internal/schema"
 )
 
 // TypeStr is the receiver's type in collector configs.
@@ -37,6 +38,7 @@ func createDefaultConfig() component.Config {
 		Lookback:          7 * 24 * time.Hour,
 		Overlap:           48 * time.Hour,
 		AuthRetryInterval: 15 * time.Minute,
+		Tenant:            schema.DefaultTenant,
 		Providers:         providers.NewDefault(),
 	}
 }

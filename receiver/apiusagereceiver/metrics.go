@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/nexus-otel/nexus/internal/providers/provider"
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
@@ -17,8 +18,12 @@ type builder struct {
 	metrics  map[string]pmetric.Metric
 }
 
-func newBuilder(md pmetric.Metrics, provider string, polledAt time.Time) *builder {
+func newBuilder(md pmetric.Metrics, provider, tenant string, polledAt time.Time) *builder {
 	rm := md.ResourceMetrics().AppendEmpty()
+	if tenant == "" {
+		tenant = schema.DefaultTenant
+	}
+	rm.Resource().Attributes().PutStr(semconv.Tenant, tenant)
 	rm.Resource().Attributes().PutStr(semconv.MetricResourceProvider, provider)
 	rm.Resource().Attributes().PutInt(semconv.MetricResourcePolledAt, polledAt.UnixNano())
 	sm := rm.ScopeMetrics().AppendEmpty()

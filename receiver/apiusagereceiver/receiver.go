@@ -45,6 +45,7 @@ func (r *apiUsageReceiver) Start(ctx context.Context, host component.Host) error
 		s := &pollScraper{
 			poller: sp.Poller, logger: r.set.Logger, lookback: r.cfg.Lookback,
 			overlap: r.cfg.Overlap, authRetry: r.cfg.AuthRetryInterval, now: time.Now, stop: r.stop,
+			tenant: r.cfg.Tenant,
 		}
 		sc, err := scraper.NewMetrics(s.scrape)
 		if err != nil {

@@ -23,6 +23,8 @@ type pollScraper struct {
 	overlap   time.Duration
 	authRetry time.Duration
 	now       func() time.Time
+	// tenant is whose credentials these are ("" for the default tenant).
+	tenant string
 
 	// stop ends in-flight calls at shutdown; the controller would otherwise
 	// wait for them.
@@ -65,7 +67,7 @@ func (s *pollScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	if now.Before(s.pausedUntil) {
 		return md, nil
 	}
-	b := newBuilder(md, s.poller.Provider(), now)
+	b := newBuilder(md, s.poller.Provider(), s.tenant, now)
 	c := s.poller.Check(ctx)
 	b.check(c, now)
 	switch c.Class {

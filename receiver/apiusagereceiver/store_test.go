@@ -26,7 +26,7 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 // fake provider APIs, polling the same settled day again and again, into
 // the real store: the stored totals are those of one poll, however many
 // polls there were, and the reconciliation view compares them with the cost
-// computed from spans.
+// computed from spans. Everything the receiver polled is its tenant's.
 func TestRepolledBucketsReplace(t *testing.T) {
 	s, h := storetest.Start(t, "exp_usage")
 	ctx := context.Background()
@@ -40,6 +40,7 @@ func TestRepolledBucketsReplace(t *testing.T) {
 	// The fake's settled day lies in the past: reach back far enough.
 	rcfg.Lookback = time.Since(providertest.Day) + 48*time.Hour
 	rcfg.Overlap = rcfg.Lookback
+	rcfg.Tenant = "acme"
 	rcfg.OpenAI.AdminKey, rcfg.OpenAI.Endpoint, rcfg.OpenAI.BucketWidth = "sk-admin-x", srv.OpenAI(), "1d"
 	rcfg.OpenAI.UsageTypes = []string{"completions"}
 	rcfg.OpenRouter.ManagementKey, rcfg.OpenRouter.Endpoint = "sk-or-v1-m", srv.OpenRouter()
@@ -83,12 +84,19 @@ func TestRepolledBucketsReplace(t *testing.T) {
 		t.Fatalf("openrouter balance %s", v)
 	}
 
-	// Reconciliation: a computed cost of $1 for OpenAI on the same day.
-	b, err := s.PrepareBatch(ctx, "api_calls", []string{"timestamp", "provider", "cost_usd", "cost_status"})
+	for _, table := range []string{"provider_usage", "provider_gauges", "provider_health"} {
+		if got := storetest.Scalar(t, s, "SELECT arrayStringConcat(groupUniqArray(tenant), ',') FROM exp_usage."+table); got != "acme" {
+			t.Fatalf("tenants of %s: %q, want acme", table, got)
+		}
+	}
+
+	// Reconciliation: a computed cost of $1 for OpenAI on the same day, of
+	// the same tenant (the view compares a tenant's bill with its calls).
+	b, err := s.PrepareBatch(ctx, "api_calls", []string{"timestamp", "provider", "cost_usd", "cost_status", "tenant"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Append(providertest.Day.Add(time.Hour), "openai", decimal.NewFromInt(1), "computed"); err != nil {
+	if err := b.Append(providertest.Day.Add(time.Hour), "openai", decimal.NewFromInt(1), "computed", "acme"); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Send(ctx); err != nil {

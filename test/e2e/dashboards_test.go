@@ -84,6 +84,9 @@ var panelColumns = map[string]map[string][]string{
 		"Unpriced calls by model":        {"provider", "model", "operation", "unpriced", "calls"},
 		"Billed vs computed, per day":    {"day", "provider", "billed_usd", "computed_usd", "difference_usd", "calls", "unpriced_calls"},
 		"Billed vs computed by provider": {"provider", "billed_usd", "computed_usd"},
+		"Top customers by spend":         {"customer", "calls", "spend_usd", "share"},
+		"Top users by spend":             {"user", "calls", "spend_usd", "share"},
+		"Top features by spend":          {"feature", "calls", "spend_usd", "share"},
 	},
 	"nexus-alerts": {
 		"Alert events timeline": {"time", "alert", "state"},
@@ -181,9 +184,13 @@ func TestDashboardPanelsAgainstTheDistribution(t *testing.T) {
 	emitSpansAt(tp, mix, now.Add(-30*time.Minute), 5*time.Second, 150*time.Millisecond)
 	exa := []attribute.KeyValue{attribute.String("url.full", "https://api.exa.ai/search"), attribute.String("http.request.method", "POST"),
 		attribute.Int("http.response.status_code", 200)}
+	// The steady series carries attribution: two customers, one team and
+	// feature, for the dimension variables and the top-N panels.
 	steady := make([]call, 40)
 	for i := range steady {
-		steady[i] = call{attrs: exa}
+		customer := []string{"acme", "globex"}[i%2]
+		steady[i] = call{attrs: append(slices.Clone(exa), attribute.String("customer.id", customer),
+			attribute.String("enduser.id", "u-"+customer), attribute.String("team", "search"), attribute.String("feature", "web-search"))}
 	}
 	searchTP := tracerProvider("search")
 	emitSpansAt(searchTP, steady, now.Add(-10*time.Minute), 5*time.Second, 100*time.Millisecond)
@@ -284,7 +291,9 @@ func TestDashboardPanelsAgainstTheDistribution(t *testing.T) {
 	}
 	from, to := billedDay.Add(-time.Hour), time.Now().Add(time.Minute)
 	base := dashboards.Vars{"datasource": dashboards.Single("nexus-clickhouse"), "database": dashboards.Single("nexus"),
-		"environment": dashboards.AllOf("prod"), "budget_tz": dashboards.Single("UTC")}
+		"environment": dashboards.AllOf("prod"), "budget_tz": dashboards.Single("UTC"),
+		"tenant": {Values: []string{"default"}, All: true}, "customer": dashboards.AllOf("acme", "globex"),
+		"team": dashboards.AllOf("search"), "feature": dashboards.AllOf("web-search")}
 	with := func(provider dashboards.Value) dashboards.Vars {
 		v := dashboards.Vars{"provider": provider}
 		for k, x := range base {
@@ -311,7 +320,8 @@ func TestDashboardPanelsAgainstTheDistribution(t *testing.T) {
 			for _, r := range res.rows {
 				got = append(got, fmt.Sprint(r[0]))
 			}
-			want := map[string][]string{"provider": fiveProviders, "environment": {"prod"}, "budget_tz": {"UTC"}}[v.Name]
+			want := map[string][]string{"provider": fiveProviders, "environment": {"prod"}, "budget_tz": {"UTC"},
+				"tenant": {"default"}, "customer": {"acme", "globex"}, "team": {"search"}, "feature": {"web-search"}}[v.Name]
 			if !slices.Equal(got, want) {
 				t.Errorf("%s variable %s: options %v, want %v", d.UID, v.Name, got, want)
 			}
@@ -349,7 +359,13 @@ func TestDashboardPanelsAgainstTheDistribution(t *testing.T) {
 				// A minute's interval reads the minute rollup; an hour's
 				// the hour rollup.
 				for _, interval := range []time.Duration{time.Minute, time.Hour} {
-					query, err := dashboards.Expand(p.Targets[0].RawSQL, with(sel), from, to, interval)
+					vars := with(sel)
+					if !sel.All {
+						// A picked tenant keeps every panel's rows: all
+						// seeded data is the default tenant's.
+						vars["tenant"] = dashboards.Single("default")
+					}
+					query, err := dashboards.Expand(p.Targets[0].RawSQL, vars, from, to, interval)
 					if err != nil {
 						t.Fatalf("%s: expand: %v", key, err)
 					}
@@ -462,6 +478,8 @@ func TestDashboardPanelsAgainstTheDistribution(t *testing.T) {
 	if got := value("nexus-overview/Provider health", "last_up", func(r map[string]any) bool { return r["provider"] == "apollo" }); got != "false" {
 		t.Errorf("apollo last check up = %s, want false", got)
 	}
+
+	checkDimensionPanels(t, ds, conn, from, to, with, raw, decimalEq)
 }
 
 // mustHaveRows says whether a panel must return rows for the selection.

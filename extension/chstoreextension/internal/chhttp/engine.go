@@ -22,6 +22,11 @@ type Request struct {
 	// URL settings, then those of its own SETTINGS clauses (which then
 	// "change" nothing, so the engine accepts them at readonly=1).
 	Settings []Setting
+	// Tenant, when set, limits every table the statement reads to the
+	// tenant's rows (tenant.go): additional_table_filters and the
+	// analyzer, set after Settings and before readonly=1, which Tenant
+	// implies.
+	Tenant string
 }
 
 // Setting is a setting the policy allowed, with its value as SQL text.
@@ -178,6 +183,18 @@ func (e *ConnEngine) Do(ctx context.Context, req Request, fn func(Conn) error) e
 
 // prepareConn applies the request's settings, database and read-only mode.
 func prepareConn(c *chdb.Conn, req Request) error {
+	var tenantSet string
+	if req.Tenant != "" {
+		// The catalogue is read before the request's settings apply:
+		// one of them (limit, max_result_rows) could cut it short, and
+		// a table missing from the map is read unfiltered.
+		fs, err := tenantFilters(c, req.Tenant)
+		if err != nil {
+			return err
+		}
+		tenantSet = "SET additional_table_filters = " + filtersLiteral(fs) + ", enable_analyzer = 1"
+		req.ReadOnly = true
+	}
 	if len(req.Settings) > 0 {
 		parts := make([]string, len(req.Settings))
 		for i, s := range req.Settings {
@@ -197,6 +214,14 @@ func prepareConn(c *chdb.Conn, req Request) error {
 	}
 	if _, err := c.Query("USE "+quoteIdentifier(db), "TabSeparated", nil); err != nil {
 		return err
+	}
+	if tenantSet != "" {
+		if defaultEscape(tenantSet) {
+			return errDefaultEscape
+		}
+		if _, err := c.Query(tenantSet, "TabSeparated", nil); err != nil {
+			return fmt.Errorf("set the tenant's table filters: %w", err)
+		}
 	}
 	if req.ReadOnly {
 		if _, err := c.Query("SET readonly = 1", "TabSeparated", nil); err != nil {

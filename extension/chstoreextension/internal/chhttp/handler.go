@@ -47,6 +47,10 @@
 //   - The result is complete before anything is sent (as with
 //     wait_end_of_query=1), so the status code is always truthful; it is
 //     written from the engine's own buffer, not a copy.
+//   - Tenant users (Config.Users): a request authenticated as one reads its
+//     tenant's rows only, through the engine setting additional_table_filters
+//     set below the statement and before readonly=1, and never writes
+//     (tenant.go).
 //   - Multi-statements are refused (as ClickHouse's HTTP interface does; the
 //     engine would run them all).
 //   - Settings from the URL and from the statement's SETTINGS clauses are
@@ -113,11 +117,16 @@ type Config struct {
 	Endpoint string
 	// ReadOnly refuses writes on every request (POST included).
 	ReadOnly bool
-	// Username and Password, when either is set, are required on every
-	// query (an empty Username then means "default"). When both are empty
-	// any credentials are accepted.
+	// Username and Password, when either is set, are the installation's
+	// credentials: their requests see every tenant (an empty Username then
+	// means "default"). When both are empty and there are no Users, any
+	// credentials are accepted, as the installation's.
 	Username string
 	Password string
+	// Users are tenant users: each request authenticated as one reads only
+	// its tenant's rows and never writes (tenant.go). With Users, every
+	// request must authenticate, as one of them or as Username.
+	Users []User
 	// DefaultDatabase is the current database when a request names none
 	// ("" = the engine's "default").
 	DefaultDatabase string
@@ -153,27 +162,29 @@ func NewHandler(cfg Config, eng Engine, logger *zap.Logger) http.Handler {
 		h.displayName, _ = os.Hostname()
 	}
 	if cfg.Username != "" || cfg.Password != "" {
-		h.authOn = true
 		user := cfg.Username
 		if user == "" {
 			user = "default"
 		}
-		h.userHash = sha256.Sum256([]byte(user))
-		h.passHash = sha256.Sum256([]byte(cfg.Password))
+		h.creds = append(h.creds, credential{sha256.Sum256([]byte(user)), sha256.Sum256([]byte(cfg.Password)), ""})
 	}
+	for _, u := range cfg.Users {
+		h.creds = append(h.creds, credential{sha256.Sum256([]byte(u.Name)), sha256.Sum256([]byte(u.Password)), u.Tenant})
+	}
+	h.authOn = len(h.creds) > 0
 	return h
 }
 
 type handler struct {
-	cfg                Config
-	eng                Engine
-	log                *zap.Logger
-	maxBody            int64
-	limits             Limits
-	exposure           exposure
-	displayName        string
-	authOn             bool
-	userHash, passHash [32]byte
+	cfg         Config
+	eng         Engine
+	log         *zap.Logger
+	maxBody     int64
+	limits      Limits
+	exposure    exposure
+	displayName string
+	authOn      bool
+	creds       []credential
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -328,7 +339,8 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, params url.
 
 // prepare authenticates, reads and checks one request's statement.
 func (h *handler) prepare(r *http.Request, params url.Values) (*plan, *queryError) {
-	if qe := h.authenticate(r, params); qe != nil {
+	tenant, qe := h.authenticate(r, params)
+	if qe != nil {
 		return nil, qe
 	}
 	for _, p := range []string{"compress", "decompress"} {
@@ -351,7 +363,9 @@ func (h *handler) prepare(r *http.Request, params url.Values) (*plan, *queryErro
 	}
 	pl := &plan{st: st, data: data}
 
-	readOnly := r.Method != http.MethodPost || h.cfg.ReadOnly
+	// A tenant user only reads: its filters bind what it reads, not what
+	// it would write.
+	readOnly := r.Method != http.MethodPost || h.cfg.ReadOnly || tenant != ""
 	switch v := params.Get("readonly"); v {
 	case "", "0":
 	case "1", "2":
@@ -359,7 +373,7 @@ func (h *handler) prepare(r *http.Request, params url.Values) (*plan, *queryErro
 	default:
 		return pl, newError(codeBadArguments, "BAD_ARGUMENTS", "Invalid value %q for setting readonly: expected 0, 1 or 2", v)
 	}
-	pol := policy{write: !readOnly, limits: h.limits, cpus: runtime.NumCPU()}
+	pol := policy{write: !readOnly, limits: h.limits, cpus: runtime.NumCPU(), tenant: tenant != ""}
 	// The URL's settings first: a refusal then names the setting that
 	// makes a request dangerous (format_template_row) rather than what it
 	// would have been used with (FORMAT Template).
@@ -370,7 +384,7 @@ func (h *handler) prepare(r *http.Request, params url.Values) (*plan, *queryErro
 	if perr := pol.check(st); perr != nil {
 		return pl, toQueryError(perr)
 	}
-	pl.req = Request{ReadOnly: readOnly, Database: params.Get("database"), Settings: urlSettings}
+	pl.req = Request{ReadOnly: readOnly, Database: params.Get("database"), Settings: urlSettings, Tenant: tenant}
 	if pl.req.Database == "" {
 		pl.req.Database = r.Header.Get("X-ClickHouse-Database")
 	}

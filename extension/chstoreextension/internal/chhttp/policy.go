@@ -65,7 +65,8 @@ func (l Limits) seconds() string {
 type policy struct {
 	write  bool // a POST to an interface that is not read-only
 	limits Limits
-	cpus   int // ceiling of max_threads
+	cpus   int  // ceiling of max_threads
+	tenant bool // a tenant user's request (tenant.go)
 }
 
 func accessDenied(format string, args ...any) *sqlError {
@@ -238,6 +239,14 @@ func (p policy) checkTokens(st *statement, toks []token) *sqlError {
 		if next.isPunct(src, '(') {
 			if err := checkCall(t, src, funcPos[i]); err != nil {
 				return err
+			}
+			if p.tenant {
+				for _, n := range nameVariants(t, src) {
+					if tenantDeniedCalls[n] {
+						return accessDenied("Function %s() is not allowed for tenant users: the engine reads its tables "+
+							"without the tenant's row filter", t.name(src))
+					}
+				}
 			}
 		} else if tablePos[i] && t.kind == tokQuoted && pathLike(t.name(src)) {
 			return accessDenied("Table name %s looks like a file path: the embedded engine reads files named as tables "+

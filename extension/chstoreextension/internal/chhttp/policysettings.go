@@ -144,6 +144,12 @@ func (p policy) checkSetting(st *statement, name string, v settingValue, clamp b
 		return "", &sqlError{code: codeBadArguments, msg: fmt.Sprintf(
 			"Code: 36. DB::Exception: The value of setting '%s' must be a string, number or boolean literal. (BAD_ARGUMENTS)", name)}
 	}
+	if p.tenant && analyzerSettings[name] {
+		if t := strings.ToLower(strings.TrimSpace(v.text)); t != "1" && t != "true" {
+			return "", accessDenied("Setting '%s' = %s is not allowed for tenant users: their queries run on the analyzer, "+
+				"the one that applies the tenant's filter to merge()", name, v.text)
+		}
+	}
 	if rule == anyLiteral {
 		return v.literal, nil
 	}

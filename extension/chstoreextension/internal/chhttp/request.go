@@ -20,12 +20,20 @@ import (
 // This file reads what a request brings (credentials, body, statement) and
 // writes bodies the way ClickHouse's HTTP interface does.
 
-func (h *handler) authenticate(r *http.Request, params url.Values) *queryError {
+// credential is a user the interface knows; tenant "" is the installation.
+type credential struct {
+	userHash, passHash [32]byte
+	tenant             string
+}
+
+// authenticate returns the tenant the request's credentials belong to, ""
+// for the installation's.
+func (h *handler) authenticate(r *http.Request, params url.Values) (string, *queryError) {
 	hUser, hKey := r.Header.Get("X-ClickHouse-User"), r.Header.Get("X-ClickHouse-Key")
 	bUser, bPass, hasBasic := r.BasicAuth()
 	inParams := params.Has("user") || params.Has("password")
-	conflict := func(a, b string) *queryError {
-		return newError(codeAuthenticationFailed, "AUTHENTICATION_FAILED",
+	conflict := func(a, b string) (string, *queryError) {
+		return "", newError(codeAuthenticationFailed, "AUTHENTICATION_FAILED",
 			"Invalid authentication: it is not allowed to use %s and %s simultaneously", a, b)
 	}
 	var user, pass string
@@ -53,11 +61,21 @@ func (h *handler) authenticate(r *http.Request, params url.Values) *queryError {
 		user = "default"
 	}
 	if !h.authOn {
-		return nil
+		return "", nil
 	}
+	// Every credential is compared, so that the time taken does not tell
+	// which user names exist.
 	uh, ph := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
-	if subtle.ConstantTimeCompare(uh[:], h.userHash[:])&subtle.ConstantTimeCompare(ph[:], h.passHash[:]) == 1 {
-		return nil
+	found, tenant := 0, ""
+	for _, c := range h.creds {
+		m := subtle.ConstantTimeCompare(uh[:], c.userHash[:]) & subtle.ConstantTimeCompare(ph[:], c.passHash[:])
+		if m == 1 && found == 0 {
+			tenant = c.tenant
+		}
+		found |= m
+	}
+	if found == 1 {
+		return tenant, nil
 	}
 	qe := newError(codeAuthenticationFailed, "AUTHENTICATION_FAILED",
 		"%s: Authentication failed: password is incorrect, or there is no user with such name", user)
@@ -65,7 +83,7 @@ func (h *handler) authenticate(r *http.Request, params url.Values) *queryError {
 		qe.status = http.StatusUnauthorized
 		qe.wwwAuthenticate = true
 	}
-	return qe
+	return "", qe
 }
 
 // errBodyTooLarge marks a body over the limit, compressed or not.
