@@ -265,7 +265,7 @@ func TestTenantsEndToEnd(t *testing.T) {
 	var budget struct {
 		ID string `json:"id"`
 	}
-	if code := apiData(t, col, "POST", keys["globex"], "/api/v1/budgets", map[string]any{"name": "monthly", "period": "month", "amountUsd": "50"}, &budget); code != 201 {
+	if code := apiData(t, col, "POST", keys["globex"], "/api/v1/budgets", map[string]any{"name": "monthly", "period": "monthly", "amountUsd": "50"}, &budget); code != 201 {
 		t.Fatalf("globex budget: HTTP %d", code)
 	}
 	if code := apiData(t, col, "GET", keys["acme"], "/api/v1/budgets/"+budget.ID, nil, nil); code != 404 {
