@@ -204,8 +204,12 @@ func TestTenantsEndToEnd(t *testing.T) {
 	}
 
 	want := map[string]int{"acme": 25, "globex": 13}
-	if _, err := col.waitForCount("SELECT count() FROM nexus.api_calls", "38", 15*time.Second); err != nil {
-		t.Fatalf("%v\n%s", err, col.out)
+	// An insert writes api_calls first, then each rollup its views feed.
+	for _, q := range []string{"SELECT count() FROM nexus.api_calls", "SELECT sum(calls) FROM nexus.api_calls_1m",
+		"SELECT sum(calls) FROM nexus.api_calls_1d", "SELECT sum(calls) FROM nexus.api_calls_customer_1d"} {
+		if _, err := col.waitForCount(q, "38", 15*time.Second); err != nil {
+			t.Fatalf("%v\n%s", err, col.out)
+		}
 	}
 	out, err := col.query("SELECT tenant, count() FROM nexus.api_calls GROUP BY tenant ORDER BY tenant")
 	if err != nil || out != "acme\t25\nglobex\t13" {
