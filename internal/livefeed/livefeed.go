@@ -28,6 +28,7 @@ const (
 // Labels are the dimensions readers filter on.
 type Labels struct {
 	Provider, Model, Operation, Service, Environment string
+	Customer, User, Team, Feature                    string
 }
 
 // Event is one published thing. Data is its JSON, encoded once by the
