@@ -179,7 +179,7 @@ func BenchmarkCustomerSummary50Clients(b *testing.B) {
 // benchReads is the API's read budget in the customer benchmark
 // (reads.max_concurrent and max_per_key): see the README's performance
 // section for how it was chosen.
-const benchReads = 4
+const benchReads = 50
 
 func reportLatencies(b *testing.B, lat []time.Duration, took time.Duration) {
 	if len(lat) == 0 {

@@ -1,12 +1,15 @@
 package nexusapiextension
 
 import (
+	"context"
+	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/privacy"
 )
 
@@ -80,8 +83,25 @@ func TestAttributionFilters(t *testing.T) {
 		}
 	}
 
+	// A series per tag value, from the tag rollup's days.
+	e := ta.get("/api/v1/costs/timeseries", with("groupBy", "tag.env", "step", "1d"))
+	var ts struct {
+		Series []struct {
+			Group  *string `json:"group"`
+			Cost   string  `json:"cost"`
+			Points []struct {
+				Cost string `json:"cost"`
+			} `json:"points"`
+		} `json:"series"`
+	}
+	e.decode(t, &ts)
+	if e.status != 200 || len(ts.Series) != 1 || *ts.Series[0].Group != "prod" || ts.Series[0].Cost != "1.15" ||
+		len(ts.Series[0].Points) != 3 || ts.Series[0].Points[2].Cost != "1.05" {
+		t.Errorf("series by tag: %d %+v", e.status, ts)
+	}
+
 	// Stats by user read the user rollup for the whole days.
-	e := ta.get("/api/v1/calls/stats", with("groupBy", "user"))
+	e = ta.get("/api/v1/calls/stats", with("groupBy", "user"))
 	var st struct {
 		Source string `json:"source"`
 		Groups []struct {
@@ -208,4 +228,36 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// The live feed carries each call's attribution as the cost processor
+// resolved it, and a stream filters on it.
+func TestStreamFiltersByAttribution(t *testing.T) {
+	ta := startAPI(t, freshDB("api_stream_dims"), nil)
+	proc := startLiveProcessor(t, ta)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp, frames := ta.openStream(ctx, "?customer=acme&team=search&kinds=call", ta.key("viewer"), nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream answered %d", resp.StatusCode)
+	}
+	waitSubscribed(t, ta.api.feed)
+	for _, who := range [][2]string{{"beta", "search"}, {"acme", "billing"}, {"acme", "search"}} {
+		td := chatSpan("openai", "gpt-4o-mini", 1000, 500)
+		attrs := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes()
+		attrs.PutStr("nexus.customer", who[0])
+		attrs.PutStr("nexus.team", who[1])
+		attrs.PutStr("nexus.user", "u-"+who[0])
+		if err := proc.ConsumeTraces(context.Background(), td); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := nextEvent(t, frames)
+	var c livefeed.Call
+	if err := json.Unmarshal([]byte(ev.Data), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Customer != "acme" || c.Team != "search" || c.User != "u-acme" {
+		t.Fatalf("event %+v", c)
+	}
 }

@@ -30,6 +30,11 @@ type SourceOpts struct {
 	// Latency adds the columns anomalies and latency, a
 	// quantileTDigest(Float64) state of the calls' latency in ms.
 	Latency bool
+	// Members, DimCustomer or DimUser, reads the calls of a set of that
+	// dimension's values, the parameter members (Array(String)), rather
+	// than the scope's one value: one read answering many requests that
+	// differ only by it. The segments must be of a family holding it.
+	Members string
 }
 
 // CostSource renders the calls of segs within scope as one UNION ALL (see
@@ -53,6 +58,9 @@ func CostSource(s store.Store, scope Scope, segs []Segment, at time.Time, opts S
 			fam = FamilyRaw
 		}
 		cond := scope.Cond(fam, params)
+		if opts.Members == DimCustomer || opts.Members == DimUser {
+			cond += " AND " + opts.Members + " IN {members:Array(String)}"
+		}
 		cols := []string{"''", "''", "''"} // customer, user, tag
 		switch fam {
 		case FamilyRaw:

@@ -34,6 +34,7 @@ type Service struct {
 	// started it.
 	readTimeout time.Duration
 	reads       singleflight.Group // identical cost reads in flight share one query
+	batches     batcher            // reads differing only by customer (or user) share one too
 	// budgetWrites serialises the read-check-write of budget changes: the
 	// table cannot enforce unique names, so two concurrent creates must not
 	// both pass the check.
@@ -84,6 +85,9 @@ func (s *Service) costsBy(ctx context.Context, f schema.Filter, keys []string, g
 	var opts schema.SourceOpts
 	if tag, ok := schema.IsTagGroup(group); ok {
 		opts.GroupTag = tag
+	}
+	if dim, value := batchDim(f.Scope, group); dim != "" {
+		return s.batchedCosts(ctx, f.Scope, segs, f.From, keys, opts, params, dim, value)
 	}
 	src := schema.CostSource(s.store, f.Scope, segs, f.From, opts, params)
 	sel := make([]string, 0, len(keys)+len(schema.CostSums))
