@@ -21,7 +21,13 @@ type remoteStore struct {
 	conn         driver.Conn
 	cols         columnCache
 	maxQueryTime time.Duration
+	cluster      string
 }
+
+var _ store.ClusterReporter = (*remoteStore)(nil)
+
+// Cluster is remote.cluster: the store's deletes run ON CLUSTER there.
+func (s *remoteStore) Cluster() string { return s.cluster }
 
 func openRemote(ctx context.Context, cfg *Config) (*remoteStore, error) {
 	tlsCfg, err := cfg.Remote.TLS.LoadTLSConfig(ctx)
@@ -50,7 +56,7 @@ func openRemote(ctx context.Context, cfg *Config) (*remoteStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ClickHouse %v: %w", cfg.Remote.Endpoints, err)
 	}
-	return &remoteStore{db: cfg.Database, conn: conn, maxQueryTime: cfg.MaxQueryTime}, nil
+	return &remoteStore{db: cfg.Database, conn: conn, maxQueryTime: cfg.MaxQueryTime, cluster: cfg.Remote.Cluster}, nil
 }
 
 func withParams(ctx context.Context, params store.Params) context.Context {

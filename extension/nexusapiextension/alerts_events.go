@@ -23,6 +23,12 @@ func (a *api) parseEventQuery(r *http.Request) (alerting.EventQuery, page, *APIE
 	if perr != nil {
 		details = append(details, perr.Details...)
 	}
+	// Events are scoped by their rule's columns only: an attribution filter
+	// would be ignored, so it is refused.
+	if derr := refuseDims(f, "alert events are filtered by provider, model, operation, service and environment",
+		"team", "feature", "customer", "user", "tag"); derr != nil {
+		details = append(details, derr.Details...)
+	}
 	q := r.URL.Query()
 	eq := alerting.EventQuery{Tenant: f.Tenant, From: f.From, To: f.To, Scope: alerting.Scope{Provider: f.Provider, Model: f.Model,
 		Operation: f.Operation, Service: f.Service, Environment: f.Environment},

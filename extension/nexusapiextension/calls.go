@@ -123,12 +123,8 @@ type groupedCallStats struct {
 func (a *api) callStats(w http.ResponseWriter, r *http.Request) *APIError {
 	f, cf, _, apiErr := a.parseCallRequest(r, false)
 	groupBy := r.URL.Query().Get("groupBy")
-	if _, ok := calllog.Groups[groupBy]; groupBy != "" && !ok {
-		d := FieldError{Field: "groupBy", Message: "must be one of provider, model, operation, service, environment"}
-		if apiErr == nil {
-			apiErr = badRequest("invalid query")
-		}
-		apiErr.Details = append(apiErr.Details, d)
+	if groupBy != "" {
+		apiErr = joinErrors(apiErr, groupOf("groupBy", groupBy, calllog.GroupNames))
 	}
 	if apiErr != nil {
 		return apiErr

@@ -50,7 +50,7 @@ func (a *api) costSummary(w http.ResponseWriter, r *http.Request) *APIError {
 	if groupBy == "" {
 		groupBy = "provider"
 	}
-	if err := joinErrors(fErr, pErr, oneOf("groupBy", groupBy, spend.SummaryGroups)); err != nil {
+	if err := joinErrors(fErr, pErr, groupOf("groupBy", groupBy, spend.SummaryGroups)); err != nil {
 		return err
 	}
 	out, err := a.spend.Summary(r.Context(), f.filter(), groupBy)
@@ -68,7 +68,7 @@ func (a *api) costTimeseries(w http.ResponseWriter, r *http.Request) *APIError {
 	var gErr, sErr *APIError
 	groupBy := q.Get("groupBy")
 	if groupBy != "" {
-		gErr = oneOf("groupBy", groupBy, spend.SeriesGroups)
+		gErr = groupOf("groupBy", groupBy, spend.SeriesGroups)
 	}
 	step := q.Get("step")
 	if step != "" {
@@ -101,6 +101,7 @@ func (a *api) costReconciliation(w http.ResponseWriter, r *http.Request) *APIErr
 			sErr = joinErrors(sErr, badRequest("", FieldError{Field: name, Message: "not available: reconciliation is per provider and day"}))
 		}
 	}
+	sErr = joinErrors(sErr, refuseDims(f, "reconciliation is per provider and day", "team", "feature", "customer", "user", "tag"))
 	if err := joinErrors(fErr, pErr, sErr); err != nil {
 		return err
 	}

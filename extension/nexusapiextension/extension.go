@@ -19,6 +19,8 @@ import (
 	"github.com/nexus-otel/nexus/internal/calllog"
 	"github.com/nexus-otel/nexus/internal/insights"
 	"github.com/nexus-otel/nexus/internal/livefeed"
+	"github.com/nexus-otel/nexus/internal/metrics"
+	"github.com/nexus-otel/nexus/internal/privacy"
 	"github.com/nexus-otel/nexus/internal/providerstatus"
 	"github.com/nexus-otel/nexus/internal/spend"
 	"github.com/nexus-otel/nexus/internal/store"
@@ -56,6 +58,10 @@ type api struct {
 	insights *insights.Service
 	// calls lists the stored calls and their statistics (internal/calllog).
 	calls *calllog.Service
+	// metrics answers /metrics (internal/metrics); privacy exports and
+	// deletes a customer's or user's rows (internal/privacy).
+	metrics *metrics.Service
+	privacy *privacy.Service
 	// providers reads and records provider status (internal/providerstatus).
 	providers *providerstatus.Service
 	// heartbeat is how often an idle stream sends a comment, so that
@@ -111,6 +117,8 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 	a.tenants = tenants.New(s, a.keys)
 	a.spend = spend.New(s, a.loc, a.cfg.RequestTimeout)
 	a.calls = calllog.New(s)
+	a.metrics = metrics.New(s)
+	a.privacy = privacy.New(s)
 	a.providers = providerstatus.New(s, a.loc, a.cfg.Providers.Redact, a.cfg.Providers.Configured)
 	a.insights = insights.New(s, &a.cfg.Insights, a.cfg.Providers.Configured)
 	if err := a.spend.CheckBudgets(ctx); err != nil {

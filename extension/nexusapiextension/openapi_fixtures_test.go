@@ -38,6 +38,9 @@ type fixtures struct {
 	limits    map[string]func() probe
 	// variants are successful queries beyond the enums' values.
 	variants map[string]func() []url.Values
+	// success is the query of an operation's success probe, where it
+	// needs one.
+	success map[string]url.Values
 }
 
 func newFixtures(t *testing.T, ta *testAPI, doc *openapi3.T) *fixtures {
@@ -108,6 +111,11 @@ func newFixtures(t *testing.T, ta *testAPI, doc *openapi3.T) *fixtures {
 		"POST /api/v1/providers/{name}/test": func(operation) probe { return probe{params: map[string]string{"name": "exa"}} },
 	}
 	fx.limits = map[string]func() probe{"GET /api/v1/stream": fx.streamCap}
+	// A data-protection request names its subject.
+	fx.success = map[string]url.Values{
+		"GET /api/v1/personal-data":    {"customer": {"acme"}},
+		"DELETE /api/v1/personal-data": {"user": {"u1"}},
+	}
 	fx.variants = map[string]func() []url.Values{
 		// Over 24 h stats come from the hour rollup; a past month is
 		// complete (no trend, slope null).

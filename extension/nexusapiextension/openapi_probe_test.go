@@ -225,7 +225,7 @@ func (fx *fixtures) probesFor(o operation) []probe {
 		pb.name, pb.key, pb.want, pb.doc = "conflict", key, 409, docAccepts
 		out = append(out, pb)
 	}
-	return append(out, probe{name: "success", key: key, params: fx.params(o), body: body, want: o.ok(), doc: docAccepts})
+	return append(out, probe{name: "success", key: key, params: fx.params(o), query: fx.success[o.id()], body: body, want: o.ok(), doc: docAccepts})
 }
 
 func mapKeys(m map[string]string) func(func(string) bool) {

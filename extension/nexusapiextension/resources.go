@@ -10,4 +10,6 @@ func (a *api) resourceRoutes() {
 	a.streamRoutes()
 	a.alertRoutes()
 	a.insightRoutes()
+	a.metricRoutes()
+	a.privacyRoutes()
 }

@@ -57,6 +57,10 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 		}
 		after = n
 	}
+	if scope.TagKey != "" {
+		// Calls on the feed carry no tags: the filter could never match.
+		details = append(details, FieldError{Field: "tag." + scope.TagKey, Message: "not available: the live feed's calls carry no tags"})
+	}
 	if details != nil {
 		return badRequest("invalid stream request", details...)
 	}
@@ -73,7 +77,11 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 			(scope.Model == "" || l.Model == scope.Model) &&
 			(scope.Operation == "" || l.Operation == scope.Operation) &&
 			(scope.Service == "" || l.Service == scope.Service) &&
-			(scope.Environment == "" || l.Environment == scope.Environment)
+			(scope.Environment == "" || l.Environment == scope.Environment) &&
+			(scope.Customer == "" || l.Customer == scope.Customer) &&
+			(scope.User == "" || l.User == scope.User) &&
+			(scope.Team == "" || l.Team == scope.Team) &&
+			(scope.Feature == "" || l.Feature == scope.Feature)
 	}
 	// Registered before anything is held for it: past the caps it is a
 	// 429 like any other. The registry ends it (cancel) when its key is

@@ -29,12 +29,10 @@ const (
 	rawStatsSpan = 24 * time.Hour
 )
 
-// Groups are the columns stats may be grouped by; a request's groupBy is
-// only ever looked up here, never put into SQL itself.
-var Groups = map[string]string{
-	"provider": "provider", "model": "model", "operation": "operation",
-	"service": "service", "environment": "environment",
-}
+// GroupNames are what stats may be grouped by, and a tag's values
+// ("tag.<name>"); a request's groupBy only reaches SQL as a column the
+// schema names (schema.GroupColumn), a tag's name as a parameter.
+var GroupNames = []string{"provider", "model", "operation", "service", "environment", "team", "feature", "customer", "user"}
 
 // Service reads the calls of one store.
 type Service struct{ store store.Store }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -47,11 +46,10 @@ type Stats struct {
 	Groups              []Row
 }
 
-// Stats reads the statistics of f and cf, grouped by groupBy (a key of
-// Groups, "" for none).
+// Stats reads the statistics of f and cf, grouped by groupBy (one of
+// GroupNames or "tag.<name>", "" for none).
 func (s *Service) Stats(ctx context.Context, f schema.Filter, cf Filter, groupBy string) (Stats, error) {
-	groupCol := Groups[groupBy]
-	sql, params, source, percentiles := s.statsQuery(f, cf, groupCol)
+	sql, params, source, percentiles := s.statsQuery(f, cf, groupBy)
 	rows, err := s.store.Query(ctx, sql, params)
 	if err != nil {
 		return Stats{}, fmt.Errorf("call stats: %w", err)
@@ -77,7 +75,7 @@ func (s *Service) Stats(ctx context.Context, f schema.Filter, cf Filter, groupBy
 				row.LatencyMs = Latency{&q[0], &q[1], &q[2]}
 			}
 		}
-		if groupCol != "" {
+		if groupBy != "" {
 			row.Group = &group
 			groups = append(groups, row)
 		} else {
@@ -99,27 +97,32 @@ func (s *Service) Stats(ctx context.Context, f schema.Filter, cf Filter, groupBy
 // call really had (the sorted latencies' element floor(level·n), no
 // interpolation), so it can be checked against the calls themselves.
 //
-// Longer ranges read api_calls_1h and merge its t-digest states
-// (quantilesTDigestMerge, about 1% error), so a year costs no more than a
-// day. The rollup only covers whole hours; the partial hours at the
-// range's ends are folded in from raw calls as t-digest states of their
-// own, so counts, tokens and cost stay exact for any from/to.
+// Longer ranges read the rollup of the family holding f's and groupBy's
+// dimensions (schema.FamilyOf) — api_calls_1h, or the customer, user or
+// tag day rollup — and merge its t-digest states (quantilesTDigestMerge,
+// about 1% error), so a year costs no more than a day. The rollup only
+// covers whole buckets; the partial ones at the range's ends are folded in
+// from raw calls as t-digest states of their own, so counts, tokens and
+// cost stay exact for any from/to.
 //
-// status, anomaly and unpriced exist only on raw calls: with one of them
-// over a long range it reads raw calls with quantilesTDigest, whose memory
-// is bounded where quantilesExact would hold every latency of the range.
-func (s *Service) statsQuery(f schema.Filter, cf Filter, groupCol string) (string, store.Params, string, string) {
-	group := "''"
-	groupBy := ""
-	if groupCol != "" {
-		group, groupBy = groupCol, " GROUP BY grp"
-	}
-	order := " ORDER BY n DESC, grp"
+// status, anomaly and unpriced exist only on raw calls, and some
+// combinations of dimensions (a customer and a user) only there too: then
+// a long range reads raw calls with quantilesTDigest, whose memory is
+// bounded where quantilesExact would hold every latency of the range.
+func (s *Service) statsQuery(f schema.Filter, cf Filter, groupBy string) (string, store.Params, string, string) {
+	fam := schema.FamilyOf(f.Scope, groupBy)
 	rawCond, params := f.Where("timestamp")
 	rawCond = cf.where(rawCond, params)
+	group, groupCond := "''", ""
+	grouped := ""
+	if groupBy != "" {
+		group, groupCond = schema.GroupColumn(schema.FamilyRaw, groupBy, params)
+		grouped = " GROUP BY grp"
+	}
+	order := " ORDER BY n DESC, grp"
 
 	short := f.To.Sub(f.From) <= rawStatsSpan
-	if short || cf.Any() || f.Attributed() {
+	if short || cf.Any() || fam == schema.FamilyRaw {
 		// Exact latencies are whole nanoseconds: 6 decimals of a ms keep
 		// them all. A t-digest answers in Float32, whose noise starts
 		// about there: µs (3 decimals) is all it knows.
@@ -131,43 +134,42 @@ func (s *Service) statsQuery(f schema.Filter, cf Filter, groupCol string) (strin
 			" countIf(cost_status = 'unpriced'), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens)," +
 			" sum(cache_write_input_tokens), sum(reasoning_tokens), sum(ifNull(cost_usd, toDecimal64(0, 12)))," +
 			" arrayMap(x -> round(toFloat64(x), " + decimals + "), " + quantiles + "(0.5, 0.95, 0.99)(duration_ns / 1e6))" +
-			" FROM " + schema.Table(s.store, schema.TableCalls) + " WHERE " + rawCond + groupBy + order, params, "calls", percentiles
+			" FROM " + schema.Table(s.store, schema.TableCalls) + " WHERE " + rawCond + groupCond + grouped + order, params, "calls", percentiles
 	}
 
-	// Whole hours inside [from, to) come from the rollup, the rest from raw.
-	hFrom := f.From.Truncate(time.Hour)
-	if hFrom.Before(f.From) {
-		hFrom = hFrom.Add(time.Hour)
+	// Whole buckets inside [from, to) come from the rollup, the rest from raw.
+	grain, source := schema.GrainHour, "rollup_1h"
+	if fam != schema.FamilyCalls {
+		grain, source = schema.GrainDay, "rollup_"+strings.TrimPrefix(fam.Table(schema.GrainDay), "api_calls_")
 	}
-	hTo := f.To.Truncate(time.Hour)
-	params["hfrom"] = hFrom.Format("2006-01-02 15:04:05")
-	params["hto"] = hTo.Format("2006-01-02 15:04:05")
-	rollupConds := []string{"ts >= {hfrom:DateTime('UTC')}", "ts < {hto:DateTime('UTC')}"}
-	if f.Tenant != "" {
-		// Bound by f.Where: the rollup has the tenant first in its key.
-		rollupConds = append(rollupConds, "tenant = {tenant:String}")
+	w := schema.Grains[grain].Width
+	bFrom := f.From.Truncate(w)
+	if bFrom.Before(f.From) {
+		bFrom = bFrom.Add(w)
 	}
-	for _, name := range schema.ScopeFields {
-		if v := *f.Field(name); v != "" {
-			// Same placeholders as f.Where's, bound once in params.
-			rollupConds = append(rollupConds, name+" = {"+name+":String}")
-		}
+	bTo := f.To.Truncate(w)
+	params["hfrom"] = bFrom.Format("2006-01-02 15:04:05")
+	params["hto"] = bTo.Format("2006-01-02 15:04:05")
+	rollupGroup, rollupGroupCond := "''", ""
+	if groupBy != "" {
+		rollupGroup, rollupGroupCond = schema.GroupColumn(fam, groupBy, params)
 	}
-	edgeCond := rawCond + " AND NOT (timestamp >= {hfrom:DateTime('UTC')} AND timestamp < {hto:DateTime('UTC')})"
+	rollupCond := "ts >= {hfrom:DateTime('UTC')} AND ts < {hto:DateTime('UTC')}" + f.Cond(fam, params) + rollupGroupCond
+	edgeCond := rawCond + groupCond + " AND NOT (timestamp >= {hfrom:DateTime('UTC')} AND timestamp < {hto:DateTime('UTC')})"
 	return "SELECT grp, sum(c) AS n, sum(e), sum(an), sum(u), sum(ti), sum(tout), sum(tc), sum(tcw), sum(tr), sum(cost)," +
 		" arrayMap(x -> round(toFloat64(x), 3), quantilesTDigestMerge(0.5, 0.95, 0.99)(lat))" +
 		" FROM (" +
-		"SELECT " + group + " AS grp, sum(calls) AS c, sum(errors) AS e, sum(anomalies) AS an, sum(unpriced) AS u," +
+		"SELECT " + rollupGroup + " AS grp, sum(calls) AS c, sum(errors) AS e, sum(anomalies) AS an, sum(unpriced) AS u," +
 		" sum(input_tokens) AS ti, sum(output_tokens) AS tout, sum(cached_input_tokens) AS tc," +
 		" sum(cache_write_input_tokens) AS tcw, sum(reasoning_tokens) AS tr, sum(cost_usd) AS cost," +
 		" quantileTDigestMergeState(latency_ms) AS lat" +
-		" FROM " + schema.Table(s.store, schema.TableCalls1h) + " WHERE " + strings.Join(rollupConds, " AND ") + groupBy +
+		" FROM " + schema.Table(s.store, fam.Table(grain)) + " WHERE " + rollupCond + grouped +
 		" UNION ALL " +
 		"SELECT " + group + " AS grp, count() AS c, countIf(status = 'error') AS e, countIf(is_anomaly) AS an," +
 		" countIf(cost_status = 'unpriced') AS u, sum(input_tokens) AS ti, sum(output_tokens) AS tout," +
 		" sum(cached_input_tokens) AS tc, sum(cache_write_input_tokens) AS tcw, sum(reasoning_tokens) AS tr," +
 		" sum(ifNull(cost_usd, toDecimal64(0, 12))) AS cost," +
 		" quantileTDigestState(toFloat64(duration_ns) / 1e6) AS lat" +
-		" FROM " + schema.Table(s.store, schema.TableCalls) + " WHERE " + edgeCond + groupBy +
-		")" + " GROUP BY grp HAVING n > 0" + order, params, "rollup_1h", "approximate"
+		" FROM " + schema.Table(s.store, schema.TableCalls) + " WHERE " + edgeCond + grouped +
+		")" + " GROUP BY grp HAVING n > 0" + order, params, source, "approximate"
 }

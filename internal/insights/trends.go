@@ -123,19 +123,27 @@ func (s *Service) Trends(ctx context.Context, scope schema.Scope, at time.Time, 
 	span := trendPeriods[period]
 	end := at.Truncate(24 * time.Hour)
 	cur, prev := end.Add(-span), end.Add(-2*span)
+	// A customer's, user's or tag's trends come from that dimension's own
+	// day rollup; a combination no rollup holds has no day rows to compare.
+	fam := schema.FamilyOf(scope)
+	if fam == schema.FamilyRaw {
+		return Trends{}, domainerr.Invalid("no daily rollup holds these filters together", domainerr.Field{Field: "customer",
+			Message: "trends take at most one of customer, user and a tag"})
+	}
+	table := fam.Table(schema.GrainDay)
 	horizon := schema.RetentionOf(s.store).Horizons(time.Now())
-	if h := horizon.Of(schema.GrainDay); !h.IsZero() && prev.Before(h) {
+	if h := horizon.OfTable(table); !h.IsZero() && prev.Before(h) {
 		return Trends{}, domainerr.Invalid("period older than the store keeps", domainerr.Field{Field: "at",
 			Message: "the previous period starts before the day rollup's retention"})
 	}
 
 	f := schema.Filter{Scope: scope, From: prev, To: end}
-	where, params := f.Where("ts")
+	where, params := f.WhereIn(fam, "ts")
 	params["cur"] = cur.Format(time.DateTime)
 	type key struct{ provider, model string }
 	aggs := map[key]*[2]*periodAgg{}
 	err := s.scanRows(ctx, "SELECT provider, model, ts >= {cur:DateTime('UTC')} AS is_cur, sum(calls), sum(errors), "+
-		"CAST(sum(cost_usd) AS Decimal(38, 12)), quantileTDigestMerge(0.95)(latency_ms) FROM "+schema.Table(s.store, schema.TableCalls1d)+
+		"CAST(sum(cost_usd) AS Decimal(38, 12)), quantileTDigestMerge(0.95)(latency_ms) FROM "+schema.Table(s.store, table)+
 		" WHERE "+where+" GROUP BY provider, model, is_cur", params, func(rows store.Rows) error {
 		var k key
 		var isCur uint8

@@ -14,10 +14,16 @@ type Call struct {
 	Operation   string  `json:"operation,omitempty"`
 	Service     string  `json:"service,omitempty"`
 	Environment string  `json:"environment,omitempty"`
-	HTTPStatus  int64   `json:"httpStatus,omitempty"`
-	Status      string  `json:"status"`
-	ErrorClass  string  `json:"errorClass,omitempty"`
-	Tokens      Tokens  `json:"tokens"`
+	// Attribution, as the call was stored (after the cost processor
+	// cleaned it).
+	Customer   string `json:"customer,omitempty"`
+	User       string `json:"user,omitempty"`
+	Team       string `json:"team,omitempty"`
+	Feature    string `json:"feature,omitempty"`
+	HTTPStatus int64  `json:"httpStatus,omitempty"`
+	Status     string `json:"status"`
+	ErrorClass string `json:"errorClass,omitempty"`
+	Tokens     Tokens `json:"tokens"`
 	// CostUSD is an exact decimal string; nil when the call is unpriced.
 	CostUSD      *string `json:"costUsd"`
 	CostStatus   string  `json:"costStatus"`
@@ -39,5 +45,6 @@ type Tokens struct {
 func CallEvent(c *Call) Event {
 	data, _ := json.Marshal(c) // a struct of strings and numbers always encodes
 	return Event{Kind: KindCall, Data: data, Labels: Labels{Tenant: c.Tenant, Provider: c.Provider, Model: c.Model,
-		Operation: c.Operation, Service: c.Service, Environment: c.Environment}}
+		Operation: c.Operation, Service: c.Service, Environment: c.Environment,
+		Customer: c.Customer, User: c.User, Team: c.Team, Feature: c.Feature}}
 }

@@ -30,6 +30,7 @@ type Labels struct {
 	// Tenant is whose event it is ("" for none in particular).
 	Tenant                                           string
 	Provider, Model, Operation, Service, Environment string
+	Customer, User, Team, Feature                    string
 }
 
 // Event is one published thing. Data is its JSON, encoded once by the

@@ -22,47 +22,85 @@ const (
 // tokens.
 var CostSums = []string{"sum(cost_usd)", "sum(calls)", "sum(errors)", "sum(unpriced)", "sum(input_tokens)", "sum(output_tokens)"}
 
+// SourceOpts widen CostSource beyond the cost columns.
+type SourceOpts struct {
+	// GroupTag is the tag whose value column tag holds ("" none); only the
+	// calls carrying it are read (see GroupColumn).
+	GroupTag string
+	// Latency adds the columns anomalies and latency, a
+	// quantileTDigest(Float64) state of the calls' latency in ms.
+	Latency bool
+	// Members, DimCustomer or DimUser, reads the calls of a set of that
+	// dimension's values, the parameter members (Array(String)), rather
+	// than the scope's one value: one read answering many requests that
+	// differ only by it. The segments must be of a family holding it.
+	Members string
+}
+
 // CostSource renders the calls of segs within scope as one UNION ALL (see
-// Cover), with the same columns whatever the table — ts, the scope
-// columns, calls, errors, unpriced, input_tokens, output_tokens, cost_usd
-// — and adds its parameters to params. Values only ever travel as
+// Cover, CoverFamily), with the same columns whatever the table — ts, the
+// scope columns (ScopeFields), customer, user and tag (empty where the
+// family does not hold them), calls, errors, unpriced, input_tokens,
+// output_tokens, cost_usd, and with opts.Latency anomalies and latency —
+// and adds its parameters to params. Values only ever travel as
 // parameters. An empty plan still needs a well-typed source with no rows:
 // it reads the raw calls over [at, at).
-func CostSource(s store.Store, scope Scope, segs []Segment, at time.Time, params store.Params) string {
-	cond := scope.tenantCond(params)
-	for _, name := range ScopeFields {
-		if v := *scope.Field(name); v != "" {
-			cond += " AND " + name + " = {" + name + ":String}"
-			params[name] = v
-		}
-	}
+func CostSource(s store.Store, scope Scope, segs []Segment, at time.Time, opts SourceOpts, params store.Params) string {
 	if len(segs) == 0 {
 		segs = []Segment{{Grain: GrainRaw, From: at, To: at}}
 	}
-	if scope.Attributed() {
-		// The provider rollups carry no customer, user or tag: the raw
-		// calls answer the whole plan's range.
-		segs = []Segment{{Grain: GrainRaw, From: segs[0].From, To: segs[len(segs)-1].To}}
-	}
-	rawCond := cond + scope.dimCond(params)
+	dims := ", " + strings.Join(ScopeFields, ", ") + ", "
 	parts := make([]string, 0, len(segs))
 	for i, seg := range segs {
 		p := "s" + strconv.Itoa(i)
+		fam := seg.Family
+		if seg.Grain == GrainRaw {
+			fam = FamilyRaw
+		}
+		cond := scope.Cond(fam, params)
+		if opts.Members == DimCustomer || opts.Members == DimUser {
+			cond += " AND " + opts.Members + " IN {members:Array(String)}"
+		}
+		cols := []string{"''", "''", "''"} // customer, user, tag
+		switch fam {
+		case FamilyRaw:
+			cols[0], cols[1] = DimCustomer, DimUser
+		case FamilyCustomer:
+			cols[0] = DimCustomer
+		case FamilyUser:
+			cols[1] = DimUser
+		}
+		if opts.GroupTag != "" {
+			expr, c := GroupColumn(fam, TagPrefix+opts.GroupTag, params)
+			if expr == "" {
+				expr, c = "''", " AND 0"
+			}
+			cols[2], cond = expr, cond+c
+		}
+		attr := cols[0] + " AS customer, " + cols[1] + " AS user, " + cols[2] + " AS tag, "
 		if seg.Grain == GrainRaw {
 			params[p+"_from"] = seg.From.UTC().Format("2006-01-02 15:04:05.000000000")
 			params[p+"_to"] = seg.To.UTC().Format("2006-01-02 15:04:05.000000000")
-			parts = append(parts, "SELECT toDateTime(timestamp, 'UTC') AS ts, provider, model, operation, service, environment, "+
+			lat := ""
+			if opts.Latency {
+				lat = ", toUInt64(is_anomaly) AS anomalies, initializeAggregation('quantileTDigestState', toFloat64(duration_ns) / 1e6) AS latency"
+			}
+			parts = append(parts, "SELECT toDateTime(timestamp, 'UTC') AS ts"+dims+attr+
 				"toUInt64(1) AS calls, toUInt64(status = 'error') AS errors, toUInt64(cost_status = 'unpriced') AS unpriced, "+
-				"input_tokens, output_tokens, CAST(ifNull(cost_usd, toDecimal64(0, 12)) AS Decimal(38, 12)) AS cost_usd "+
-				"FROM "+Table(s, TableCalls)+" WHERE timestamp >= {"+p+"_from:DateTime64(9, 'UTC')} AND timestamp < {"+p+"_to:DateTime64(9, 'UTC')}"+rawCond)
+				"input_tokens, output_tokens, CAST(ifNull(cost_usd, toDecimal64(0, 12)) AS Decimal(38, 12)) AS cost_usd"+lat+
+				" FROM "+Table(s, TableCalls)+" WHERE timestamp >= {"+p+"_from:DateTime64(9, 'UTC')} AND timestamp < {"+p+"_to:DateTime64(9, 'UTC')}"+cond)
 			continue
 		}
 		params[p+"_from"] = seg.From.UTC().Format(time.DateTime)
 		params[p+"_to"] = seg.To.UTC().Format(time.DateTime)
-		parts = append(parts, "SELECT ts, provider, model, operation, service, environment, "+
+		lat := ""
+		if opts.Latency {
+			lat = ", toUInt64(anomalies) AS anomalies, latency_ms AS latency"
+		}
+		parts = append(parts, "SELECT ts"+dims+attr+
 			"toUInt64(calls) AS calls, toUInt64(errors) AS errors, toUInt64(unpriced) AS unpriced, "+
-			"toUInt64(input_tokens) AS input_tokens, toUInt64(output_tokens) AS output_tokens, CAST(cost_usd AS Decimal(38, 12)) AS cost_usd "+
-			"FROM "+Table(s, Grains[seg.Grain].Table)+" WHERE ts >= {"+p+"_from:DateTime('UTC')} AND ts < {"+p+"_to:DateTime('UTC')}"+cond)
+			"toUInt64(input_tokens) AS input_tokens, toUInt64(output_tokens) AS output_tokens, CAST(cost_usd AS Decimal(38, 12)) AS cost_usd"+lat+
+			" FROM "+Table(s, seg.Table())+" WHERE ts >= {"+p+"_from:DateTime('UTC')} AND ts < {"+p+"_to:DateTime('UTC')}"+cond)
 	}
 	return "(" + strings.Join(parts, " UNION ALL ") + ")"
 }

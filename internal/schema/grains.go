@@ -26,10 +26,20 @@ const (
 	GrainDay    = 2
 )
 
-// Segment is a piece of a time range read from one table.
+// Segment is a piece of a time range read from one table: grain Grain of
+// Family (GrainRaw: the raw calls, whatever the family).
 type Segment struct {
 	Grain    int
 	From, To time.Time
+	Family   Family
+}
+
+// Table is the table the segment reads.
+func (s Segment) Table() string {
+	if s.Grain == GrainRaw {
+		return TableCalls
+	}
+	return s.Family.Table(s.Grain)
 }
 
 func aligned(t time.Time, d time.Duration) bool { return t.Truncate(d).Equal(t) }
@@ -50,26 +60,38 @@ func ceilTo(t time.Time, d time.Duration) time.Time {
 // part before it goes to a finer table that keeps longer, or, when none
 // does, Cover answers false: no exact answer exists any more.
 func Cover(from, to time.Time, maxGrain int, horizon Horizons) ([]Segment, bool) {
+	return CoverFamily(FamilyCalls, from, to, maxGrain, horizon)
+}
+
+// CoverFamily is Cover over the rollups of fam (see FamilyOf): grains the
+// family lacks are skipped, so a customer's month reads day rows of the
+// customer rollup and raw calls for its partial days; the raw family reads
+// only raw calls.
+func CoverFamily(fam Family, from, to time.Time, maxGrain int, horizon Horizons) ([]Segment, bool) {
 	if !from.Before(to) {
 		return nil, true
 	}
 	for g := maxGrain; g >= 0; g-- {
+		table := fam.Table(g)
+		if table == "" {
+			continue
+		}
 		w := Grains[g].Width
 		lo, hi := ceilTo(from, w), to.Truncate(w)
-		if h := ceilTo(horizon.Of(g), w); h.After(lo) {
+		if h := ceilTo(horizon.OfTable(table), w); h.After(lo) {
 			lo = h
 		}
 		if lo.Before(hi) {
-			left, okL := Cover(from, lo, g-1, horizon)
-			right, okR := Cover(hi, to, g-1, horizon)
-			out := append(left, Segment{Grain: g, From: lo, To: hi})
+			left, okL := CoverFamily(fam, from, lo, g-1, horizon)
+			right, okR := CoverFamily(fam, hi, to, g-1, horizon)
+			out := append(left, Segment{Grain: g, From: lo, To: hi, Family: fam})
 			return append(out, right...), okL && okR
 		}
 	}
 	if from.Before(horizon.Of(GrainRaw)) {
 		return nil, false
 	}
-	return []Segment{{Grain: GrainRaw, From: from, To: to}}, true
+	return []Segment{{Grain: GrainRaw, From: from, To: to, Family: fam}}, true
 }
 
 // MaxGrainFor is the coarsest grain whose buckets never straddle one of

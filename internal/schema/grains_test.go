@@ -17,12 +17,12 @@ func TestCover(t *testing.T) {
 	from, to := ts("2026-10-05T10:30:15.5Z"), ts("2026-10-07T11:45:00Z")
 	got, _ := Cover(from, to, GrainDay, Horizons{})
 	want := []Segment{
-		{GrainRaw, from, ts("2026-10-05T10:31:00Z")},
-		{GrainMinute, ts("2026-10-05T10:31:00Z"), ts("2026-10-05T11:00:00Z")},
-		{GrainHour, ts("2026-10-05T11:00:00Z"), ts("2026-10-06T00:00:00Z")},
-		{GrainDay, ts("2026-10-06T00:00:00Z"), ts("2026-10-07T00:00:00Z")},
-		{GrainHour, ts("2026-10-07T00:00:00Z"), ts("2026-10-07T11:00:00Z")},
-		{GrainMinute, ts("2026-10-07T11:00:00Z"), to},
+		{GrainRaw, from, ts("2026-10-05T10:31:00Z"), FamilyCalls},
+		{GrainMinute, ts("2026-10-05T10:31:00Z"), ts("2026-10-05T11:00:00Z"), FamilyCalls},
+		{GrainHour, ts("2026-10-05T11:00:00Z"), ts("2026-10-06T00:00:00Z"), FamilyCalls},
+		{GrainDay, ts("2026-10-06T00:00:00Z"), ts("2026-10-07T00:00:00Z"), FamilyCalls},
+		{GrainHour, ts("2026-10-07T00:00:00Z"), ts("2026-10-07T11:00:00Z"), FamilyCalls},
+		{GrainMinute, ts("2026-10-07T11:00:00Z"), to, FamilyCalls},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("cover: %+v", got)
@@ -43,8 +43,8 @@ func TestCover(t *testing.T) {
 	var horizon Horizons
 	horizon[GrainMinute+1] = ts("2026-10-05T10:45:00Z")
 	got, ok := Cover(from, ts("2026-10-05T12:00:00Z"), GrainDay, horizon)
-	if !ok || len(got) != 3 || got[0] != (Segment{GrainRaw, from, ts("2026-10-05T10:45:00Z")}) ||
-		got[1] != (Segment{GrainMinute, ts("2026-10-05T10:45:00Z"), ts("2026-10-05T11:00:00Z")}) {
+	if !ok || len(got) != 3 || got[0] != (Segment{GrainRaw, from, ts("2026-10-05T10:45:00Z"), FamilyCalls}) ||
+		got[1] != (Segment{GrainMinute, ts("2026-10-05T10:45:00Z"), ts("2026-10-05T11:00:00Z"), FamilyCalls}) {
 		t.Errorf("minute horizon: %v %+v", ok, got)
 	}
 	horizon[0] = ts("2026-10-05T10:45:00Z")
@@ -63,5 +63,63 @@ func TestCover(t *testing.T) {
 	}
 	if g := MaxGrainFor(LocalMidnights(ts("2026-10-01T00:00:00Z"), ts("2026-12-01T00:00:00Z"), time.UTC)); g != GrainDay {
 		t.Errorf("UTC days: grain %d", g)
+	}
+}
+
+// Attribution reads go to the family holding their dimension: whole UTC
+// days from its day rollup, the partial days from raw calls; a combination
+// no rollup holds reads raw calls only, and not past their retention.
+func TestCoverFamily(t *testing.T) {
+	from, to := ts("2026-10-05T10:30:00Z"), ts("2026-10-08T11:45:00Z")
+	cases := []struct {
+		scope  Scope
+		groups []string
+		want   Family
+	}{
+		{Scope{}, nil, FamilyCalls},
+		{Scope{Team: "t", Feature: "f"}, []string{"team"}, FamilyCalls},
+		{Scope{Customer: "acme"}, nil, FamilyCustomer},
+		{Scope{}, []string{"customer"}, FamilyCustomer},
+		{Scope{User: "u1"}, []string{"model"}, FamilyUser},
+		{Scope{TagKey: "env"}, []string{"tag.env"}, FamilyTag},
+		{Scope{}, []string{"tag.env"}, FamilyTag},
+		{Scope{TagKey: "env"}, []string{"tag.region"}, FamilyRaw},
+		{Scope{Customer: "acme", User: "u1"}, nil, FamilyRaw},
+		{Scope{Customer: "acme"}, []string{"tag.env"}, FamilyRaw},
+		{Scope{}, []string{"customer", "user"}, FamilyRaw},
+	}
+	for _, c := range cases {
+		if got := FamilyOf(c.scope, c.groups...); got != c.want {
+			t.Errorf("FamilyOf(%+v, %v) = %v, want %v", c.scope, c.groups, got, c.want)
+		}
+	}
+	got, ok := CoverFamily(FamilyCustomer, from, to, GrainDay, Horizons{})
+	want := []Segment{
+		{GrainRaw, from, ts("2026-10-06T00:00:00Z"), FamilyCustomer},
+		{GrainDay, ts("2026-10-06T00:00:00Z"), ts("2026-10-08T00:00:00Z"), FamilyCustomer},
+		{GrainRaw, ts("2026-10-08T00:00:00Z"), to, FamilyCustomer},
+	}
+	if !ok || len(got) != len(want) {
+		t.Fatalf("customer cover: %v %+v", ok, got)
+	}
+	for i := range want {
+		if got[i] != want[i] || got[i].Table() != [...]string{TableCalls, TableCallsCustomer1d, TableCalls}[i] {
+			t.Errorf("segment %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// The customer rollup's own horizon moves its days to raw calls.
+	var h Horizons
+	h[tableIndex(TableCallsCustomer1d)] = ts("2026-10-07T00:00:00Z")
+	got, _ = CoverFamily(FamilyCustomer, from, to, GrainDay, h)
+	if len(got) != 3 || got[0].Grain != GrainRaw || !got[0].To.Equal(ts("2026-10-07T00:00:00Z")) {
+		t.Errorf("customer horizon: %+v", got)
+	}
+	got, ok = CoverFamily(FamilyRaw, from, to, GrainDay, Horizons{})
+	if !ok || len(got) != 1 || got[0].Grain != GrainRaw {
+		t.Errorf("raw family: %+v", got)
+	}
+	h[0] = ts("2026-10-06T00:00:00Z")
+	if _, ok := CoverFamily(FamilyRaw, from, to, GrainDay, h); ok {
+		t.Error("raw family past the raw retention")
 	}
 }

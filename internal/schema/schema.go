@@ -10,6 +10,7 @@ package schema
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,37 +73,14 @@ const DefaultTenant = "default"
 // reads every tenant, which only installation-level work (the evaluator's
 // own bookkeeping, retention) may do.
 //
-// Customer, User, Team, Feature and TagKey/TagValue are the attribution
-// dimensions: set, they narrow the read to the calls carrying that value
-// (TagValue only counts with TagKey).
+// Customer, User and the tag (TagKey = TagValue) are the attribution
+// dimensions only some rollups hold (see Family); Team and Feature are in
+// every table of the calls.
 type Scope struct {
 	Tenant                                           string
 	Provider, Model, Operation, Service, Environment string
-	Customer, User, Team, Feature, TagKey, TagValue  string
-}
-
-// Attributed tells whether an attribution dimension is set: the rollups
-// by provider do not carry them, so such a read needs the raw calls.
-func (s Scope) Attributed() bool {
-	return s.Customer != "" || s.User != "" || s.Team != "" || s.Feature != "" || s.TagKey != ""
-}
-
-// dimCond is the scope's attribution dimensions as conditions on the raw
-// calls' columns (each with a leading AND), with their parameters added to
-// params.
-func (s Scope) dimCond(params store.Params) string {
-	var b strings.Builder
-	for _, d := range []struct{ col, v string }{{"customer", s.Customer}, {"user", s.User}, {"team", s.Team}, {"feature", s.Feature}} {
-		if d.v != "" {
-			b.WriteString(" AND " + d.col + " = {dim_" + d.col + ":String}")
-			params["dim_"+d.col] = d.v
-		}
-	}
-	if s.TagKey != "" {
-		b.WriteString(" AND tags[{dim_tag_key:String}] = {dim_tag_value:String}")
-		params["dim_tag_key"], params["dim_tag_value"] = s.TagKey, s.TagValue
-	}
-	return b.String()
+	Customer, User, Team, Feature                    string
+	TagKey, TagValue                                 string
 }
 
 // tenantCond is the scope's tenant as a condition ("" when it reads every
@@ -115,12 +93,17 @@ func (s Scope) tenantCond(params store.Params) string {
 	return " AND tenant = {tenant:String}"
 }
 
-// ScopeFields are the scope's columns, in the order they are applied; the
-// names are the columns' and the API's query parameters'.
-var ScopeFields = []string{"provider", "model", "operation", "service", "environment"}
+// ScopeFields are the scope's columns every table of the calls holds (raw
+// and every rollup), in the order they are applied; the names are the
+// columns' and the API's query parameters'.
+var ScopeFields = []string{"provider", "model", "operation", "service", "environment", "team", "feature"}
 
-// Field is the scope value of column name (one of ScopeFields), nil for
-// another name.
+// DimFields are the attribution columns only the raw calls and their own
+// family hold; the tag, a map on the raw calls, is apart.
+var DimFields = []string{DimCustomer, DimUser}
+
+// Field is the scope value of column name (one of ScopeFields or
+// DimFields), nil for another name.
 func (s *Scope) Field(name string) *string {
 	switch name {
 	case "provider":
@@ -133,13 +116,26 @@ func (s *Scope) Field(name string) *string {
 		return &s.Service
 	case "environment":
 		return &s.Environment
+	case "team":
+		return &s.Team
+	case "feature":
+		return &s.Feature
+	case DimCustomer:
+		return &s.Customer
+	case DimUser:
+		return &s.User
 	}
 	return nil
 }
 
 // Narrow tells whether a filter narrower than the provider is set.
 func (s Scope) Narrow() bool {
-	return s.Model != "" || s.Operation != "" || s.Service != "" || s.Environment != ""
+	return s.Model != "" || s.Operation != "" || s.Service != "" || s.Environment != "" || s.Attributed()
+}
+
+// Attributed tells whether an attribution filter is set.
+func (s Scope) Attributed() bool {
+	return s.Team != "" || s.Feature != "" || s.Customer != "" || s.User != "" || s.TagKey != ""
 }
 
 // Filter is a scope over the time range [From, To).
@@ -148,24 +144,46 @@ type Filter struct {
 	From, To time.Time
 }
 
-// Where renders the filter as a parameterised condition on timeColumn:
-// values never enter the SQL text.
+// Where renders the filter as a parameterised condition on the raw calls
+// (timeColumn their timestamp): values never enter the SQL text.
 func (f Filter) Where(timeColumn string) (string, store.Params) {
-	conds := []string{timeColumn + " >= {from:DateTime64(3, 'UTC')}", timeColumn + " < {to:DateTime64(3, 'UTC')}"}
+	return f.WhereIn(FamilyRaw, timeColumn)
+}
+
+// WhereIn is Where on a table of family fam (FamilyRaw: the raw calls).
+func (f Filter) WhereIn(fam Family, timeColumn string) (string, store.Params) {
 	params := store.Params{"from": f.From.Format("2006-01-02 15:04:05.000"), "to": f.To.Format("2006-01-02 15:04:05.000")}
-	if c := f.tenantCond(params); c != "" {
-		conds = append(conds, strings.TrimPrefix(c, " AND "))
-	}
-	for _, name := range ScopeFields {
-		if v := *f.Field(name); v != "" {
-			conds = append(conds, name+" = {"+name+":String}")
-			params[name] = v
+	cond := timeColumn + " >= {from:DateTime64(3, 'UTC')} AND " + timeColumn + " < {to:DateTime64(3, 'UTC')}" + f.Cond(fam, params)
+	return cond, params
+}
+
+// GroupColumn is the expression of a grouping (a ScopeFields or DimFields
+// column, or "tag.<name>") on a table of family fam, and the condition it
+// needs (" AND …", or ""). A tag grouping only counts the calls that carry
+// the tag, as the tag rollup holds no row for the others; its name travels
+// as the group_tag parameter. "" for a grouping the family cannot answer.
+func GroupColumn(fam Family, group string, params store.Params) (string, string) {
+	if name, ok := IsTagGroup(group); ok {
+		params["group_tag"] = name
+		switch fam {
+		case FamilyRaw:
+			return "tags[{group_tag:String}]", " AND mapContains(tags, {group_tag:String})"
+		case FamilyTag:
+			return "tag_value", " AND tag_key = {group_tag:String}"
 		}
+		return "", ""
 	}
-	if c := f.dimCond(params); c != "" {
-		conds = append(conds, strings.TrimPrefix(c, " AND "))
+	switch group {
+	case DimCustomer, DimUser:
+		if fam == FamilyRaw || FamilyOf(Scope{}, group) == fam {
+			return group, ""
+		}
+		return "", ""
 	}
-	return strings.Join(conds, " AND "), params
+	if slices.Contains(ScopeFields, group) {
+		return group, ""
+	}
+	return "", ""
 }
 
 // StringArrayParam renders strings as an Array(String) query parameter. Quotes

@@ -74,7 +74,8 @@ func TestRetentionOfStore(t *testing.T) {
 // and a cost read over them counts exactly the matching raw calls.
 func TestScopeDimensions(t *testing.T) {
 	s, _ := storetest.Start(t, "schema_dims")
-	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	// Two days back: a whole day of the range, read from the rollups.
+	at := time.Now().UTC().AddDate(0, 0, -2).Truncate(time.Second)
 	hostile := "x' OR 1=1 --"
 	storetest.SeedCalls(t, s,
 		storetest.Call{At: at, Provider: "openai", Cost: "1", Customer: "acme", Tags: map[string]string{"release": "canary"}},
@@ -82,7 +83,7 @@ func TestScopeDimensions(t *testing.T) {
 		storetest.Call{At: at, Provider: "openai", Cost: "4", Customer: "acme", Tenant: "beta"},
 		storetest.Call{At: at, Provider: "openai", Cost: "8", Team: "search"},
 	)
-	f := schema.Filter{From: at.Add(-time.Minute), To: at.Add(time.Minute)}
+	f := schema.Filter{From: at.Truncate(24 * time.Hour).Add(-24 * time.Hour), To: time.Now().UTC().Truncate(time.Second)}
 	for _, c := range []struct {
 		scope schema.Scope
 		want  string
@@ -102,13 +103,16 @@ func TestScopeDimensions(t *testing.T) {
 		if strings.Contains(where, hostile) || strings.Contains(where, "acme") {
 			t.Fatalf("a value in the SQL: %s", where)
 		}
+		// The plan reads the family of rollups holding the scope's
+		// dimensions (raw calls for the part no whole bucket covers).
+		segs, ok := schema.CoverFamily(schema.FamilyOf(c.scope), f.From, f.To, schema.GrainDay, schema.Horizons{})
+		if !ok {
+			t.Fatalf("%+v: no plan", c.scope)
+		}
 		var got []string
 		for _, q := range []string{
 			"SELECT toString(sum(ifNull(cost_usd, 0))) FROM " + schema.Table(s, schema.TableCalls) + " WHERE " + where,
-			// The hour rollup cannot answer a customer, a user or a tag:
-			// CostSource reads the raw calls whenever one is set.
-			"SELECT toString(sum(cost_usd)) FROM " + schema.CostSource(s, c.scope,
-				[]schema.Segment{{Grain: schema.GrainHour, From: at.Truncate(time.Hour), To: at.Truncate(time.Hour).Add(time.Hour)}}, at, params),
+			"SELECT toString(sum(cost_usd)) FROM " + schema.CostSource(s, c.scope, segs, at, schema.SourceOpts{}, params),
 		} {
 			rows, err := s.Query(context.Background(), q, params)
 			if err != nil {

@@ -3,6 +3,7 @@ package spend
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -17,8 +18,27 @@ import (
 // --- summary ---
 
 // SummaryGroups are what a summary can be grouped by: the dimension
-// columns, and day (calendar days in the default time zone).
-var SummaryGroups = []string{"provider", "model", "operation", "service", "environment", "day"}
+// columns, the attribution ones, and day (calendar days in the default
+// time zone); a tag's values too (ValidGroup).
+var SummaryGroups = []string{"provider", "model", "operation", "service", "environment", "team", "feature", "customer", "user", "day"}
+
+// ValidGroup tells whether group is one of groups or, where groups accept
+// attribution (they hold customer), a tag grouping "tag.<name>".
+func ValidGroup(groups []string, group string) bool {
+	if slices.Contains(groups, group) {
+		return true
+	}
+	_, ok := schema.IsTagGroup(group)
+	return ok && slices.Contains(groups, schema.DimCustomer)
+}
+
+// groupKey is the column of CostSource a dimension grouping reads.
+func groupKey(group string) string {
+	if _, ok := schema.IsTagGroup(group); ok {
+		return "tag"
+	}
+	return group
+}
 
 // CostGroup is one group of a summary.
 type CostGroup struct {
@@ -35,14 +55,15 @@ type CostGroup struct {
 // Summary sums the calls of f by groupBy (one of SummaryGroups), highest
 // cost first, then by name so that pages are stable.
 func (s *Service) Summary(ctx context.Context, f schema.Filter, groupBy string) ([]CostGroup, error) {
-	key, maxGrain := groupBy, schema.GrainDay
+	key, dim, maxGrain := groupKey(groupBy), groupBy, schema.GrainDay
 	if groupBy == "day" {
+		dim = ""
 		// Day rollup buckets are UTC days: in another zone the days are
 		// summed from hours (or minutes, for zones off by half an hour),
 		// whichever divides every local midnight of the range.
 		key, maxGrain = schema.KeyDay, schema.MaxGrainFor(schema.LocalMidnights(f.From, f.To, s.loc))
 	}
-	rows, err := s.costsBy(ctx, f, []string{key}, maxGrain, s.loc.String())
+	rows, err := s.costsBy(ctx, f, []string{key}, dim, maxGrain, s.loc.String())
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +92,7 @@ var steps = map[string]time.Duration{"1m": time.Minute, "1h": time.Hour, "1d": 2
 // grouped by.
 var (
 	Steps        = []string{"1m", "1h", "1d"}
-	SeriesGroups = []string{"provider", "model", "operation", "service", "environment"}
+	SeriesGroups = []string{"provider", "model", "operation", "service", "environment", "team", "feature", "customer", "user"}
 )
 
 // CostPoint is one bucket of a series.
@@ -166,7 +187,7 @@ func (s *Service) CostTimeseries(ctx context.Context, f schema.Filter, groupBy, 
 	}
 	var keys []string
 	if groupBy != "" {
-		keys = append(keys, groupBy)
+		keys = append(keys, groupKey(groupBy))
 	}
 	maxGrain := schema.GrainMinute
 	switch step {
@@ -177,7 +198,7 @@ func (s *Service) CostTimeseries(ctx context.Context, f schema.Filter, groupBy, 
 	default:
 		keys, maxGrain = append(keys, schema.KeyDay), schema.MaxGrainFor(schema.LocalMidnights(f.From, f.To, s.loc))
 	}
-	rows, err := s.costsBy(ctx, f, keys, maxGrain, s.loc.String())
+	rows, err := s.costsBy(ctx, f, keys, groupBy, maxGrain, s.loc.String())
 	if err != nil {
 		return Timeseries{}, err
 	}

@@ -34,6 +34,7 @@ type Service struct {
 	// started it.
 	readTimeout time.Duration
 	reads       singleflight.Group // identical cost reads in flight share one query
+	batches     batcher            // reads differing only by customer (or user) share one too
 	// budgetWrites serialises the read-check-write of budget changes: the
 	// table cannot enforce unique names, so two concurrent creates must not
 	// both pass the check.
@@ -69,17 +70,26 @@ type costRow struct {
 
 // costsBy sums the scoped calls of [f.From, f.To) by keys (SQL expressions
 // over schema.CostSource's columns from a fixed set, never request text),
-// reading rollups no coarser than maxGrain; tz is the zone schema.KeyDay
+// reading rollups no coarser than maxGrain of the family that holds f's
+// dimensions and those of group (a dimension the keys group by: a column,
+// customer, user or tag.<name>, "" for none); tz is the zone schema.KeyDay
 // uses. A range the store can no longer answer exactly is a
 // *schema.NotKeptError.
-func (s *Service) costsBy(ctx context.Context, f schema.Filter, keys []string, maxGrain int, tz string) ([]costRow, error) {
+func (s *Service) costsBy(ctx context.Context, f schema.Filter, keys []string, group string, maxGrain int, tz string) ([]costRow, error) {
 	horizon := schema.RetentionOf(s.store).Horizons(time.Now())
-	segs, ok := schema.Cover(f.From, f.To, maxGrain, horizon)
+	segs, ok := schema.CoverFamily(schema.FamilyOf(f.Scope, group), f.From, f.To, maxGrain, horizon)
 	if !ok {
 		return nil, &schema.NotKeptError{}
 	}
 	params := store.Params{"tz": tz}
-	src := schema.CostSource(s.store, f.Scope, segs, f.From, params)
+	var opts schema.SourceOpts
+	if tag, ok := schema.IsTagGroup(group); ok {
+		opts.GroupTag = tag
+	}
+	if dim, value := batchDim(f.Scope, group); dim != "" {
+		return s.batchedCosts(ctx, f.Scope, segs, f.From, keys, opts, params, dim, value)
+	}
+	src := schema.CostSource(s.store, f.Scope, segs, f.From, opts, params)
 	sel := make([]string, 0, len(keys)+len(schema.CostSums))
 	names := make([]string, len(keys))
 	for i, k := range keys {
@@ -149,7 +159,7 @@ func (s *Service) queryCosts(ctx context.Context, q string, params store.Params,
 // keyed by date ("2006-01-02").
 func (s *Service) DailyCosts(ctx context.Context, scope schema.Scope, from, to time.Time, loc *time.Location) (map[string]CostAgg, error) {
 	f := schema.Filter{Scope: scope, From: from, To: to}
-	rows, err := s.costsBy(ctx, f, []string{schema.KeyDay}, schema.MaxGrainFor(schema.LocalMidnights(from, to, loc)), loc.String())
+	rows, err := s.costsBy(ctx, f, []string{schema.KeyDay}, "", schema.MaxGrainFor(schema.LocalMidnights(from, to, loc)), loc.String())
 	if err != nil {
 		return nil, err
 	}

@@ -60,3 +60,11 @@ type RetentionReporter interface {
 	// false when the store does not know (no such table, no setting).
 	Retention(table string) (keep time.Duration, ok bool)
 }
+
+// ClusterReporter is implemented by a store whose tables live on a
+// cluster: mutations that are not inserts (deleting a person's rows) must
+// run ON CLUSTER to reach every replica's shard.
+type ClusterReporter interface {
+	// Cluster is the cluster's name, "" for a single server.
+	Cluster() string
+}

@@ -31,10 +31,9 @@ type Call struct {
 	// Cost is the call's price as a decimal string; "" stores it unpriced.
 	Cost    string
 	Anomaly bool
-	// Tenant is the call's tenant; "" is the default tenant.
-	Tenant                        string
-	Customer, User, Team, Feature string
-	Tags                          map[string]string
+	// Attribution; Tenant "" is the default tenant.
+	Tenant, Customer, User, Team, Feature string
+	Tags                                  map[string]string
 }
 
 // SeedCalls inserts calls into api_calls of s the way the exporter does
@@ -86,13 +85,27 @@ func SeedCalls(t testing.TB, s store.Store, calls ...Call) {
 			c.Model, c.Operation+" "+c.Model, c.HTTPStatus, c.Status, c.ErrorClass,
 			c.Input, c.Output, c.Cached, c.Reasoning,
 			cost, status, reason, "test", score, c.Anomaly,
-			hex.EncodeToString([]byte(id)), id, c.Tenant, c.Customer, c.User, c.Team, c.Feature, c.Tags); err != nil {
+			hex.EncodeToString([]byte(id)), id, tenantOr(c.Tenant), c.Customer, c.User, c.Team, c.Feature, tagsOf(c.Tags)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := b.Send(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func tenantOr(t string) string {
+	if t == "" {
+		return "default"
+	}
+	return t
+}
+
+func tagsOf(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
 
 // ErrorCalls is n priced chat calls of provider from at on, a millisecond

@@ -216,7 +216,7 @@ func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (pt
 				p.attr.apply(span.Attributes(), &res, &t.truncated)
 				if p.feed != nil && p.feed.Active() {
 					tid, sid := span.TraceID(), span.SpanID()
-					p.publish(&call, out, tenant, service, env, start.AsTime(), latency, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
+					p.publish(&call, out, tenant, span.Attributes(), service, env, start.AsTime(), latency, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
 				}
 			}
 		}
@@ -253,7 +253,7 @@ func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Log
 				p.attr.apply(lr.Attributes(), &res, &t.truncated)
 				if p.feed != nil && p.feed.Active() {
 					tid, sid := lr.TraceID(), lr.SpanID()
-					p.publish(&call, out, tenant, service, env, ts.AsTime(), 0, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
+					p.publish(&call, out, tenant, lr.Attributes(), service, env, ts.AsTime(), 0, hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]))
 				}
 			}
 		}
@@ -321,8 +321,10 @@ func (p *costProcessor) process(t *tally, attrs pcommon.Map, call *apicall.Call,
 }
 
 // publish shows a priced call on the live stream. It runs only while
-// someone watches, so an unwatched collector pays nothing for it.
-func (p *costProcessor) publish(call *apicall.Call, out outcome, tenant, service, env string, at time.Time, latency int64, traceID, spanID string) {
+// someone watches, so an unwatched collector pays nothing for it. attrs
+// are the record's attributes once attribution is applied: the stream
+// shows (and filters by) the attribution the call is stored with.
+func (p *costProcessor) publish(call *apicall.Call, out outcome, tenant string, attrs pcommon.Map, service, env string, at time.Time, latency int64, traceID, spanID string) {
 	c := livefeed.Call{
 		Tenant: tenant, Timestamp: at.UTC().Format(time.RFC3339Nano), DurationMs: float64(max(latency, 0)) / 1e6,
 		Provider: call.Provider, Model: call.Model, Operation: call.Operation, Service: service, Environment: env,
@@ -332,6 +334,13 @@ func (p *costProcessor) publish(call *apicall.Call, out outcome, tenant, service
 		CostStatus: out.res.Status.String(), Anomaly: out.anomalous, AnomalyScore: out.score,
 		TraceID: traceID, SpanID: spanID,
 	}
+	str := func(k string) string {
+		if v, ok := attrs.Get(k); ok {
+			return v.Str()
+		}
+		return ""
+	}
+	c.Customer, c.User, c.Team, c.Feature = str(semconv.AttrCustomer), str(semconv.AttrUser), str(semconv.AttrTeam), str(semconv.AttrFeature)
 	if call.Failed {
 		c.Status = "error"
 	}
