@@ -27,6 +27,10 @@ type RetentionConfig struct {
 	APICallsCustomer1d time.Duration `mapstructure:"api_calls_customer_1d"`
 	APICallsUser1d     time.Duration `mapstructure:"api_calls_user_1d"`
 	APICallsTag1d      time.Duration `mapstructure:"api_calls_tag_1d"`
+	// Their hours only answer the partial days at a range's ends: kept a
+	// month and a day, older edges read raw calls.
+	APICallsCustomer1h time.Duration `mapstructure:"api_calls_customer_1h"`
+	APICallsUser1h     time.Duration `mapstructure:"api_calls_user_1h"`
 	ProviderUsage      time.Duration `mapstructure:"provider_usage"`
 	ProviderGauges     time.Duration `mapstructure:"provider_gauges"`
 	ProviderHealth     time.Duration `mapstructure:"provider_health"`
@@ -47,6 +51,8 @@ func defaultRetention() RetentionConfig {
 		APICallsCustomer1d: 400 * day,
 		APICallsUser1d:     400 * day,
 		APICallsTag1d:      400 * day,
+		APICallsCustomer1h: 32 * day,
+		APICallsUser1h:     32 * day,
 		// What providers billed: small (a row per bucket and line item)
 		// and the reference for reconciliation, so kept two years.
 		ProviderUsage: 730 * day,
@@ -93,6 +99,8 @@ func (r RetentionConfig) targets() []ttlTarget {
 		dt("api_calls_customer_1d", "ts", r.APICallsCustomer1d),
 		dt("api_calls_user_1d", "ts", r.APICallsUser1d),
 		dt("api_calls_tag_1d", "ts", r.APICallsTag1d),
+		dt("api_calls_customer_1h", "ts", r.APICallsCustomer1h),
+		dt("api_calls_user_1h", "ts", r.APICallsUser1h),
 		dt("provider_usage", "bucket_start", r.ProviderUsage),
 		dt64("provider_gauges", "ts", r.ProviderGauges),
 		dt64("provider_health", "ts", r.ProviderHealth),

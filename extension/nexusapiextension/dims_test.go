@@ -195,18 +195,20 @@ func TestPersonalData(t *testing.T) {
 		Tables map[string][]map[string]any `json:"tables"`
 	}
 	e.decode(t, &exp)
-	if e.status != 200 || exp.User != "u1" || len(exp.Tables["api_calls"]) != 2 || len(exp.Tables["api_calls_user_1d"]) != 2 {
+	if e.status != 200 || exp.User != "u1" || len(exp.Tables["api_calls"]) != 2 || len(exp.Tables["api_calls_user_1h"]) != 2 ||
+		len(exp.Tables["api_calls_user_1d"]) != 2 {
 		t.Fatalf("export: %d %+v", e.status, exp)
 	}
 	e = ta.do("DELETE", "/api/v1/personal-data?user=u1", ta.admin, nil)
 	var del privacy.Deletion
 	e.decode(t, &del)
-	if e.status != 200 || len(del.Tables) != 2 || del.Tables[0].Before != 2 || del.Tables[0].After != 0 || del.Tables[1].Before != 2 {
+	if e.status != 200 || len(del.Tables) != 3 || del.Tables[0].Before != 2 || del.Tables[0].After != 0 || del.Tables[1].Before != 2 ||
+		del.Tables[2].Before != 2 || del.Tables[2].After != 0 {
 		t.Fatalf("delete: %d %+v", e.status, del)
 	}
 	e = ta.do("GET", "/api/v1/personal-data?user=u1", ta.admin, nil)
 	e.decode(t, &exp)
-	if len(exp.Tables["api_calls"]) != 0 || len(exp.Tables["api_calls_user_1d"]) != 0 {
+	if len(exp.Tables["api_calls"]) != 0 || len(exp.Tables["api_calls_user_1h"]) != 0 || len(exp.Tables["api_calls_user_1d"]) != 0 {
 		t.Errorf("after deletion: %+v", exp)
 	}
 	// Other users' calls are still counted.

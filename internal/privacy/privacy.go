@@ -24,8 +24,8 @@ var Dims = []string{schema.DimCustomer, schema.DimUser}
 
 // tables are, per identifier, the tables holding it.
 var tables = map[string][]string{
-	schema.DimCustomer: {schema.TableCalls, schema.TableCallsCustomer1d},
-	schema.DimUser:     {schema.TableCalls, schema.TableCallsUser1d},
+	schema.DimCustomer: {schema.TableCalls, schema.TableCallsCustomer1h, schema.TableCallsCustomer1d},
+	schema.DimUser:     {schema.TableCalls, schema.TableCallsUser1h, schema.TableCallsUser1d},
 }
 
 // Tables are the tables holding dim's values, raw calls first.

@@ -40,27 +40,33 @@ func TestExportAndDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, roll := got[schema.TableCalls], got[schema.TableCallsUser1d]
+	raw, roll, hours := got[schema.TableCalls], got[schema.TableCallsUser1d], got[schema.TableCallsUser1h]
 	if len(raw) != 2 || raw[0]["cost_usd"] != "0.125" || raw[0]["user"] != "u1" || raw[0]["tenant"] != tenant {
 		t.Errorf("raw rows %v", raw)
 	}
 	if len(roll) != 2 || roll[0]["cost_usd"] != "0.125" || roll[1]["cost_usd"] != "0.5" || roll[0]["latency_ms"] != nil {
 		t.Errorf("rollup rows %v", roll)
 	}
+	if len(hours) != 2 {
+		t.Errorf("hour rollup rows %v", hours)
+	}
 
 	del, err := svc.Delete(ctx, tenant, "user", "u1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(del.Tables) != 2 || del.Tables[0] != (TableCount{schema.TableCalls, 2, 0}) || del.Tables[1] != (TableCount{schema.TableCallsUser1d, 2, 0}) {
+	if len(del.Tables) != 3 || del.Tables[0] != (TableCount{schema.TableCalls, 2, 0}) || del.Tables[1] != (TableCount{schema.TableCallsUser1h, 2, 0}) ||
+		del.Tables[2] != (TableCount{schema.TableCallsUser1d, 2, 0}) {
 		t.Errorf("deletion %+v", del)
 	}
 	count := func(q string) string { return storetest.Scalar(t, s, q) }
 	if n := count("SELECT count() FROM privacy_requests.api_calls WHERE user = 'u1' AND tenant = 'default'"); n != "0" {
 		t.Errorf("%s raw calls of u1 remain", n)
 	}
-	if n := count("SELECT count() FROM privacy_requests.api_calls_user_1d WHERE user = 'u1' AND tenant = 'default'"); n != "0" {
-		t.Errorf("%s user rollup rows of u1 remain", n)
+	for _, table := range []string{"api_calls_user_1h", "api_calls_user_1d"} {
+		if n := count("SELECT count() FROM privacy_requests." + table + " WHERE user = 'u1' AND tenant = 'default'"); n != "0" {
+			t.Errorf("%s %s rows of u1 remain", n, table)
+		}
 	}
 	// Everyone else is intact: u2, u3, the other tenant's u1, and the
 	// customer rollup (which holds no user, and still counts u1's calls).
@@ -76,7 +82,7 @@ func TestExportAndDelete(t *testing.T) {
 
 	// The customer's rows go from the raw calls and the customer rollup.
 	del, err = svc.Delete(ctx, tenant, "customer", "acme")
-	if err != nil || del.Tables[0].Before != 1 || del.Tables[1].Table != schema.TableCallsCustomer1d || del.Tables[1].Before == 0 {
+	if err != nil || del.Tables[0].Before != 1 || del.Tables[2].Table != schema.TableCallsCustomer1d || del.Tables[2].Before == 0 {
 		t.Errorf("customer deletion %+v %v", del, err)
 	}
 	if n := count("SELECT count() FROM privacy_requests.api_calls_customer_1d WHERE customer = 'acme'"); n != "0" {

@@ -28,6 +28,11 @@ const (
 	TableCallsCustomer1d = "api_calls_customer_1d"
 	TableCallsUser1d     = "api_calls_user_1d"
 	TableCallsTag1d      = "api_calls_tag_1d"
+	// The customer and user families also have hours, for the partial
+	// days at a range's ends (one customer's hours are a range of the key;
+	// raw calls would be a scan of everyone's day).
+	TableCallsCustomer1h = "api_calls_customer_1h"
+	TableCallsUser1h     = "api_calls_user_1h"
 )
 
 // Dimensions a read may group by besides ScopeFields: the attribution ones
@@ -39,7 +44,8 @@ const (
 )
 
 // Table is the family's rollup at grain g, "" when it has none (the
-// attribution families only have days, the raw family nothing).
+// customer and user families have hours and days, the tag family days, the
+// raw family nothing).
 func (f Family) Table(g int) string {
 	switch f {
 	case FamilyCalls:
@@ -47,12 +53,18 @@ func (f Family) Table(g int) string {
 			return Grains[g].Table
 		}
 	case FamilyCustomer:
-		if g == GrainDay {
+		switch g {
+		case GrainDay:
 			return TableCallsCustomer1d
+		case GrainHour:
+			return TableCallsCustomer1h
 		}
 	case FamilyUser:
-		if g == GrainDay {
+		switch g {
+		case GrainDay:
 			return TableCallsUser1d
+		case GrainHour:
+			return TableCallsUser1h
 		}
 	case FamilyTag:
 		if g == GrainDay {

@@ -94,24 +94,31 @@ func TestCoverFamily(t *testing.T) {
 		}
 	}
 	got, ok := CoverFamily(FamilyCustomer, from, to, GrainDay, Horizons{})
+	// Whole days from the customer's days, whole hours of the partial days
+	// from its hours, the partial hours from raw calls.
 	want := []Segment{
-		{GrainRaw, from, ts("2026-10-06T00:00:00Z"), FamilyCustomer},
+		{GrainRaw, from, ts("2026-10-05T11:00:00Z"), FamilyCustomer},
+		{GrainHour, ts("2026-10-05T11:00:00Z"), ts("2026-10-06T00:00:00Z"), FamilyCustomer},
 		{GrainDay, ts("2026-10-06T00:00:00Z"), ts("2026-10-08T00:00:00Z"), FamilyCustomer},
-		{GrainRaw, ts("2026-10-08T00:00:00Z"), to, FamilyCustomer},
+		{GrainHour, ts("2026-10-08T00:00:00Z"), ts("2026-10-08T11:00:00Z"), FamilyCustomer},
+		{GrainRaw, ts("2026-10-08T11:00:00Z"), to, FamilyCustomer},
 	}
 	if !ok || len(got) != len(want) {
 		t.Fatalf("customer cover: %v %+v", ok, got)
 	}
 	for i := range want {
-		if got[i] != want[i] || got[i].Table() != [...]string{TableCalls, TableCallsCustomer1d, TableCalls}[i] {
+		if got[i] != want[i] || got[i].Table() != [...]string{TableCalls, TableCallsCustomer1h, TableCallsCustomer1d, TableCallsCustomer1h, TableCalls}[i] {
 			t.Errorf("segment %d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
 	// The customer rollup's own horizon moves its days to raw calls.
 	var h Horizons
 	h[tableIndex(TableCallsCustomer1d)] = ts("2026-10-07T00:00:00Z")
+	// (and the hour rollup's, its hours), so the range before 10-07 is
+	// read from raw calls.
+	h[tableIndex(TableCallsCustomer1h)] = ts("2026-10-07T00:00:00Z")
 	got, _ = CoverFamily(FamilyCustomer, from, to, GrainDay, h)
-	if len(got) != 3 || got[0].Grain != GrainRaw || !got[0].To.Equal(ts("2026-10-07T00:00:00Z")) {
+	if len(got) != 4 || got[0].Grain != GrainRaw || !got[0].To.Equal(ts("2026-10-07T00:00:00Z")) {
 		t.Errorf("customer horizon: %+v", got)
 	}
 	got, ok = CoverFamily(FamilyRaw, from, to, GrainDay, Horizons{})

@@ -1,0 +1,80 @@
+-- Hourly rollups by customer and by user, sorted like their day rollups
+-- (tenant and the value first). A per-customer read of "the last 30 days"
+-- reads whole days from the day rollup and the partial days at its ends:
+-- from raw calls they cost a scan of a day of everyone's calls (the bloom
+-- filter on customer stops skipping once a read asks for many customers at
+-- once), from these a range of the key. Measured in the README
+-- (BenchmarkCustomerSummary50Clients). They are kept only as long as
+-- ranges need edges (retention.api_calls_customer_1h, 32 days): older edges
+-- read raw calls.
+CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_customer_1h {{.OnCluster}}
+(
+    ts                       DateTime('UTC'),
+    tenant                   LowCardinality(String),
+    customer                 String CODEC(ZSTD(1)),
+    provider                 LowCardinality(String),
+    model                    LowCardinality(String),
+    operation                LowCardinality(String),
+    service                  LowCardinality(String),
+    environment              LowCardinality(String),
+    team                     LowCardinality(String),
+    feature                  LowCardinality(String),
+    calls                    SimpleAggregateFunction(sum, UInt64),
+    errors                   SimpleAggregateFunction(sum, UInt64),
+    unpriced                 SimpleAggregateFunction(sum, UInt64),
+    anomalies                SimpleAggregateFunction(sum, UInt64),
+    input_tokens             SimpleAggregateFunction(sum, UInt64),
+    cached_input_tokens      SimpleAggregateFunction(sum, UInt64),
+    cache_write_input_tokens SimpleAggregateFunction(sum, UInt64),
+    output_tokens            SimpleAggregateFunction(sum, UInt64),
+    reasoning_tokens         SimpleAggregateFunction(sum, UInt64),
+    cost_usd                 SimpleAggregateFunction(sum, Decimal(38, 12)),
+    duration_ns_sum          SimpleAggregateFunction(sum, UInt64),
+    latency_ms               AggregateFunction(quantileTDigest, Float64)
+)
+ENGINE = {{engine "AggregatingMergeTree"}}
+PARTITION BY toYYYYMM(ts)
+ORDER BY (tenant, customer, ts, provider, model, operation, service, environment, team, feature)
+SETTINGS {{dedupWindow}};
+
+CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_user_1h {{.OnCluster}}
+(
+    ts                       DateTime('UTC'),
+    tenant                   LowCardinality(String),
+    user                     String CODEC(ZSTD(1)),
+    provider                 LowCardinality(String),
+    model                    LowCardinality(String),
+    operation                LowCardinality(String),
+    service                  LowCardinality(String),
+    environment              LowCardinality(String),
+    team                     LowCardinality(String),
+    feature                  LowCardinality(String),
+    calls                    SimpleAggregateFunction(sum, UInt64),
+    errors                   SimpleAggregateFunction(sum, UInt64),
+    unpriced                 SimpleAggregateFunction(sum, UInt64),
+    anomalies                SimpleAggregateFunction(sum, UInt64),
+    input_tokens             SimpleAggregateFunction(sum, UInt64),
+    cached_input_tokens      SimpleAggregateFunction(sum, UInt64),
+    cache_write_input_tokens SimpleAggregateFunction(sum, UInt64),
+    output_tokens            SimpleAggregateFunction(sum, UInt64),
+    reasoning_tokens         SimpleAggregateFunction(sum, UInt64),
+    cost_usd                 SimpleAggregateFunction(sum, Decimal(38, 12)),
+    duration_ns_sum          SimpleAggregateFunction(sum, UInt64),
+    latency_ms               AggregateFunction(quantileTDigest, Float64)
+)
+ENGINE = {{engine "AggregatingMergeTree"}}
+PARTITION BY toYYYYMM(ts)
+ORDER BY (tenant, user, ts, provider, model, operation, service, environment, team, feature)
+SETTINGS {{dedupWindow}};
+
+INSERT INTO {{.DB}}.api_calls_customer_1h
+{{rollup "toStartOfHour" "tenant" "customer" "provider" "model" "operation" "service" "environment" "team" "feature"}}
+HAVING (SELECT count() FROM {{.DB}}.api_calls_customer_1h) = 0;
+INSERT INTO {{.DB}}.api_calls_user_1h
+{{rollup "toStartOfHour" "tenant" "user" "provider" "model" "operation" "service" "environment" "team" "feature"}}
+HAVING (SELECT count() FROM {{.DB}}.api_calls_user_1h) = 0;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{.DB}}.api_calls_customer_1h_mv {{.OnCluster}} TO {{.DB}}.api_calls_customer_1h AS
+{{rollup "toStartOfHour" "tenant" "customer" "provider" "model" "operation" "service" "environment" "team" "feature"}};
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{.DB}}.api_calls_user_1h_mv {{.OnCluster}} TO {{.DB}}.api_calls_user_1h AS
+{{rollup "toStartOfHour" "tenant" "user" "provider" "model" "operation" "service" "environment" "team" "feature"}};
