@@ -11,7 +11,11 @@ ALTER TABLE {{.DB}}.api_calls {{.OnCluster}}
     ADD COLUMN IF NOT EXISTS tenant LowCardinality(String) DEFAULT 'default';
 
 -- Daily rollups by customer, by user and by tag, sorted by tenant and that
--- value first: a per-customer month is a range of the primary key. Every
+-- value first: a per-customer month is a range of the primary key. They
+-- are read by point lookups (one customer, or the customers of concurrent
+-- requests at once), and a lookup reads whole granules: 1,024 rows per
+-- granule instead of 8,192 reads an eighth of the rows for each customer
+-- asked, for a primary index of one mark per 1,024 rows. Every
 -- call enters the customer and user rollups (those without one under ''),
 -- so a grouping by customer still adds up to the total; a call enters the
 -- tag rollup once per tag it carries. Calls stored since attribution began
@@ -45,7 +49,7 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_customer_1d {{.OnCluster}}
 ENGINE = {{engine "AggregatingMergeTree"}}
 PARTITION BY toYYYYMM(ts)
 ORDER BY (tenant, customer, ts, provider, model, operation, service, environment, team, feature)
-SETTINGS {{dedupWindow}};
+SETTINGS index_granularity = 1024, {{dedupWindow}};
 
 CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_user_1d {{.OnCluster}}
 (
@@ -75,7 +79,7 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_user_1d {{.OnCluster}}
 ENGINE = {{engine "AggregatingMergeTree"}}
 PARTITION BY toYYYYMM(ts)
 ORDER BY (tenant, user, ts, provider, model, operation, service, environment, team, feature)
-SETTINGS {{dedupWindow}};
+SETTINGS index_granularity = 1024, {{dedupWindow}};
 
 CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_tag_1d {{.OnCluster}}
 (
@@ -106,7 +110,7 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_tag_1d {{.OnCluster}}
 ENGINE = {{engine "AggregatingMergeTree"}}
 PARTITION BY toYYYYMM(ts)
 ORDER BY (tenant, tag_key, tag_value, ts, provider, model, operation, service, environment, team, feature)
-SETTINGS {{dedupWindow}};
+SETTINGS index_granularity = 1024, {{dedupWindow}};
 
 INSERT INTO {{.DB}}.api_calls_customer_1d
 {{rollup "toStartOfDay" "tenant" "customer" "provider" "model" "operation" "service" "environment" "team" "feature"}}

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_customer_1h {{.OnCluster}}
 ENGINE = {{engine "AggregatingMergeTree"}}
 PARTITION BY toYYYYMM(ts)
 ORDER BY (tenant, customer, ts, provider, model, operation, service, environment, team, feature)
-SETTINGS {{dedupWindow}};
+SETTINGS index_granularity = 1024, {{dedupWindow}};
 
 CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_user_1h {{.OnCluster}}
 (
@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_user_1h {{.OnCluster}}
 ENGINE = {{engine "AggregatingMergeTree"}}
 PARTITION BY toYYYYMM(ts)
 ORDER BY (tenant, user, ts, provider, model, operation, service, environment, team, feature)
-SETTINGS {{dedupWindow}};
+SETTINGS index_granularity = 1024, {{dedupWindow}};
 
 INSERT INTO {{.DB}}.api_calls_customer_1h
 {{rollup "toStartOfHour" "tenant" "customer" "provider" "model" "operation" "service" "environment" "team" "feature"}}
