@@ -49,7 +49,7 @@ func BenchmarkCustomerSummary50Clients(b *testing.B) {
 	// days is the same month with its start on a UTC midnight: the month's
 	// whole days and today's hours come from the customer's rollups, only
 	// the current partial hour from raw calls.
-	days := to.Truncate(24*time.Hour).Add(-30 * 24 * time.Hour)
+	days := to.Truncate(24 * time.Hour).Add(-30 * 24 * time.Hour)
 	summaryFrom := func(b *testing.B, customer string, from time.Time) (decimal.Decimal, uint64) {
 		q := url.Values{"customer": {customer}, "from": {from.Format(time.RFC3339Nano)}, "to": {to.Format(time.RFC3339Nano)}}
 		req, _ := http.NewRequest("GET", ta.base+"/api/v1/costs/summary?"+q.Encode(), nil)
