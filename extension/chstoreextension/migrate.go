@@ -52,7 +52,8 @@ func loadMigrations(db, cluster string) ([]migration, error) {
 	if cluster != "" {
 		vars.OnCluster = "ON CLUSTER " + quoteIdent(cluster)
 	}
-	funcs := template.FuncMap{"engine": vars.engine, "rollup": vars.rollup, "dedupWindow": vars.dedupWindow}
+	funcs := template.FuncMap{"engine": vars.engine, "rollup": vars.rollup, "dedupWindow": vars.dedupWindow,
+		"rollupSums": func() string { return rollupSums }}
 	var out []migration
 	seen := map[uint32]string{}
 	for _, e := range entries {
@@ -174,6 +175,21 @@ func (v schemaVars) rollup(bucket string, keys ...string) string {
 		"WHERE timestamp >= toDateTime64('1970-01-01 00:00:00', 9, 'UTC') AND timestamp < toDateTime64('2106-02-07 06:28:16', 9, 'UTC')\n" +
 		"GROUP BY ts, " + strings.Join(keys, ", ")
 }
+
+// rollupSums are the rollups' aggregate columns, the same in every rollup
+// (the migrations' {{rollupSums}}): the columns rollup fills.
+const rollupSums = `    calls                    SimpleAggregateFunction(sum, UInt64),
+    errors                   SimpleAggregateFunction(sum, UInt64),
+    unpriced                 SimpleAggregateFunction(sum, UInt64),
+    anomalies                SimpleAggregateFunction(sum, UInt64),
+    input_tokens             SimpleAggregateFunction(sum, UInt64),
+    cached_input_tokens      SimpleAggregateFunction(sum, UInt64),
+    cache_write_input_tokens SimpleAggregateFunction(sum, UInt64),
+    output_tokens            SimpleAggregateFunction(sum, UInt64),
+    reasoning_tokens         SimpleAggregateFunction(sum, UInt64),
+    cost_usd                 SimpleAggregateFunction(sum, Decimal(38, 12)),
+    duration_ns_sum          SimpleAggregateFunction(sum, UInt64),
+    latency_ms               AggregateFunction(quantileTDigest, Float64)`
 
 // statements splits a migration into statements at semicolons that end a
 // line; the engine runs one statement per call.

@@ -27,20 +27,6 @@ const (
 	rekeyName    = "tenant_in_keys"
 )
 
-// rollupSums are the rollups' aggregate columns, the same in every rollup.
-const rollupSums = `    calls                    SimpleAggregateFunction(sum, UInt64),
-    errors                   SimpleAggregateFunction(sum, UInt64),
-    unpriced                 SimpleAggregateFunction(sum, UInt64),
-    anomalies                SimpleAggregateFunction(sum, UInt64),
-    input_tokens             SimpleAggregateFunction(sum, UInt64),
-    cached_input_tokens      SimpleAggregateFunction(sum, UInt64),
-    cache_write_input_tokens SimpleAggregateFunction(sum, UInt64),
-    output_tokens            SimpleAggregateFunction(sum, UInt64),
-    reasoning_tokens         SimpleAggregateFunction(sum, UInt64),
-    cost_usd                 SimpleAggregateFunction(sum, Decimal(38, 12)),
-    duration_ns_sum          SimpleAggregateFunction(sum, UInt64),
-    latency_ms               AggregateFunction(quantileTDigest, Float64)`
-
 // rollupKeys are the keys of the calls' rollups after 0012, in the order
 // of their sorting key (before ts).
 var rollupKeys = []string{"tenant", "provider", "model", "operation", "service", "environment", "team", "feature"}

@@ -19,18 +19,7 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_customer_1h {{.OnCluster}}
     environment              LowCardinality(String),
     team                     LowCardinality(String),
     feature                  LowCardinality(String),
-    calls                    SimpleAggregateFunction(sum, UInt64),
-    errors                   SimpleAggregateFunction(sum, UInt64),
-    unpriced                 SimpleAggregateFunction(sum, UInt64),
-    anomalies                SimpleAggregateFunction(sum, UInt64),
-    input_tokens             SimpleAggregateFunction(sum, UInt64),
-    cached_input_tokens      SimpleAggregateFunction(sum, UInt64),
-    cache_write_input_tokens SimpleAggregateFunction(sum, UInt64),
-    output_tokens            SimpleAggregateFunction(sum, UInt64),
-    reasoning_tokens         SimpleAggregateFunction(sum, UInt64),
-    cost_usd                 SimpleAggregateFunction(sum, Decimal(38, 12)),
-    duration_ns_sum          SimpleAggregateFunction(sum, UInt64),
-    latency_ms               AggregateFunction(quantileTDigest, Float64)
+{{rollupSums}}
 )
 ENGINE = {{engine "AggregatingMergeTree"}}
 PARTITION BY toYYYYMM(ts)
@@ -49,18 +38,7 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_user_1h {{.OnCluster}}
     environment              LowCardinality(String),
     team                     LowCardinality(String),
     feature                  LowCardinality(String),
-    calls                    SimpleAggregateFunction(sum, UInt64),
-    errors                   SimpleAggregateFunction(sum, UInt64),
-    unpriced                 SimpleAggregateFunction(sum, UInt64),
-    anomalies                SimpleAggregateFunction(sum, UInt64),
-    input_tokens             SimpleAggregateFunction(sum, UInt64),
-    cached_input_tokens      SimpleAggregateFunction(sum, UInt64),
-    cache_write_input_tokens SimpleAggregateFunction(sum, UInt64),
-    output_tokens            SimpleAggregateFunction(sum, UInt64),
-    reasoning_tokens         SimpleAggregateFunction(sum, UInt64),
-    cost_usd                 SimpleAggregateFunction(sum, Decimal(38, 12)),
-    duration_ns_sum          SimpleAggregateFunction(sum, UInt64),
-    latency_ms               AggregateFunction(quantileTDigest, Float64)
+{{rollupSums}}
 )
 ENGINE = {{engine "AggregatingMergeTree"}}
 PARTITION BY toYYYYMM(ts)
