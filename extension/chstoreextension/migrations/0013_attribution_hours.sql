@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_customer_1h {{.OnCluster}}
 ENGINE = {{engine "AggregatingMergeTree"}}
 PARTITION BY toYYYYMM(ts)
 ORDER BY (tenant, customer, ts, provider, model, operation, service, environment, team, feature)
-SETTINGS index_granularity = 1024, {{dedupWindow}};
+SETTINGS index_granularity = 1024, min_compress_block_size = 4096, max_compress_block_size = 16384, {{dedupWindow}};
 
 CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_user_1h {{.OnCluster}}
 (
@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.api_calls_user_1h {{.OnCluster}}
 ENGINE = {{engine "AggregatingMergeTree"}}
 PARTITION BY toYYYYMM(ts)
 ORDER BY (tenant, user, ts, provider, model, operation, service, environment, team, feature)
-SETTINGS index_granularity = 1024, {{dedupWindow}};
+SETTINGS index_granularity = 1024, min_compress_block_size = 4096, max_compress_block_size = 16384, {{dedupWindow}};
 
 INSERT INTO {{.DB}}.api_calls_customer_1h
 {{rollup "toStartOfHour" "tenant" "customer" "provider" "model" "operation" "service" "environment" "team" "feature"}}
