@@ -217,7 +217,11 @@ func TestUpstreamResetMidStream(t *testing.T) {
 	}
 	s := tp.span(t, 1)
 	if s.span.Status().Code() != ptrace.StatusCodeError || s.str(AttrUsage) != usageIncomplete ||
-		(s.str("error.type") != "connection_closed" && s.str("error.type") != "connection_reset") {
+		!strings.HasPrefix(s.str("error.type"), "connection_") {
+		// Which word the cut gets depends on where the transport noticed
+		// the close (EOF, reset, or its own "connection broken"), which
+		// varies with scheduling; what matters is that it is a failed
+		// connection, not a clean end.
 		t.Fatalf("%v", s.span.Attributes().AsRaw())
 	}
 }

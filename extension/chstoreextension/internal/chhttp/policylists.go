@@ -236,7 +236,9 @@ var tableSettings = map[string]settingRule{
 	"min_bytes_for_wide_part": anyLiteral, "min_rows_for_wide_part": anyLiteral,
 	"allow_nullable_key": anyLiteral, "min_age_to_force_merge_seconds": anyLiteral,
 	"min_age_to_force_merge_on_partition_only": anyLiteral,
-	"deduplicate_merge_projection_mode":        anyLiteral, "lightweight_mutation_projection_mode": anyLiteral,
+	// Block sizes bound what a range read decompresses (chstore 0011, 0013).
+	"min_compress_block_size": positive, "max_compress_block_size": positive,
+	"deduplicate_merge_projection_mode": anyLiteral, "lightweight_mutation_projection_mode": anyLiteral,
 	// Insert de-duplication windows (chstore migration 0006): counts and
 	// durations, nothing that reaches a file or the network.
 	"non_replicated_deduplication_window": anyLiteral, "replicated_deduplication_window": anyLiteral,
