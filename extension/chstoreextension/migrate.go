@@ -53,7 +53,8 @@ func loadMigrations(db, cluster string) ([]migration, error) {
 		vars.OnCluster = "ON CLUSTER " + quoteIdent(cluster)
 	}
 	funcs := template.FuncMap{"engine": vars.engine, "rollup": vars.rollup, "dedupWindow": vars.dedupWindow,
-		"rollupSums": func() string { return rollupSums }}
+		"rollupSums": func() string { return rollupSums }, "recent": vars.recent,
+		"recentColumns": func() string { return recentColumns }}
 	var out []migration
 	seen := map[uint32]string{}
 	for _, e := range entries {
@@ -190,6 +191,32 @@ const rollupSums = `    calls                    SimpleAggregateFunction(sum, UI
     cost_usd                 SimpleAggregateFunction(sum, Decimal(38, 12)),
     duration_ns_sum          SimpleAggregateFunction(sum, UInt64),
     latency_ms               AggregateFunction(quantileTDigest, Float64)`
+
+// recent renders the SELECT that copies api_calls into the recent calls
+// sorted by dim (customer or user): the columns recentColumns lists, the
+// ones a cost read of raw calls takes (internal/schema CostSource).
+func (v schemaVars) recent(dim string) string {
+	return "SELECT timestamp, tenant, " + dim + ", provider, model, operation, service, environment, team, feature,\n" +
+		"    status, cost_status, is_anomaly, duration_ns, input_tokens, output_tokens, cost_usd\n" +
+		"FROM " + v.DB + ".api_calls"
+}
+
+// recentColumns are the columns of the recent calls after their time,
+// tenant and dimension (the migrations' {{recentColumns}}).
+const recentColumns = `    provider                 LowCardinality(String),
+    model                    LowCardinality(String),
+    operation                LowCardinality(String),
+    service                  LowCardinality(String),
+    environment              LowCardinality(String),
+    team                     LowCardinality(String),
+    feature                  LowCardinality(String),
+    status                   LowCardinality(String),
+    cost_status              LowCardinality(String),
+    is_anomaly               Bool,
+    duration_ns              UInt64 CODEC(T64, ZSTD(1)),
+    input_tokens             UInt64,
+    output_tokens            UInt64,
+    cost_usd                 Nullable(Decimal(18, 12))`
 
 // statements splits a migration into statements at semicolons that end a
 // line; the engine runs one statement per call.

@@ -31,10 +31,18 @@ type RetentionConfig struct {
 	// month and a day, older edges read raw calls.
 	APICallsCustomer1h time.Duration `mapstructure:"api_calls_customer_1h"`
 	APICallsUser1h     time.Duration `mapstructure:"api_calls_user_1h"`
+	// The recent raw calls by customer and by user answer the partial
+	// hours at a range's ends, kept as long as the hours.
+	APICallsByCustomer time.Duration `mapstructure:"api_calls_by_customer"`
+	APICallsByUser     time.Duration `mapstructure:"api_calls_by_user"`
 	ProviderUsage      time.Duration `mapstructure:"provider_usage"`
 	ProviderGauges     time.Duration `mapstructure:"provider_gauges"`
 	ProviderHealth     time.Duration `mapstructure:"provider_health"`
 	AlertEvents        time.Duration `mapstructure:"alert_events"`
+	// The audit trail is evidence: nothing deletes an entry before this.
+	AuditLog time.Duration `mapstructure:"audit_log"`
+	// Sessions leave this long after they expired.
+	Sessions time.Duration `mapstructure:"sessions"`
 }
 
 // day is the unit the defaults are thought in.
@@ -53,6 +61,8 @@ func defaultRetention() RetentionConfig {
 		APICallsTag1d:      400 * day,
 		APICallsCustomer1h: 32 * day,
 		APICallsUser1h:     32 * day,
+		APICallsByCustomer: 32 * day,
+		APICallsByUser:     32 * day,
 		// What providers billed: small (a row per bucket and line item)
 		// and the reference for reconciliation, so kept two years.
 		ProviderUsage: 730 * day,
@@ -63,13 +73,16 @@ func defaultRetention() RetentionConfig {
 		// an instance's latest event: one whose events are all older is
 		// forgotten, and announced afresh if its condition still holds.
 		AlertEvents: 365 * day,
+		AuditLog:    730 * day,
+		Sessions:    30 * day,
 	}
 }
 
 // keptForever are the tables without retention: configuration (keys,
 // budgets, rules) and the migration record. Deleting their old rows would
 // revoke keys, drop budgets or re-run migrations, not age out history.
-var keptForever = []string{"api_keys", "budgets", "alert_rules", "schema_migrations", "tenants", "ingest_keys"}
+var keptForever = []string{"api_keys", "budgets", "alert_rules", "schema_migrations", "tenants", "ingest_keys",
+	"users", "provider_credentials"}
 
 // ttlTarget is one table under a retention setting.
 type ttlTarget struct {
@@ -101,10 +114,14 @@ func (r RetentionConfig) targets() []ttlTarget {
 		dt("api_calls_tag_1d", "ts", r.APICallsTag1d),
 		dt("api_calls_customer_1h", "ts", r.APICallsCustomer1h),
 		dt("api_calls_user_1h", "ts", r.APICallsUser1h),
+		dt64("api_calls_by_customer", "timestamp", r.APICallsByCustomer),
+		dt64("api_calls_by_user", "timestamp", r.APICallsByUser),
 		dt("provider_usage", "bucket_start", r.ProviderUsage),
 		dt64("provider_gauges", "ts", r.ProviderGauges),
 		dt64("provider_health", "ts", r.ProviderHealth),
 		dt64("alert_events", "at", r.AlertEvents),
+		dt64("audit_log", "at", r.AuditLog),
+		dt64("sessions", "expires_at", r.Sessions),
 	}
 }
 

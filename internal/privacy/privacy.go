@@ -24,8 +24,8 @@ var Dims = []string{schema.DimCustomer, schema.DimUser}
 
 // tables are, per identifier, the tables holding it.
 var tables = map[string][]string{
-	schema.DimCustomer: {schema.TableCalls, schema.TableCallsCustomer1h, schema.TableCallsCustomer1d},
-	schema.DimUser:     {schema.TableCalls, schema.TableCallsUser1h, schema.TableCallsUser1d},
+	schema.DimCustomer: {schema.TableCalls, schema.TableCallsByCustomer, schema.TableCallsCustomer1h, schema.TableCallsCustomer1d},
+	schema.DimUser:     {schema.TableCalls, schema.TableCallsByUser, schema.TableCallsUser1h, schema.TableCallsUser1d},
 }
 
 // Tables are the tables holding dim's values, raw calls first.
@@ -92,8 +92,9 @@ func (s *Service) ExportTable(ctx context.Context, tenant, dim, value, table str
 		return err
 	}
 	cond, params := where(tenant, dim, value)
+	// Raw calls are timed by timestamp, rollups by their bucket ts.
 	order := " ORDER BY ts"
-	if table == schema.TableCalls {
+	if slices.Contains(cols, "`timestamp`") {
 		order = " ORDER BY timestamp"
 	}
 	// Decimals as strings, so that money stays exact in JSON.

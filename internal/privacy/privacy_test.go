@@ -40,9 +40,12 @@ func TestExportAndDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, roll, hours := got[schema.TableCalls], got[schema.TableCallsUser1d], got[schema.TableCallsUser1h]
+	raw, recent, roll, hours := got[schema.TableCalls], got[schema.TableCallsByUser], got[schema.TableCallsUser1d], got[schema.TableCallsUser1h]
 	if len(raw) != 2 || raw[0]["cost_usd"] != "0.125" || raw[0]["user"] != "u1" || raw[0]["tenant"] != tenant {
 		t.Errorf("raw rows %v", raw)
+	}
+	if len(recent) != 2 || recent[0]["user"] != "u1" {
+		t.Errorf("recent raw rows %v", recent)
 	}
 	if len(roll) != 2 || roll[0]["cost_usd"] != "0.125" || roll[1]["cost_usd"] != "0.5" || roll[0]["latency_ms"] != nil {
 		t.Errorf("rollup rows %v", roll)
@@ -55,15 +58,15 @@ func TestExportAndDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(del.Tables) != 3 || del.Tables[0] != (TableCount{schema.TableCalls, 2, 0}) || del.Tables[1] != (TableCount{schema.TableCallsUser1h, 2, 0}) ||
-		del.Tables[2] != (TableCount{schema.TableCallsUser1d, 2, 0}) {
+	if len(del.Tables) != 4 || del.Tables[0] != (TableCount{schema.TableCalls, 2, 0}) || del.Tables[1] != (TableCount{schema.TableCallsByUser, 2, 0}) ||
+		del.Tables[2] != (TableCount{schema.TableCallsUser1h, 2, 0}) || del.Tables[3] != (TableCount{schema.TableCallsUser1d, 2, 0}) {
 		t.Errorf("deletion %+v", del)
 	}
 	count := func(q string) string { return storetest.Scalar(t, s, q) }
 	if n := count("SELECT count() FROM privacy_requests.api_calls WHERE user = 'u1' AND tenant = 'default'"); n != "0" {
 		t.Errorf("%s raw calls of u1 remain", n)
 	}
-	for _, table := range []string{"api_calls_user_1h", "api_calls_user_1d"} {
+	for _, table := range privacyTables(schema.DimUser) {
 		if n := count("SELECT count() FROM privacy_requests." + table + " WHERE user = 'u1' AND tenant = 'default'"); n != "0" {
 			t.Errorf("%s %s rows of u1 remain", n, table)
 		}
@@ -80,13 +83,18 @@ func TestExportAndDelete(t *testing.T) {
 		t.Errorf("customer rollup calls %s", n)
 	}
 
-	// The customer's rows go from the raw calls and the customer rollup.
+	// The customer's rows go from the raw calls, its recent copy (which
+	// kept u1's calls under the customer, not the user) and the customer
+	// rollups.
 	del, err = svc.Delete(ctx, tenant, "customer", "acme")
-	if err != nil || del.Tables[0].Before != 1 || del.Tables[2].Table != schema.TableCallsCustomer1d || del.Tables[2].Before == 0 {
+	if err != nil || len(del.Tables) != 4 || del.Tables[0].Before != 1 || del.Tables[1] != (TableCount{schema.TableCallsByCustomer, 3, 0}) ||
+		del.Tables[3].Table != schema.TableCallsCustomer1d || del.Tables[3].Before == 0 || del.Tables[3].After != 0 {
 		t.Errorf("customer deletion %+v %v", del, err)
 	}
-	if n := count("SELECT count() FROM privacy_requests.api_calls_customer_1d WHERE customer = 'acme'"); n != "0" {
-		t.Errorf("%s customer rollup rows remain", n)
+	for _, table := range privacyTables(schema.DimCustomer) {
+		if n := count("SELECT count() FROM privacy_requests." + table + " WHERE customer = 'acme'"); n != "0" {
+			t.Errorf("%s %s rows of acme remain", n, table)
+		}
 	}
 
 	// No value, or another identifier, is refused before anything runs.
@@ -97,4 +105,12 @@ func TestExportAndDelete(t *testing.T) {
 			t.Errorf("delete %v: %v", c, err)
 		}
 	}
+}
+
+// privacyTables are the tables holding dim, as the schema names them.
+func privacyTables(dim string) []string {
+	if dim == schema.DimUser {
+		return []string{schema.TableCalls, schema.TableCallsByUser, schema.TableCallsUser1h, schema.TableCallsUser1d}
+	}
+	return []string{schema.TableCalls, schema.TableCallsByCustomer, schema.TableCallsCustomer1h, schema.TableCallsCustomer1d}
 }

@@ -54,7 +54,7 @@ func CostSource(s store.Store, scope Scope, segs []Segment, at time.Time, opts S
 	for i, seg := range segs {
 		p := "s" + strconv.Itoa(i)
 		fam := seg.Family
-		if seg.Grain == GrainRaw {
+		if seg.Grain == GrainRaw && fam.Table(GrainRaw) == "" {
 			fam = FamilyRaw
 		}
 		cond := scope.Cond(fam, params)
@@ -88,7 +88,7 @@ func CostSource(s store.Store, scope Scope, segs []Segment, at time.Time, opts S
 			parts = append(parts, "SELECT toDateTime(timestamp, 'UTC') AS ts"+dims+attr+
 				"toUInt64(1) AS calls, toUInt64(status = 'error') AS errors, toUInt64(cost_status = 'unpriced') AS unpriced, "+
 				"input_tokens, output_tokens, CAST(ifNull(cost_usd, toDecimal64(0, 12)) AS Decimal(38, 12)) AS cost_usd"+lat+
-				" FROM "+Table(s, TableCalls)+" WHERE timestamp >= {"+p+"_from:DateTime64(9, 'UTC')} AND timestamp < {"+p+"_to:DateTime64(9, 'UTC')}"+cond)
+				" FROM "+Table(s, seg.Table())+" WHERE timestamp >= {"+p+"_from:DateTime64(9, 'UTC')} AND timestamp < {"+p+"_to:DateTime64(9, 'UTC')}"+cond)
 			continue
 		}
 		params[p+"_from"] = seg.From.UTC().Format(time.DateTime)

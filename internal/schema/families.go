@@ -33,6 +33,11 @@ const (
 	// raw calls would be a scan of everyone's day).
 	TableCallsCustomer1h = "api_calls_customer_1h"
 	TableCallsUser1h     = "api_calls_user_1h"
+	// And the last month of raw calls sorted by their dimension, for the
+	// partial hours at a range's ends (in api_calls an hour is a granule
+	// of every provider and service, whoever is asked).
+	TableCallsByCustomer = "api_calls_by_customer"
+	TableCallsByUser     = "api_calls_by_user"
 )
 
 // Dimensions a read may group by besides ScopeFields: the attribution ones
@@ -44,8 +49,8 @@ const (
 )
 
 // Table is the family's rollup at grain g, "" when it has none (the
-// customer and user families have hours and days, the tag family days, the
-// raw family nothing).
+// customer and user families have recent raw calls, hours and days, the
+// tag family days, the raw family nothing).
 func (f Family) Table(g int) string {
 	switch f {
 	case FamilyCalls:
@@ -58,6 +63,8 @@ func (f Family) Table(g int) string {
 			return TableCallsCustomer1d
 		case GrainHour:
 			return TableCallsCustomer1h
+		case GrainRaw:
+			return TableCallsByCustomer
 		}
 	case FamilyUser:
 		switch g {
@@ -65,6 +72,8 @@ func (f Family) Table(g int) string {
 			return TableCallsUser1d
 		case GrainHour:
 			return TableCallsUser1h
+		case GrainRaw:
+			return TableCallsByUser
 		}
 	case FamilyTag:
 		if g == GrainDay {

@@ -27,7 +27,8 @@ const (
 )
 
 // Segment is a piece of a time range read from one table: grain Grain of
-// Family (GrainRaw: the raw calls, whatever the family).
+// Family (GrainRaw: raw calls, the family's recent ones when it keeps
+// them, else api_calls under FamilyRaw).
 type Segment struct {
 	Grain    int
 	From, To time.Time
@@ -36,10 +37,10 @@ type Segment struct {
 
 // Table is the table the segment reads.
 func (s Segment) Table() string {
-	if s.Grain == GrainRaw {
-		return TableCalls
+	if t := s.Family.Table(s.Grain); t != "" {
+		return t
 	}
-	return s.Family.Table(s.Grain)
+	return TableCalls
 }
 
 func aligned(t time.Time, d time.Duration) bool { return t.Truncate(d).Equal(t) }
@@ -88,10 +89,24 @@ func CoverFamily(fam Family, from, to time.Time, maxGrain int, horizon Horizons)
 			return append(out, right...), okL && okR
 		}
 	}
+	// Raw calls: the family's recent ones from their horizon on, api_calls
+	// before it.
+	older, out := fam, []Segment(nil)
+	if recent := fam.Table(GrainRaw); recent != "" {
+		h := horizon.OfTable(recent)
+		if !h.After(from) {
+			return []Segment{{Grain: GrainRaw, From: from, To: to, Family: fam}}, true
+		}
+		if h.Before(to) {
+			out = []Segment{{Grain: GrainRaw, From: h, To: to, Family: fam}}
+			to = h
+		}
+		older = FamilyRaw
+	}
 	if from.Before(horizon.Of(GrainRaw)) {
 		return nil, false
 	}
-	return []Segment{{Grain: GrainRaw, From: from, To: to, Family: fam}}, true
+	return append([]Segment{{Grain: GrainRaw, From: from, To: to, Family: older}}, out...), true
 }
 
 // MaxGrainFor is the coarsest grain whose buckets never straddle one of

@@ -95,7 +95,7 @@ func TestCoverFamily(t *testing.T) {
 	}
 	got, ok := CoverFamily(FamilyCustomer, from, to, GrainDay, Horizons{})
 	// Whole days from the customer's days, whole hours of the partial days
-	// from its hours, the partial hours from raw calls.
+	// from its hours, the partial hours from its recent raw calls.
 	want := []Segment{
 		{GrainRaw, from, ts("2026-10-05T11:00:00Z"), FamilyCustomer},
 		{GrainHour, ts("2026-10-05T11:00:00Z"), ts("2026-10-06T00:00:00Z"), FamilyCustomer},
@@ -107,7 +107,7 @@ func TestCoverFamily(t *testing.T) {
 		t.Fatalf("customer cover: %v %+v", ok, got)
 	}
 	for i := range want {
-		if got[i] != want[i] || got[i].Table() != [...]string{TableCalls, TableCallsCustomer1h, TableCallsCustomer1d, TableCallsCustomer1h, TableCalls}[i] {
+		if got[i] != want[i] || got[i].Table() != [...]string{TableCallsByCustomer, TableCallsCustomer1h, TableCallsCustomer1d, TableCallsCustomer1h, TableCallsByCustomer}[i] {
 			t.Errorf("segment %d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
@@ -120,6 +120,19 @@ func TestCoverFamily(t *testing.T) {
 	got, _ = CoverFamily(FamilyCustomer, from, to, GrainDay, h)
 	if len(got) != 4 || got[0].Grain != GrainRaw || !got[0].To.Equal(ts("2026-10-07T00:00:00Z")) {
 		t.Errorf("customer horizon: %+v", got)
+	}
+	// Past the recent calls' horizon, raw calls are api_calls'.
+	h[tableIndex(TableCallsByCustomer)] = ts("2026-10-06T12:00:00Z")
+	got, _ = CoverFamily(FamilyCustomer, from, to, GrainDay, h)
+	if len(got) != 5 || got[0].Table() != TableCalls || got[0].Family != FamilyRaw || !got[0].To.Equal(ts("2026-10-06T12:00:00Z")) ||
+		got[1].Table() != TableCallsByCustomer || !got[1].From.Equal(ts("2026-10-06T12:00:00Z")) || !got[1].To.Equal(ts("2026-10-07T00:00:00Z")) ||
+		got[4].Table() != TableCallsByCustomer {
+		t.Errorf("recent calls' horizon: %+v", got)
+	}
+	h[tableIndex(TableCallsByCustomer)] = ts("2026-10-09T00:00:00Z")
+	got, _ = CoverFamily(FamilyCustomer, from, to, GrainDay, h)
+	if len(got) != 4 || got[0].Table() != TableCalls || got[3].Table() != TableCalls {
+		t.Errorf("all raw calls past the recent calls' horizon: %+v", got)
 	}
 	got, ok = CoverFamily(FamilyRaw, from, to, GrainDay, Horizons{})
 	if !ok || len(got) != 1 || got[0].Grain != GrainRaw {

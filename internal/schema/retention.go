@@ -8,9 +8,10 @@ import (
 
 // callTables are the calls' tables from the raw calls to the coarsest
 // rollup: index g+1 is grain g, index 0 the raw calls; the attribution
-// families' day rollups follow.
-var callTables = [9]string{TableCalls, TableCalls1m, TableCalls1h, TableCalls1d,
-	TableCallsCustomer1d, TableCallsUser1d, TableCallsTag1d, TableCallsCustomer1h, TableCallsUser1h}
+// families' tables follow.
+var callTables = [...]string{TableCalls, TableCalls1m, TableCalls1h, TableCalls1d,
+	TableCallsCustomer1d, TableCallsUser1d, TableCallsTag1d, TableCallsCustomer1h, TableCallsUser1h,
+	TableCallsByCustomer, TableCallsByUser}
 
 // tableIndex is the index of table in callTables, -1 for another table.
 func tableIndex(table string) int {
@@ -23,7 +24,9 @@ func tableIndex(table string) int {
 }
 
 // Retention is how long the calls' tables keep rows (zero: for ever).
-type Retention struct{ keep [9]time.Duration }
+type Retention struct {
+	keep [len(callTables)]time.Duration
+}
 
 // RetentionOf reads the retention from its source: the store's retention
 // settings (store.RetentionReporter, the chstore extension's retention:
@@ -46,7 +49,7 @@ func RetentionOf(s store.Store) Retention {
 // NewRetention is a retention of raw calls and of each grain, finest first
 // (tests, and stores configured elsewhere).
 func NewRetention(raw, minute, hour, day time.Duration) Retention {
-	return Retention{keep: [9]time.Duration{raw, minute, hour, day}}
+	return Retention{keep: [len(callTables)]time.Duration{raw, minute, hour, day}}
 }
 
 // Raw is how long the raw calls are kept (zero: for ever).
@@ -55,7 +58,7 @@ func (r Retention) Raw() time.Duration { return r.keep[0] }
 // Horizons is, per calls table (index 0 the raw calls, g+1 grain g, then
 // the attribution families' rollups), the time before which it may
 // have dropped rows; the zero time when it keeps them for ever.
-type Horizons [9]time.Time
+type Horizons [len(callTables)]time.Time
 
 // Of is the horizon of grain g (GrainRaw for the raw calls).
 func (h Horizons) Of(g int) time.Time { return h[g+1] }

@@ -148,8 +148,8 @@ func TestPoisonedClientCostsNoOneElse(t *testing.T) {
 	alone := goodLoad(t, col, 1, requests, perRequest, 0)
 
 	// Phase 2: the same load while a client sends poison every 200 ms. Each
-	// poison request holds spans on 150 days (12 h past each of the last
-	// 150 midnights, so none is near the retention edge: 90 are within the
+	// poison request holds spans on 150 days (now less 12 h, 36 h, …, so
+	// none is near the retention edge: 90 are within the
 	// 90-day raw retention and good, 60 older), one at time 0, one in 2200
 	// and 5 dated now.
 	const keptPerPoison, goodNowPerPoison = 90, 5
@@ -168,11 +168,12 @@ func TestPoisonedClientCostsNoOneElse(t *testing.T) {
 			case <-time.After(200 * time.Millisecond):
 			}
 			now := time.Now()
-			midnight := now.UTC().Truncate(24 * time.Hour)
 			var spans []string
 			for d := range 150 {
 				id++
-				spans = append(spans, spanJSON(id, midnight.Add(-time.Duration(d)*24*time.Hour-12*time.Hour).UnixNano()))
+				// Half a day off each whole day back from now, not from
+				// midnight: day 89 after 12:00 UTC would be past 90 days.
+				spans = append(spans, spanJSON(id, now.Add(-time.Duration(d)*24*time.Hour-12*time.Hour).UnixNano()))
 			}
 			id++
 			spans = append(spans, spanJSON(id, 0))

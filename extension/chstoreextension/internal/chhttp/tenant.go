@@ -67,7 +67,7 @@ var tenantSystemTables = words(`one numbers numbers_mt zeros zeros_mt databases 
 	build_options aggregate_function_combinators collations keywords`)
 
 // secretTables never reach a tenant user, whatever their columns.
-var secretTables = words(`api_keys ingest_keys`)
+var secretTables = words(`api_keys ingest_keys users sessions provider_credentials audit_log`)
 
 // systemDatabases are the engine's own databases.
 var systemDatabases = map[string]bool{"system": true, "INFORMATION_SCHEMA": true, "information_schema": true}
