@@ -3,6 +3,7 @@ package chstoreextension
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"time"
 
@@ -49,6 +50,25 @@ type Config struct {
 	// HTTP serves the ClickHouse HTTP interface over the embedded engine, so
 	// curl, Grafana and clickhouse-go can read it as they would a server.
 	HTTP HTTPConfig `mapstructure:"http"`
+	// Credentials is where the key-encryption key of tenants' provider
+	// credentials is read (internal/credentials).
+	Credentials CredentialsConfig `mapstructure:"credentials"`
+}
+
+// CredentialsConfig names the key-encryption key (KEK) that seals tenants'
+// provider credentials in the store. The key is never in the config
+// itself: a config is shared, pasted and logged.
+type CredentialsConfig struct {
+	// KEKFile holds the 32-byte key as base64 or hex; empty reads the
+	// variable KEKEnv instead. Neither set: credentials are unavailable.
+	KEKFile string `mapstructure:"kek_file"`
+	// KEKEnv is the environment variable read when KEKFile is empty
+	// (empty: NEXUS_KEK).
+	KEKEnv string `mapstructure:"kek_env"`
+	// PreviousKEKFiles are keys being rotated away from: credentials
+	// sealed under them still open, and are re-sealed under the current
+	// key at start.
+	PreviousKEKFiles []string `mapstructure:"previous_kek_files"`
 }
 
 // EmbeddedConfig configures the in-process engine.
@@ -184,6 +204,7 @@ func (cfg *Config) Validate() error {
 			"the embedded store's tenant users are http.users"))
 	}
 	errs = append(errs, cfg.Retention.validate()...)
+	errs = append(errs, cfg.Credentials.validate()...)
 	if cfg.HTTP.Enabled {
 		if cfg.Mode != ModeEmbedded {
 			errs = append(errs, errors.New("http.enabled: the HTTP interface serves the embedded store only; a ClickHouse server has its own"))
@@ -198,6 +219,35 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, validateTenantUsers("http.users", cfg.HTTP.Users, cfg.HTTP.Username)...)
 	}
 	return errors.Join(errs...)
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// validate checks the credentials block: a previous key must be a file
+// other than the current one (and listed once), or rotation re-seals
+// nothing and removing "the old file" removes the current key.
+func (c CredentialsConfig) validate() []error {
+	var errs []error
+	if c.KEKEnv != "" && !envName.MatchString(c.KEKEnv) {
+		errs = append(errs, fmt.Errorf("credentials.kek_env: %q is not an environment variable name", c.KEKEnv))
+	}
+	seen := map[string]bool{}
+	if c.KEKFile != "" {
+		seen[filepath.Clean(c.KEKFile)] = true
+	}
+	for i, f := range c.PreviousKEKFiles {
+		at := fmt.Sprintf("credentials.previous_kek_files[%d]", i)
+		switch {
+		case f == "":
+			errs = append(errs, fmt.Errorf("%s: empty; name the file of a key being rotated away from", at))
+		case filepath.Clean(f) == filepath.Clean(c.KEKFile):
+			errs = append(errs, fmt.Errorf("%s: %s is credentials.kek_file, the current key; list only keys being rotated away from", at, f))
+		case seen[filepath.Clean(f)]:
+			errs = append(errs, fmt.Errorf("%s: %s is listed twice", at, f))
+		}
+		seen[filepath.Clean(f)] = true
+	}
+	return errs
 }
 
 // userName is what a tenant user's name may be: it is a ClickHouse user

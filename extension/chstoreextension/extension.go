@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nexus-otel/nexus/extension/chstoreextension/internal/chhttp"
+	"github.com/nexus-otel/nexus/internal/credentials"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -49,6 +50,12 @@ func newExtension(cfg *Config, set extension.Settings) *chstore {
 func (e *chstore) Store() store.Store { return e.store }
 
 func (e *chstore) Start(ctx context.Context, host component.Host) error {
+	// The key-encryption key first: a missing or bad file is a
+	// configuration error, found before any store is opened.
+	ring, err := loadKeyring(e.cfg.Credentials, e.logger)
+	if err != nil {
+		return err
+	}
 	switch e.cfg.Mode {
 	case ModeEmbedded:
 		s, err := openEmbedded(e.cfg)
@@ -68,9 +75,15 @@ func (e *chstore) Start(ctx context.Context, host component.Host) error {
 				return err
 			}
 		}
+		if err := e.startCredentials(ctx, ring); err != nil {
+			retentionOf.Delete(e.store)
+			s.close()
+			return err
+		}
 		if e.cfg.HTTP.Enabled {
 			if err := e.startHTTP(ctx, host); err != nil {
 				retentionOf.Delete(e.store)
+				keyringOf.Delete(e.store)
 				s.close()
 				return err
 			}
@@ -92,8 +105,17 @@ func (e *chstore) Start(ctx context.Context, host component.Host) error {
 			if err := e.migrateOnce(ctx); err != nil {
 				e.logger.Warn("ClickHouse not ready; retrying migrations in the background", zap.Error(err))
 				e.wg.Add(1)
-				go e.retryMigrations(runCtx)
+				go e.retryMigrations(runCtx, ring)
+			} else if err := e.startCredentials(ctx, ring); err != nil {
+				cancel()
+				retentionOf.Delete(e.store)
+				_ = s.close()
+				return err
 			}
+		} else if err := e.remoteCredentials(ctx, ring); err != nil {
+			retentionOf.Delete(e.store)
+			_ = s.close()
+			return err
 		}
 	}
 	return nil
@@ -126,7 +148,7 @@ func (e *chstore) migrateOnce(ctx context.Context) error {
 	return err
 }
 
-func (e *chstore) retryMigrations(ctx context.Context) {
+func (e *chstore) retryMigrations(ctx context.Context, ring *credentials.Keyring) {
 	defer e.wg.Done()
 	wait := time.Second
 	for {
@@ -140,6 +162,7 @@ func (e *chstore) retryMigrations(ctx context.Context) {
 		cancel()
 		if err == nil {
 			e.logger.Info("ClickHouse reachable; schema is up to date")
+			e.credentialsOrRefuse(ctx, ring)
 			return
 		}
 		e.logger.Warn("ClickHouse migrations failed; will retry", zap.Error(err), zap.Duration("in", wait))
@@ -195,6 +218,7 @@ func (e *chstore) Shutdown(ctx context.Context) error {
 	}
 	if e.store != nil {
 		retentionOf.Delete(e.store)
+		keyringOf.Delete(e.store)
 	}
 	if e.embedded != nil {
 		e.embedded.close()

@@ -47,6 +47,11 @@ type Config struct {
 	// written (mode 0600); default: admin.key in $NEXUS_DATA_DIR, else
 	// ./data.
 	AdminKeyFile string `mapstructure:"admin_key_file"`
+	// Sessions, SignIn and OIDC are how people sign in from a browser
+	// (config_people.go).
+	Sessions SessionsConfig `mapstructure:"sessions"`
+	SignIn   SignInConfig   `mapstructure:"sign_in"`
+	OIDC     oidcConfig     `mapstructure:"oidc"`
 }
 
 // RateLimitConfig is a token bucket per key, and one per client address
@@ -81,7 +86,7 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxRange <= 0 {
 		errs = append(errs, errors.New("max_range: must be positive"))
 	}
-	errs = append(errs, cfg.validateLimits())
+	errs = append(errs, cfg.validateLimits(), cfg.validatePeople())
 	errs = append(errs, cfg.Providers.ValidateUnder("providers."))
 	errs = append(errs, cfg.Alerting.ValidateUnder("alerting."))
 	errs = append(errs, cfg.Insights.ValidateUnder("insights."))

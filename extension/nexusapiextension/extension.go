@@ -16,15 +16,20 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/alerting"
 	"github.com/nexus-otel/nexus/internal/apikeys"
+	"github.com/nexus-otel/nexus/internal/audit"
 	"github.com/nexus-otel/nexus/internal/calllog"
+	"github.com/nexus-otel/nexus/internal/credentials"
 	"github.com/nexus-otel/nexus/internal/insights"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/metrics"
 	"github.com/nexus-otel/nexus/internal/privacy"
 	"github.com/nexus-otel/nexus/internal/providerstatus"
+	"github.com/nexus-otel/nexus/internal/sessions"
 	"github.com/nexus-otel/nexus/internal/spend"
+	"github.com/nexus-otel/nexus/internal/sso"
 	"github.com/nexus-otel/nexus/internal/store"
 	"github.com/nexus-otel/nexus/internal/tenants"
+	"github.com/nexus-otel/nexus/internal/users"
 )
 
 // alertReplay is how many recent alert events a reconnecting stream client
@@ -78,6 +83,15 @@ type api struct {
 	alerts *alerting.Engine
 	// registered is every pattern on mux, with its role (openapi.go).
 	registered []registeredRoute
+	// People (principal.go, auth.go, users.go): who signs in, their
+	// sessions, single sign-on and its flows in progress, the audit
+	// trail, and tenants' provider credentials.
+	users       *users.Store
+	sessions    *sessions.Store
+	sso         *sso.Provider
+	oidcFlows   pendingFlows
+	audit       *audit.Log
+	credentials *credentials.Store
 }
 
 func newAPI(cfg *Config, set extension.Settings) *api {
@@ -112,6 +126,9 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
 	if err := a.bootstrapKey(ctx); err != nil {
+		return fmt.Errorf("nexusapi: %w", err)
+	}
+	if err := a.startPeople(ctx, s); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
 	a.tenants = tenants.New(s, a.keys)
@@ -187,6 +204,10 @@ func (a *api) routes() {
 	a.route("DELETE /api/v1/keys/{id}", roleAdmin, a.deleteKey)
 	a.tenantRoutes()
 	a.ingestKeyRoutes()
+	a.authRoutes()
+	a.userRoutes()
+	a.auditRoutes()
+	a.credentialRoutes()
 	// A key like the rest of /api/ (README, openapi.json's info); not a
 	// store read, so outside the read budget like a write.
 	a.handle("GET /api/v1/openapi.json", roleViewer, routeWrite, a.serveOpenAPI)

@@ -42,6 +42,8 @@ func createDefaultConfig() component.Config {
 		RequestTimeout:      defaultRequestTimeout,
 		Reads:               defaultReads(),
 		Stream:              defaultStream(),
+		Sessions:            defaultSessions(),
+		SignIn:              defaultSignIn(),
 	}
 }
 

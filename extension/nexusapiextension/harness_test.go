@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 }
 
 // testAPI is a running API over a real embedded store, with an admin key.
+// testAdminPassword is the bootstrap installation admin's (admin@localhost).
+const testAdminPassword = "correct horse battery staple"
+
 type testAPI struct {
 	t     testing.TB
 	api   *api
@@ -71,6 +74,9 @@ func startAPIOn(t testing.TB, s store.Store, host storetest.Host, tweak func(*Co
 	}
 	const adminKey = "nxs_test_admin_key_0123456789abcdefghijklmnop"
 	t.Setenv(AdminKeyEnv, adminKey)
+	// The first installation admin's password: from the environment, so
+	// that no test writes a password file.
+	t.Setenv(AdminPasswordEnv, testAdminPassword)
 	a := newAPI(cfg, extensiontest.NewNopSettings(componentType))
 	if err := a.Start(context.Background(), host); err != nil {
 		t.Fatal(err)

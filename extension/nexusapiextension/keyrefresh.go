@@ -2,6 +2,7 @@ package nexusapiextension
 
 import (
 	"context"
+	"sync"
 
 	"go.uber.org/zap"
 )
@@ -22,9 +23,25 @@ func (a *api) keysChanged() {
 func (a *api) startKeyRefresh() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.refreshStop, a.refreshDone = cancel, make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(3)
 	go func() {
-		defer close(a.refreshDone)
+		defer wg.Done()
 		a.keys.RunRefresh(ctx, a.cfg.KeysRefreshInterval, a.keysChanged, a.logger)
+	}()
+	// People and sessions changed through another collector (a
+	// deactivation, a sign-out) apply here as fast as keys do.
+	go func() {
+		defer wg.Done()
+		a.users.RunRefresh(ctx, a.cfg.KeysRefreshInterval, a.logger)
+	}()
+	go func() {
+		defer wg.Done()
+		a.sessions.RunRefresh(ctx, a.cfg.KeysRefreshInterval, a.logger)
+	}()
+	go func() {
+		wg.Wait()
+		close(a.refreshDone)
 	}()
 }
 

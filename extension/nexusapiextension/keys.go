@@ -2,6 +2,7 @@ package nexusapiextension
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/nexus-otel/nexus/internal/apikeys"
 )
@@ -16,6 +17,10 @@ type createKeyRequest struct {
 	Role              string `json:"role"`
 	Tenant            string `json:"tenant"`
 	InstallationAdmin bool   `json:"installationAdmin"`
+	// ServiceAccount makes a key no person owns (admins only); otherwise
+	// the key is the caller's person's, and dies with their account.
+	ServiceAccount bool       `json:"serviceAccount"`
+	ExpiresAt      *time.Time `json:"expiresAt"`
 }
 
 // validate names each bad field of a key request (apikeys.Validate).
@@ -63,6 +68,17 @@ func (a *api) createKey(w http.ResponseWriter, r *http.Request) *APIError {
 		return forbidden("only an installation admin key may create keys of another tenant")
 	case req.InstallationAdmin && req.Role != roleAdmin:
 		return badRequest("invalid key", FieldError{Field: "installationAdmin", Message: "an installation admin key must have the admin role"})
+	case req.ExpiresAt != nil && !req.ExpiresAt.After(time.Now()):
+		return badRequest("invalid key", FieldError{Field: "expiresAt", Message: "must be in the future"})
+	}
+	owner := principalOf(r.Context()).UserID
+	if req.ServiceAccount || owner == "" {
+		// A service account's key: only an admin makes one (a key of a
+		// service account making another is one).
+		if caller.Role != roleAdmin {
+			return forbidden("only an admin makes a service account's key")
+		}
+		owner = ""
 	}
 	if req.Tenant != own {
 		ok, err := a.tenants.Exists(r.Context(), req.Tenant)
@@ -74,10 +90,11 @@ func (a *api) createKey(w http.ResponseWriter, r *http.Request) *APIError {
 		}
 	}
 	k, secret, err := a.keys.Create(r.Context(), apikeys.NewKey{Name: req.Name, Role: req.Role, Tenant: req.Tenant,
-		InstallationAdmin: req.InstallationAdmin}, "")
+		InstallationAdmin: req.InstallationAdmin, OwnerUser: owner, ExpiresAt: req.ExpiresAt}, "")
 	if err != nil {
 		return a.domainError(r, "create key", err)
 	}
+	noteAudit(r, "keys", k.ID, nil, k)
 	// The secret is in this answer and nowhere else, ever.
 	writeData(w, http.StatusCreated, struct {
 		apiKey
@@ -96,6 +113,7 @@ func (a *api) deleteKey(w http.ResponseWriter, r *http.Request) *APIError {
 	// Its streams here end now; other collectors see the revocation at
 	// their next refresh.
 	a.keysChanged()
+	noteAudit(r, "keys", k.ID, nil, k)
 	writeData(w, http.StatusOK, k, nil)
 	return nil
 }

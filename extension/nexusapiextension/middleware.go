@@ -95,13 +95,15 @@ func (a *api) handle(pattern, role string, kind routeKind, h handlerFunc) {
 			}
 		}()
 		if role != "" {
-			k, apiErr := a.admit(w, r)
+			k, p, apiErr := a.admit(w, r)
 			if apiErr != nil {
 				writeError(w, r, apiErr)
 				return
 			}
+			r = r.WithContext(context.WithValue(r.Context(), ctxPrincipal, p))
 			if roleRank[k.Role] < roleRank[role] {
-				writeError(w, r, forbidden("this key's role ("+k.Role+") may not do this; it needs "+role))
+				a.auditDenied(r, p, tenantOfKey(k), "auth.denied", "role "+k.Role+" may not "+pattern+"; it needs "+role)
+				writeError(w, r, forbidden("your role ("+k.Role+") may not do this; it needs "+role))
 				return
 			}
 			if wait, ok := allow(a.limiters.get(k.ID), time.Now()); !ok {
@@ -131,13 +133,22 @@ func (a *api) handle(pattern, role string, kind routeKind, h handlerFunc) {
 			}
 			defer release()
 		}
-		if apiErr := h(w, r); apiErr != nil {
-			if apiErr.Status >= 500 {
-				a.logger.Error("API request failed", zap.String("request_id", requestID(r)), zap.String("path", r.URL.Path))
-			}
-			writeError(w, r, apiErr)
+		if kind == routeWrite && role != "" && r.Method != http.MethodGet {
+			a.audited(w, r, pattern, h)
+			return
 		}
+		a.serve(w, r, h)
 	}))
+}
+
+// serve runs h, answering its error.
+func (a *api) serve(w http.ResponseWriter, r *http.Request, h handlerFunc) {
+	if apiErr := h(w, r); apiErr != nil {
+		if apiErr.Status >= 500 {
+			a.logger.Error("API request failed", zap.String("request_id", requestID(r)), zap.String("path", r.URL.Path))
+		}
+		writeError(w, r, apiErr)
+	}
 }
 
 // keyIDOf is the id of the key that authenticated r ("" when none did).
@@ -151,41 +162,35 @@ func keyOf(ctx context.Context) apiKey {
 }
 
 // admit authenticates r unless its address has failed too often: such an
-// address is refused before its key is even looked at, so that a guesser
-// cannot tell a right guess from a wrong one while throttled.
-func (a *api) admit(w http.ResponseWriter, r *http.Request) (apiKey, *APIError) {
+// address is refused before its credentials are even looked at, so that a
+// guesser cannot tell a right guess from a wrong one while throttled.
+// Credentials presented and refused are a security event: audited.
+func (a *api) admit(w http.ResponseWriter, r *http.Request) (apiKey, principal, *APIError) {
 	addr := clientAddr(r)
 	now := time.Now()
 	if wait, blocked := a.authFails.blocked(addr, now); blocked {
 		setRetryAfter(w, wait)
-		return apiKey{}, tooMany("too many failed authentications from this address")
+		return apiKey{}, principal{}, tooMany("too many failed authentications from this address")
 	}
-	k, apiErr := a.authenticate(r)
-	if apiErr != nil && apiErr.presented {
-		a.authFails.failed(addr, now)
+	k, p, apiErr := a.authenticate(r)
+	if apiErr != nil {
+		if apiErr.presented {
+			a.authFails.failed(addr, now)
+		}
+		if apiErr.reason != "" {
+			a.auditDenied(r, p, "", "auth.refused", apiErr.reason)
+		}
 	}
-	return k, apiErr.orNil()
-}
-
-// authenticate finds the key of the request's Bearer token.
-func (a *api) authenticate(r *http.Request) (apiKey, *authError) {
-	h := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
-		return apiKey{}, &authError{APIError: unauthorized("missing API key: send Authorization: Bearer <key>")}
-	}
-	k, found := a.keys.Lookup(strings.TrimSpace(token))
-	if !found {
-		return apiKey{}, &authError{APIError: unauthorized("invalid or revoked API key"), presented: true}
-	}
-	return k, nil
+	return k, p, apiErr.orNil()
 }
 
 // authError is a refused authentication; presented tells a wrong key (a
-// failure that counts against the address) from none at all.
+// failure that counts against the address) from none at all; reason, for
+// the audit trail only, says why.
 type authError struct {
 	*APIError
 	presented bool
+	reason    string
 }
 
 func (e *authError) orNil() *APIError {

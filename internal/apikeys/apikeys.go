@@ -62,7 +62,17 @@ type Key struct {
 	Prefix            string     `json:"prefix"`
 	CreatedAt         time.Time  `json:"createdAt"`
 	RevokedAt         *time.Time `json:"revokedAt,omitempty"`
-	hash              string
+	// OwnerUser is the user the key acts for ("" for a service account's
+	// key): it never has more than that user's role, and stops working
+	// with the user. ExpiresAt, when set, ends it.
+	OwnerUser string     `json:"ownerUser,omitempty"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	hash      string
+}
+
+// Live tells whether k authenticates at now: not revoked, not expired.
+func (k Key) Live(now time.Time) bool {
+	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
 }
 
 // NewKey is what a new key is: its name, role and tenant ("" is the
@@ -72,6 +82,8 @@ type NewKey struct {
 	Role              string
 	Tenant            string
 	InstallationAdmin bool
+	OwnerUser         string
+	ExpiresAt         *time.Time
 }
 
 // Generate makes a random key: 32 random bytes, URL-safe, with the prefix.
@@ -164,11 +176,12 @@ func (ks *Store) read(ctx context.Context) (map[string]Key, error) {
 	byID := map[string]Key{}
 	for rows.Next() {
 		var k Key
-		var revoked *time.Time
-		if err := rows.Scan(&k.ID, &k.Name, &k.Role, &k.Prefix, &k.hash, &k.CreatedAt, &revoked, &k.Tenant, &k.InstallationAdmin); err != nil {
+		var revoked, expires *time.Time
+		if err := rows.Scan(&k.ID, &k.Name, &k.Role, &k.Prefix, &k.hash, &k.CreatedAt, &revoked, &k.Tenant, &k.InstallationAdmin,
+			&k.OwnerUser, &expires); err != nil {
 			return nil, fmt.Errorf("load API keys: %w", err)
 		}
-		k.RevokedAt = revoked
+		k.RevokedAt, k.ExpiresAt = revoked, expires
 		byID[k.ID] = k
 	}
 	if err := rows.Err(); err != nil {
@@ -177,8 +190,9 @@ func (ks *Store) read(ctx context.Context) (map[string]Key, error) {
 	return byID, nil
 }
 
-// Lookup finds an active key by its secret, comparing hashes in constant
-// time.
+// Lookup finds a live key by its secret, comparing hashes in constant
+// time. A key past its expiry is found (its expiry is the answer's
+// reason) but not live: callers check Live.
 func (ks *Store) Lookup(secret string) (Key, bool) {
 	h := hash(secret)
 	ks.mu.RLock()
@@ -242,11 +256,15 @@ func (ks *Store) write(ctx context.Context, k Key) error {
 	if err != nil {
 		return fmt.Errorf("write API key %s: %w", k.ID, err)
 	}
-	var revoked any
+	var revoked, expires any
 	if k.RevokedAt != nil {
 		revoked = *k.RevokedAt
 	}
-	if err := b.Append(k.ID, k.Name, k.Role, k.Prefix, k.hash, k.CreatedAt, revoked, time.Now(), k.Tenant, k.InstallationAdmin); err != nil {
+	if k.ExpiresAt != nil {
+		expires = *k.ExpiresAt
+	}
+	if err := b.Append(k.ID, k.Name, k.Role, k.Prefix, k.hash, k.CreatedAt, revoked, time.Now(), k.Tenant, k.InstallationAdmin,
+		k.OwnerUser, expires); err != nil {
 		_ = b.Abort()
 		return fmt.Errorf("write API key %s: %w", k.ID, err)
 	}
@@ -279,7 +297,11 @@ func (ks *Store) Create(ctx context.Context, nk NewKey, secret string) (Key, str
 		}
 	}
 	k := Key{ID: ids.New("key_"), Name: nk.Name, Role: nk.Role, Tenant: nk.Tenant, InstallationAdmin: nk.InstallationAdmin, Prefix: secret[:min(len(secret), 12)],
-		CreatedAt: time.Now().UTC().Truncate(time.Millisecond), hash: hash(secret)}
+		CreatedAt: time.Now().UTC().Truncate(time.Millisecond), OwnerUser: nk.OwnerUser, ExpiresAt: nk.ExpiresAt, hash: hash(secret)}
+	if k.ExpiresAt != nil {
+		t := k.ExpiresAt.UTC().Truncate(time.Millisecond)
+		k.ExpiresAt = &t
+	}
 	return k, secret, ks.write(ctx, k)
 }
 

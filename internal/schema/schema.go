@@ -41,7 +41,7 @@ var (
 		"period", "timezone", "amount_usd", "thresholds", "created_at", "updated_at", "deleted", "version",
 		"tenant", "customer", "user", "team", "feature", "tag_key", "tag_value"}
 	KeyColumns = []string{"id", "name", "role", "prefix", "key_hash", "created_at", "revoked_at", "version",
-		"tenant", "installation_admin"}
+		"tenant", "installation_admin", "owner_user", "expires_at"}
 	// IngestKeyColumns is the column order of ingest_keys writes
 	// (internal/ingestkeys).
 	IngestKeyColumns = []string{"id", "tenant", "name", "prefix", "key_hash", "created_at", "revoked_at", "version"}

@@ -60,6 +60,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"twilio_without_token": "twilio.auth_token",
 		"bad_overlap":          "overlap",
 		"bad_tenant":           "tenant",
+		"bad_refresh":          "credentials_refresh",
+		"bad_max_pollers":      "max_tenant_pollers",
 	} {
 		if _, err := loadConfig(t, name); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v does not name %q", name, err, want)
@@ -73,5 +75,29 @@ func TestConfigErrorsOnce(t *testing.T) {
 	_, err := loadConfig(t, "bad_endpoint")
 	if err == nil || strings.Count(err.Error(), "apollo.endpoint") != 1 || strings.Contains(err.Error(), "providers") {
 		t.Fatalf("error %v: want apollo.endpoint named once, at the top level", err)
+	}
+}
+
+// TestTenantCredentialsConfig: stored credentials are polled by default,
+// from the chstore extension, looked at every 30s, at most 1000 pollers;
+// each setting can be changed, and with tenant_credentials off the others
+// are not checked.
+func TestTenantCredentialsConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.TenantCredentials || cfg.Store.String() != "chstore" || cfg.CredentialsRefresh != 30*time.Second || cfg.MaxTenantPollers != 1000 {
+		t.Fatalf("defaults: %v %s %s %d", cfg.TenantCredentials, cfg.Store, cfg.CredentialsRefresh, cfg.MaxTenantPollers)
+	}
+	cfg, err = loadConfig(t, "tenants")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Store.String() != "chstore/main" || cfg.CredentialsRefresh != 10*time.Second || cfg.MaxTenantPollers != 5 {
+		t.Fatalf("tenants: %s %s %d", cfg.Store, cfg.CredentialsRefresh, cfg.MaxTenantPollers)
+	}
+	if cfg, err = loadConfig(t, "no_tenants"); err != nil || cfg.TenantCredentials {
+		t.Fatalf("no_tenants: %v, tenant_credentials %v", err, cfg != nil && cfg.TenantCredentials)
 	}
 }

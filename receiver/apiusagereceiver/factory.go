@@ -34,12 +34,16 @@ func createDefaultConfig() component.Config {
 	ctrl.CollectionInterval = 5 * time.Minute
 	ctrl.Timeout = time.Minute
 	return &Config{
-		ControllerConfig:  ctrl,
-		Lookback:          7 * 24 * time.Hour,
-		Overlap:           48 * time.Hour,
-		AuthRetryInterval: 15 * time.Minute,
-		Tenant:            schema.DefaultTenant,
-		Providers:         providers.NewDefault(),
+		ControllerConfig:   ctrl,
+		Lookback:           7 * 24 * time.Hour,
+		Overlap:            48 * time.Hour,
+		AuthRetryInterval:  15 * time.Minute,
+		Tenant:             schema.DefaultTenant,
+		TenantCredentials:  true,
+		Store:              component.MustNewID("chstore"),
+		CredentialsRefresh: 30 * time.Second,
+		MaxTenantPollers:   1000,
+		Providers:          providers.NewDefault(),
 	}
 }
 
