@@ -6,8 +6,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nexus-otel/nexus/internal/sessions"
 )
 
 // browser is a signed-in person: the session cookie and its CSRF token.
@@ -323,5 +326,58 @@ func TestSessionRevocation(t *testing.T) {
 	// A forged cookie is refused like an unknown key.
 	if e := ta.as(browser{cookie: "nxs_forged"}, "GET", "/api/v1/budgets", nil, false); e.status != 401 {
 		t.Fatalf("forged session: %d", e.status)
+	}
+}
+
+// A session unused for the idle timeout ends, and one past its lifetime
+// ends however busy; both are refused like any ended session and audited
+// with the reason.
+func TestSessionIdleAndExpiry(t *testing.T) {
+	ta := startAPI(t, freshDB("people_expiry"), nil)
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	advance := func(d time.Duration) { now.Add(int64(d)) }
+	// The API's sessions on a clock the test moves (the lifetimes are the
+	// configured ones: 12h, idle 30m).
+	ta.api.sessions = sessions.NewStore(ta.store, sessions.Options{TTL: ta.api.cfg.Sessions.TTL,
+		IdleTimeout: ta.api.cfg.Sessions.IdleTimeout, Now: clock})
+	if err := ta.api.sessions.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	idle, _ := ta.signIn("admin@localhost", testAdminPassword)
+	advance(29 * time.Minute)
+	if e := ta.as(idle, "GET", "/api/v1/budgets", nil, false); e.status != 200 {
+		t.Fatalf("used within the idle timeout: %d", e.status)
+	}
+	advance(29 * time.Minute)
+	if e := ta.as(idle, "GET", "/api/v1/budgets", nil, false); e.status != 200 {
+		t.Fatalf("used again within the idle timeout of its last use: %d", e.status)
+	}
+	advance(31 * time.Minute)
+	if e := ta.as(idle, "GET", "/api/v1/budgets", nil, false); e.status != 401 {
+		t.Fatalf("idle past the timeout: %d", e.status)
+	}
+
+	busy, _ := ta.signIn("admin@localhost", testAdminPassword)
+	for range 25 { // used every 29 minutes for 12 hours and more
+		advance(29 * time.Minute)
+		ta.as(busy, "GET", "/api/v1/budgets", nil, false)
+	}
+	if e := ta.as(busy, "GET", "/api/v1/budgets", nil, false); e.status != 401 {
+		t.Fatalf("past its lifetime: %d", e.status)
+	}
+	details := ""
+	e := ta.do("GET", "/api/v1/audit?tenant=installation&action=auth.refused", ta.admin, nil)
+	var page struct {
+		Entries []struct{ Detail string }
+	}
+	e.decode(t, &page)
+	for _, en := range page.Entries {
+		details += en.Detail + ";"
+	}
+	if !strings.Contains(details, "session idle too long") || !strings.Contains(details, "session expired") {
+		t.Fatalf("audit of ended sessions: %s", details)
 	}
 }
