@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	providerconfig "github.com/nexus-otel/nexus/internal/providers"
 )
 
 // providerTestTimeout bounds a manual key check: a caller is waiting on the
@@ -30,13 +32,19 @@ func (a *api) listProviders(w http.ResponseWriter, r *http.Request) *APIError {
 // testProvider runs the provider's key check now with the configured
 // credentials, and records it as the receiver records its checks.
 func (a *api) testProvider(w http.ResponseWriter, r *http.Request) *APIError {
-	name := r.PathValue("name")
-	if err := a.providers.CheckTestable(name); err != nil {
+	name, tenant := r.PathValue("name"), tenantOf(r.Context())
+	// The tenant's own credentials, when it stored some, are the ones
+	// checked; else the config's.
+	blocks, stored, err := a.tenantProviders(r, tenant, name)
+	if err != nil {
+		return a.credentialsError(r, "read provider credentials", err)
+	}
+	if err := a.providers.CheckTestableWith(name, stored); err != nil {
 		return a.domainError(r, "test provider", err)
 	}
 	// The client is built as the receiver builds it: the collector's host
 	// (authenticators) and telemetry are the extension's to give.
-	spec, err := a.cfg.Providers.Poller(r.Context(), a.host, a.set.TelemetrySettings, name)
+	spec, err := blocks.Poller(r.Context(), a.host, a.set.TelemetrySettings, name)
 	if err != nil {
 		a.logger.Error("cannot build the provider client for a key check", zap.String("request_id", requestID(r)),
 			zap.String("provider", name), zap.Error(err))
@@ -52,7 +60,7 @@ func (a *api) testProvider(w http.ResponseWriter, r *http.Request) *APIError {
 
 	// The caller may hang up once the check is done; the record must
 	// still be written, or the history would miss a check that ran.
-	res, err := a.providers.Record(context.WithoutCancel(r.Context()), name, checkedAt, ch)
+	res, err := a.providers.Record(context.WithoutCancel(r.Context()), tenant, name, checkedAt, ch)
 	if err != nil {
 		return a.storeError(r, "record provider check", err)
 	}
@@ -60,4 +68,24 @@ func (a *api) testProvider(w http.ResponseWriter, r *http.Request) *APIError {
 		zap.Bool("up", res.Up), zap.String("class", res.Class), zap.String("api_key_id", keyIDOf(r)))
 	writeData(w, http.StatusOK, res, nil)
 	return nil
+}
+
+// tenantProviders are the provider blocks a key check of tenant uses: the
+// config's, with the tenant's stored credentials for name in place when it
+// has some (stored true).
+func (a *api) tenantProviders(r *http.Request, tenant, name string) (providerconfig.Providers, bool, error) {
+	if a.credentials == nil || !a.credentials.Available() {
+		return a.cfg.Providers, false, nil
+	}
+	all, err := a.credentials.All(r.Context())
+	if err != nil && all == nil {
+		return a.cfg.Providers, false, err
+	}
+	for _, c := range all {
+		if c.Tenant == tenant && c.Provider == name {
+			p, err := a.cfg.Providers.WithCredentials(name, c.Values)
+			return p, err == nil, err
+		}
+	}
+	return a.cfg.Providers, false, nil
 }

@@ -3,6 +3,7 @@ package providerstatus
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +19,12 @@ import (
 // CheckTestable refuses a key check of name: an unknown provider is a
 // *domainerr.NotFoundError listing the known ones, one without credentials
 // here a *domainerr.ConflictError saying where to set them.
-func (s *Service) CheckTestable(name string) error {
+func (s *Service) CheckTestable(name string) error { return s.CheckTestableWith(name, false) }
+
+// CheckTestableWith is CheckTestable for a tenant that may have stored
+// credentials of its own (stored), which make the provider testable
+// without the config's.
+func (s *Service) CheckTestableWith(name string, stored bool) error {
 	if _, ok := provider.Lookup(name); !ok {
 		known := make([]string, 0, len(provider.All))
 		for _, p := range provider.All {
@@ -26,7 +32,7 @@ func (s *Service) CheckTestable(name string) error {
 		}
 		return domainerr.NotFound(fmt.Sprintf("no provider %q; known providers: %s", name, strings.Join(known, ", ")))
 	}
-	if !s.configured(name) {
+	if !stored && !s.configured(name) {
 		return domainerr.Conflict(name + " is not configured: set its credentials under providers." + name +
 			" in the nexusapi extension's config to test it")
 	}
@@ -50,12 +56,12 @@ type CheckResult struct {
 // provider_gauges), and returns its outcome; the message is redacted
 // first. Pass a context the caller's leaving does not cancel: a check that
 // ran must be in the history.
-func (s *Service) Record(ctx context.Context, name string, checkedAt time.Time, ch providerclient.Check) (CheckResult, error) {
+func (s *Service) Record(ctx context.Context, tenant, name string, checkedAt time.Time, ch providerclient.Check) (CheckResult, error) {
 	ch.Message = s.redact(ch.Message)
 	if ch.Class == "" {
 		ch.Class = schema.HealthClassOK
 	}
-	if err := s.recordCheck(ctx, name, checkedAt, ch); err != nil {
+	if err := s.recordCheck(ctx, tenant, name, checkedAt, ch); err != nil {
 		return CheckResult{}, err
 	}
 	at := checkedAt.Format(time.RFC3339Nano)
@@ -77,14 +83,14 @@ func (s *Service) Record(ctx context.Context, name string, checkedAt time.Time, 
 
 // recordCheck stores a check as the receiver's checks are stored: a
 // provider_health row, and its rate limits in provider_gauges.
-func (s *Service) recordCheck(ctx context.Context, name string, at time.Time, ch providerclient.Check) error {
+func (s *Service) recordCheck(ctx context.Context, tenant, name string, at time.Time, ch providerclient.Check) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	hb, err := s.store.PrepareBatch(ctx, schema.TableProviderHealth, store.ProviderHealthColumns)
+	hb, err := s.store.PrepareBatch(ctx, schema.TableProviderHealth, append(slices.Clone(store.ProviderHealthColumns), "tenant"))
 	if err != nil {
 		return fmt.Errorf("prepare provider_health insert: %w", err)
 	}
-	if err := hb.Append(at, name, ch.Up, ch.Class, uint16(min(max(ch.HTTPStatus, 0), 65535)), durationMs(ch.Latency), ch.Message); err != nil {
+	if err := hb.Append(at, name, ch.Up, ch.Class, uint16(min(max(ch.HTTPStatus, 0), 65535)), durationMs(ch.Latency), ch.Message, tenant); err != nil {
 		_ = hb.Abort()
 		return fmt.Errorf("append provider_health row: %w", err)
 	}
@@ -94,7 +100,7 @@ func (s *Service) recordCheck(ctx context.Context, name string, at time.Time, ch
 	if len(ch.RateLimits) == 0 {
 		return nil
 	}
-	gb, err := s.store.PrepareBatch(ctx, schema.TableProviderGauges, store.ProviderGaugeColumns)
+	gb, err := s.store.PrepareBatch(ctx, schema.TableProviderGauges, append(slices.Clone(store.ProviderGaugeColumns), "tenant"))
 	if err != nil {
 		return fmt.Errorf("prepare provider_gauges insert: %w", err)
 	}
@@ -106,7 +112,7 @@ func (s *Service) recordCheck(ctx context.Context, name string, at time.Time, ch
 			if p.value < 0 { // not announced
 				continue
 			}
-			if err := gb.Append(at, name, "", p.name, "", rl.Scope, rl.Endpoint, decimal.NewFromInt(p.value)); err != nil {
+			if err := gb.Append(at, name, "", p.name, "", rl.Scope, rl.Endpoint, decimal.NewFromInt(p.value), tenant); err != nil {
 				_ = gb.Abort()
 				return fmt.Errorf("append provider_gauges row: %w", err)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nexus-otel/nexus/internal/domainerr"
 	providerclient "github.com/nexus-otel/nexus/internal/providers/provider"
+	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/storetest"
 )
 
@@ -29,7 +30,7 @@ func TestRecordedCheckIsListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Now().UTC().Truncate(time.Millisecond)
-	res, err := svc.Record(t.Context(), "openai", at, providerclient.Check{Up: true, HTTPStatus: 200, Latency: 150 * time.Millisecond,
+	res, err := svc.Record(t.Context(), schema.DefaultTenant, "openai", at, providerclient.Check{Up: true, HTTPStatus: 200, Latency: 150 * time.Millisecond,
 		Message: "key sk-secret ok", RateLimits: []providerclient.RateLimit{{Scope: "requests", Limit: 100, Remaining: 25}}})
 	if err != nil || res.Class != "ok" || res.Message != "key [redacted] ok" || *res.RateLimits[0].Headroom != 0.25 {
 		t.Fatalf("record: %+v %v", res, err)

@@ -101,6 +101,15 @@ func TestTenantCredentialsThroughTheAPI(t *testing.T) {
 	if _, err := col.waitForCount("SELECT count() > 0 FROM nexus.provider_health WHERE tenant = 'acme' AND provider = 'openai'", "1", 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// The key check on request uses the tenant's key too, and records
+	// its health under the tenant.
+	before := seen.count(first)
+	var check struct {
+		Up bool `json:"up"`
+	}
+	if code := apiData(t, col, "POST", k.Key, "/api/v1/providers/openai/test", nil, &check); code != 200 || !check.Up || seen.count(first) <= before {
+		t.Fatalf("key check with the tenant's credentials: HTTP %d %+v (seen %d, was %d)", code, check, seen.count(first), before)
+	}
 	// Write-only: the answer is a fingerprint, the store holds no usable
 	// secret.
 	if code, _, raw := apiDo(t, col, k.Key, "GET", "/api/v1/providers/openai/credentials", nil); code != 200 || strings.Contains(string(raw), first) {
@@ -128,7 +137,7 @@ func TestTenantCredentialsThroughTheAPI(t *testing.T) {
 	if err := os.WriteFile(col.config, []byte(rotated), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before := seen.count(second)
+	before = seen.count(second)
 	col.start()
 	if !strings.Contains(col.out.String(), "re-sealed") {
 		t.Errorf("rotation not reported:\n%s", col.out)
