@@ -94,8 +94,10 @@ func auditAction(pattern string) (action, resourceType string) {
 func (a *api) audited(w http.ResponseWriter, r *http.Request, pattern string, h handlerFunc) {
 	action, resourceType := auditAction(pattern)
 	note := &auditNote{action: action, resourceType: resourceType, resourceID: firstPathValue(r)}
-	if note.resourceID != "" && r.Method != http.MethodPost {
-		note.before = a.currentState(r)
+	if note.resourceID != "" {
+		// The resource as it was: a PUT, PATCH or DELETE of /x/{id} reads
+		// /x/{id}, an action POST /x/{id}/verb reads /x/{id} too.
+		note.before = a.currentState(r, r.Method == http.MethodPost)
 	}
 	body := &boundedBuffer{max: int(a.cfg.MaxBodyBytes)}
 	r.Body = struct {
@@ -126,7 +128,11 @@ func (a *api) audited(w http.ResponseWriter, r *http.Request, pattern string, h 
 		// What was asked, for a refused write.
 		after = json.RawMessage(body.Bytes())
 	}
-	e := a.auditEntry(r, principalOf(r.Context()), tenantOf(r.Context()), note.action, outcome, "")
+	tenant := tenantOf(r.Context())
+	if installationWrite(pattern, keyOf(r.Context())) {
+		tenant = ""
+	}
+	e := a.auditEntry(r, principalOf(r.Context()), tenant, note.action, outcome, "")
 	e.ResourceType, e.ResourceID = note.resourceType, note.resourceID
 	e.Before, e.After = audit.Mask(note.before), audit.Mask(after)
 	if outcome != "success" {
@@ -177,11 +183,27 @@ func (a *api) appendAudit(ctx context.Context, e audit.Entry) {
 	}
 }
 
+// installationWrite tells a write about the installation rather than one
+// tenant: tenants, the credentials' key, and people as an installation
+// admin manages them. Their entries go to the installation's trail ("").
+func installationWrite(pattern string, k apiKey) bool {
+	_, path, _ := strings.Cut(pattern, " ")
+	return strings.HasPrefix(path, "/api/v1/tenants") || strings.HasPrefix(path, "/api/v1/credentials/") ||
+		(strings.HasPrefix(path, "/api/v1/users") && k.InstallationAdmin)
+}
+
 // currentState reads the resource r is about to change through the
-// route's own GET, as the caller would see it; nil when there is none.
-func (a *api) currentState(r *http.Request) any {
+// route's own GET (parent: the GET of the path without its last segment,
+// for an action route), as the caller would see it; nil when there is none.
+func (a *api) currentState(r *http.Request, parent bool) any {
 	get := r.Clone(r.Context())
 	get.Method, get.Body, get.ContentLength = http.MethodGet, http.NoBody, 0
+	if parent {
+		u := *get.URL
+		u.Path = u.Path[:max(strings.LastIndex(u.Path, "/"), 0)]
+		u.RawPath = ""
+		get.URL = &u
+	}
 	if _, pattern := a.mux.Handler(get); pattern == "" || !strings.HasPrefix(pattern, "GET ") || strings.HasSuffix(pattern, "/api/") {
 		return nil
 	}

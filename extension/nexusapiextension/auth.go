@@ -55,6 +55,16 @@ func (a *api) signIn(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, apiErr)
 		return
 	}
+	var missing []FieldError
+	for _, f := range []struct{ name, v string }{{"email", req.Email}, {"password", req.Password}} {
+		if f.v == "" {
+			missing = append(missing, FieldError{Field: f.name, Message: "required"})
+		}
+	}
+	if missing != nil {
+		writeError(w, r, badRequest("invalid sign-in", missing...))
+		return
+	}
 	u, err := a.users.Authenticate(r.Context(), req.Email, req.Password)
 	anon := principal{ActorType: "anonymous", Via: "password"}
 	var locked *users.LockedError
@@ -151,9 +161,9 @@ func (a *api) currentSession(w http.ResponseWriter, r *http.Request) *APIError {
 // listSessions is the caller's own open sessions.
 func (a *api) listSessions(w http.ResponseWriter, r *http.Request) *APIError {
 	p := principalOf(r.Context())
-	out := a.sessions.List(p.UserID)
-	if p.UserID == "" {
-		out = nil
+	out := []sessions.Session{}
+	if p.UserID != "" {
+		out = append(out, a.sessions.List(p.UserID)...)
 	}
 	writeData(w, http.StatusOK, out, nil)
 	return nil

@@ -2,7 +2,9 @@ package nexusapiextension
 
 import (
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/nexus-otel/nexus/internal/credentials"
 )
@@ -41,9 +43,22 @@ func (a *api) getCredentials(w http.ResponseWriter, r *http.Request) *APIError {
 }
 
 func (a *api) putCredentials(w http.ResponseWriter, r *http.Request) *APIError {
-	var values map[string]string
-	if apiErr := decodeBody(r, 64<<10, &values); apiErr != nil {
+	var body map[string]any
+	if apiErr := decodeBody(r, 64<<10, &body); apiErr != nil {
 		return apiErr
+	}
+	values := make(map[string]string, len(body))
+	var bad []FieldError
+	for _, name := range slices.Sorted(maps.Keys(body)) {
+		s, ok := body[name].(string)
+		if !ok {
+			bad = append(bad, FieldError{Field: name, Message: "must be a string"})
+			continue
+		}
+		values[name] = s
+	}
+	if bad != nil {
+		return badRequest("invalid credentials", bad...)
 	}
 	tenant, name := tenantOf(r.Context()), r.PathValue("name")
 	before, had, err := a.credentials.Info(r.Context(), tenant, name)
@@ -82,6 +97,7 @@ func (a *api) rotateCredentials(w http.ResponseWriter, r *http.Request) *APIErro
 	if err != nil {
 		return a.credentialsError(r, "re-seal provider credentials", err)
 	}
+	auditAs(r, "credentials.rotate")
 	noteAudit(r, "credentials", "", nil, map[string]int{"resealed": n})
 	writeData(w, http.StatusOK, map[string]int{"resealed": n}, nil)
 	return nil

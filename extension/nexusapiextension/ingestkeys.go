@@ -53,6 +53,7 @@ func (a *api) ingestKeyRoutes() {
 		if err != nil {
 			return a.domainError(r, "create ingest key", err)
 		}
+		noteAudit(r, "ingest-keys", k.ID, nil, k)
 		// The secret is in this answer and nowhere else, ever.
 		writeData(w, http.StatusCreated, createdIngestKey{k, secret}, nil)
 		return nil

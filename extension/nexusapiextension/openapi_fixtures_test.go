@@ -12,11 +12,16 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/oauth2-proxy/mockoidc"
 	"github.com/shopspring/decimal"
+	"go.opentelemetry.io/collector/config/configopaque"
 
 	"github.com/nexus-otel/nexus/internal/alerting"
+	"github.com/nexus-otel/nexus/internal/apikeys"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/notify"
+	"github.com/nexus-otel/nexus/internal/schema"
+	"github.com/nexus-otel/nexus/internal/sso"
 )
 
 // configRuleFixture is the id of the one rule in the probed collector's
@@ -41,10 +46,25 @@ type fixtures struct {
 	// success is the query of an operation's success probe, where it
 	// needs one.
 	success map[string]url.Values
+	// People (openapi_fixtures_test.go's people): a person who signs in,
+	// a key of theirs, their last session, and the identity provider.
+	person, personKey, personEmail, personPassword string
+	lastSession                                    *browserSession
+	idp                                            *oidcIdP
+	// byPerson are the operations probed with the person's key: the
+	// routes about the caller themself, for which a service account's
+	// key has no person.
+	byPerson map[string]bool
+	// extra are further probes of an operation: answers that only
+	// another caller or another request gets.
+	extra map[string]func(operation) []probe
+	// successes make the success probe of an operation that needs more
+	// than a key: a browser session, a sign-on flow under way.
+	successes map[string]func(operation) probe
 }
 
-func newFixtures(t *testing.T, ta *testAPI, doc *openapi3.T) *fixtures {
-	fx := &fixtures{t: t, ta: ta, doc: doc,
+func newFixtures(t *testing.T, ta *testAPI, doc *openapi3.T, idp *oidcIdP) *fixtures {
+	fx := &fixtures{t: t, ta: ta, doc: doc, idp: idp,
 		keys: map[string]string{roleViewer: ta.key(roleViewer), roleEditor: ta.key(roleEditor), roleAdmin: ta.admin}}
 	// Calls of every sort, so that lists, stats, summaries and trends
 	// answer rows to check and not only empty arrays.
@@ -109,7 +129,26 @@ func newFixtures(t *testing.T, ta *testAPI, doc *openapi3.T) *fixtures {
 		},
 		// withProviders leaves Exa without credentials.
 		"POST /api/v1/providers/{name}/test": func(operation) probe { return probe{params: map[string]string{"name": "exa"}} },
+		"POST /api/v1/users": func(o operation) probe {
+			taken := fx.email("taken")
+			fx.create("/api/v1/users", ta.admin, map[string]any{"email": taken, "name": "Taken"})
+			return probe{body: fx.with(o.example(), "email", taken)}
+		},
+		// The first installation admin is the last active one.
+		"POST /api/v1/users/{id}/deactivate": func(operation) probe {
+			u, _ := ta.api.users.ByEmail(ta.api.cfg.SignIn.AdminEmail)
+			return probe{params: map[string]string{"id": u.ID}}
+		},
+		// The identity provider's default person is linked at a first
+		// sign-on; another identity with their email is refused.
+		"GET /api/v1/auth/oidc/callback": func(operation) probe {
+			fx.ssoSignIn()
+			cookie, q := fx.ssoFlow(&mockoidc.MockUser{Subject: "someone-else", Email: mockoidc.DefaultUser().Email, EmailVerified: true,
+				Groups: []string{"engineering"}})
+			return probe{query: q, header: http.Header{"Cookie": {cookie}}}
+		},
 	}
+	fx.people()
 	fx.limits = map[string]func() probe{"GET /api/v1/stream": fx.streamCap}
 	// A data-protection request names its subject.
 	fx.success = map[string]url.Values{
@@ -173,6 +212,21 @@ func (fx *fixtures) params(o operation) map[string]string {
 		return map[string]string{"id": fx.create("/api/v1/ingest-keys", fx.ta.admin, map[string]any{"name": fx.name("ingest key")})}
 	case o.path == "/api/v1/providers/{name}/test":
 		return map[string]string{"name": "openai"}
+	case o.path == "/api/v1/providers/{name}/credentials":
+		if e := fx.ta.do("PUT", "/api/v1/providers/openai/credentials", fx.ta.admin, map[string]string{"admin_key": "sk-admin-fixture"}); e.status != 200 {
+			fx.t.Errorf("store credentials: %d %+v", e.status, e.Error)
+		}
+		return map[string]string{"name": "openai"}
+	case o.path == "/api/v1/auth/sessions/{id}":
+		s, err := fx.ta.api.sessions.Lookup(context.Background(), fx.signIn().secret)
+		if err != nil {
+			fx.t.Errorf("look the session up: %v", err)
+		}
+		return map[string]string{"id": s.ID}
+	case strings.HasPrefix(o.path, "/api/v1/users/{id}/"):
+		return map[string]string{"id": fx.create("/api/v1/users", fx.ta.admin, map[string]any{"email": fx.email("user"), "name": fx.name("user")})}
+	case strings.HasPrefix(o.path, "/api/v1/users/{id}"):
+		return map[string]string{"id": fx.person}
 	}
 	fx.t.Errorf("%s: no fixture for its path parameters: add one to fixtures.params", o.id())
 	return nil
@@ -186,6 +240,24 @@ func (fx *fixtures) create(path, key string, body any) string {
 		fx.t.Errorf("POST %s: %d %+v", path, e.status, e.Error)
 	}
 	return v.ID
+}
+
+// email is an address no other fixture has.
+func (fx *fixtures) email(what string) string {
+	fx.n++
+	return what + "-" + strconv.Itoa(fx.n) + "@example.com"
+}
+
+// with is the body ex with field set to v.
+func (fx *fixtures) with(ex map[string]any, field string, v any) []byte {
+	c := map[string]any{field: v}
+	for k, x := range ex {
+		if k != field {
+			c[k] = x
+		}
+	}
+	b, _ := json.Marshal(c)
+	return b
 }
 
 func (fx *fixtures) budget() string { return fx.budgetNamed(fx.name("budget")) }
@@ -290,5 +362,146 @@ func (fx *fixtures) checkStream(t *testing.T, o operation, resp *http.Response) 
 			}
 			seen[event] = true
 		}
+	}
+}
+
+// people makes the person the documented sign-in example names, a viewer
+// of the default tenant, and a key of theirs, and says how the routes
+// about people and sessions are probed: with the person's key or session
+// where a service account's key has no person, and that key for what it
+// is answered then.
+func (fx *fixtures) people() {
+	ta := fx.ta
+	ex := operation{op: fx.doc.Paths.Value("/api/v1/auth/sign-in").Post}.example()
+	fx.personEmail, _ = ex["email"].(string)
+	fx.personPassword, _ = ex["password"].(string)
+	fx.person = fx.create("/api/v1/users", ta.admin, map[string]any{"email": fx.personEmail, "name": "Pat Smith",
+		"password": fx.personPassword, "roles": map[string]string{schema.DefaultTenant: roleViewer}})
+	_, secret, err := ta.api.keys.Create(context.Background(), apikeys.NewKey{Name: "pat's key", Role: roleViewer, OwnerUser: fx.person}, "")
+	if err != nil {
+		fx.t.Fatalf("create the person's key: %v", err)
+	}
+	fx.personKey = secret
+	fx.byPerson = map[string]bool{"POST /api/v1/auth/sign-out-everywhere": true, "GET /api/v1/auth/sessions": true,
+		"DELETE /api/v1/auth/sessions/{id}": true, "GET /api/v1/users/me": true, "GET /api/v1/users/{id}": true, "PATCH /api/v1/users/{id}": true}
+	service := fx.keys[roleViewer]
+	noPerson := func(want int, fields ...string) func(operation) []probe {
+		return func(operation) []probe {
+			return []probe{{name: "a service account's key", key: service, want: want, fields: fields, doc: docAccepts}}
+		}
+	}
+	fx.extra = map[string]func(operation) []probe{
+		"POST /api/v1/auth/sign-in": func(operation) []probe {
+			return []probe{{name: "wrong password", body: []byte(`{"email": "nobody@example.com", "password": "not the password"}`), want: 401, doc: docAccepts}}
+		},
+		"POST /api/v1/auth/sign-out":            noPerson(400, "session"),
+		"GET /api/v1/auth/session":              noPerson(400, "session"),
+		"POST /api/v1/auth/sign-out-everywhere": noPerson(400, "user"),
+		"GET /api/v1/auth/sessions":             noPerson(200),
+		"GET /api/v1/users/me":                  noPerson(404),
+		"PATCH /api/v1/users/{id}": func(operation) []probe {
+			return []probe{{name: "own roles", key: fx.personKey, params: map[string]string{"id": fx.person},
+				body: []byte(`{"roles": {"default": "admin"}}`), want: 403, doc: docAccepts}}
+		},
+		"GET /api/v1/auth/oidc/callback": func(operation) []probe {
+			return []probe{{name: "no sign-on flow", query: url.Values{"state": {"s"}, "code": {"c"}}, want: 401, doc: docAccepts}}
+		},
+	}
+	fx.successes = map[string]func(operation) probe{
+		"POST /api/v1/auth/sign-out": func(operation) probe { return probe{header: fx.signIn().header(true, "")} },
+		"GET /api/v1/auth/session":   func(operation) probe { return probe{header: fx.session().header(false, "")} },
+		"GET /api/v1/auth/oidc/callback": func(operation) probe {
+			cookie, q := fx.ssoFlow(nil)
+			return probe{query: q, header: http.Header{"Cookie": {cookie}}}
+		},
+	}
+}
+
+// browserSession is the person signed in from a browser: the cookie's
+// secret and the session's CSRF token.
+type browserSession struct{ secret, csrf string }
+
+// header is what the browser sends: its cookie, the CSRF token with a
+// write, and the tenant it picks ("" for its default).
+func (s browserSession) header(write bool, tenant string) http.Header {
+	h := http.Header{"Cookie": {sessionCookie + "=" + s.secret}}
+	if write {
+		h.Set(csrfHeader, s.csrf)
+	}
+	if tenant != "" {
+		h.Set(tenantHeader, tenant)
+	}
+	return h
+}
+
+// signIn signs the person in anew.
+func (fx *fixtures) signIn() browserSession {
+	e := fx.ta.do("POST", "/api/v1/auth/sign-in", "", map[string]string{"email": fx.personEmail, "password": fx.personPassword})
+	var v struct {
+		CSRFToken string `json:"csrfToken"`
+	}
+	if e.status != 200 || json.Unmarshal(e.Data, &v) != nil || v.CSRFToken == "" {
+		fx.t.Fatalf("sign in: %d %+v %s", e.status, e.Error, e.Data)
+	}
+	for _, c := range (&http.Response{Header: e.header}).Cookies() {
+		if c.Name == sessionCookie && c.Value != "" && c.HttpOnly && c.SameSite == http.SameSiteStrictMode {
+			return browserSession{secret: c.Value, csrf: v.CSRFToken}
+		}
+	}
+	fx.t.Fatalf("sign-in set no HttpOnly, SameSite=Strict %s cookie: %v", sessionCookie, e.header["Set-Cookie"])
+	return browserSession{}
+}
+
+// session is a live session of the person: the last one while it lasts
+// (sign-in hashes a password: not once per probe).
+func (fx *fixtures) session() browserSession {
+	if s := fx.lastSession; s != nil {
+		if _, err := fx.ta.api.sessions.Lookup(context.Background(), s.secret); err == nil {
+			return *s
+		}
+	}
+	s := fx.signIn()
+	fx.lastSession = &s
+	return s
+}
+
+// probedSignOn is the oidc block of the probed collector (c): single
+// sign-on through idp (people_oidc_test.go), its people in group
+// engineering viewers of the default tenant.
+func probedSignOn(c *Config, idp *oidcIdP) oidcConfig {
+	return oidcConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: configopaque.String(idp.ClientSecret),
+		RedirectURL: "http://" + c.NetAddr.Endpoint + "/api/v1/auth/oidc/callback",
+		Scopes:      []string{"openid", "email", "profile", "groups"},
+		Roles:       []sso.RoleMapping{{Claim: "groups", Value: "engineering", Tenant: schema.DefaultTenant, Role: roleViewer}}}
+}
+
+// ssoFlow plays a browser starting single sign-on as user (queued at the
+// identity provider; nil: its default person), up to the provider's
+// redirect back (people_oidc_test.go): the flow's cookie, and the query
+// the callback gets.
+func (fx *fixtures) ssoFlow(user mockoidc.User) (string, url.Values) {
+	if user != nil {
+		fx.idp.QueueUser(user)
+	}
+	back, flow := startSignOn(fx.t, fx.ta, fx.idp, oidcBrowser(fx.t))
+	u, err := url.Parse(back)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	return flow.Name + "=" + flow.Value, u.Query()
+}
+
+// ssoSignIn signs the identity provider's default person in.
+func (fx *fixtures) ssoSignIn() {
+	cookie, q := fx.ssoFlow(nil)
+	req, _ := http.NewRequest("GET", fx.ta.base+"/api/v1/auth/oidc/callback?"+q.Encode(), nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		fx.t.Errorf("single sign-on: %d", resp.StatusCode)
 	}
 }

@@ -3,6 +3,7 @@ package nexusapiextension
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
+	"github.com/nexus-otel/nexus/internal/credentials"
 	"github.com/nexus-otel/nexus/internal/providers/providertest"
 )
 
@@ -42,7 +44,9 @@ type probe struct {
 	// fields, for a 400, are the fields its details must name (all of
 	// them, in any order); empty accepts any.
 	fields []string
-	doc    docCheck
+	// code is the error code wanted ("" any).
+	code string
+	doc  docCheck
 }
 
 // operation is one documented operation and what its probes need.
@@ -55,9 +59,10 @@ type operation struct {
 
 func (o operation) id() string { return o.method + " " + o.path }
 
-// ok is the operation's documented success status.
+// ok is the operation's documented success status: a 2xx, else the
+// redirect of a route a browser navigates to.
 func (o operation) ok() int {
-	for code := 200; code < 300; code++ {
+	for code := 200; code < 400; code++ {
 		if o.op.Responses.Status(code) != nil {
 			return code
 		}
@@ -87,9 +92,22 @@ func (o operation) required() []string {
 			walk(part.Value)
 		}
 	}
-	walk(o.op.RequestBody.Value.Content.Get("application/json").Schema.Value)
+	walk(o.bodySchema())
 	slices.Sort(out)
 	return out
+}
+
+func (o operation) bodySchema() *openapi3.Schema {
+	return o.op.RequestBody.Value.Content.Get("application/json").Schema.Value
+}
+
+// maxBody is the largest body the operation takes: its x-max-body-bytes
+// where it has its own bound, else max_body_bytes.
+func (o operation) maxBody() int {
+	if n, ok := o.op.Extensions["x-max-body-bytes"].(float64); ok {
+		return int(n)
+	}
+	return openAPIMaxBody
 }
 
 func operations(doc *openapi3.T) []operation {
@@ -149,9 +167,11 @@ func (o operation) streams() bool {
 }
 
 // probesFor builds the probes of o: the cheap error answers of every
-// operation (no key, a role too low, each bad parameter, bad bodies, an
-// oversized body, an unknown id), its conflicts (fx.conflicts) and its
-// success.
+// operation (no key, a role too low, a signed-in person without a role in
+// the tenant or without the CSRF token, each bad parameter, bad bodies, an
+// oversized body, an unknown id), its other answers (fx.extra), its
+// conflicts (fx.conflicts) and its success (fx.successes where it needs
+// more than a key).
 func (fx *fixtures) probesFor(o operation) []probe {
 	params := fx.params(o)
 	var body []byte
@@ -161,6 +181,16 @@ func (fx *fixtures) probesFor(o operation) []probe {
 	var out []probe
 	if o.role != "none" {
 		out = append(out, probe{name: "no key", params: params, body: body, want: 401})
+		// Every route takes a browser session too: it confines and
+		// authorises like a key, and its writes need the CSRF token.
+		s := fx.session()
+		write := o.method != http.MethodGet
+		out = append(out, probe{name: "signed in, no role in the tenant", params: params, body: body, header: s.header(write, "nowhere"),
+			want: 403, code: "FORBIDDEN", doc: docAccepts})
+		if write {
+			out = append(out, probe{name: "signed in, no CSRF token", params: params, body: body, header: s.header(false, ""),
+				want: 403, code: "CSRF_FAILED", doc: docAccepts})
+		}
 	}
 	if below := roleRank[o.role] - 1; below >= 1 {
 		for role, rank := range roleRank {
@@ -170,6 +200,9 @@ func (fx *fixtures) probesFor(o operation) []probe {
 		}
 	}
 	key := fx.keys[o.role]
+	if fx.byPerson[o.id()] {
+		key = fx.personKey
+	}
 	for _, pr := range append(slices.Clone(o.item.Parameters), o.op.Parameters...) {
 		p := pr.Value
 		bad, ok := invalidValue(p.Schema.Value)
@@ -206,10 +239,15 @@ func (fx *fixtures) probesFor(o operation) []probe {
 		out = append(out,
 			probe{name: "body not an object", key: key, params: params, body: []byte(`[]`), want: 400, fields: []string{"body"}, doc: docRejects},
 			probe{name: "unknown field", key: key, params: params, body: []byte(`{"bogusField": 1}`), want: 400, fields: []string{"bogusField"}, doc: docRejects},
-			probe{name: "body too large", key: key, params: params, body: []byte(`{"name": "` + strings.Repeat("a", 2*openAPIMaxBody) + `"}`), want: 413})
-		if req := o.required(); len(req) > 0 {
+			probe{name: "body too large", key: key, params: params, body: []byte(`{"name": "` + strings.Repeat("a", 2*o.maxBody()) + `"}`), want: 413})
+		switch req := o.required(); {
+		case len(req) > 0:
 			out = append(out, probe{name: "required fields", key: key, params: fx.params(o), body: []byte(`{}`), want: 400, fields: req, doc: docRejects})
-		} else {
+		case o.bodySchema().MinProps > 0:
+			// A map of fields (provider credentials): which are required
+			// depends on the path, so the answer names whichever.
+			out = append(out, probe{name: "empty object", key: key, params: fx.params(o), body: []byte(`{}`), want: 400, doc: docRejects})
+		default:
 			out = append(out, probe{name: "empty body", key: key, params: fx.params(o), body: []byte(`{}`), want: o.ok(), doc: docAccepts})
 		}
 	}
@@ -220,12 +258,20 @@ func (fx *fixtures) probesFor(o operation) []probe {
 		}
 		out = append(out, probe{name: "unknown " + strings.Join(slices.Sorted(mapKeys(params)), ","), key: key, params: unknown, body: body, want: 404, doc: docAccepts})
 	}
+	if x := fx.extra[o.id()]; x != nil {
+		out = append(out, x(o)...)
+	}
 	if c := fx.conflicts[o.id()]; c != nil {
 		pb := c(o)
 		pb.name, pb.key, pb.want, pb.doc = "conflict", key, 409, docAccepts
 		out = append(out, pb)
 	}
-	return append(out, probe{name: "success", key: key, params: fx.params(o), query: fx.success[o.id()], body: body, want: o.ok(), doc: docAccepts})
+	success := probe{key: key, params: fx.params(o), query: fx.success[o.id()], body: body}
+	if s := fx.successes[o.id()]; s != nil {
+		success = s(o)
+	}
+	success.name, success.want, success.doc = "success", o.ok(), docAccepts
+	return append(out, success)
 }
 
 func mapKeys(m map[string]string) func(func(string) bool) {
@@ -273,7 +319,7 @@ func (fx *fixtures) run(t *testing.T, o operation, p probe) int {
 	streaming := o.streams()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := http.DefaultClient.Do(newReq(fx.ta.base).WithContext(ctx))
+	resp, err := noRedirects.Do(newReq(fx.ta.base).WithContext(ctx))
 	if err != nil {
 		t.Fatalf("%s: %v", p.name, err)
 	}
@@ -304,6 +350,12 @@ func (fx *fixtures) run(t *testing.T, o operation, p probe) int {
 	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
 		t.Errorf("%s: HTTP %d does not match the document: %v\n%s", p.name, resp.StatusCode, err, raw)
 	}
+	if p.code != "" {
+		var e struct{ Error *APIError }
+		if json.Unmarshal(raw, &e) != nil || e.Error == nil || e.Error.Code != p.code {
+			t.Errorf("%s: want error code %s: %s", p.name, p.code, raw)
+		}
+	}
 	if resp.StatusCode == 400 && len(p.fields) > 0 {
 		var e struct{ Error *APIError }
 		_ = json.Unmarshal(raw, &e)
@@ -327,7 +379,15 @@ func (fx *fixtures) run(t *testing.T, o operation, p probe) int {
 // stream's caps below.
 var notCheap = map[string]map[int]string{
 	"GET /api/v1/budgets/{id}/status": {400: "only when the period needs detail older than the rollups keep"},
+	"GET /api/v1/auth/oidc/login":     {404: "only without single sign-on, which the probed collector has"},
+	"GET /api/v1/auth/oidc/callback": {404: "only without single sign-on, which the probed collector has",
+		400: "only for an identity whose name or email the users store refuses"},
+	"PATCH /api/v1/users/{id}": {409: "only when an installation admin's change would leave none active; the probes go as a viewer person"},
 }
+
+// noRedirects answers a redirect as it is: the sign-on routes' answers
+// are their redirects, not the pages they lead to.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // openAPIMaxBody is max_body_bytes in these tests: small, so that a 413
 // costs a small body.
@@ -340,13 +400,20 @@ const openAPIMaxBody = 4096
 func TestOpenAPIStatuses(t *testing.T) {
 	doc := loadOpenAPI(t)
 	srv := providertest.New(t)
+	idp := startIdP(t)
+	// A key-encryption key, so that provider credentials can be stored.
+	t.Setenv(credentials.DefaultKEKEnv, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
 	ta := startAPI(t, freshDB("api_openapi_probe"), func(c *Config) {
 		withProviders(srv)(c)
 		c.MaxBodyBytes = openAPIMaxBody
 		c.Stream.MaxPerKey = 1
 		c.Alerting.Rules = []AlertRuleConfig{{ID: configRuleFixture, Name: "From the config", Kind: kindKeyInvalid}}
+		c.OIDC = probedSignOn(c, idp)
 	})
-	fx := newFixtures(t, ta, doc)
+	// The audit export is NDJSON: its lines are checked as the array the
+	// document describes them as, each line one JSON value.
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", ndjsonLines)
+	fx := newFixtures(t, ta, doc, idp)
 	produced := map[string]map[int]bool{}
 	probes := 0
 	for _, o := range operations(doc) {
@@ -373,4 +440,21 @@ func TestOpenAPIStatuses(t *testing.T) {
 		}
 	}
 	t.Logf("%d operations, %d probes", len(produced), probes)
+}
+
+// ndjsonLines decodes an NDJSON body into its lines' values.
+func ndjsonLines(body io.Reader, h http.Header, s *openapi3.SchemaRef, enc openapi3filter.EncodingFn) (any, error) {
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	lines := []any{}
+	for line := range bytes.Lines(raw) {
+		v, err := openapi3filter.JSONBodyDecoder(bytes.NewReader(line), h, s, enc)
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, v)
+	}
+	return lines, nil
 }

@@ -139,6 +139,14 @@ func (a *api) authenticateSession(r *http.Request, secret string) (apiKey, princ
 	if k.Role == "" {
 		return apiKey{}, p, &authError{APIError: forbidden("you have no role in tenant " + tenant), reason: "no role in tenant " + tenant}
 	}
+	if u.InstallationAdmin && tenant != schema.DefaultTenant {
+		// Admin everywhere, but only where there is a tenant.
+		if ok, err := a.tenants.Exists(r.Context(), tenant); err != nil {
+			return apiKey{}, p, &authError{APIError: unavailable("STORE_UNAVAILABLE", "tenants cannot be read now")}
+		} else if !ok {
+			return apiKey{}, p, &authError{APIError: forbidden("no tenant " + tenant), reason: "no tenant " + tenant}
+		}
+	}
 	return k, p, nil
 }
 

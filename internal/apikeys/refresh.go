@@ -2,11 +2,11 @@ package apikeys
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/refresh"
 	"github.com/nexus-otel/nexus/internal/schema"
 )
 
@@ -19,21 +19,7 @@ import (
 
 // fingerprint sums up the api_keys table (sql/api_keys_fingerprint.sql).
 func (ks *Store) fingerprint(ctx context.Context) (string, error) {
-	rows, err := ks.store.Query(ctx, schema.SQL(ks.store, "api_keys_fingerprint"), nil)
-	if err != nil {
-		return "", fmt.Errorf("read API keys' versions: %w", err)
-	}
-	defer rows.Close()
-	var fp string
-	if rows.Next() {
-		if err := rows.Scan(&fp); err != nil {
-			return "", fmt.Errorf("read API keys' versions: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("read API keys' versions: %w", err)
-	}
-	return fp, nil
+	return refresh.Scalar(ctx, ks.store, schema.SQL(ks.store, "api_keys_fingerprint"), nil, "API keys' versions")
 }
 
 // Refresh reloads the keys when the table changed; it reports whether the
@@ -70,35 +56,5 @@ func (ks *Store) Refresh(ctx context.Context) (bool, error) {
 // after each reload that replaced them. A failed read keeps the keys as
 // they were and is logged once until reads succeed again.
 func (ks *Store) RunRefresh(ctx context.Context, every time.Duration, changed func(), logger *zap.Logger) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		// A read never takes longer than a few refresh periods: a slow
-		// store must not pile up refreshes.
-		rctx, rcancel := context.WithTimeout(ctx, max(every*3, 5*time.Second))
-		replaced, err := ks.Refresh(rctx)
-		rcancel()
-		switch {
-		case err != nil && ctx.Err() == nil:
-			if !failing {
-				logger.Warn("cannot read API keys again; the keys as last read stay in force", zap.Error(err))
-			}
-			failing = true
-			continue
-		case err != nil:
-			return
-		case failing:
-			logger.Info("API keys are read again")
-			failing = false
-		}
-		if replaced {
-			changed()
-		}
-	}
+	refresh.Loop(ctx, every, "API keys", logger, ks.Refresh, changed)
 }

@@ -126,9 +126,20 @@ func maskValue(v any) any {
 		for i, inner := range x {
 			x[i] = maskValue(inner)
 		}
+	case string:
+		// Nexus's own secrets are recognisable by their prefix, whatever
+		// field carries them.
+		for _, p := range secretPrefixes {
+			if strings.HasPrefix(x, p) && len(x) >= len(p)+16 {
+				return "***"
+			}
+		}
 	}
 	return v
 }
+
+// secretPrefixes mark Nexus's secrets: API keys, ingest keys, sessions.
+var secretPrefixes = []string{"nxs_", "nxi_", "nxss_"}
 
 func marker(what string, n int) json.RawMessage {
 	return json.RawMessage(`{"` + what + `":true,"bytes":` + strconv.Itoa(n) + `}`)

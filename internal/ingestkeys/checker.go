@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/refresh"
 	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
@@ -98,51 +99,12 @@ func (c *Checker) refresh(ctx context.Context, force bool) (bool, error) {
 
 // fingerprint sums up the table (sql/ingest_keys_fingerprint.sql).
 func (c *Checker) fingerprint(ctx context.Context) (string, error) {
-	rows, err := c.store.Query(ctx, schema.SQL(c.store, "ingest_keys_fingerprint"), nil)
-	if err != nil {
-		return "", fmt.Errorf("read ingest keys' versions: %w", err)
-	}
-	defer rows.Close()
-	var fp string
-	if rows.Next() {
-		if err := rows.Scan(&fp); err != nil {
-			return "", fmt.Errorf("read ingest keys' versions: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("read ingest keys' versions: %w", err)
-	}
-	return fp, nil
+	return refresh.Scalar(ctx, c.store, schema.SQL(c.store, "ingest_keys_fingerprint"), nil, "ingest keys' versions")
 }
 
 // Run reads the keys every interval until ctx ends. A failed read keeps
 // the keys as they were (a store outage must not lock every sender out)
 // and is logged once until reads succeed again.
 func (c *Checker) Run(ctx context.Context, every time.Duration, logger *zap.Logger) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		// A slow store must not pile up refreshes.
-		rctx, cancel := context.WithTimeout(ctx, max(every*3, 5*time.Second))
-		_, err := c.Refresh(rctx)
-		cancel()
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return
-		case err != nil:
-			if !failing {
-				logger.Warn("cannot read ingest keys again; the keys as last read stay in force", zap.Error(err))
-			}
-			failing = true
-		case failing:
-			logger.Info("ingest keys are read again")
-			failing = false
-		}
-	}
+	refresh.Loop(ctx, every, "ingest keys", logger, c.Refresh, nil)
 }

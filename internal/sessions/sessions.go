@@ -72,10 +72,15 @@ const (
 type Session struct {
 	// ID is the public id (the first 16 hex characters of the secret's
 	// hash), for listing and revoking.
-	ID                                 string
-	UserID, Via, ClientAddr, UserAgent string
-	CreatedAt, ExpiresAt, LastSeenAt   time.Time
-	RevokedAt                          *time.Time
+	ID         string     `json:"id"`
+	UserID     string     `json:"userId"`
+	Via        string     `json:"via"`
+	ClientAddr string     `json:"clientAddr"`
+	UserAgent  string     `json:"userAgent"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	ExpiresAt  time.Time  `json:"expiresAt"`
+	LastSeenAt time.Time  `json:"lastSeenAt"`
+	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
 }
 
 // Options tune a Store; zero fields take their defaults.

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nexus-otel/nexus/internal/domainerr"
+	"github.com/nexus-otel/nexus/internal/refresh"
 	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
 )
@@ -144,22 +145,8 @@ func (s *Store) fetch(ctx context.Context, secret, h string) error {
 // writes a row a minute, so a busy installation reads its sessions again
 // about every refresh.
 func (s *Store) fingerprint(ctx context.Context) (string, error) {
-	rows, err := s.store.Query(ctx, "SELECT concat(toString(count()), '/', toString(max(version)), '/', "+
-		"toString(sum(cityHash64(id_hash, version)))) FROM "+schema.Table(s.store, Table), nil)
-	if err != nil {
-		return "", fmt.Errorf("read sessions' versions: %w", err)
-	}
-	defer rows.Close()
-	var fp string
-	if rows.Next() {
-		if err := rows.Scan(&fp); err != nil {
-			return "", fmt.Errorf("read sessions' versions: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("read sessions' versions: %w", err)
-	}
-	return fp, nil
+	return refresh.Scalar(ctx, s.store, "SELECT concat(toString(count()), '/', toString(max(version)), '/', "+
+		"toString(sum(cityHash64(id_hash, version)))) FROM "+schema.Table(s.store, Table), nil, "sessions' versions")
 }
 
 // Load reads the sessions from the store.
@@ -245,31 +232,7 @@ func (s *Store) mergeLocked(read map[string]*record, began, now time.Time) {
 // read keeps the sessions as they were and is logged once until reads
 // succeed again.
 func (s *Store) RunRefresh(ctx context.Context, every time.Duration, logger *zap.Logger) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		rctx, rcancel := context.WithTimeout(ctx, max(every*3, 5*time.Second))
-		_, err := s.Refresh(rctx)
-		rcancel()
-		switch {
-		case err != nil && ctx.Err() == nil:
-			if !failing {
-				logger.Warn("cannot read sessions again; the sessions as last read stay in force", zap.Error(err))
-			}
-			failing = true
-		case err != nil:
-			return
-		case failing:
-			logger.Info("sessions are read again")
-			failing = false
-		}
-	}
+	refresh.Loop(ctx, every, "sessions", logger, s.Refresh, nil)
 }
 
 // Revoke ends the session of public id. A session unknown, expired or

@@ -2,11 +2,11 @@ package users
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/refresh"
 	"github.com/nexus-otel/nexus/internal/schema"
 )
 
@@ -20,22 +20,8 @@ import (
 // version), which changes the count and the hash sum, even when another
 // collector's clock put its version below the newest.
 func (s *Store) fingerprint(ctx context.Context) (string, error) {
-	rows, err := s.store.Query(ctx, "SELECT concat(toString(count()), '/', toString(max(version)), '/', "+
-		"toString(sum(cityHash64(id, version)))) FROM "+schema.Table(s.store, Table), nil)
-	if err != nil {
-		return "", fmt.Errorf("read users' versions: %w", err)
-	}
-	defer rows.Close()
-	var fp string
-	if rows.Next() {
-		if err := rows.Scan(&fp); err != nil {
-			return "", fmt.Errorf("read users' versions: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("read users' versions: %w", err)
-	}
-	return fp, nil
+	return refresh.Scalar(ctx, s.store, "SELECT concat(toString(count()), '/', toString(max(version)), '/', "+
+		"toString(sum(cityHash64(id, version)))) FROM "+schema.Table(s.store, Table), nil, "users' versions")
 }
 
 // Refresh reloads the users when the table changed; it reports whether
@@ -71,31 +57,5 @@ func (s *Store) Refresh(ctx context.Context) (bool, error) {
 // keeps the users as they were and is logged once until reads succeed
 // again.
 func (s *Store) RunRefresh(ctx context.Context, every time.Duration, logger *zap.Logger) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		// A read never takes longer than a few refresh periods: a slow
-		// store must not pile up refreshes.
-		rctx, rcancel := context.WithTimeout(ctx, max(every*3, 5*time.Second))
-		_, err := s.Refresh(rctx)
-		rcancel()
-		switch {
-		case err != nil && ctx.Err() == nil:
-			if !failing {
-				logger.Warn("cannot read users again; the users as last read stay in force", zap.Error(err))
-			}
-			failing = true
-		case err != nil:
-			return
-		case failing:
-			logger.Info("users are read again")
-			failing = false
-		}
-	}
+	refresh.Loop(ctx, every, "users", logger, s.Refresh, nil)
 }
