@@ -51,6 +51,20 @@ func CostSource(s store.Store, scope Scope, segs []Segment, at time.Time, opts S
 	}
 	dims := ", " + strings.Join(ScopeFields, ", ") + ", "
 	parts := make([]string, 0, len(segs))
+	// Raw segments of one table (a range's two edges) are one read with
+	// both time ranges: each table read costs fixed work however few rows
+	// it finds.
+	rawRanges := map[string][]string{}
+	for i, seg := range segs {
+		if seg.Grain != GrainRaw {
+			continue
+		}
+		p := "s" + strconv.Itoa(i)
+		params[p+"_from"] = seg.From.UTC().Format("2006-01-02 15:04:05.000000000")
+		params[p+"_to"] = seg.To.UTC().Format("2006-01-02 15:04:05.000000000")
+		rawRanges[seg.Table()] = append(rawRanges[seg.Table()],
+			"timestamp >= {"+p+"_from:DateTime64(9, 'UTC')} AND timestamp < {"+p+"_to:DateTime64(9, 'UTC')}")
+	}
 	for i, seg := range segs {
 		p := "s" + strconv.Itoa(i)
 		fam := seg.Family
@@ -79,8 +93,11 @@ func CostSource(s store.Store, scope Scope, segs []Segment, at time.Time, opts S
 		}
 		attr := cols[0] + " AS customer, " + cols[1] + " AS user, " + cols[2] + " AS tag, "
 		if seg.Grain == GrainRaw {
-			params[p+"_from"] = seg.From.UTC().Format("2006-01-02 15:04:05.000000000")
-			params[p+"_to"] = seg.To.UTC().Format("2006-01-02 15:04:05.000000000")
+			ranges, first := rawRanges[seg.Table()]
+			if !first {
+				continue // read with the table's first raw segment
+			}
+			delete(rawRanges, seg.Table())
 			lat := ""
 			if opts.Latency {
 				lat = ", toUInt64(is_anomaly) AS anomalies, initializeAggregation('quantileTDigestState', toFloat64(duration_ns) / 1e6) AS latency"
@@ -88,7 +105,7 @@ func CostSource(s store.Store, scope Scope, segs []Segment, at time.Time, opts S
 			parts = append(parts, "SELECT toDateTime(timestamp, 'UTC') AS ts"+dims+attr+
 				"toUInt64(1) AS calls, toUInt64(status = 'error') AS errors, toUInt64(cost_status = 'unpriced') AS unpriced, "+
 				"input_tokens, output_tokens, CAST(ifNull(cost_usd, toDecimal64(0, 12)) AS Decimal(38, 12)) AS cost_usd"+lat+
-				" FROM "+Table(s, seg.Table())+" WHERE timestamp >= {"+p+"_from:DateTime64(9, 'UTC')} AND timestamp < {"+p+"_to:DateTime64(9, 'UTC')}"+cond)
+				" FROM "+Table(s, seg.Table())+" WHERE (("+strings.Join(ranges, ") OR (")+"))"+cond)
 			continue
 		}
 		params[p+"_from"] = seg.From.UTC().Format(time.DateTime)

@@ -83,8 +83,8 @@ func CoverFamily(fam Family, from, to time.Time, maxGrain int, horizon Horizons)
 			lo = h
 		}
 		if lo.Before(hi) {
-			left, okL := CoverFamily(fam, from, lo, g-1, horizon)
-			right, okR := CoverFamily(fam, hi, to, g-1, horizon)
+			left, okL := edgeOf(fam, from, lo, g, horizon)
+			right, okR := edgeOf(fam, hi, to, g, horizon)
 			out := append(left, Segment{Grain: g, From: lo, To: hi, Family: fam})
 			return append(out, right...), okL && okR
 		}
@@ -107,6 +107,19 @@ func CoverFamily(fam Family, from, to time.Time, maxGrain int, horizon Horizons)
 		return nil, false
 	}
 	return append([]Segment{{Grain: GrainRaw, From: from, To: to, Family: older}}, out...), true
+}
+
+// edgeOf covers [from, to), an edge of a segment of grain g. The partial
+// days at the ends of a customer's or user's range are read from the
+// family's recent raw calls in one piece when those reach back that far:
+// there one customer's day is a range of the key and a few rows, and every
+// table a read touches costs fixed work (planning, index analysis) that an
+// hour segment would add twice per range.
+func edgeOf(fam Family, from, to time.Time, g int, horizon Horizons) ([]Segment, bool) {
+	if recent := fam.Table(GrainRaw); g == GrainDay && recent != "" && from.Before(to) && !horizon.OfTable(recent).After(from) {
+		return []Segment{{Grain: GrainRaw, From: from, To: to, Family: fam}}, true
+	}
+	return CoverFamily(fam, from, to, g-1, horizon)
 }
 
 // MaxGrainFor is the coarsest grain whose buckets never straddle one of

@@ -94,20 +94,18 @@ func TestCoverFamily(t *testing.T) {
 		}
 	}
 	got, ok := CoverFamily(FamilyCustomer, from, to, GrainDay, Horizons{})
-	// Whole days from the customer's days, whole hours of the partial days
-	// from its hours, the partial hours from its recent raw calls.
+	// Whole days from the customer's days, the partial days whole from its
+	// recent raw calls.
 	want := []Segment{
-		{GrainRaw, from, ts("2026-10-05T11:00:00Z"), FamilyCustomer},
-		{GrainHour, ts("2026-10-05T11:00:00Z"), ts("2026-10-06T00:00:00Z"), FamilyCustomer},
+		{GrainRaw, from, ts("2026-10-06T00:00:00Z"), FamilyCustomer},
 		{GrainDay, ts("2026-10-06T00:00:00Z"), ts("2026-10-08T00:00:00Z"), FamilyCustomer},
-		{GrainHour, ts("2026-10-08T00:00:00Z"), ts("2026-10-08T11:00:00Z"), FamilyCustomer},
-		{GrainRaw, ts("2026-10-08T11:00:00Z"), to, FamilyCustomer},
+		{GrainRaw, ts("2026-10-08T00:00:00Z"), to, FamilyCustomer},
 	}
 	if !ok || len(got) != len(want) {
 		t.Fatalf("customer cover: %v %+v", ok, got)
 	}
 	for i := range want {
-		if got[i] != want[i] || got[i].Table() != [...]string{TableCallsByCustomer, TableCallsCustomer1h, TableCallsCustomer1d, TableCallsCustomer1h, TableCallsByCustomer}[i] {
+		if got[i] != want[i] || got[i].Table() != [...]string{TableCallsByCustomer, TableCallsCustomer1d, TableCallsByCustomer}[i] {
 			t.Errorf("segment %d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
@@ -118,15 +116,20 @@ func TestCoverFamily(t *testing.T) {
 	// read from raw calls.
 	h[tableIndex(TableCallsCustomer1h)] = ts("2026-10-07T00:00:00Z")
 	got, _ = CoverFamily(FamilyCustomer, from, to, GrainDay, h)
-	if len(got) != 4 || got[0].Grain != GrainRaw || !got[0].To.Equal(ts("2026-10-07T00:00:00Z")) {
+	if len(got) != 3 || got[0].Grain != GrainRaw || !got[0].To.Equal(ts("2026-10-07T00:00:00Z")) {
 		t.Errorf("customer horizon: %+v", got)
+	}
+	// An hourly series keeps the hour rollup: only a day's edges skip it.
+	got, _ = CoverFamily(FamilyCustomer, from, to, GrainHour, Horizons{})
+	if len(got) != 3 || got[1].Table() != TableCallsCustomer1h || got[0].Table() != TableCallsByCustomer {
+		t.Errorf("customer hours: %+v", got)
 	}
 	// Past the recent calls' horizon, raw calls are api_calls'.
 	h[tableIndex(TableCallsByCustomer)] = ts("2026-10-06T12:00:00Z")
 	got, _ = CoverFamily(FamilyCustomer, from, to, GrainDay, h)
-	if len(got) != 5 || got[0].Table() != TableCalls || got[0].Family != FamilyRaw || !got[0].To.Equal(ts("2026-10-06T12:00:00Z")) ||
+	if len(got) != 4 || got[0].Table() != TableCalls || got[0].Family != FamilyRaw || !got[0].To.Equal(ts("2026-10-06T12:00:00Z")) ||
 		got[1].Table() != TableCallsByCustomer || !got[1].From.Equal(ts("2026-10-06T12:00:00Z")) || !got[1].To.Equal(ts("2026-10-07T00:00:00Z")) ||
-		got[4].Table() != TableCallsByCustomer {
+		got[3].Table() != TableCallsByCustomer {
 		t.Errorf("recent calls' horizon: %+v", got)
 	}
 	h[tableIndex(TableCallsByCustomer)] = ts("2026-10-09T00:00:00Z")

@@ -69,3 +69,25 @@ func TestCustomerReadsBatched(t *testing.T) {
 		t.Errorf("c4 by user: %+v %v", g, err)
 	}
 }
+
+// A range's two edges are read in one query of the recent calls; each
+// keeps the range's scope: another customer's or tenant's call at either
+// edge never counts.
+func TestRangeEdgesKeepTheScope(t *testing.T) {
+	s, _ := storetest.Start(t, "spend_edges")
+	svc := New(s, time.UTC, 10*time.Second)
+	d := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	var calls []storetest.Call
+	for _, at := range []time.Duration{-3 * time.Hour, 12 * time.Hour, 49 * time.Hour} {
+		calls = append(calls,
+			storetest.Call{At: d.Add(at), Provider: "openai", Model: "m", Cost: "1", Customer: "a"},
+			storetest.Call{At: d.Add(at), Provider: "openai", Model: "m", Cost: "10", Customer: "b"},
+			storetest.Call{At: d.Add(at), Provider: "openai", Model: "m", Cost: "100", Customer: "a", Tenant: "acme"})
+	}
+	storetest.SeedCalls(t, s, calls...)
+	g, err := svc.Summary(t.Context(), schema.Filter{Scope: schema.Scope{Tenant: schema.DefaultTenant, Customer: "a"},
+		From: d.Add(-7 * time.Hour), To: d.Add(50 * time.Hour)}, "provider")
+	if err != nil || len(g) != 1 || g[0].Cost != "3" || g[0].Calls != 3 {
+		t.Fatalf("customer a over both edges and a day: %+v %v", g, err)
+	}
+}
