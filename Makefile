@@ -31,13 +31,27 @@ build: $(ENGINE)
 run: build
 	./$(BIN) --config $(CONFIG)
 
-## test: every test, unit and end to end, against the real embedded engine.
-test: build
+## chromium: Debian's Chromium, which the console's browser tests drive;
+## installed through apt when missing and this user may, else the one
+## command that does.
+CHROMIUM ?= /usr/bin/chromium
+.PHONY: chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y --no-install-recommends chromium >/dev/null || \
+	      { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; } || exit 1; \
+	  else echo "the browser tests need Chromium: run  sudo apt-get install -y chromium" >&2; exit 1; fi; \
+	fi
+
+## test: every test, unit and end to end, against the real embedded engine
+## (the console's in headless Chromium).
+test: build chromium
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "not gofmt'd: $$unformatted (run make fmt)"; exit 1; fi
 	go vet ./...
 	$(MAKE) lint
-	NEXUS_BIN=$(abspath $(BIN)) go test -count=1 ./...
+	NEXUS_BIN=$(abspath $(BIN)) NEXUS_CHROMIUM=$(CHROMIUM) go test -count=1 ./...
 	cd $(DIST_DIR) && go vet ./...
 
 ## lint: golangci-lint, pinned in tools/go.mod, with the linters .golangci.yml

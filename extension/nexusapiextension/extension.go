@@ -18,6 +18,7 @@ import (
 	"github.com/nexus-otel/nexus/internal/apikeys"
 	"github.com/nexus-otel/nexus/internal/audit"
 	"github.com/nexus-otel/nexus/internal/calllog"
+	"github.com/nexus-otel/nexus/internal/console"
 	"github.com/nexus-otel/nexus/internal/credentials"
 	"github.com/nexus-otel/nexus/internal/insights"
 	"github.com/nexus-otel/nexus/internal/livefeed"
@@ -92,6 +93,8 @@ type api struct {
 	oidcFlows   pendingFlows
 	audit       *audit.Log
 	credentials *credentials.Store
+	// console is the dashboard in the browser, served beside /api/.
+	console *console.Console
 }
 
 func newAPI(cfg *Config, set extension.Settings) *api {
@@ -140,6 +143,9 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 	a.insights = insights.New(s, &a.cfg.Insights, a.cfg.Providers.Configured)
 	if err := a.spend.CheckBudgets(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
+	}
+	if a.console, err = console.New(); err != nil {
+		return fmt.Errorf("nexusapi: console: %w", err)
 	}
 	a.routes()
 
@@ -212,6 +218,11 @@ func (a *api) routes() {
 	// store read, so outside the read budget like a write.
 	a.handle("GET /api/v1/openapi.json", roleViewer, routeWrite, a.serveOpenAPI)
 	a.resourceRoutes()
+	// The console's pages and assets (internal/console): shells whose
+	// data comes from the routes above with the browser's session.
+	for _, pattern := range a.console.Patterns() {
+		a.mux.Handle(pattern, a.console)
+	}
 	// Anything else under the API is a documented 404, not the mux's text.
 	a.route("/api/", roleViewer, func(_ http.ResponseWriter, r *http.Request) *APIError {
 		return notFound("no such resource: " + r.Method + " " + r.URL.Path)

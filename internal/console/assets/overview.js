@@ -1,0 +1,82 @@
+import { api, session, showError } from "./api.js";
+
+// Money is shown exactly as the API gives it (a decimal string), never
+// through a float.
+function sum(groups, field) {
+  return groups.reduce((n, g) => n + (g[field] || 0), 0);
+}
+
+function addDecimals(values) {
+  // Exact decimal sum of strings with up to 12 fraction digits.
+  let scale = 12, total = 0n;
+  for (const v of values) {
+    const neg = v.startsWith("-");
+    const [i, f = ""] = (neg ? v.slice(1) : v).split(".");
+    const n = BigInt(i + f.padEnd(scale, "0").slice(0, scale));
+    total += neg ? -n : n;
+  }
+  const neg = total < 0n;
+  let s = (neg ? -total : total).toString().padStart(scale + 1, "0");
+  let out = s.slice(0, -scale) + "." + s.slice(-scale);
+  out = out.replace(/0+$/, "").replace(/\.$/, "");
+  return (neg ? "-" : "") + out;
+}
+
+function startOfDay(d) { return new Date(d.getFullYear(), d.getMonth(), d.getDate()); }
+function startOfMonth(d) { return new Date(d.getFullYear(), d.getMonth(), 1); }
+
+function summary(from, to, groupBy) {
+  const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString() });
+  if (groupBy) q.set("groupBy", groupBy);
+  return api("GET", "/api/v1/costs/summary?" + q);
+}
+
+function set(id, text) {
+  const el = document.getElementById(id);
+  el.textContent = text;
+  el.dataset.state = "ready";
+}
+
+async function load() {
+  await session();
+  const now = new Date();
+  const [today, month] = await Promise.all([
+    summary(startOfDay(now), now, "provider"),
+    summary(startOfMonth(now), now, "provider"),
+  ]);
+  set("today", "$" + addDecimals(today.map((g) => g.cost)));
+  set("month", "$" + addDecimals(month.map((g) => g.cost)));
+  set("calls", String(sum(today, "calls")));
+  const body = document.querySelector("#by-provider tbody");
+  body.replaceChildren(...month.map((g) => {
+    const tr = document.createElement("tr");
+    for (const [v, num] of [[g.group, false], [g.cost, true], [String(g.calls), true], [String(g.errors || 0), true]]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      if (num) td.className = "num";
+      tr.append(td);
+    }
+    return tr;
+  }));
+  document.getElementById("empty").hidden = month.length > 0;
+  live();
+}
+
+// live shows each call as it arrives, from the stream (the session's
+// cookie authenticates it; EventSource reconnects by itself).
+function live() {
+  const list = document.getElementById("live");
+  const src = new EventSource("/api/v1/stream?kinds=call");
+  src.addEventListener("call", (ev) => {
+    const c = JSON.parse(ev.data);
+    const li = document.createElement("li");
+    const when = new Date(c.timestamp).toLocaleTimeString();
+    li.textContent = when + " " + c.provider + (c.model ? " " + c.model : "") + " — " +
+      (c.costUsd === null ? c.costStatus : "$" + c.costUsd);
+    li.dataset.provider = c.provider;
+    list.prepend(li);
+    while (list.children.length > 20) list.lastElementChild.remove();
+  });
+}
+
+load().catch(showError);
