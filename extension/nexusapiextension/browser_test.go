@@ -108,3 +108,85 @@ func TestConsoleSignInAndOverview(t *testing.T) {
 	}
 	t.Logf("live call shown %s after publishing", time.Since(sent))
 }
+
+// signInBrowser opens the console as email and waits for the overview.
+func signInBrowser(t *testing.T, ctx context.Context, base, email, password string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/sign-in"),
+		chromedp.WaitVisible(chromedp.CSS("#sign-in")),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(`#month[data-state="ready"]`)),
+	); err != nil {
+		t.Fatalf("sign in as %s: %v", email, err)
+	}
+}
+
+// An editor creates a budget in the console: a refused amount is shown at
+// its field, a good one appears in the list with its status; a viewer
+// sees no editor and the server refuses the write the page never offers.
+func TestConsoleBudgets(t *testing.T) {
+	ta := startAPI(t, freshDB("console_budgets"), nil)
+	for _, u := range []struct{ email, role string }{{"ed@example.com", roleEditor}, {"vi@example.com", roleViewer}} {
+		if e := ta.do("POST", "/api/v1/users", ta.admin, map[string]any{"email": u.email, "name": u.role,
+			"password": "a console passphrase", "roles": map[string]string{"default": u.role}}); e.status != 201 {
+			t.Fatalf("create %s: %d %+v", u.email, e.status, e.Error)
+		}
+	}
+	ctx := browserContext(t)
+	signInBrowser(t, ctx, ta.base, "ed@example.com", "a console passphrase")
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(ta.base+"/budgets"),
+		chromedp.WaitVisible(chromedp.CSS("#new-budget")),
+		chromedp.SendKeys(chromedp.CSS("#b-name"), "OpenAI monthly"),
+		chromedp.SendKeys(chromedp.CSS("#b-amount"), "a lot"),
+		chromedp.SendKeys(chromedp.CSS("#b-provider"), "openai"),
+		chromedp.Click(chromedp.CSS("#new-budget button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(`#b-amount[aria-invalid="true"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#b-amountUsd-error")))
+	if err != nil || msg == "" {
+		t.Fatalf("amount refusal at its field: %q %v", msg, err)
+	}
+	// The person selects the refused amount and types another.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { document.getElementById("b-amount").value = ""; return true })()`, chromedp.EvalAsValue)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#b-amount"), "250"),
+		chromedp.Click(chromedp.CSS("#new-budget button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#budgets li .spent")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	spent, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#budgets li .spent")))
+	if err != nil || !strings.Contains(spent, "of $250 this month") {
+		t.Fatalf("budget shown: %q %v", spent, err)
+	}
+	var list []struct{ Name string }
+	ta.do("GET", "/api/v1/budgets", ta.admin, nil).decode(t, &list)
+	if len(list) != 1 || list[0].Name != "OpenAI monthly" {
+		t.Fatalf("stored budgets: %+v", list)
+	}
+
+	// The viewer: the list, no editor, and the write refused by the server.
+	vctx := browserContext(t)
+	signInBrowser(t, vctx, ta.base, "vi@example.com", "a console passphrase")
+	if err := chromedp.Do(vctx, chromedp.Navigate(ta.base+"/budgets"), chromedp.WaitVisible(chromedp.CSS("#budgets li")),
+		chromedp.WaitNotVisible(chromedp.CSS("#editor"))); err != nil {
+		t.Fatal(err)
+	}
+	status, err := chromedp.Run(vctx, chromedp.Evaluate[float64](`(async () => {
+		const s = await (await fetch("/api/v1/auth/session")).json();
+		const r = await fetch("/api/v1/budgets", {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": s.data.csrfToken},
+			body: JSON.stringify({name: "sneaky", period: "monthly", amountUsd: "1"})});
+		return r.status;
+	})()`, chromedp.EvalAsValue, chromedp.EvalAwaitPromise))
+	if err != nil || status != 403 {
+		t.Fatalf("viewer's write: %v %v", status, err)
+	}
+}

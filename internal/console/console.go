@@ -42,9 +42,10 @@ type page struct {
 }
 
 // pages are the console's pages; the others of the issue (costs, calls,
-// budgets, alerts, providers, insights, admin) come as they are built.
+// alerts, providers, insights, admin) come as they are built.
 var pages = []page{
 	{Path: "/", Title: "Overview", Template: "overview.html", Nav: true},
+	{Path: "/budgets", Title: "Budgets", Template: "budgets.html", Nav: true},
 	{Path: "/sign-in", Title: "Sign in", Template: "signin.html"},
 }
 

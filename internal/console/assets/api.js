@@ -63,3 +63,24 @@ export async function session() {
 }
 
 export function tenant() { return state.tenant; }
+
+// fieldErrors shows the API's refusal at the fields it names (an element
+// with id prefix + field + "-error"), marks them invalid for assistive
+// technology, and focuses the first; details [] clears them.
+export function fieldErrors(form, prefix, details) {
+  for (const el of form.querySelectorAll(".field-error")) el.textContent = "";
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  let first = null;
+  for (const d of details) {
+    const msg = document.getElementById(prefix + d.field + "-error");
+    if (!msg) { showError(new Error(d.field + ": " + d.message)); continue; }
+    msg.textContent = d.message;
+    const input = msg.parentElement.querySelector("input, select");
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", msg.id);
+      first = first || input;
+    }
+  }
+  if (first) first.focus();
+}
