@@ -80,6 +80,11 @@ func (a *api) ackEvent(w http.ResponseWriter, r *http.Request) *APIError {
 	by := keyIDOf(r)
 	if k, ok := a.keys.Get(by); ok {
 		by = k.Name + " (" + k.ID + ")"
+	} else if p := principalOf(r.Context()); p.ActorType == "user" {
+		// A signed-in person is named by their email.
+		if u, ok := a.users.Get(p.UserID); ok {
+			by = u.Email
+		}
 	}
 	e, err := a.alerts.Acknowledge(r.Context(), tenantOf(r.Context()), r.PathValue("id"), by)
 	if err != nil {

@@ -190,3 +190,39 @@ func TestConsoleBudgets(t *testing.T) {
 		t.Fatalf("viewer's write: %v %v", status, err)
 	}
 }
+
+// An editor sees a firing alert on the console and acknowledges it; the
+// event records who (their email).
+func TestConsoleAcknowledgesAnAlert(t *testing.T) {
+	ta := startAlertAPI(t, freshDB("console_alerts"), nil)
+	editor := ta.key("editor")
+	ta.createRule(editor, map[string]any{"name": "OpenAI errors", "kind": "error_rate", "scope": map[string]string{"provider": "openai"},
+		"threshold": "0.2", "window": "5m", "for": "1m", "minCalls": 5, "severity": "critical", "channels": []string{"inapp"}})
+	t0 := time.Now().UTC().Truncate(time.Minute)
+	ta.errorsAt(t0.Add(-20*time.Second), "openai", 10, 5)
+	ta.evalAt(t0)
+	ta.errorsAt(t0.Add(50*time.Second), "openai", 5, 5)
+	ta.evalAt(t0.Add(time.Minute))
+	if e := ta.do("POST", "/api/v1/users", ta.admin, map[string]any{"email": "oncall@example.com", "name": "On call",
+		"password": "a console passphrase", "roles": map[string]string{"default": roleEditor}}); e.status != 201 {
+		t.Fatalf("create user: %d", e.status)
+	}
+	ctx := browserContext(t)
+	signInBrowser(t, ctx, ta.base, "oncall@example.com", "a console passphrase")
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(ta.base+"/alerts"),
+		chromedp.WaitVisible(chromedp.CSS("#firing li button")),
+		chromedp.Click(chromedp.CSS("#firing li button")),
+		chromedp.WaitVisible(chromedp.CSS("#firing li .acked")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	acked, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#firing li .acked")))
+	if err != nil || !strings.Contains(acked, "oncall@example.com") {
+		t.Fatalf("acknowledgement shown: %q %v", acked, err)
+	}
+	evs := ta.events("state=firing")
+	if len(evs) != 1 || evs[0].AckedBy != "oncall@example.com" {
+		t.Fatalf("stored acknowledgement: %+v", evs)
+	}
+}
