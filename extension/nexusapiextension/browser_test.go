@@ -2,41 +2,18 @@ package nexusapiextension
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/nexus-otel/nexus/internal/browsertest"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 )
 
-// chromiumEnv names the browser the console tests drive (default Debian's
-// chromium, which `make test` installs when it is missing).
-const chromiumEnv = "NEXUS_CHROMIUM"
-
 // browserContext starts headless Chromium for one test.
-func browserContext(t *testing.T) context.Context {
-	t.Helper()
-	exe := os.Getenv(chromiumEnv)
-	if exe == "" {
-		exe = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(exe); err != nil {
-		t.Fatalf("the console tests need Chromium at %s (set %s to another): run  apt-get install -y chromium  (make test does)", exe, chromiumEnv)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe),
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		// This machine's network is closed: no background connections.
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	return ctx
-}
+func browserContext(t *testing.T) context.Context { return browsertest.Start(t, 60*time.Second) }
 
 // A person opens the console, is sent to sign in, signs in with the first
 // admin's password, and sees the month's seeded spend exactly as the API
@@ -112,16 +89,7 @@ func TestConsoleSignInAndOverview(t *testing.T) {
 // signInBrowser opens the console as email and waits for the overview.
 func signInBrowser(t *testing.T, ctx context.Context, base, email, password string) {
 	t.Helper()
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/sign-in"),
-		chromedp.WaitVisible(chromedp.CSS("#sign-in")),
-		chromedp.SendKeys(chromedp.CSS("#email"), email),
-		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(`#month[data-state="ready"]`)),
-	); err != nil {
-		t.Fatalf("sign in as %s: %v", email, err)
-	}
+	browsertest.SignIn(t, ctx, base, email, password)
 }
 
 // An editor creates a budget in the console: a refused amount is shown at
