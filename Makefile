@@ -44,9 +44,15 @@ chromium:
 	  else echo "the browser tests need Chromium: run  sudo apt-get install -y chromium" >&2; exit 1; fi; \
 	fi
 
+## axe: axe-core, the accessibility checker the browser tests run on every
+## console page (pinned, integrity-checked: scripts/fetch-axe.sh).
+.PHONY: axe
+axe:
+	./scripts/fetch-axe.sh
+
 ## test: every test, unit and end to end, against the real embedded engine
 ## (the console's in headless Chromium).
-test: build chromium
+test: build chromium axe
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "not gofmt'd: $$unformatted (run make fmt)"; exit 1; fi
 	go vet ./...

@@ -27,25 +27,6 @@ MSG
     exit 2 ;;
 esac
 
-command -v npm >/dev/null || { echo "make engine: npm is needed to fetch $PKG" >&2; exit 2; }
-
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-echo "fetching $PKG@$PKG_VERSION ..." >&2
-(cd "$work" && npm pack --silent "$PKG@$PKG_VERSION" >/dev/null)
-tgz="$(ls "$work"/*.tgz)"
-
-got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
-if [ "$got" != "$PKG_INTEGRITY" ]; then
-  echo "make engine: integrity mismatch for $PKG@$PKG_VERSION" >&2
-  echo "  want $PKG_INTEGRITY" >&2
-  echo "  got  $got" >&2
-  exit 1
-fi
-
-tar -xzf "$tgz" -C "$work" package/libchdb.so
-mkdir -p "$CACHE_DIR"
-mv "$work/package/libchdb.so" "$TARGET.tmp"
-mv "$TARGET.tmp" "$TARGET"
+"$(dirname "$0")/npm-fetch.sh" "$PKG" "$PKG_VERSION" "$PKG_INTEGRITY" libchdb.so "$TARGET"
 echo "$PKG_VERSION" > "$STAMP"
 echo "engine ready: $TARGET" >&2

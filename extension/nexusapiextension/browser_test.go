@@ -48,6 +48,7 @@ func TestConsoleSignInAndOverview(t *testing.T) {
 	if !strings.Contains(wrong, "wrong email or password") {
 		t.Fatalf("refusal shown: %q", wrong)
 	}
+	browsertest.CheckAccessibility(t, ctx, "/sign-in (refused)")
 
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#password"), testAdminPassword),
@@ -71,6 +72,7 @@ func TestConsoleSignInAndOverview(t *testing.T) {
 	if at.YearDay() == now.YearDay() && calls != "3" {
 		t.Fatalf("calls today %q", calls)
 	}
+	browsertest.CheckAccessibility(t, ctx, "/ (overview)")
 
 	// The live ticker: a call on the feed shows within a second.
 	time.Sleep(300 * time.Millisecond) // the stream opens after the figures
@@ -120,6 +122,7 @@ func TestConsoleBudgets(t *testing.T) {
 	if err != nil || msg == "" {
 		t.Fatalf("amount refusal at its field: %q %v", msg, err)
 	}
+	browsertest.CheckAccessibility(t, ctx, "/budgets (refused amount)")
 	// The person selects the refused amount and types another.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { document.getElementById("b-amount").value = ""; return true })()`, chromedp.EvalAsValue)); err != nil {
 		t.Fatal(err)
@@ -135,6 +138,7 @@ func TestConsoleBudgets(t *testing.T) {
 	if err != nil || !strings.Contains(spent, "of $250 this month") {
 		t.Fatalf("budget shown: %q %v", spent, err)
 	}
+	browsertest.CheckAccessibility(t, ctx, "/budgets")
 	var list []struct{ Name string }
 	ta.do("GET", "/api/v1/budgets", ta.admin, nil).decode(t, &list)
 	if len(list) != 1 || list[0].Name != "OpenAI monthly" {
@@ -189,6 +193,7 @@ func TestConsoleAcknowledgesAnAlert(t *testing.T) {
 	if err != nil || !strings.Contains(acked, "oncall@example.com") {
 		t.Fatalf("acknowledgement shown: %q %v", acked, err)
 	}
+	browsertest.CheckAccessibility(t, ctx, "/alerts")
 	evs := ta.events("state=firing")
 	if len(evs) != 1 || evs[0].AckedBy != "oncall@example.com" {
 		t.Fatalf("stored acknowledgement: %+v", evs)

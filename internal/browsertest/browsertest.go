@@ -5,7 +5,10 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -52,4 +55,57 @@ func SignIn(t testing.TB, ctx context.Context, base, email, password string) {
 	); err != nil {
 		t.Fatalf("sign in as %s: %v", email, err)
 	}
+}
+
+// AxeEnv names axe-core's script (default .cache/axe/axe.min.js of the
+// repository, which `make test` fetches: scripts/fetch-axe.sh).
+const AxeEnv = "NEXUS_AXE"
+
+// Violation is one rule axe-core found broken on a page.
+type Violation struct {
+	ID, Impact, Help string
+	Nodes            int
+}
+
+// CheckAccessibility runs axe-core on the page ctx shows and fails the
+// test on every serious or critical violation.
+func CheckAccessibility(t testing.TB, ctx context.Context, page string) {
+	t.Helper()
+	found, err := Accessibility(ctx)
+	if err != nil {
+		t.Fatalf("%s: %v", page, err)
+	}
+	for _, v := range found {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			t.Errorf("%s: accessibility: %s (%s, %d elements): %s", page, v.ID, v.Impact, v.Nodes, v.Help)
+		} else {
+			t.Logf("%s: accessibility (%s): %s", page, v.Impact, v.ID)
+		}
+	}
+}
+
+// Accessibility is what axe-core finds broken on the page ctx shows.
+func Accessibility(ctx context.Context) ([]Violation, error) {
+	path := os.Getenv(AxeEnv)
+	if path == "" {
+		_, file, _, _ := runtime.Caller(0)
+		path = filepath.Join(filepath.Dir(file), "..", "..", ".cache", "axe", "axe.min.js")
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("axe-core is needed for the accessibility check (%w): run  ./scripts/fetch-axe.sh  (make test does)", err)
+	}
+	// Run through the DevTools protocol: the page's Content-Security-Policy
+	// does not apply to it, and the page itself loads nothing new.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(src)+";true", chromedp.EvalAsValue)); err != nil {
+		return nil, fmt.Errorf("load axe-core: %w", err)
+	}
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]Violation](`(async () => {
+		const r = await axe.run(document, {resultTypes: ["violations"]});
+		return r.violations.map((v) => ({ID: v.id, Impact: v.impact || "", Help: v.help, Nodes: v.nodes.length}));
+	})()`, chromedp.EvalAsValue, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return nil, fmt.Errorf("run axe-core: %w", err)
+	}
+	return found, nil
 }
