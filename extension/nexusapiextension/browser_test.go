@@ -75,7 +75,9 @@ func TestConsoleSignInAndOverview(t *testing.T) {
 	browsertest.CheckAccessibility(t, ctx, "/ (overview)")
 
 	// The live ticker: a call on the feed shows within a second.
-	time.Sleep(300 * time.Millisecond) // the stream opens after the figures
+	if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS(`#live[data-state="open"]`))); err != nil {
+		t.Fatal(err)
+	}
 	cost := "0.42"
 	sent := time.Now()
 	ta.api.feed.Publish(livefeed.CallEvent(&livefeed.Call{Tenant: "default", Timestamp: sent.UTC().Format(time.RFC3339Nano),
@@ -198,4 +200,33 @@ func TestConsoleAcknowledgesAnAlert(t *testing.T) {
 	if len(evs) != 1 || evs[0].AckedBy != "oncall@example.com" {
 		t.Fatalf("stored acknowledgement: %+v", evs)
 	}
+}
+
+// The costs page answers any range and dimension from its URL (so a view
+// can be shared), totals exactly, and its CSV holds the same rows.
+func TestConsoleCosts(t *testing.T) {
+	ta := startAPI(t, freshDB("console_costs"), nil)
+	day := time.Now().Add(-24 * time.Hour)
+	ta.seed(seedCall{At: day, Provider: "openai", Model: "gpt-4o", Cost: "0.25", Customer: "acme"},
+		seedCall{At: day, Provider: "openai", Model: "gpt-4o", Cost: "0.000000000001", Customer: "acme"},
+		seedCall{At: day, Provider: "exa", Cost: "1.75", Customer: "globex, inc."})
+	ctx := browserContext(t)
+	signInBrowser(t, ctx, ta.base, "admin@localhost", testAdminPassword)
+	from, to := day.AddDate(0, 0, -1).Format(time.DateOnly), time.Now().Format(time.DateOnly)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(ta.base+"/costs?groupBy=customer&from="+from+"&to="+to),
+		chromedp.WaitVisible(chromedp.CSS("#costs tbody tr")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	total, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#total")))
+	if err != nil || total != "$2.000000000001" {
+		t.Fatalf("total %q %v", total, err)
+	}
+	csv, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#csv"), "data-csv"))
+	if err != nil || !strings.Contains(csv.Value, "customer,cost_usd,calls") || !strings.Contains(csv.Value, "acme,0.250000000001,2") ||
+		!strings.Contains(csv.Value, `"globex, inc.",1.75,1`) {
+		t.Fatalf("csv %q %v", csv.Value, err)
+	}
+	browsertest.CheckAccessibility(t, ctx, "/costs")
 }

@@ -21,7 +21,9 @@ func TestConsoleShowsACallSentOverOTLP(t *testing.T) {
 	ctx := browsertest.Start(t, 90*time.Second)
 	browsertest.SignIn(t, ctx, "http://"+col.api, "admin@localhost", password)
 	// The ticker's stream opens once the figures are in.
-	time.Sleep(500 * time.Millisecond)
+	if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS(`#live[data-state="open"]`))); err != nil {
+		t.Fatal(err)
+	}
 
 	sent := time.Now()
 	if err := sendUntilAcked(contextTimeout(t, 10*time.Second), col.otlpHTTP, otlpBody("checkout", []string{spanJSON(1<<50, sent.UnixNano())})); err != nil {

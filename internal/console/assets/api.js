@@ -84,3 +84,20 @@ export function fieldErrors(form, prefix, details) {
   }
   if (first) first.focus();
 }
+
+// addDecimals sums decimal strings exactly (up to 12 fraction digits, the
+// API's precision): money never goes through a float.
+export function addDecimals(values) {
+  const scale = 12;
+  let total = 0n;
+  for (const v of values) {
+    const neg = v.startsWith("-");
+    const [i, f = ""] = (neg ? v.slice(1) : v).split(".");
+    const n = BigInt(i + f.padEnd(scale, "0").slice(0, scale));
+    total += neg ? -n : n;
+  }
+  const neg = total < 0n;
+  const s = (neg ? -total : total).toString().padStart(scale + 1, "0");
+  const out = (s.slice(0, -scale) + "." + s.slice(-scale)).replace(/0+$/, "").replace(/\.$/, "");
+  return (neg ? "-" : "") + out;
+}

@@ -1,25 +1,9 @@
-import { api, session, showError } from "./api.js";
+import { api, session, showError, addDecimals } from "./api.js";
 
 // Money is shown exactly as the API gives it (a decimal string), never
 // through a float.
 function sum(groups, field) {
   return groups.reduce((n, g) => n + (g[field] || 0), 0);
-}
-
-function addDecimals(values) {
-  // Exact decimal sum of strings with up to 12 fraction digits.
-  let scale = 12, total = 0n;
-  for (const v of values) {
-    const neg = v.startsWith("-");
-    const [i, f = ""] = (neg ? v.slice(1) : v).split(".");
-    const n = BigInt(i + f.padEnd(scale, "0").slice(0, scale));
-    total += neg ? -n : n;
-  }
-  const neg = total < 0n;
-  let s = (neg ? -total : total).toString().padStart(scale + 1, "0");
-  let out = s.slice(0, -scale) + "." + s.slice(-scale);
-  out = out.replace(/0+$/, "").replace(/\.$/, "");
-  return (neg ? "-" : "") + out;
 }
 
 function startOfDay(d) { return new Date(d.getFullYear(), d.getMonth(), d.getDate()); }
@@ -67,6 +51,10 @@ async function load() {
 function live() {
   const list = document.getElementById("live");
   const src = new EventSource("/api/v1/stream?kinds=call");
+  // Tells whoever watches (a person's assistive technology, a test) that
+  // the ticker is live.
+  src.addEventListener("open", () => { list.dataset.state = "open"; });
+  src.addEventListener("error", () => { list.dataset.state = "reconnecting"; });
   src.addEventListener("call", (ev) => {
     const c = JSON.parse(ev.data);
     const li = document.createElement("li");
