@@ -50,6 +50,13 @@ chromium:
 axe:
 	./scripts/fetch-axe.sh
 
+## screenshots: a PNG of every console page over seeded data, at 1280 px
+## and a phone's width, into docs/screenshots (the README shows them).
+.PHONY: screenshots
+screenshots: chromium axe
+	NEXUS_SCREENSHOTS_DIR=$(abspath docs/screenshots) NEXUS_CHROMIUM=$(CHROMIUM) \
+	  go test -count=1 -run TestConsoleScreenshots ./extension/nexusapiextension/
+
 ## test: every test, unit and end to end, against the real embedded engine
 ## (the console's in headless Chromium).
 test: build chromium axe

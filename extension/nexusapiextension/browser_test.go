@@ -2,6 +2,8 @@ package nexusapiextension
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -229,4 +231,89 @@ func TestConsoleCosts(t *testing.T) {
 		t.Fatalf("csv %q %v", csv.Value, err)
 	}
 	browsertest.CheckAccessibility(t, ctx, "/costs")
+}
+
+// screenshotsEnv, when set, is where TestConsoleScreenshots leaves its
+// PNGs (make screenshots: docs/screenshots); otherwise a temporary folder.
+const screenshotsEnv = "NEXUS_SCREENSHOTS_DIR"
+
+// Every page renders over seeded data at 1280 px and on a phone's width;
+// each screenshot is a PNG (the README shows them).
+func TestConsoleScreenshots(t *testing.T) {
+	ta := startAlertAPI(t, freshDB("console_screens"), nil)
+	now := time.Now()
+	var calls []seedCall
+	for i := range 60 {
+		at := now.Add(-time.Duration(i) * 7 * time.Hour)
+		calls = append(calls,
+			seedCall{At: at, Provider: "openai", Model: "gpt-4o-mini", Cost: "0.0125", Customer: []string{"acme", "globex", "initech"}[i%3], Team: "growth"},
+			seedCall{At: at, Provider: "exa", Cost: "0.005", Customer: "acme", Team: "search"},
+			seedCall{At: at, Provider: "twilio", Cost: "0.0079", Customer: "globex", Team: "notify"})
+	}
+	ta.seed(calls...)
+	editor := ta.key("editor")
+	ta.do("POST", "/api/v1/budgets", editor, map[string]any{"name": "OpenAI monthly", "scope": map[string]string{"provider": "openai"},
+		"period": "monthly", "amountUsd": "1"})
+	ta.createRule(editor, map[string]any{"name": "OpenAI errors", "kind": "error_rate", "scope": map[string]string{"provider": "openai"},
+		"threshold": "0.2", "window": "5m", "for": "1m", "minCalls": 5, "severity": "critical", "channels": []string{"inapp"}})
+	t0 := time.Now().UTC().Truncate(time.Minute)
+	ta.errorsAt(t0.Add(-20*time.Second), "openai", 10, 5)
+	ta.evalAt(t0)
+	ta.errorsAt(t0.Add(50*time.Second), "openai", 5, 5)
+	ta.evalAt(t0.Add(time.Minute))
+
+	dir := os.Getenv(screenshotsEnv)
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browserContext(t)
+	signInBrowser(t, ctx, ta.base, "admin@localhost", testAdminPassword)
+	shots := []struct{ name, path, ready string }{
+		{"overview", "/", `#month[data-state="ready"]`},
+		{"costs", "/costs?groupBy=customer", "#costs tbody tr"},
+		{"budgets", "/budgets", "#budgets li .spent"},
+		{"alerts", "/alerts", "#firing li"},
+	}
+	for _, width := range []int64{1280, 390} {
+		for _, s := range shots {
+			png, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
+				if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(ta.base+s.path),
+					chromedp.WaitVisible(chromedp.CSS(s.ready))); err != nil {
+					return nil, err
+				}
+				return chromedp.FullScreenshot(100)(ctx, tg)
+			})
+			if err != nil {
+				t.Fatalf("%s at %d px: %v", s.name, width, err)
+			}
+			if len(png) < 1000 || string(png[1:4]) != "PNG" {
+				t.Fatalf("%s at %d px: not a PNG (%d bytes)", s.name, width, len(png))
+			}
+			name := s.name
+			if width < 600 {
+				name += "-phone"
+			}
+			if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Sign-in last: a fresh profile is signed out.
+	out := browserContext(t)
+	png, err := chromedp.Run(out, func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 700), chromedp.Navigate(ta.base+"/sign-in"),
+			chromedp.WaitVisible(chromedp.CSS("#sign-in"))); err != nil {
+			return nil, err
+		}
+		return chromedp.FullScreenshot(100)(ctx, tg)
+	})
+	if err != nil || string(png[1:4]) != "PNG" {
+		t.Fatalf("sign-in screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sign-in.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
