@@ -54,7 +54,7 @@ axe:
 ## and a phone's width, into docs/screenshots (the README shows them).
 .PHONY: screenshots
 screenshots: chromium axe
-	NEXUS_SCREENSHOTS_DIR=$(abspath docs/screenshots) NEXUS_CHROMIUM=$(CHROMIUM) \
+	NEXUS_SCREENSHOTS_DIR=$(abspath docs/screenshots) NEXUS_CHROMIUM=$(CHROMIUM) NEXUS_AXE=$(abspath .cache/axe/axe.min.js) \
 	  go test -count=1 -run TestConsoleScreenshots ./extension/nexusapiextension/
 
 ## test: every test, unit and end to end, against the real embedded engine
@@ -64,7 +64,7 @@ test: build chromium axe
 	if [ -n "$$unformatted" ]; then echo "not gofmt'd: $$unformatted (run make fmt)"; exit 1; fi
 	go vet ./...
 	$(MAKE) lint
-	NEXUS_BIN=$(abspath $(BIN)) NEXUS_CHROMIUM=$(CHROMIUM) go test -count=1 ./...
+	NEXUS_BIN=$(abspath $(BIN)) NEXUS_CHROMIUM=$(CHROMIUM) NEXUS_AXE=$(abspath .cache/axe/axe.min.js) go test -count=1 ./...
 	cd $(DIST_DIR) && go vet ./...
 
 ## lint: golangci-lint, pinned in tools/go.mod, with the linters .golangci.yml

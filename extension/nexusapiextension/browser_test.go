@@ -171,14 +171,7 @@ func TestConsoleBudgets(t *testing.T) {
 // event records who (their email).
 func TestConsoleAcknowledgesAnAlert(t *testing.T) {
 	ta := startAlertAPI(t, freshDB("console_alerts"), nil)
-	editor := ta.key("editor")
-	ta.createRule(editor, map[string]any{"name": "OpenAI errors", "kind": "error_rate", "scope": map[string]string{"provider": "openai"},
-		"threshold": "0.2", "window": "5m", "for": "1m", "minCalls": 5, "severity": "critical", "channels": []string{"inapp"}})
-	t0 := time.Now().UTC().Truncate(time.Minute)
-	ta.errorsAt(t0.Add(-20*time.Second), "openai", 10, 5)
-	ta.evalAt(t0)
-	ta.errorsAt(t0.Add(50*time.Second), "openai", 5, 5)
-	ta.evalAt(t0.Add(time.Minute))
+	ta.seedFiringAlert(ta.key("editor"))
 	if e := ta.do("POST", "/api/v1/users", ta.admin, map[string]any{"email": "oncall@example.com", "name": "On call",
 		"password": "a console passphrase", "roles": map[string]string{"default": roleEditor}}); e.status != 201 {
 		t.Fatalf("create user: %d", e.status)
@@ -254,13 +247,7 @@ func TestConsoleScreenshots(t *testing.T) {
 	editor := ta.key("editor")
 	ta.do("POST", "/api/v1/budgets", editor, map[string]any{"name": "OpenAI monthly", "scope": map[string]string{"provider": "openai"},
 		"period": "monthly", "amountUsd": "1"})
-	ta.createRule(editor, map[string]any{"name": "OpenAI errors", "kind": "error_rate", "scope": map[string]string{"provider": "openai"},
-		"threshold": "0.2", "window": "5m", "for": "1m", "minCalls": 5, "severity": "critical", "channels": []string{"inapp"}})
-	t0 := time.Now().UTC().Truncate(time.Minute)
-	ta.errorsAt(t0.Add(-20*time.Second), "openai", 10, 5)
-	ta.evalAt(t0)
-	ta.errorsAt(t0.Add(50*time.Second), "openai", 5, 5)
-	ta.evalAt(t0.Add(time.Minute))
+	ta.seedFiringAlert(editor)
 
 	dir := os.Getenv(screenshotsEnv)
 	if dir == "" {
@@ -316,4 +303,17 @@ func TestConsoleScreenshots(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "sign-in.png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// seedFiringAlert makes an error-rate rule on openai fire: errors before
+// and after its one-minute "for".
+func (ta *testAPI) seedFiringAlert(editor string) {
+	ta.t.Helper()
+	ta.createRule(editor, map[string]any{"name": "OpenAI errors", "kind": "error_rate", "scope": map[string]string{"provider": "openai"},
+		"threshold": "0.2", "window": "5m", "for": "1m", "minCalls": 5, "severity": "critical", "channels": []string{"inapp"}})
+	t0 := time.Now().UTC().Truncate(time.Minute)
+	ta.errorsAt(t0.Add(-20*time.Second), "openai", 10, 5)
+	ta.evalAt(t0)
+	ta.errorsAt(t0.Add(50*time.Second), "openai", 5, 5)
+	ta.evalAt(t0.Add(time.Minute))
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -61,6 +60,26 @@ func SignIn(t testing.TB, ctx context.Context, base, email, password string) {
 // repository, which `make test` fetches: scripts/fetch-axe.sh).
 const AxeEnv = "NEXUS_AXE"
 
+// axeInRepository is .cache/axe/axe.min.js of the repository the test runs
+// in: the nearest folder up from the working directory (a package's) that
+// holds go.mod.
+func axeInRepository() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, ".cache", "axe", "axe.min.js")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
 // Violation is one rule axe-core found broken on a page.
 type Violation struct {
 	ID, Impact, Help string
@@ -88,8 +107,7 @@ func CheckAccessibility(t testing.TB, ctx context.Context, page string) {
 func Accessibility(ctx context.Context) ([]Violation, error) {
 	path := os.Getenv(AxeEnv)
 	if path == "" {
-		_, file, _, _ := runtime.Caller(0)
-		path = filepath.Join(filepath.Dir(file), "..", "..", ".cache", "axe", "axe.min.js")
+		path = axeInRepository()
 	}
 	src, err := os.ReadFile(path)
 	if err != nil {
