@@ -261,6 +261,7 @@ func TestConsoleScreenshots(t *testing.T) {
 	shots := []struct{ name, path, ready string }{
 		{"overview", "/", `#month[data-state="ready"]`},
 		{"costs", "/costs?groupBy=customer", "#costs tbody tr"},
+		{"calls", "/calls", "#calls tbody tr"},
 		{"budgets", "/budgets", "#budgets li .spent"},
 		{"alerts", "/alerts", "#firing li"},
 	}
@@ -316,4 +317,34 @@ func (ta *testAPI) seedFiringAlert(editor string) {
 	ta.evalAt(t0)
 	ta.errorsAt(t0.Add(50*time.Second), "openai", 5, 5)
 	ta.evalAt(t0.Add(time.Minute))
+}
+
+// The calls page lists the newest first, filters from its URL, and shows
+// a call's detail: tokens by kind, cost and how it was priced, ids.
+func TestConsoleCalls(t *testing.T) {
+	ta := startAPI(t, freshDB("console_calls"), nil)
+	now := time.Now()
+	ta.seed(seedCall{At: now.Add(-time.Hour), Provider: "openai", Model: "gpt-4o", Cost: "0.0042", Input: 1200, Cached: 200, Output: 300, Reasoning: 50},
+		seedCall{At: now.Add(-2 * time.Hour), Provider: "exa", Cost: "0.005"},
+		seedCall{At: now.Add(-3 * time.Hour), Provider: "openai", Model: "gpt-4o", Status: "error"})
+	ctx := browserContext(t)
+	signInBrowser(t, ctx, ta.base, "admin@localhost", testAdminPassword)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(ta.base+"/calls?provider=openai"),
+		chromedp.WaitVisible(chromedp.CSS("#calls tbody tr")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#calls tbody tr")].map((r) => r.cells[1].textContent + "/" + r.cells[4].textContent)`, chromedp.EvalAsValue))
+	if err != nil || strings.Join(rows, ",") != "openai/ok,openai/error" {
+		t.Fatalf("rows %v %v", rows, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#calls tbody tr button")), chromedp.WaitVisible(chromedp.CSS("#detail"))); err != nil {
+		t.Fatal(err)
+	}
+	d, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#detail-list")))
+	if err != nil || !strings.Contains(d, "input 1200 (cached 200") || !strings.Contains(d, "reasoning 50") || !strings.Contains(d, "$0.0042") {
+		t.Fatalf("detail %q %v", d, err)
+	}
+	browsertest.CheckAccessibility(t, ctx, "/calls")
 }

@@ -41,11 +41,12 @@ type page struct {
 	Nav bool
 }
 
-// pages are the console's pages; the others of the issue (calls,
-// providers, insights, admin) come as they are built.
+// pages are the console's pages; the others of the issue (providers,
+// insights, admin) come as they are built.
 var pages = []page{
 	{Path: "/", Title: "Overview", Template: "overview.html", Nav: true},
 	{Path: "/costs", Title: "Costs", Template: "costs.html", Nav: true},
+	{Path: "/calls", Title: "Calls", Template: "calls.html", Nav: true},
 	{Path: "/budgets", Title: "Budgets", Template: "budgets.html", Nav: true},
 	{Path: "/alerts", Title: "Alerts", Template: "alerts.html", Nav: true},
 	{Path: "/sign-in", Title: "Sign in", Template: "signin.html"},
