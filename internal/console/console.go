@@ -41,14 +41,16 @@ type page struct {
 	Nav bool
 }
 
-// pages are the console's pages; the others of the issue (providers,
-// insights, admin) come as they are built.
+// pages are the console's pages, in the navigation's order.
 var pages = []page{
 	{Path: "/", Title: "Overview", Template: "overview.html", Nav: true},
 	{Path: "/costs", Title: "Costs", Template: "costs.html", Nav: true},
 	{Path: "/calls", Title: "Calls", Template: "calls.html", Nav: true},
 	{Path: "/budgets", Title: "Budgets", Template: "budgets.html", Nav: true},
 	{Path: "/alerts", Title: "Alerts", Template: "alerts.html", Nav: true},
+	{Path: "/providers", Title: "Providers", Template: "providers.html", Nav: true},
+	{Path: "/insights", Title: "Insights", Template: "insights.html", Nav: true},
+	{Path: "/admin", Title: "Admin", Template: "admin.html", Nav: true},
 	{Path: "/sign-in", Title: "Sign in", Template: "signin.html"},
 }
 

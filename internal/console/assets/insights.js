@@ -1,0 +1,3 @@
+import { session, showError } from "./api.js";
+
+session().catch(showError);
