@@ -151,11 +151,19 @@ func (a *api) authenticateSession(r *http.Request, secret string) (apiKey, princ
 }
 
 // sessionTenant is the tenant a signed-in person's request is about: the
-// X-Nexus-Tenant header, else their default tenant, else the first they
+// X-Nexus-Tenant header (or the stream's tenant parameter), else their default tenant, else the first they
 // have a role in (the default tenant for an installation admin).
 func sessionTenant(r *http.Request, u users.User) string {
 	if t := r.Header.Get(tenantHeader); t != "" {
 		return t
+	}
+	if r.Method == http.MethodGet && r.URL.Path == streamPath {
+		// A browser's EventSource sends no headers: the console names the
+		// tenant it shows in the stream's query. Reading only, and the
+		// role in that tenant is checked as for the header.
+		if t := r.URL.Query().Get("tenant"); t != "" {
+			return t
+		}
 	}
 	if t := u.Preferences.DefaultTenant; t != "" && users.RoleIn(u, t) != "" {
 		return t

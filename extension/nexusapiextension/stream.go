@@ -28,8 +28,11 @@ const streamRetryAfter = 5 * time.Second
 const streamWriteTimeout = 10 * time.Second
 
 func (a *api) streamRoutes() {
-	a.handle("GET /api/v1/stream", roleViewer, routeStream, a.stream)
+	a.handle("GET "+streamPath, roleViewer, routeStream, a.stream)
 }
+
+// streamPath is the live stream's path.
+const streamPath = "/api/v1/stream"
 
 // stream is GET /api/v1/stream: Server-Sent Events of live call summaries
 // and alert events, filtered by kinds and scope. Alert events carry an id;

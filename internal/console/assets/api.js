@@ -1,6 +1,6 @@
 // The console's one way to the API: same origin, the session cookie, the
 // CSRF token on writes, and the tenant the person picked.
-const state = { csrf: "", tenant: "" };
+const state = { csrf: "", tenant: "", tz: undefined };
 
 export async function api(method, path, body) {
   const headers = { "Accept": "application/json" };
@@ -53,6 +53,9 @@ export async function session() {
       location.reload();
     });
   }
+  // Times in the person's time zone: their preference, else the browser's.
+  state.tz = validZone(s.user.preferences && s.user.preferences.time_zone);
+  zonePicker(s.user);
   const out = document.getElementById("sign-out");
   if (out) {
     out.addEventListener("click", async () => {
@@ -63,6 +66,84 @@ export async function session() {
 }
 
 export function tenant() { return state.tenant; }
+
+// streamURL is the live stream for the tenant shown: an EventSource sends
+// no headers, so the tenant goes in the query.
+export function streamURL(query) {
+  const q = new URLSearchParams(query);
+  if (state.tenant) q.set("tenant", state.tenant);
+  return "/api/v1/stream?" + q;
+}
+
+function validZone(z) {
+  if (!z) return undefined;
+  try { new Intl.DateTimeFormat(undefined, { timeZone: z }); return z; } catch { return undefined; }
+}
+
+// when formats an instant in the person's time zone.
+export function when(iso, opts) {
+  return new Date(iso).toLocaleString(undefined, { timeZone: state.tz, ...(opts || {}) });
+}
+
+// Calendar days in the person's time zone, whatever the browser's is.
+function parts(t) {
+  const f = new Intl.DateTimeFormat("en-US", { timeZone: zoneName(), hourCycle: "h23",
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const o = {};
+  for (const p of f.formatToParts(t)) o[p.type] = Number(p.value);
+  return o;
+}
+
+// zoned is the instant of y-m-d h:00 in the person's time zone.
+function zoned(y, m, d) {
+  const guess = Date.UTC(y, m - 1, d);
+  let t = guess;
+  // Two rounds settle an offset that changes at a transition.
+  for (let i = 0; i < 2; i++) {
+    const p = parts(new Date(t));
+    t = guess - (Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - t);
+  }
+  return new Date(t);
+}
+
+// today is the person's calendar date now, as YYYY-MM-DD.
+export function today(at) {
+  const p = parts(at || new Date());
+  return p.year + "-" + String(p.month).padStart(2, "0") + "-" + String(p.day).padStart(2, "0");
+}
+
+// dayStart is the instant a YYYY-MM-DD day begins; days may be added.
+export function dayStart(ymd, addDays) {
+  const [y, m, d] = ymd.split("-").map(Number);
+  return zoned(y, m, d + (addDays || 0));
+}
+
+// monthStart is the instant the person's current month began.
+export function monthStart(at) {
+  const p = parts(at || new Date());
+  return zoned(p.year, p.month, 1);
+}
+
+// zoneName is the time zone times are shown in.
+export function zoneName() {
+  return state.tz || Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+// zonePicker lets a person keep their time zone in their preferences.
+function zonePicker(user) {
+  const sel = document.getElementById("tz");
+  if (!sel) return;
+  const zones = Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [];
+  const current = zoneName();
+  if (!zones.includes(current)) zones.unshift(current);
+  sel.replaceChildren(...zones.map((z) => new Option(z, z, false, z === current)));
+  sel.addEventListener("change", async () => {
+    try {
+      await api("PATCH", "/api/v1/users/" + user.id, { preferences: { ...(user.preferences || {}), time_zone: sel.value } });
+      location.reload();
+    } catch (err) { showError(err); }
+  });
+}
 
 // fieldErrors shows the API's refusal at the fields it names (an element
 // with id prefix + field + "-error"), marks them invalid for assistive

@@ -1,15 +1,7 @@
 import { api, session, showError, fieldErrors } from "./api.js";
+import { budgetMeter, budgetLine } from "./budgetview.js";
 
 let canEdit = false;
-
-function bar(status) {
-  // A meter: what is spent of the amount, thresholds marked in the text.
-  const m = document.createElement("meter");
-  m.min = 0; m.max = 100; m.low = 80; m.high = 100; m.optimum = 0;
-  m.value = Math.min(status.percentUsed, 100);
-  m.textContent = status.percentUsed + "%";
-  return m;
-}
 
 async function render() {
   const list = document.getElementById("budgets");
@@ -22,15 +14,11 @@ async function render() {
     li.dataset.budget = b.id;
     const h = document.createElement("h3");
     h.textContent = b.name;
-    const p = document.createElement("p");
-    p.className = "spent";
-    p.textContent = "$" + s.spent + " of $" + b.amountUsd + " this " + b.period.replace("ly", "").replace("dai", "day") +
-      " (" + s.percentUsed + "%), forecast $" + s.forecast + (s.forecastExceedsAmount ? " — over the amount" : "");
     const t = document.createElement("p");
     t.className = "hint";
     t.textContent = "Alerts at " + b.thresholds.join("%, ") + "%" +
       (s.thresholdsCrossed.length ? "; crossed: " + s.thresholdsCrossed.join("%, ") + "%" : "");
-    li.append(h, bar(s), p, t);
+    li.append(h, budgetMeter(s), budgetLine(b, s), t);
     if (canEdit) {
       const del = document.createElement("button");
       del.type = "button";

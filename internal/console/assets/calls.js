@@ -1,11 +1,11 @@
-import { api, session, showError } from "./api.js";
+import { api, session, showError, when } from "./api.js";
 
 const fields = ["provider", "model", "service", "customer", "status"];
 
 function detail(c) {
   const dl = document.getElementById("detail-list");
   const rows = [
-    ["When", new Date(c.timestamp).toLocaleString()], ["Provider", c.provider], ["Model", c.model + (c.requestModel && c.requestModel !== c.model ? " (asked " + c.requestModel + ")" : "")],
+    ["When", when(c.timestamp)], ["Provider", c.provider], ["Model", c.model + (c.requestModel && c.requestModel !== c.model ? " (asked " + c.requestModel + ")" : "")],
     ["Operation", c.operation], ["Service", c.service + (c.environment ? " / " + c.environment : "")],
     ["Status", c.status + (c.httpStatus ? " (HTTP " + c.httpStatus + ")" : "") + (c.errorClass ? " " + c.errorClass : "")],
     ["Duration", c.durationMs + " ms"],
@@ -45,7 +45,7 @@ async function load() {
   const calls = await api("GET", "/api/v1/calls?" + q);
   document.querySelector("#calls tbody").replaceChildren(...calls.map((c, i) => {
     const tr = document.createElement("tr");
-    for (const [v, num] of [[new Date(c.timestamp).toLocaleString(), false], [c.provider, false], [c.model, false], [c.service, false],
+    for (const [v, num] of [[when(c.timestamp), false], [c.provider, false], [c.model, false], [c.service, false],
       [c.status, false], [c.costUsd === null ? c.costStatus : c.costUsd, true]]) {
       const td = document.createElement("td");
       td.textContent = v;

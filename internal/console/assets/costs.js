@@ -1,12 +1,28 @@
-import { api, session, showError, addDecimals } from "./api.js";
+import { api, session, showError, addDecimals, today, dayStart, when } from "./api.js";
+import { lineChart, fromTimeseries } from "./chart.js";
 
 // The query lives in the URL, so a view can be shared.
 function params() {
   const q = new URLSearchParams(location.search);
-  const today = new Date();
-  const first = new Date(today.getFullYear(), today.getMonth(), 1);
-  const iso = (d) => d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
-  return { from: q.get("from") || iso(first), to: q.get("to") || iso(today), groupBy: q.get("groupBy") || "provider", tag: q.get("tag") || "" };
+  return { from: q.get("from") || today().slice(0, 8) + "01", to: q.get("to") || today(), groupBy: q.get("groupBy") || "provider", tag: q.get("tag") || "" };
+}
+
+// chart draws the range over time, a line per group (the 8 costliest).
+async function chart(from, to, group) {
+  const box = document.getElementById("chart");
+  const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), limit: "8",
+    step: to - from > 3 * 864e5 ? "1d" : "1h" });
+  if (group !== "day") q.set("groupBy", group);
+  try {
+    const ts = await api("GET", "/api/v1/costs/timeseries?" + q);
+    const daily = q.get("step") === "1d";
+    lineChart(box, { title: "Spend over time by " + group, series: fromTimeseries(ts), from, to,
+      formatTime: (d) => when(d, daily ? { month: "short", day: "numeric" } : { month: "short", day: "numeric", hour: "2-digit" }) });
+  } catch (err) {
+    // The table still answers; the chart says why it did not.
+    box.textContent = "The chart could not be drawn: " + err.message;
+    box.dataset.state = "error";
+  }
 }
 
 function csvField(v) {
@@ -29,13 +45,12 @@ async function load() {
     if (form.elements.tag.value) q.set("tag", form.elements.tag.value);
     location.search = q.toString();
   });
-  // Days in the person's time zone, as the browser keeps it.
-  const from = new Date(p.from + "T00:00:00");
-  const to = new Date(p.to + "T00:00:00");
-  to.setDate(to.getDate() + 1);
+  // Days in the person's time zone.
+  const from = dayStart(p.from);
+  const to = dayStart(p.to, 1);
   const group = p.tag ? "tag." + p.tag : p.groupBy;
   const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), groupBy: group });
-  const rows = await api("GET", "/api/v1/costs/summary?" + q);
+  const [rows] = await Promise.all([api("GET", "/api/v1/costs/summary?" + q), chart(from, to, group)]);
   document.getElementById("group-h").textContent = group;
   document.getElementById("costs-caption").textContent = "Spend " + p.from + " to " + p.to + " by " + group;
   document.getElementById("total").textContent = "$" + addDecimals(rows.map((r) => r.cost));
