@@ -259,8 +259,8 @@ func TestConsoleScreenshots(t *testing.T) {
 	ctx := browserContext(t)
 	signInBrowser(t, ctx, ta.base, "admin@localhost", testAdminPassword)
 	shots := []struct{ name, path, ready string }{
-		{"overview", "/", `#month[data-state="ready"]`},
-		{"costs", "/costs?groupBy=customer", "#costs tbody tr"},
+		{"overview", "/", `main[data-state="ready"]`},
+		{"costs", "/costs?groupBy=customer", `main[data-state="ready"]`},
 		{"calls", "/calls", "#calls tbody tr"},
 		{"budgets", "/budgets", "#budgets li .spent"},
 		{"alerts", "/alerts", "#firing li"},

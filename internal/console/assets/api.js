@@ -38,9 +38,20 @@ export function showError(err) {
 // session loads who is signed in, fills the header, and remembers the
 // CSRF token; pages call it first.
 export async function session() {
-  const s = await api("GET", "/api/v1/auth/session");
+  // The tenant picked in this tab, if any, so that the role the page
+  // offers edits by is the role there; one the person lost is forgotten.
+  state.tenant = sessionStorage.getItem("nexus.tenant") || "";
+  let s;
+  try {
+    s = await api("GET", "/api/v1/auth/session");
+  } catch (err) {
+    if (err.status !== 403 || !state.tenant) throw err;
+    sessionStorage.removeItem("nexus.tenant");
+    state.tenant = "";
+    s = await api("GET", "/api/v1/auth/session");
+  }
   state.csrf = s.csrfToken;
-  state.tenant = sessionStorage.getItem("nexus.tenant") || s.tenant;
+  state.tenant = s.tenant;
   const user = document.getElementById("user");
   if (user) user.textContent = s.user.name + " (" + s.role + ")";
   const sel = document.getElementById("tenant");

@@ -69,6 +69,7 @@ async function load() {
   const link = document.getElementById("csv");
   link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
   link.dataset.csv = csv;
+  document.getElementById("main").dataset.state = "ready";
 }
 
 load().catch(showError);

@@ -138,6 +138,9 @@ async function load() {
     part("trend-s", () => trend(now)),
     part("recs-s", recommendations),
   ]);
+  // Every part is shown (or says why not): what a test or a benchmark
+  // waits for.
+  document.getElementById("main").dataset.state = "ready";
 }
 
 load().catch(showError);
