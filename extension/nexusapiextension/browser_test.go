@@ -264,6 +264,9 @@ func TestConsoleScreenshots(t *testing.T) {
 		{"calls", "/calls", "#calls tbody tr"},
 		{"budgets", "/budgets", "#budgets li .spent"},
 		{"alerts", "/alerts", "#firing li"},
+		{"providers", "/providers", `main[data-state="ready"]`},
+		{"insights", "/insights", "#trends tbody tr"},
+		{"admin", "/admin", `#audit[data-state="ready"]`},
 	}
 	for _, width := range []int64{1280, 390} {
 		for _, s := range shots {
@@ -279,6 +282,17 @@ func TestConsoleScreenshots(t *testing.T) {
 			}
 			if len(png) < 1000 || string(png[1:4]) != "PNG" {
 				t.Fatalf("%s at %d px: not a PNG (%d bytes)", s.name, width, len(png))
+			}
+			if width < 600 {
+				// On a phone the whole page, header too, fits the screen
+				// and reads as well as at full width.
+				wide, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`, chromedp.EvalAsValue))
+				if err != nil || wide > int(width) {
+					over, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("main *")].filter((e) =>
+						e.getBoundingClientRect().right > innerWidth && !(e.parentElement && e.parentElement.closest(".scroll"))).slice(0, 5).map((e) => e.tagName + "#" + e.id + "." + e.className)`, chromedp.EvalAsValue))
+					t.Errorf("%s at %d px is %d px wide (%v): %v", s.name, width, wide, err, over)
+				}
+				browsertest.CheckAccessibility(t, ctx, s.path+" (phone)")
 			}
 			name := s.name
 			if width < 600 {

@@ -95,6 +95,9 @@ type Spend struct {
 type Status struct {
 	Name       string      `json:"name"`
 	Configured bool        `json:"configured"`
+	// CredentialFields are the keys of the credential a tenant may store
+	// for the provider (write-only), so that a client asks for them.
+	CredentialFields []string `json:"credentialFields"`
 	Health     *Health     `json:"health"`
 	RateLimits []RateLimit `json:"rateLimits"`
 	Balances   []Gauge     `json:"balances"`
@@ -107,7 +110,8 @@ func (s *Service) List(ctx context.Context, tenant string, now time.Time) ([]*St
 	out := make([]*Status, 0, len(provider.All))
 	byName := map[string]*Status{}
 	for _, p := range provider.All {
-		st := &Status{Name: p.Name, Configured: s.configured(p.Name),
+		fields, _ := provider.CredentialFields(p.Name)
+		st := &Status{Name: p.Name, Configured: s.configured(p.Name), CredentialFields: fields,
 			RateLimits: []RateLimit{}, Balances: []Gauge{},
 			Spend: Spend{TodayUSD: "0", MonthToDateUSD: "0"}}
 		out = append(out, st)

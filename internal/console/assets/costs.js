@@ -1,4 +1,4 @@
-import { api, session, showError, addDecimals, today, dayStart, when } from "./api.js";
+import { api, session, showError, ready, addDecimals, today, dayStart, when } from "./api.js";
 import { lineChart, fromTimeseries } from "./chart.js";
 
 // The query lives in the URL, so a view can be shared.
@@ -69,7 +69,7 @@ async function load() {
   const link = document.getElementById("csv");
   link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
   link.dataset.csv = csv;
-  document.getElementById("main").dataset.state = "ready";
+  ready();
 }
 
 load().catch(showError);

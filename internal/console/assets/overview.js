@@ -1,4 +1,4 @@
-import { api, session, showError, addDecimals, monthStart, today, dayStart, when, streamURL } from "./api.js";
+import { api, session, showError, ready, addDecimals, monthStart, today, dayStart, when, streamURL } from "./api.js";
 import { recentEvents, firingNow, eventCard } from "./events.js";
 import { budgetMeter, budgetLine } from "./budgetview.js";
 import { lineChart, fromTimeseries } from "./chart.js";
@@ -138,9 +138,7 @@ async function load() {
     part("trend-s", () => trend(now)),
     part("recs-s", recommendations),
   ]);
-  // Every part is shown (or says why not): what a test or a benchmark
-  // waits for.
-  document.getElementById("main").dataset.state = "ready";
+  ready();
 }
 
 load().catch(showError);
