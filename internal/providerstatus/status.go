@@ -93,15 +93,15 @@ type Spend struct {
 }
 
 type Status struct {
-	Name       string      `json:"name"`
-	Configured bool        `json:"configured"`
+	Name       string `json:"name"`
+	Configured bool   `json:"configured"`
 	// CredentialFields are the keys of the credential a tenant may store
 	// for the provider (write-only), so that a client asks for them.
-	CredentialFields []string `json:"credentialFields"`
-	Health     *Health     `json:"health"`
-	RateLimits []RateLimit `json:"rateLimits"`
-	Balances   []Gauge     `json:"balances"`
-	Spend      Spend       `json:"spend"`
+	CredentialFields []string    `json:"credentialFields"`
+	Health           *Health     `json:"health"`
+	RateLimits       []RateLimit `json:"rateLimits"`
+	Balances         []Gauge     `json:"balances"`
+	Spend            Spend       `json:"spend"`
 }
 
 // List is every known provider's status at now, as tenant's rows tell it
