@@ -85,8 +85,9 @@ vet:
 bench: build
 	NEXUS_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -skip CrashRecovery -benchmem -benchtime 3x ./test/e2e/
 	NEXUS_BIN=$(abspath $(BIN)) go test -run '^$$' -bench CrashRecovery -benchtime 1x -timeout 20m -v ./test/e2e/
-	go test -run '^$$' -bench . -skip CustomerSummary50Clients -benchmem ./internal/... ./processor/... ./receiver/... ./exporter/... ./extension/...
+	go test -run '^$$' -bench . -skip 'CustomerSummary50Clients|ConsolePageLoads' -benchmem ./internal/... ./processor/... ./receiver/... ./exporter/... ./extension/...
 	$(MAKE) bench-customers
+	$(MAKE) bench-console
 
 ## bench-customers: 10 M attributed calls of 100,000 customers (~1 min to
 ## generate), then 50 clients asking per-customer 30-day summaries over
@@ -95,6 +96,12 @@ bench: build
 .PHONY: bench-customers
 bench-customers:
 	go test -run '^$$' -bench CustomerSummary50Clients -benchtime 1x -timeout 40m ./extension/nexusapiextension/
+
+## bench-console: console page loads in headless Chromium, over an empty
+## store and over 10 M calls (~1 min to generate); ~7 min in all.
+.PHONY: bench-console
+bench-console: chromium
+	NEXUS_CHROMIUM=$(CHROMIUM) go test -run '^$$' -bench ConsolePageLoads -benchtime 1x -timeout 40m ./extension/nexusapiextension/
 
 ## fuzz: every fuzz target (func Fuzz… in any package, found anew each run)
 ## for FUZZTIME each (default 60s), one at a time; prints each target's
