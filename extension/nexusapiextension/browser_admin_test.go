@@ -14,8 +14,6 @@ import (
 	"github.com/nexus-otel/nexus/internal/browsertest"
 )
 
-const adminPagePassword = "a console passphrase"
-
 // admTab is one signed-in browser tab of a test.
 type admTab struct {
 	t   *testing.T
@@ -94,10 +92,7 @@ func admNavigate(url string) admStep { return chromedp.Navigate(url) }
 // cursor and verifies intact; an editor sees no form and is refused.
 func TestConsoleAdmin(t *testing.T) {
 	ta := startAPI(t, freshDB("console_admin"), nil)
-	if e := ta.do("POST", "/api/v1/users", ta.admin, map[string]any{"email": "ed@example.com", "name": "Ed",
-		"password": adminPagePassword, "roles": map[string]string{"default": roleEditor}}); e.status != 201 {
-		t.Fatalf("create editor: %d %+v", e.status, e.Error)
-	}
+	ta.person("ed@example.com", "default", roleEditor)
 	b := openAdmin(t, ta.base, "admin@localhost", testAdminPassword)
 	b.do("open /admin", admNavigate(ta.base+"/admin"), admSee(`#users[data-state="ready"]`), admSee(`#audit[data-state="ready"]`),
 		admSee(`#tenants[data-state="ready"]`))
@@ -250,7 +245,7 @@ func TestConsoleAdmin(t *testing.T) {
 
 	// An editor: told they need the admin role, nothing to act on, and
 	// the server refuses what the page does not offer.
-	ed := openAdmin(t, ta.base, "ed@example.com", adminPagePassword)
+	ed := openAdmin(t, ta.base, "ed@example.com", consolePassword)
 	ed.do("editor opens /admin", admNavigate(ta.base+"/admin"), admSee(`#need-admin[data-state="ready"]`))
 	if msg := ed.text("#need-admin"); !strings.Contains(msg, "You are editor in tenant default") || !strings.Contains(msg, "needs the admin role") {
 		t.Fatalf("editor told %q", msg)
@@ -311,14 +306,10 @@ func TestConsoleAdminTenants(t *testing.T) {
 	}
 	browsertest.CheckAccessibility(t, b.ctx, "/admin (tenants)")
 
-	for email, roles := range map[string]map[string]string{"boss@acme.test": {"acme": roleAdmin}, "ed@example.com": {"default": roleEditor},
-		"both@example.com": {"acme": roleViewer, "default": roleViewer}} {
-		if e := ta.do("POST", "/api/v1/users", ta.admin, map[string]any{"email": email, "name": email, "password": adminPagePassword,
-			"roles": roles}); e.status != 201 {
-			t.Fatalf("create %s: %d %+v", email, e.status, e.Error)
-		}
-	}
-	boss := openAdmin(t, ta.base, "boss@acme.test", adminPagePassword)
+	ta.person("boss@acme.test", "acme", roleAdmin)
+	ta.person("ed@example.com", "default", roleEditor)
+	ta.person("both@example.com", "acme", roleViewer, "default", roleViewer)
+	boss := openAdmin(t, ta.base, "boss@acme.test", consolePassword)
 	boss.do("tenant admin opens /admin", admNavigate(ta.base+"/admin"), admSee(`#users[data-state="ready"]`),
 		admSee(`#audit[data-state="ready"]`), chromedp.WaitNotVisible(chromedp.CSS("#tenants-section")))
 	// Created in a map's order: compare as a set.
@@ -330,7 +321,7 @@ func TestConsoleAdminTenants(t *testing.T) {
 		t.Fatalf("the tenant admin may change their own role (%d controls)", n)
 	}
 	boss.do("tenant admin adds a person", admType("#u-email", "new@acme.test"), admType("#u-name", "New"),
-		admType("#u-password", adminPagePassword), admClick("#new-user button[type=submit]"), admSee(`#users tr[data-user="new@acme.test"]`))
+		admType("#u-password", consolePassword), admClick("#new-user button[type=submit]"), admSee(`#users tr[data-user="new@acme.test"]`))
 	if r := boss.rows(`#users tr[data-user="new@acme.test"]`); len(r) != 1 || r[0][2] != "acme: viewer" || boss.text("#u-role-label") != "Role in acme" {
 		t.Fatalf("new person listed as %q", r)
 	}

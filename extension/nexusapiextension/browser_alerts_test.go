@@ -14,14 +14,10 @@ import (
 // without an editor.
 func TestConsoleAlertRules(t *testing.T) {
 	ta := startAPI(t, freshDB("console_rules"), nil)
-	for _, u := range []struct{ email, role string }{{"ed@example.com", roleEditor}, {"vi@example.com", roleViewer}} {
-		if e := ta.do("POST", "/api/v1/users", ta.admin, map[string]any{"email": u.email, "name": u.role,
-			"password": "a console passphrase", "roles": map[string]string{"default": u.role}}); e.status != 201 {
-			t.Fatalf("create %s: %d %+v", u.email, e.status, e.Error)
-		}
-	}
+	ta.person("ed@example.com", "default", roleEditor)
+	ta.person("vi@example.com", "default", roleViewer)
 	ctx := browserContext(t)
-	signInBrowser(t, ctx, ta.base, "ed@example.com", "a console passphrase")
+	signInBrowser(t, ctx, ta.base, "ed@example.com", consolePassword)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(ta.base+"/alerts"),
 		chromedp.WaitVisible(chromedp.CSS("#rule-form")),
@@ -71,7 +67,7 @@ func TestConsoleAlertRules(t *testing.T) {
 	browsertest.CheckAccessibility(t, ctx, "/alerts (rules)")
 
 	vctx := browserContext(t)
-	signInBrowser(t, vctx, ta.base, "vi@example.com", "a console passphrase")
+	signInBrowser(t, vctx, ta.base, "vi@example.com", consolePassword)
 	if err := chromedp.Do(vctx, chromedp.Navigate(ta.base+"/alerts"), chromedp.WaitVisible(chromedp.CSS("#rules tbody tr[data-rule]")),
 		chromedp.WaitNotVisible(chromedp.CSS("#rule-editor"))); err != nil {
 		t.Fatal(err)

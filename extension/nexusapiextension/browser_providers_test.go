@@ -148,12 +148,8 @@ func TestConsoleProvidersRoles(t *testing.T) {
 	ta := startAPI(t, freshDB("console_providers_roles"), withProviders(srv))
 	var info struct{ Fingerprint string }
 	ta.do("PUT", "/api/v1/providers/apollo/credentials", ta.admin, map[string]string{"api_key": "apollo-ROLES-secret"}).decode(t, &info)
-	for _, u := range []struct{ email, role string }{{"ed@example.com", roleEditor}, {"vi@example.com", roleViewer}} {
-		if e := ta.do("POST", "/api/v1/users", ta.admin, map[string]any{"email": u.email, "name": u.role,
-			"password": "a console passphrase", "roles": map[string]string{"default": u.role}}); e.status != 201 {
-			t.Fatalf("create %s: %d %+v", u.email, e.status, e.Error)
-		}
-	}
+	ta.person("ed@example.com", "default", roleEditor)
+	ta.person("vi@example.com", "default", roleViewer)
 	write := func(ctx context.Context, method, path, body string) float64 {
 		return provEval[float64](t, ctx, `(async () => {
 			const s = await (await fetch("/api/v1/auth/session")).json();
@@ -163,7 +159,7 @@ func TestConsoleProvidersRoles(t *testing.T) {
 	}
 
 	ed := browserContext(t)
-	signInBrowser(t, ed, ta.base, "ed@example.com", "a console passphrase")
+	signInBrowser(t, ed, ta.base, "ed@example.com", consolePassword)
 	provPageOpen(t, ed, ta.base)
 	if got := provEval[string](t, ed, `[...document.querySelectorAll("#providers button:not([hidden])")].map((b) => b.id).join(",") + " forms:" + document.querySelectorAll("#providers form").length`); got != "t-openai,t-openrouter,t-twilio,t-apollo forms:0" {
 		t.Errorf("editor's controls: %s", got)
@@ -173,7 +169,7 @@ func TestConsoleProvidersRoles(t *testing.T) {
 	}
 
 	vi := browserContext(t)
-	signInBrowser(t, vi, ta.base, "vi@example.com", "a console passphrase")
+	signInBrowser(t, vi, ta.base, "vi@example.com", consolePassword)
 	provPageOpen(t, vi, ta.base)
 	if n := provEval[float64](t, vi, `document.querySelectorAll("#providers button, #providers form").length`); n != 0 {
 		t.Errorf("viewer sees %v buttons or forms", n)

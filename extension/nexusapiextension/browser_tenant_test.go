@@ -19,17 +19,14 @@ func TestConsoleTenantSwitch(t *testing.T) {
 	if e := ta.do("POST", "/api/v1/tenants", ta.admin, map[string]any{"id": "acme", "name": "Acme"}); e.status != 201 {
 		t.Fatalf("create tenant: %d %+v", e.status, e.Error)
 	}
-	if e := ta.do("POST", "/api/v1/users", ta.admin, map[string]any{"email": "two@example.com", "name": "Two hats",
-		"password": "a console passphrase", "roles": map[string]string{"default": roleViewer, "acme": roleEditor}}); e.status != 201 {
-		t.Fatalf("create user: %d %+v", e.status, e.Error)
-	}
+	ta.person("two@example.com", "default", roleViewer, "acme", roleEditor)
 	at := time.Now().Add(-time.Minute)
 	if at.Month() != time.Now().Month() {
 		at = time.Now()
 	}
 	ta.seed(seedCall{At: at, Provider: "openai", Cost: "1.25"}, seedCall{At: at, Tenant: "acme", Provider: "exa", Cost: "0.07"})
 	ctx := browserContext(t)
-	signInBrowser(t, ctx, ta.base, "two@example.com", "a console passphrase")
+	signInBrowser(t, ctx, ta.base, "two@example.com", consolePassword)
 	month := func() string {
 		t.Helper()
 		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`main[data-state="ready"]`))); err != nil {

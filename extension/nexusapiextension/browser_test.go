@@ -92,6 +92,23 @@ func TestConsoleSignInAndOverview(t *testing.T) {
 	t.Logf("live call shown %s after publishing", time.Since(sent))
 }
 
+// consolePassword is the password of the people the console tests create.
+const consolePassword = "a console passphrase"
+
+// person creates a user with a role in each tenant (pairs of tenant and
+// role) and consolePassword.
+func (ta *testAPI) person(email string, tenantRoles ...string) {
+	ta.t.Helper()
+	roles := map[string]string{}
+	for i := 0; i+1 < len(tenantRoles); i += 2 {
+		roles[tenantRoles[i]] = tenantRoles[i+1]
+	}
+	if e := ta.do("POST", "/api/v1/users", ta.admin, map[string]any{"email": email, "name": email,
+		"password": consolePassword, "roles": roles}); e.status != 201 {
+		ta.t.Fatalf("create %s: %d %+v", email, e.status, e.Error)
+	}
+}
+
 // signInBrowser opens the console as email and waits for the overview.
 func signInBrowser(t *testing.T, ctx context.Context, base, email, password string) {
 	t.Helper()
@@ -103,14 +120,10 @@ func signInBrowser(t *testing.T, ctx context.Context, base, email, password stri
 // sees no editor and the server refuses the write the page never offers.
 func TestConsoleBudgets(t *testing.T) {
 	ta := startAPI(t, freshDB("console_budgets"), nil)
-	for _, u := range []struct{ email, role string }{{"ed@example.com", roleEditor}, {"vi@example.com", roleViewer}} {
-		if e := ta.do("POST", "/api/v1/users", ta.admin, map[string]any{"email": u.email, "name": u.role,
-			"password": "a console passphrase", "roles": map[string]string{"default": u.role}}); e.status != 201 {
-			t.Fatalf("create %s: %d %+v", u.email, e.status, e.Error)
-		}
-	}
+	ta.person("ed@example.com", "default", roleEditor)
+	ta.person("vi@example.com", "default", roleViewer)
 	ctx := browserContext(t)
-	signInBrowser(t, ctx, ta.base, "ed@example.com", "a console passphrase")
+	signInBrowser(t, ctx, ta.base, "ed@example.com", consolePassword)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(ta.base+"/budgets"),
 		chromedp.WaitVisible(chromedp.CSS("#new-budget")),
@@ -151,7 +164,7 @@ func TestConsoleBudgets(t *testing.T) {
 
 	// The viewer: the list, no editor, and the write refused by the server.
 	vctx := browserContext(t)
-	signInBrowser(t, vctx, ta.base, "vi@example.com", "a console passphrase")
+	signInBrowser(t, vctx, ta.base, "vi@example.com", consolePassword)
 	if err := chromedp.Do(vctx, chromedp.Navigate(ta.base+"/budgets"), chromedp.WaitVisible(chromedp.CSS("#budgets li")),
 		chromedp.WaitNotVisible(chromedp.CSS("#editor"))); err != nil {
 		t.Fatal(err)
@@ -172,12 +185,9 @@ func TestConsoleBudgets(t *testing.T) {
 func TestConsoleAcknowledgesAnAlert(t *testing.T) {
 	ta := startAlertAPI(t, freshDB("console_alerts"), nil)
 	ta.seedFiringAlert(ta.key("editor"))
-	if e := ta.do("POST", "/api/v1/users", ta.admin, map[string]any{"email": "oncall@example.com", "name": "On call",
-		"password": "a console passphrase", "roles": map[string]string{"default": roleEditor}}); e.status != 201 {
-		t.Fatalf("create user: %d", e.status)
-	}
+	ta.person("oncall@example.com", "default", roleEditor)
 	ctx := browserContext(t)
-	signInBrowser(t, ctx, ta.base, "oncall@example.com", "a console passphrase")
+	signInBrowser(t, ctx, ta.base, "oncall@example.com", consolePassword)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(ta.base+"/alerts"),
 		chromedp.WaitVisible(chromedp.CSS("#firing li button")),
