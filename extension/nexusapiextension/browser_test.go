@@ -156,9 +156,29 @@ func TestConsoleBudgets(t *testing.T) {
 		t.Fatalf("budget shown: %q %v", spent, err)
 	}
 	browsertest.CheckAccessibility(t, ctx, "/budgets")
-	var list []struct{ Name string }
+	var list []struct{ Name, Action string }
 	ta.do("GET", "/api/v1/budgets", ta.admin, nil).decode(t, &list)
-	if len(list) != 1 || list[0].Name != "OpenAI monthly" {
+	if len(list) != 1 || list[0].Name != "OpenAI monthly" || list[0].Action != "notify" {
+		t.Fatalf("stored budgets: %+v", list)
+	}
+	// A blocking budget whose scope no call matches is kept, and the
+	// person is told.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#b-name"), "Typo cap"),
+		chromedp.SendKeys(chromedp.CSS("#b-amount"), "5"),
+		chromedp.SendKeys(chromedp.CSS("#b-provider"), "opnai"),
+		chromedp.SetValue(chromedp.CSS("#b-action"), "block"),
+		chromedp.Click(chromedp.CSS("#new-budget button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#b-warning")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	warned, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#b-warning")))
+	if err != nil || !strings.Contains(warned, "no call of the last 30 days matches") {
+		t.Fatalf("warning shown: %q %v", warned, err)
+	}
+	ta.do("GET", "/api/v1/budgets", ta.admin, nil).decode(t, &list)
+	if len(list) != 2 || list[1].Action != "block" {
 		t.Fatalf("stored budgets: %+v", list)
 	}
 

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/nexus-otel/nexus/internal/spend"
 )
 
@@ -52,8 +54,18 @@ func (a *api) createBudget(w http.ResponseWriter, r *http.Request) *APIError {
 	if err != nil {
 		return a.domainError(r, "write budget", err)
 	}
-	writeData(w, http.StatusCreated, b, nil)
+	writeWarned(w, http.StatusCreated, b, a.budgetWarnings(r, b))
 	return nil
+}
+
+// budgetWarnings are the warnings of an accepted budget; a store that
+// cannot tell gives none (the budget is stored either way).
+func (a *api) budgetWarnings(r *http.Request, b spend.Budget) []string {
+	warnings, err := a.spend.BudgetWarnings(r.Context(), b)
+	if err != nil {
+		a.logger.Warn("cannot check a budget's scope", zap.String("request_id", requestID(r)), zap.Error(err))
+	}
+	return warnings
 }
 
 func (a *api) replaceBudget(w http.ResponseWriter, r *http.Request) *APIError {
@@ -75,7 +87,7 @@ func (a *api) updateBudget(w http.ResponseWriter, r *http.Request, full bool) *A
 	if err != nil {
 		return a.domainError(r, "write budget", err)
 	}
-	writeData(w, http.StatusOK, b, nil)
+	writeWarned(w, http.StatusOK, b, a.budgetWarnings(r, b))
 	return nil
 }
 

@@ -25,6 +25,8 @@ type Pagination struct {
 type meta struct {
 	Timestamp string `json:"timestamp"`
 	Version   string `json:"version"`
+	// Warnings are what a client should know of an accepted write.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 type success struct {
@@ -91,8 +93,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeData answers 2xx with the success envelope.
 func writeData(w http.ResponseWriter, status int, data any, p *Pagination) {
+	writeEnvelope(w, status, data, p, nil)
+}
+
+// writeWarned answers an accepted write with the warnings it carries.
+func writeWarned(w http.ResponseWriter, status int, data any, warnings []string) {
+	writeEnvelope(w, status, data, nil, warnings)
+}
+
+func writeEnvelope(w http.ResponseWriter, status int, data any, p *Pagination, warnings []string) {
 	writeJSON(w, status, success{Success: true, Data: data, Pagination: p,
-		Meta: meta{Timestamp: time.Now().UTC().Format(time.RFC3339Nano), Version: Version}})
+		Meta: meta{Timestamp: time.Now().UTC().Format(time.RFC3339Nano), Version: Version, Warnings: warnings}})
 }
 
 // writeError answers with the error envelope.

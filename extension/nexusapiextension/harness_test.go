@@ -91,8 +91,9 @@ type envelope struct {
 	Data       json.RawMessage `json:"data"`
 	Pagination *Pagination     `json:"pagination"`
 	Meta       *struct {
-		Timestamp string `json:"timestamp"`
-		Version   string `json:"version"`
+		Timestamp string   `json:"timestamp"`
+		Version   string   `json:"version"`
+		Warnings  []string `json:"warnings"`
 	} `json:"meta"`
 	Error     *APIError `json:"error"`
 	RequestID string    `json:"requestId"`

@@ -39,7 +39,7 @@ const (
 var (
 	BudgetColumns = []string{"id", "name", "provider", "model", "service", "environment",
 		"period", "timezone", "amount_usd", "thresholds", "created_at", "updated_at", "deleted", "version",
-		"tenant", "customer", "user", "team", "feature", "tag_key", "tag_value"}
+		"tenant", "customer", "user", "team", "feature", "tag_key", "tag_value", "action"}
 	KeyColumns = []string{"id", "name", "role", "prefix", "key_hash", "created_at", "revoked_at", "version",
 		"tenant", "installation_admin", "owner_user", "expires_at"}
 	// IngestKeyColumns is the column order of ingest_keys writes

@@ -27,6 +27,12 @@ import (
 // on Monday.
 var BudgetPeriods = []string{"daily", "weekly", "monthly"}
 
+// BudgetActions are what a budget does about spend in its scope: notify
+// only alerts (its thresholds); warn lets the proxy's calls pass telling
+// what is left; block has the proxy refuse calls that would take spend
+// past the amount (internal/spendguard).
+var BudgetActions = []string{"notify", "warn", "block"}
+
 var defaultThresholds = []int{50, 80, 100}
 
 const (
@@ -82,6 +88,7 @@ type Budget struct {
 	Timezone   string      `json:"timezone"`
 	AmountUSD  string      `json:"amountUsd"`
 	Thresholds []int       `json:"thresholds"`
+	Action     string      `json:"action"`
 	CreatedAt  time.Time   `json:"createdAt"`
 	UpdatedAt  time.Time   `json:"updatedAt"`
 	amount     decimal.Decimal
@@ -110,6 +117,7 @@ type BudgetInput struct {
 	Timezone   *string           `json:"timezone"`
 	AmountUSD  json.RawMessage   `json:"amountUsd"`
 	Thresholds *[]int            `json:"thresholds"`
+	Action     *string           `json:"action"`
 }
 
 type BudgetScopeInput struct {
@@ -151,7 +159,7 @@ func (s *Service) readBudgets(ctx context.Context, tenant, id string) ([]Budget,
 		var tag Tag
 		if err := rows.Scan(&b.ID, &b.Name, &b.Scope.Provider, &b.Scope.Model, &b.Scope.Service, &b.Scope.Environment,
 			&b.Period, &b.Timezone, &b.amount, &th, &b.CreatedAt, &b.UpdatedAt, &b.deleted, &b.version,
-			&b.Tenant, &b.Scope.Customer, &b.Scope.User, &b.Scope.Team, &b.Scope.Feature, &tag.Key, &tag.Value); err != nil {
+			&b.Tenant, &b.Scope.Customer, &b.Scope.User, &b.Scope.Team, &b.Scope.Feature, &tag.Key, &tag.Value, &b.Action); err != nil {
 			return nil, fmt.Errorf("read budgets: %w", err)
 		}
 		if tag.Key != "" {
@@ -223,7 +231,7 @@ func (s *Service) writeBudget(ctx context.Context, b Budget) error {
 	tk, tv := b.Scope.Tag.tagKV()
 	if err := batch.Append(b.ID, b.Name, b.Scope.Provider, b.Scope.Model, b.Scope.Service, b.Scope.Environment,
 		b.Period, b.Timezone, b.amount, th, b.CreatedAt, b.UpdatedAt, b.deleted, v,
-		b.Tenant, b.Scope.Customer, b.Scope.User, b.Scope.Team, b.Scope.Feature, tk, tv); err != nil {
+		b.Tenant, b.Scope.Customer, b.Scope.User, b.Scope.Team, b.Scope.Feature, tk, tv, b.Action); err != nil {
 		_ = batch.Abort()
 		return fmt.Errorf("write budget %s: %w", b.ID, err)
 	}
@@ -355,6 +363,16 @@ func applyBudget(b *Budget, in BudgetInput, full bool, loc *time.Location) []dom
 	}
 
 	switch {
+	case in.Action != nil:
+		if !slices.Contains(BudgetActions, *in.Action) {
+			bad("action", "must be one of "+strings.Join(BudgetActions, ", "))
+		}
+		b.Action = *in.Action
+	case full:
+		b.Action = BudgetActions[0]
+	}
+
+	switch {
 	case in.Thresholds != nil:
 		th := append([]int(nil), *in.Thresholds...)
 		if len(th) == 0 || len(th) > MaxThresholds {
@@ -481,4 +499,26 @@ func (s *Service) DeleteBudget(ctx context.Context, tenant, id string) (Budget, 
 	b.deleted = true
 	b.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
 	return b, s.writeBudget(ctx, b)
+}
+
+// BudgetWarnings are what a person setting b should know although it is
+// accepted: a blocking or warning budget whose scope no call of the last
+// 30 days matches (a misspelt customer, a model name as the provider
+// spells it otherwise) would never act.
+func (s *Service) BudgetWarnings(ctx context.Context, b Budget) ([]string, error) {
+	if b.Action != "block" && b.Action != "warn" {
+		return nil, nil
+	}
+	now := time.Now()
+	f := schema.Filter{Scope: b.scope(), From: now.Add(-30 * 24 * time.Hour), To: now}
+	rows, err := s.costsBy(ctx, f, nil, "", schema.GrainDay, s.loc.String())
+	if err != nil {
+		return nil, fmt.Errorf("check the budget's scope: %w", err)
+	}
+	for _, r := range rows {
+		if r.Calls > 0 {
+			return nil, nil
+		}
+	}
+	return []string{"no call of the last 30 days matches this budget's scope: check its values, or it will " + b.Action + " nothing"}, nil
 }

@@ -3,6 +3,12 @@
 const state = { csrf: "", tenant: "", tz: undefined };
 
 export async function api(method, path, body) {
+  return (await apiEnvelope(method, path, body)).data;
+}
+
+// apiEnvelope is api's answer whole: data and meta (an accepted write's
+// warnings).
+export async function apiEnvelope(method, path, body) {
   const headers = { "Accept": "application/json" };
   if (state.tenant) headers["X-Nexus-Tenant"] = state.tenant;
   if (method !== "GET") {
@@ -25,7 +31,7 @@ export async function api(method, path, body) {
     err.details = env && env.error ? env.error.details || [] : [];
     throw err;
   }
-  return env ? env.data : null;
+  return env ? env : { data: null, meta: {} };
 }
 
 export function showError(err) {

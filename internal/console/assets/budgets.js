@@ -1,4 +1,4 @@
-import { api, session, showError, fieldErrors } from "./api.js";
+import { api, apiEnvelope, session, showError, fieldErrors } from "./api.js";
 import { budgetMeter, budgetLine } from "./budgetview.js";
 
 let canEdit = false;
@@ -17,7 +17,8 @@ async function render() {
     const t = document.createElement("p");
     t.className = "hint";
     t.textContent = "Alerts at " + b.thresholds.join("%, ") + "%" +
-      (s.thresholdsCrossed.length ? "; crossed: " + s.thresholdsCrossed.join("%, ") + "%" : "");
+      (s.thresholdsCrossed.length ? "; crossed: " + s.thresholdsCrossed.join("%, ") + "%" : "") +
+      ({ warn: "; proxied calls are told what is left", block: "; the proxy refuses calls past the amount" }[b.action] || "");
     li.append(h, budgetMeter(s), budgetLine(b, s), t);
     if (canEdit) {
       const del = document.createElement("button");
@@ -43,13 +44,16 @@ async function load() {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = form.elements;
-    const body = { name: f.name.value, amountUsd: f.amountUsd.value, period: f.period.value,
+    const body = { name: f.name.value, amountUsd: f.amountUsd.value, period: f.period.value, action: f.action.value,
       thresholds: f.thresholds.value.split(",").map((v) => Number(v.trim())).filter((v) => v > 0) };
     if (f.provider.value) body.scope = { provider: f.provider.value };
     fieldErrors(form, "b-", []);
     try {
-      await api("POST", "/api/v1/budgets", body);
+      const env = await apiEnvelope("POST", "/api/v1/budgets", body);
       form.reset();
+      const warn = document.getElementById("b-warning");
+      warn.textContent = (env.meta.warnings || []).join(" ");
+      warn.hidden = !warn.textContent;
       await render();
     } catch (err) {
       if (err.details && err.details.length) fieldErrors(form, "b-", err.details);

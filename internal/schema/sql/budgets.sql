@@ -5,7 +5,7 @@
 -- for an id, so filtering on it keeps whole histories.
 SELECT id, name, provider, model, service, environment, period, timezone, amount_usd,
        CAST(thresholds AS Array(UInt64)), created_at, updated_at, deleted, version,
-       tenant, customer, user, team, feature, tag_key, tag_value
+       tenant, customer, user, team, feature, tag_key, tag_value, action
 FROM {db}.budgets FINAL
 WHERE ({id:String} = '' OR id = {id:String})
   AND ({tenant:String} = '' OR tenant = {tenant:String})
