@@ -50,6 +50,8 @@ type Config struct {
 	// AttributionHeaders name the headers that say whom a call is for
 	// (attribution.go).
 	AttributionHeaders AttributionHeaders `mapstructure:"attribution_headers"`
+	// Budgets has the proxy enforce warn and block budgets (budgets.go).
+	Budgets BudgetsConfig `mapstructure:"budgets"`
 
 	// MaxRequestBodySize bounds a request body in bytes: larger ones are
 	// answered 413 and never reach the provider.
@@ -209,6 +211,9 @@ func (cfg *Config) Validate() error {
 	}
 	if strings.TrimSpace(cfg.ServiceName) == "" {
 		errs = append(errs, errors.New("service_name: must not be empty"))
+	}
+	if err := cfg.Budgets.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.ServiceNameHeader != "" && !httpguts.ValidHeaderFieldName(cfg.ServiceNameHeader) {
 		errs = append(errs, fmt.Errorf("service_name_header: %q is not a valid header name", cfg.ServiceNameHeader))

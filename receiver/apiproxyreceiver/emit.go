@@ -57,7 +57,9 @@ type emitter struct {
 	done     chan struct{}
 	stopOnce sync.Once
 
-	dropped     metric.Int64Counter
+	dropped metric.Int64Counter
+	// enforcer settles guarded calls' reservations; nil when off.
+	enforcer    *enforcer
 	droppedN    atomic.Int64
 	lastDropLog atomic.Int64
 }
@@ -75,6 +77,7 @@ func (e *emitter) enqueue(c *call) {
 			e.logger.Warn("span queue full: dropping spans of proxied calls", zap.Int64("dropped_total", n))
 		}
 		c.resp.release()
+		c.releaseHold()
 	}
 }
 
@@ -168,6 +171,9 @@ func (e *emitter) send(batch []*call) {
 			req.byService[c.service] = spans
 		}
 		res := extract(c, e.maxParsed)
+		if e.enforcer != nil {
+			e.enforcer.settle(c, &res)
+		}
 		buildSpan(spans.AppendEmpty(), c, &res)
 		req.n++
 		c.resp.release()

@@ -33,6 +33,7 @@ func createDefaultConfig() component.Config {
 		ServiceName:        "apiproxy",
 		ServiceNameHeader:  "X-Nexus-Service",
 		AttributionHeaders: defaultAttributionHeaders(),
+		Budgets:            defaultBudgetsConfig(),
 		MaxRequestBodySize: 64 << 20,
 		MaxParsedBodySize:  1 << 20,
 		QueueSize:          8192,

@@ -41,6 +41,9 @@ type proxy struct {
 	// auth checks the callers' ingest keys (auth.go); nil lets every
 	// call through as the default tenant's.
 	auth extensionauth.Server
+	// enforcer decides calls against warn and block budgets (budgets.go);
+	// nil when budgets.enforce is off.
+	enforcer *enforcer
 }
 
 type callKey struct{}
@@ -77,6 +80,8 @@ type call struct {
 	inBody atomic.Bool // the timer is watching the response body, not the headers
 
 	req *reqBody
+	// hold is the call's reservation on its budgets; nil when unguarded.
+	hold *hold
 
 	status   int // 0: no response
 	media    int
@@ -156,6 +161,9 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = c.req
 	}
 	defer p.finish(c, done)
+	if p.enforcer != nil && !p.enforce(w, r, c) {
+		return
+	}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(c.ctx, callKey{}, c)))
 }
 
@@ -294,6 +302,9 @@ func (p *proxy) finish(c *call, done func(error)) {
 		default:
 			done(nil)
 		}
+	}
+	if c.rejected || c.gone && c.status == 0 {
+		c.releaseHold()
 	}
 	if c.rejected {
 		c.resp.release()

@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/nexus-otel/nexus/internal/store"
 )
 
 type apiProxyReceiver struct {
@@ -86,6 +88,18 @@ func (r *apiProxyReceiver) Start(ctx context.Context, host component.Host) error
 		return err
 	}
 	r.proxy.auth = auth
+	if r.cfg.Budgets.Enforce {
+		s, err := store.FromHost(host, r.cfg.Budgets.Store)
+		if err != nil {
+			return fmt.Errorf("budgets.enforce needs the store %s: %w", r.cfg.Budgets.Store, err)
+		}
+		enf, err := newEnforcer(r.cfg.Budgets, s, r.set.Logger.Named("budgets"))
+		if err != nil {
+			return err
+		}
+		enf.start(ctx)
+		r.proxy.enforcer, r.emitter.enforcer = enf, enf
+	}
 	var tlsConfig *tls.Config
 	if tc := r.cfg.TLS.Get(); tc != nil {
 		if tlsConfig, err = tc.LoadTLSConfig(ctx); err != nil {
@@ -151,6 +165,9 @@ func (r *apiProxyReceiver) Shutdown(ctx context.Context) error {
 		errs = append(errs, r.emitter.shutdown(ctx))
 	}
 	r.transport.CloseIdleConnections()
+	if r.proxy.enforcer != nil {
+		r.proxy.enforcer.shutdown()
+	}
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,183 @@
+package apiproxyreceiver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/shopspring/decimal"
+
+	"github.com/nexus-otel/nexus/internal/pricing"
+	"github.com/nexus-otel/nexus/internal/spend"
+	"github.com/nexus-otel/nexus/internal/spendguard"
+	"github.com/nexus-otel/nexus/internal/storetest"
+)
+
+// countingTransport counts the requests an SDK sends, retries included.
+type countingTransport struct {
+	n  atomic.Int64
+	rt http.Transport
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.rt.RoundTrip(r)
+}
+
+// Fifty streamed calls at once through the official OpenAI SDK against a
+// blocking budget of $0.01, each able to cost about $0.001: what they
+// cost stays within the amount, the refused ones get the budget's error
+// in the SDK, which does not retry them, and the provider never sees them.
+func TestBlockingBudgetHoldsUnderConcurrency(t *testing.T) {
+	s, h := storetest.Start(t, "proxy_budget_block_"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	ctx := context.Background()
+	sp := spend.New(s, time.UTC, 10*time.Second)
+	name, period, amount, action := "OpenAI cap", "monthly", []byte(`"0.01"`), "block"
+	provider := "openai"
+	if _, err := sp.CreateBudget(ctx, "default", spend.BudgetInput{Name: &name, Period: &period, AmountUSD: amount, Action: &action,
+		Scope: &spend.BudgetScopeInput{Provider: &provider}}); err != nil {
+		t.Fatal(err)
+	}
+	// Each answer reports 150 prompt and 1,500 completion tokens; the
+	// request asks for at most 1,600: its worst case is about $0.001.
+	usage := `{"prompt_tokens":150,"completion_tokens":1500,"total_tokens":1650}`
+	var reached atomic.Int64
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		time.Sleep(30 * time.Millisecond) // many in flight at once
+		serveStream(w, []string{
+			`data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}],"usage":null}` + "\n\n",
+			`data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[],"usage":` + usage + `}` + "\n\n",
+			"data: [DONE]\n\n",
+		}, 0)
+	})
+	tp := startProxy(t, func(c *Config) {
+		c.Route("openai").Endpoint = up.URL + "/v1"
+		c.Budgets.Enforce = true
+	}, withHost(h))
+
+	cat, err := pricing.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u pricing.Usage
+	u[pricing.InputTokens], u[pricing.OutputTokens] = 150, 1500
+	one := decimal.New(int64(cat.Price("openai", "gpt-4o-mini", "", "", time.Now(), &u).Cost), -pricing.Scale)
+
+	counting := &countingTransport{}
+	// Connections dialled for calls another connection served stay new
+	// on the proxy's side, which its shutdown waits 5 s for: closed first.
+	t.Cleanup(counting.rt.CloseIdleConnections)
+	client := openai.NewClient(option.WithBaseURL(tp.url+"/openai/v1"), option.WithAPIKey("sk-app"),
+		option.WithHTTPClient(&http.Client{Transport: counting}))
+	var wg sync.WaitGroup
+	var passed, refused atomic.Int64
+	errs := make(chan error, 50)
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+				Model: openai.ChatModel("gpt-4o-mini"), Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")},
+				MaxTokens: openai.Int(1600),
+			})
+			for stream.Next() {
+			}
+			var apiErr *openai.Error
+			switch err := stream.Err(); {
+			case err == nil:
+				passed.Add(1)
+			case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusPaymentRequired && apiErr.Type == "budget_exceeded":
+				refused.Add(1)
+			default:
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("neither passed nor refused by the budget: %v", err)
+	}
+	spent := one.Mul(decimal.NewFromInt(passed.Load()))
+	t.Logf("%d passed ($%s each, $%s in all), %d refused", passed.Load(), one, spent, refused.Load())
+	if spent.GreaterThan(decimal.RequireFromString("0.01")) {
+		t.Fatalf("overshoot: %d calls cost $%s of a $0.01 budget", passed.Load(), spent)
+	}
+	if passed.Load() == 0 || refused.Load() == 0 || passed.Load()+refused.Load() != 50 {
+		t.Fatalf("%d passed, %d refused", passed.Load(), refused.Load())
+	}
+	if n := counting.n.Load(); n != 50 {
+		t.Fatalf("the SDK sent %d requests for 50 calls: it retried a refusal", n)
+	}
+	if n := reached.Load(); n != passed.Load() {
+		t.Fatalf("the provider saw %d calls, %d passed", n, passed.Load())
+	}
+	// Reservations are settled as the emitter reads the answers.
+	var st []spendguard.Status
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if st = tp.rcv.proxy.enforcer.guard.Statuses("default"); len(st) == 1 && st[0].Reserved.IsZero() {
+			break
+		}
+	}
+	if len(st) != 1 || !st[0].Reserved.IsZero() || !st[0].Spent.Equal(spent) {
+		t.Fatalf("guard after the calls: %+v, want $%s settled and nothing held", st, spent)
+	}
+}
+
+// A warning budget lets calls pass and tells what is left in headers.
+func TestWarningBudgetTellsWhatIsLeft(t *testing.T) {
+	s, h := storetest.Start(t, "proxy_budget_warn_"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	sp := spend.New(s, time.UTC, 10*time.Second)
+	name, period, action := "OpenAI watch", "monthly", "warn"
+	b, err := sp.CreateBudget(context.Background(), "default", spend.BudgetInput{Name: &name, Period: &period, AmountUSD: []byte(`"5"`), Action: &action})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := fakeOpenAI(t)
+	tp := startProxy(t, func(c *Config) {
+		c.Route("openai").Endpoint = up.URL + "/v1"
+		c.Budgets.Enforce = true
+	}, withHost(h))
+	resp, body := do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions",
+		`{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"Hello"}]}`, nil)
+	if resp.StatusCode != 200 || resp.Header.Get(headerBudget) != b.ID {
+		t.Fatalf("%d %s %v", resp.StatusCode, body, resp.Header)
+	}
+	left, err := decimal.NewFromString(resp.Header.Get(headerBudgetRemaining))
+	if err != nil || !left.LessThan(decimal.NewFromInt(5)) || !left.GreaterThan(decimal.RequireFromString("4.99")) {
+		t.Fatalf("remaining %q (%v): want $5 less this call's worst case", resp.Header.Get(headerBudgetRemaining), err)
+	}
+}
+
+func TestBudgetsConfigRefusals(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		mutate func(*BudgetsConfig)
+		want   string
+	}{
+		{"refresh", func(b *BudgetsConfig) { b.Refresh = time.Millisecond }, "budgets.refresh"},
+		{"lag", func(b *BudgetsConfig) { b.IngestLag = -time.Second }, "budgets.ingest_lag"},
+		{"tokens", func(b *BudgetsConfig) { b.DefaultMaxOutputTokens = 0 }, "budgets.default_max_output_tokens"},
+		{"negative", func(b *BudgetsConfig) { b.UnpricedWorstCaseUSD = "-1" }, "budgets.unpriced_worst_case_usd"},
+		{"precise", func(b *BudgetsConfig) { b.UnpricedWorstCaseUSD = "0.0000000000001" }, "budgets.unpriced_worst_case_usd"},
+		{"words", func(b *BudgetsConfig) { b.UnpricedWorstCaseUSD = "five cents" }, "budgets.unpriced_worst_case_usd"},
+	} {
+		cfg := createDefaultConfig().(*Config)
+		c.mutate(&cfg.Budgets)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	if err := createDefaultConfig().(*Config).Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+}
