@@ -2,6 +2,7 @@ package apiproxyreceiver
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 
 	"go.opentelemetry.io/collector/consumer/consumertest"
 
+	"github.com/nexus-otel/nexus/internal/spend"
 	"github.com/nexus-otel/nexus/internal/storetest"
 )
 
@@ -70,6 +72,19 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	upstreamURL := expect("UPSTREAM ")
 
 	tp := startProxy(b, func(c *Config) { c.Route("openai").Endpoint = upstreamURL + "/v1" }, withNext(costPipeline(b, consumertest.NewNop())))
+	// The same proxy enforcing a blocking budget that every call is in
+	// scope of (never reached): each call's body read first, its worst
+	// case priced and reserved, then settled.
+	s, h := storetest.Start(b, "proxy_bench_budgets_"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	name, period, action := "bench cap", "monthly", "block"
+	if _, err := spend.New(s, time.UTC, 10*time.Second).CreateBudget(context.Background(), "default",
+		spend.BudgetInput{Name: &name, Period: &period, AmountUSD: []byte(`"1000000"`), Action: &action}); err != nil {
+		b.Fatal(err)
+	}
+	enforced := startProxy(b, func(c *Config) {
+		c.Route("openai").Endpoint = upstreamURL + "/v1"
+		c.Budgets.Enforce = true
+	}, withNext(costPipeline(b, consumertest.NewNop())), withHost(h))
 	target, _ := url.Parse(upstreamURL)
 	bare := httputil.NewSingleHostReverseProxy(target)
 	bare.Transport, bare.BufferPool = newTransport(&createDefaultConfig().(*Config).Upstream), bufferPool{}
@@ -79,6 +94,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 		{"direct", upstreamURL + "/v1/chat/completions"},
 		{"proxy", tp.url + "/openai/v1/chat/completions"},
 		{"floor", floorSrv.URL + "/v1/chat/completions"},
+		{"enforced", enforced.url + "/openai/v1/chat/completions"},
 	}
 
 	b.ResetTimer()
@@ -90,7 +106,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	d, p, f := legs["direct"], legs["proxy"], legs["floor"]
+	d, p, f, e := legs["direct"], legs["proxy"], legs["floor"], legs["enforced"]
 
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	b.ReportMetric(ms(p.P50-d.P50), "p50-added-ms")
@@ -101,12 +117,18 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	b.ReportMetric(ms(p.P99), "proxy-p99-ms")
 	b.ReportMetric(ms(f.P50-d.P50), "floor-p50-added-ms")
 	b.ReportMetric(ms(f.P99-d.P99), "floor-p99-added-ms")
+	b.ReportMetric(ms(e.P50-d.P50), "enforced-p50-added-ms")
+	b.ReportMetric(ms(e.P99-d.P99), "enforced-p99-added-ms")
 	b.ReportMetric(p.Rate, "proxy-rps")
-	b.ReportMetric(float64(d.Errors+p.Errors+f.Errors), "errors")
+	b.ReportMetric(float64(d.Errors+p.Errors+f.Errors+e.Errors), "errors")
 	b.Logf("direct: %s", d)
 	b.Logf("proxy:  %s", p)
 	b.Logf("floor:  %s (bare httputil.ReverseProxy)", f)
-	if n := d.Errors + p.Errors + f.Errors; n > 0 {
+	b.Logf("enforced: %s (a blocking budget over every call)", e)
+	if st := enforced.rcv.proxy.enforcer.guard.Statuses("default"); len(st) != 1 || st[0].Spent.IsZero() {
+		b.Errorf("the enforcing proxy settled nothing: %+v", st)
+	}
+	if n := d.Errors + p.Errors + f.Errors + e.Errors; n > 0 {
 		b.Errorf("%d failed requests", n)
 	}
 }
