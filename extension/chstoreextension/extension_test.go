@@ -108,7 +108,7 @@ func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
 		"api_calls_by_customer,api_calls_by_customer_mv,api_calls_by_user,api_calls_by_user_mv,"+
 		"api_calls_customer_1d,api_calls_customer_1d_mv,api_calls_customer_1h,api_calls_customer_1h_mv,api_calls_tag_1d,api_calls_tag_1d_mv,"+
 		"api_calls_user_1d,api_calls_user_1d_mv,api_calls_user_1h,api_calls_user_1h_mv,"+
-		"api_keys,audit_log,budgets,cost_reconciliation,ingest_keys,provider_credentials,provider_gauges,provider_health,provider_usage,schema_migrations,sessions,tenants,users" {
+		"api_keys,audit_log,budget_events,budgets,cost_reconciliation,ingest_keys,provider_credentials,provider_gauges,provider_health,provider_usage,schema_migrations,sessions,tenants,users" {
 		t.Fatalf("tables: %v", names)
 	}
 }

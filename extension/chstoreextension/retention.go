@@ -39,6 +39,9 @@ type RetentionConfig struct {
 	ProviderGauges     time.Duration `mapstructure:"provider_gauges"`
 	ProviderHealth     time.Duration `mapstructure:"provider_health"`
 	AlertEvents        time.Duration `mapstructure:"alert_events"`
+	// What the proxy did about budgets, call by call; holds who a call
+	// was for.
+	BudgetEvents time.Duration `mapstructure:"budget_events"`
 	// The audit trail is evidence: nothing deletes an entry before this.
 	AuditLog time.Duration `mapstructure:"audit_log"`
 	// Sessions leave this long after they expired.
@@ -72,9 +75,10 @@ func defaultRetention() RetentionConfig {
 		// A year of alert history. The evaluator recovers its state from
 		// an instance's latest event: one whose events are all older is
 		// forgotten, and announced afresh if its condition still holds.
-		AlertEvents: 365 * day,
-		AuditLog:    730 * day,
-		Sessions:    30 * day,
+		AlertEvents:  365 * day,
+		AuditLog:     730 * day,
+		Sessions:     30 * day,
+		BudgetEvents: 365 * day,
 	}
 }
 
@@ -120,6 +124,7 @@ func (r RetentionConfig) targets() []ttlTarget {
 		dt64("provider_gauges", "ts", r.ProviderGauges),
 		dt64("provider_health", "ts", r.ProviderHealth),
 		dt64("alert_events", "at", r.AlertEvents),
+		dt64("budget_events", "timestamp", r.BudgetEvents),
 		dt64("audit_log", "at", r.AuditLog),
 		dt64("sessions", "expires_at", r.Sessions),
 	}

@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/browsertest"
+	"github.com/nexus-otel/nexus/internal/budgetevents"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 )
 
@@ -391,4 +393,34 @@ func TestConsoleCalls(t *testing.T) {
 		t.Fatalf("detail %q %v", d, err)
 	}
 	browsertest.CheckAccessibility(t, ctx, "/calls")
+}
+
+// A blocking budget's refusals, as the proxy stores them, show under it
+// on the budgets page with their count.
+func TestConsoleBudgetEvents(t *testing.T) {
+	ta := startAPI(t, freshDB("console_budget_events"), nil)
+	var b struct{ ID string }
+	ta.do("POST", "/api/v1/budgets", ta.key("editor"), map[string]any{"name": "cap", "period": "monthly", "amountUsd": "1",
+		"action": "block"}).decode(t, &b)
+	var evs []budgetevents.Event
+	for i := range 3 {
+		evs = append(evs, budgetevents.Event{Tenant: "default", At: time.Now().Add(-time.Duration(i+1) * time.Minute), BudgetID: b.ID,
+			BudgetName: "cap", Action: budgetevents.Block, Provider: "openai", Model: "gpt-4o", Customer: "acme",
+			WorstCaseUSD: decimal.RequireFromString("0.0125"), RemainingUSD: decimal.RequireFromString("0.004")})
+	}
+	if err := budgetevents.Write(context.Background(), ta.store, evs); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browserContext(t)
+	signInBrowser(t, ctx, ta.base, "admin@localhost", testAdminPassword)
+	if err := chromedp.Do(ctx, chromedp.Navigate(ta.base+"/budgets"),
+		chromedp.WaitReady(chromedp.CSS(`.budget-events[data-state="ready"]`)),
+		chromedp.Click(chromedp.CSS(".budget-events summary"))); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".budget-events")))
+	if err != nil || !strings.Contains(text, "Calls refused, last 24 h: 3") || !strings.Contains(text, "openai gpt-4o for acme: could cost $0.0125, $0.004 left") {
+		t.Fatalf("events shown: %q %v", text, err)
+	}
+	browsertest.CheckAccessibility(t, ctx, "/budgets (events)")
 }

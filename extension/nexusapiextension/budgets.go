@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/budgetevents"
 	"github.com/nexus-otel/nexus/internal/spend"
 )
 
@@ -18,6 +19,7 @@ func (a *api) budgetRoutes() {
 	a.route("PATCH /api/v1/budgets/{id}", roleEditor, a.patchBudget)
 	a.route("DELETE /api/v1/budgets/{id}", roleEditor, a.deleteBudget)
 	a.route("GET /api/v1/budgets/{id}/status", roleViewer, a.getBudgetStatus)
+	a.route("GET /api/v1/budgets/{id}/events", roleViewer, a.listBudgetEvents)
 }
 
 func (a *api) listBudgets(w http.ResponseWriter, r *http.Request) *APIError {
@@ -106,5 +108,38 @@ func (a *api) getBudgetStatus(w http.ResponseWriter, r *http.Request) *APIError 
 		return a.costError(r, "budget status", "period", err)
 	}
 	writeData(w, http.StatusOK, st, nil)
+	return nil
+}
+
+// listBudgetEvents is what the proxy did about budget id (each call it
+// refused or let pass under a warning), newest first; the last 24 hours
+// unless from/to say otherwise.
+func (a *api) listBudgetEvents(w http.ResponseWriter, r *http.Request) *APIError {
+	f, fErr := a.parseFilters(r, 24*time.Hour)
+	pg, pErr := parsePage(r)
+	var sErr *APIError
+	for _, name := range []string{"provider", "model", "operation", "service", "environment"} {
+		if r.URL.Query().Get(name) != "" {
+			sErr = joinErrors(sErr, badRequest("", FieldError{Field: name, Message: "not available: a budget's events are listed whole"}))
+		}
+	}
+	sErr = joinErrors(sErr, refuseDims(f, "a budget's events are listed whole", "team", "feature", "customer", "user", "tag"))
+	if err := joinErrors(fErr, pErr, sErr); err != nil {
+		return err
+	}
+	tenant := tenantOf(r.Context())
+	// Another tenant's budget, or none: the same 404.
+	if _, err := a.spend.Budget(r.Context(), tenant, r.PathValue("id")); err != nil {
+		return a.domainError(r, "read budget", err)
+	}
+	page, err := budgetevents.List(r.Context(), a.store, tenant, r.PathValue("id"), f.From, f.To, int(pg.offset()), pg.Limit)
+	if err != nil {
+		return a.storeError(r, "list budget events", err)
+	}
+	events := page.Events
+	if events == nil {
+		events = []budgetevents.Event{}
+	}
+	writeData(w, http.StatusOK, events, pg.of(page.Total))
 	return nil
 }

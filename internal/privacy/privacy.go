@@ -24,8 +24,8 @@ var Dims = []string{schema.DimCustomer, schema.DimUser}
 
 // tables are, per identifier, the tables holding it.
 var tables = map[string][]string{
-	schema.DimCustomer: {schema.TableCalls, schema.TableCallsByCustomer, schema.TableCallsCustomer1h, schema.TableCallsCustomer1d},
-	schema.DimUser:     {schema.TableCalls, schema.TableCallsByUser, schema.TableCallsUser1h, schema.TableCallsUser1d},
+	schema.DimCustomer: {schema.TableCalls, schema.TableCallsByCustomer, schema.TableCallsCustomer1h, schema.TableCallsCustomer1d, schema.TableBudgetEvents},
+	schema.DimUser:     {schema.TableCalls, schema.TableCallsByUser, schema.TableCallsUser1h, schema.TableCallsUser1d, schema.TableBudgetEvents},
 }
 
 // Tables are the tables holding dim's values, raw calls first.

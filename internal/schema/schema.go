@@ -25,6 +25,7 @@ const (
 	TableCalls1d        = "api_calls_1d"
 	TableReconciliation = "cost_reconciliation"
 	TableBudgets        = "budgets"
+	TableBudgetEvents   = "budget_events"
 	TableKeys           = "api_keys"
 	TableProviderHealth = "provider_health"
 	TableProviderGauges = "provider_gauges"

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/budgetevents"
 	"github.com/nexus-otel/nexus/internal/pricing"
 	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/semconv"
@@ -90,6 +91,8 @@ type enforcer struct {
 	tenants map[string]bool
 	stop    context.CancelFunc
 	done    chan struct{}
+	// events stores each block and warn (internal/budgetevents).
+	events *budgetevents.Writer
 }
 
 func newEnforcer(cfg BudgetsConfig, s store.Store, logger *zap.Logger) (*enforcer, error) {
@@ -98,7 +101,8 @@ func newEnforcer(cfg BudgetsConfig, s store.Store, logger *zap.Logger) (*enforce
 		return nil, fmt.Errorf("load the pricing catalog: %w", err)
 	}
 	return &enforcer{cfg: cfg, guard: spendguard.New(cfg.IngestLag), spend: spend.New(s, time.UTC, 30*time.Second),
-		catalog: cat, unpriced: decimal.RequireFromString(cfg.UnpricedWorstCaseUSD), logger: logger, tenants: map[string]bool{}}, nil
+		catalog: cat, unpriced: decimal.RequireFromString(cfg.UnpricedWorstCaseUSD), logger: logger, tenants: map[string]bool{},
+		events: budgetevents.NewWriter(s, logger)}, nil
 }
 
 // start reads the budgets once, then again every Refresh until stopped.
@@ -131,11 +135,12 @@ func (e *enforcer) start(ctx context.Context) {
 	}()
 }
 
-func (e *enforcer) shutdown() {
+func (e *enforcer) shutdown(ctx context.Context) {
 	if e.stop != nil {
 		e.stop()
 		<-e.done
 	}
+	e.events.Close(ctx)
 }
 
 // refresh reads every tenant's warn and block budgets and their spend in

@@ -15,6 +15,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/shopspring/decimal"
 
+	"github.com/nexus-otel/nexus/internal/budgetevents"
 	"github.com/nexus-otel/nexus/internal/pricing"
 	"github.com/nexus-otel/nexus/internal/spend"
 	"github.com/nexus-otel/nexus/internal/spendguard"
@@ -130,6 +131,17 @@ func TestBlockingBudgetHoldsUnderConcurrency(t *testing.T) {
 	}
 	if len(st) != 1 || !st[0].Reserved.IsZero() || !st[0].Spent.Equal(spent) {
 		t.Fatalf("guard after the calls: %+v, want $%s settled and nothing held", st, spent)
+	}
+	// Each refusal is a stored event (the writer flushes every second).
+	var page budgetevents.Page
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if page, err = budgetevents.List(ctx, s, "", st[0].BudgetID, time.Now().Add(-time.Minute), time.Now().Add(time.Minute), 0, 100); err == nil &&
+			page.Total == refused.Load() {
+			break
+		}
+	}
+	if page.Total != refused.Load() || page.Events[0].Action != budgetevents.Block || page.Events[0].Model != "gpt-4o-mini" {
+		t.Fatalf("stored events: %d (%v), %d refused; first %+v", page.Total, err, refused.Load(), page.Events)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/budgetevents"
 	"github.com/nexus-otel/nexus/internal/spendguard"
 )
 
@@ -49,7 +50,9 @@ func (p *proxy) enforce(w http.ResponseWriter, r *http.Request, c *call) bool {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	worst, model := p.enforcer.worstCase(c.rt.name, body)
-	d, res := p.enforcer.guard.Reserve(guardCall(tenant, c.rt.name, model, c.service, &c.who), worst)
+	gc := guardCall(tenant, c.rt.name, model, c.service, &c.who)
+	d, res := p.enforcer.guard.Reserve(gc, worst)
+	p.enforcer.record(gc, worst, d)
 	if d.Refused != nil {
 		c.rejected = true
 		p.rejected.Add(r.Context(), 1, metric.WithAttributes(
@@ -63,6 +66,22 @@ func (p *proxy) enforce(w http.ResponseWriter, r *http.Request, c *call) bool {
 	warnHeaders(w.Header(), d.Warnings)
 	c.hold = &hold{r: res, worst: worst, model: model}
 	return true
+}
+
+// record stores what was decided about a call: the refusal, or each
+// warning budget it passed under.
+func (e *enforcer) record(c spendguard.Call, worst decimal.Decimal, d spendguard.Decision) {
+	ev := budgetevents.Event{Tenant: c.Tenant, At: time.Now(), Provider: c.Provider, Model: c.Model, Service: c.Service,
+		Customer: c.Customer, User: c.User, Team: c.Team, Feature: c.Feature, WorstCaseUSD: worst}
+	if d.Refused != nil {
+		ev.BudgetID, ev.BudgetName, ev.Action, ev.RemainingUSD = d.Refused.BudgetID, d.Refused.Name, budgetevents.Block, d.Refused.Remaining
+		e.events.Add(ev)
+		return
+	}
+	for _, w := range d.Warnings {
+		ev.BudgetID, ev.BudgetName, ev.Action, ev.RemainingUSD = w.BudgetID, w.Name, budgetevents.Warn, w.Remaining
+		e.events.Add(ev)
+	}
 }
 
 // settle ends a guarded call's reservation once its answer is read (on the

@@ -166,7 +166,7 @@ func (r *apiProxyReceiver) Shutdown(ctx context.Context) error {
 	}
 	r.transport.CloseIdleConnections()
 	if r.proxy.enforcer != nil {
-		r.proxy.enforcer.shutdown()
+		r.proxy.enforcer.shutdown(ctx)
 	}
 	return errors.Join(errs...)
 }

@@ -1,7 +1,30 @@
-import { api, apiEnvelope, session, showError, fieldErrors } from "./api.js";
+import { api, apiEnvelope, session, showError, fieldErrors, when } from "./api.js";
 import { budgetMeter, budgetLine } from "./budgetview.js";
 
 let canEdit = false;
+
+// eventsOf shows what the proxy did about a budget in the last 24 hours:
+// how many calls it refused or let pass under it, and the latest.
+function eventsOf(b) {
+  const box = document.createElement("details");
+  box.className = "budget-events";
+  const sum = document.createElement("summary");
+  sum.textContent = b.action === "block" ? "Calls refused, last 24 h: …" : "Calls warned, last 24 h: …";
+  const list = document.createElement("ul");
+  box.append(sum, list);
+  apiEnvelope("GET", "/api/v1/budgets/" + b.id + "/events?limit=10").then((env) => {
+    const evs = env.data;
+    sum.textContent = sum.textContent.replace("…", String(env.pagination ? env.pagination.total : evs.length));
+    list.replaceChildren(...evs.map((e) => {
+      const li = document.createElement("li");
+      li.textContent = when(e.at) + " " + e.provider + (e.model ? " " + e.model : "") + (e.customer ? " for " + e.customer : "") +
+        ": could cost $" + e.worstCaseUsd + ", $" + e.remainingUsd + " left";
+      return li;
+    }));
+    box.dataset.state = "ready";
+  }).catch((err) => { sum.textContent = "Events could not be read: " + err.message; });
+  return box;
+}
 
 async function render() {
   const list = document.getElementById("budgets");
@@ -20,6 +43,7 @@ async function render() {
       (s.thresholdsCrossed.length ? "; crossed: " + s.thresholdsCrossed.join("%, ") + "%" : "") +
       ({ warn: "; proxied calls are told what is left", block: "; the proxy refuses calls past the amount" }[b.action] || "");
     li.append(h, budgetMeter(s), budgetLine(b, s), t);
+    if (b.action === "block" || b.action === "warn") li.append(eventsOf(b));
     if (canEdit) {
       const del = document.createElement("button");
       del.type = "button";
