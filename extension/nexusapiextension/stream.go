@@ -41,12 +41,13 @@ const streamPath = "/api/v1/stream"
 func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 	q := r.URL.Query()
 	scope, details := parseScope(r)
-	kinds := map[string]bool{livefeed.KindCall: true, livefeed.KindAlert: true}
+	kinds := map[string]bool{livefeed.KindCall: true, livefeed.KindAlert: true, livefeed.KindBudget: true}
 	if v := q.Get("kinds"); v != "" {
+		known := kinds
 		kinds = map[string]bool{}
 		for _, k := range strings.Split(v, ",") {
-			if k != livefeed.KindCall && k != livefeed.KindAlert {
-				details = append(details, FieldError{Field: "kinds", Message: "comma-separated list of call, alert"})
+			if !known[k] {
+				details = append(details, FieldError{Field: "kinds", Message: "comma-separated list of call, alert, budget"})
 				break
 			}
 			kinds[k] = true

@@ -75,8 +75,9 @@ func NewWriter(s store.Store, logger *zap.Logger) *Writer {
 	return w
 }
 
-// Add queues e, giving it an id and a time when it has none.
-func (w *Writer) Add(e Event) {
+// Add queues e, giving it an id and a time when it has none, and returns
+// it as queued.
+func (w *Writer) Add(e Event) Event {
 	if e.ID == "" {
 		e.ID = ids.New("bev_")
 	}
@@ -90,6 +91,7 @@ func (w *Writer) Add(e Event) {
 			w.logger.Warn("budget events dropped: the store is behind", zap.Int64("dropped_total", n))
 		}
 	}
+	return e
 }
 
 // Dropped is how many events were dropped.

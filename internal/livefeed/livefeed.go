@@ -23,6 +23,9 @@ import (
 const (
 	KindCall  = "call"
 	KindAlert = "alert"
+	// KindBudget is a call the proxy refused under a blocking budget or
+	// let pass under a warning one.
+	KindBudget = "budget"
 )
 
 // Labels are the dimensions readers filter on.

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nexus-otel/nexus/internal/budgetevents"
+	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/pricing"
 	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/semconv"
@@ -46,6 +47,9 @@ type BudgetsConfig struct {
 	// DefaultMaxOutputTokens is the output a call is assumed to be able to
 	// produce when its request sets no max_tokens (or its kin).
 	DefaultMaxOutputTokens int64 `mapstructure:"default_max_output_tokens"`
+	// LiveFeed names the extension (nexusapi) whose live stream shows
+	// each refusal and warning as it happens; nil for none.
+	LiveFeed *component.ID `mapstructure:"live_feed"`
 	// UnpricedWorstCaseUSD is the worst case reserved for a call the
 	// catalog cannot price before it is made (an unknown model, a provider
 	// priced per operation).
@@ -91,8 +95,10 @@ type enforcer struct {
 	tenants map[string]bool
 	stop    context.CancelFunc
 	done    chan struct{}
-	// events stores each block and warn (internal/budgetevents).
+	// events stores each block and warn (internal/budgetevents); feed,
+	// when set, shows them live.
 	events *budgetevents.Writer
+	feed   *livefeed.Hub
 }
 
 func newEnforcer(cfg BudgetsConfig, s store.Store, logger *zap.Logger) (*enforcer, error) {

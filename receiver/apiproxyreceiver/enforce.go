@@ -2,6 +2,7 @@ package apiproxyreceiver
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nexus-otel/nexus/internal/budgetevents"
+	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/spendguard"
 )
 
@@ -75,13 +77,23 @@ func (e *enforcer) record(c spendguard.Call, worst decimal.Decimal, d spendguard
 		Customer: c.Customer, User: c.User, Team: c.Team, Feature: c.Feature, WorstCaseUSD: worst}
 	if d.Refused != nil {
 		ev.BudgetID, ev.BudgetName, ev.Action, ev.RemainingUSD = d.Refused.BudgetID, d.Refused.Name, budgetevents.Block, d.Refused.Remaining
-		e.events.Add(ev)
+		e.publish(e.events.Add(ev))
 		return
 	}
 	for _, w := range d.Warnings {
 		ev.BudgetID, ev.BudgetName, ev.Action, ev.RemainingUSD = w.BudgetID, w.Name, budgetevents.Warn, w.Remaining
-		e.events.Add(ev)
+		e.publish(e.events.Add(ev))
 	}
+}
+
+// publish shows ev on the live stream, to its tenant's readers.
+func (e *enforcer) publish(ev budgetevents.Event) {
+	if e.feed == nil {
+		return
+	}
+	data, _ := json.Marshal(ev) // strings, a time and decimals always encode
+	e.feed.Publish(livefeed.Event{Kind: livefeed.KindBudget, Data: data, Labels: livefeed.Labels{Tenant: ev.Tenant,
+		Provider: ev.Provider, Model: ev.Model, Service: ev.Service, Customer: ev.Customer, User: ev.User, Team: ev.Team, Feature: ev.Feature}})
 }
 
 // settle ends a guarded call's reservation once its answer is read (on the

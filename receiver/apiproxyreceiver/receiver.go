@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/store"
 )
 
@@ -96,6 +97,11 @@ func (r *apiProxyReceiver) Start(ctx context.Context, host component.Host) error
 		enf, err := newEnforcer(r.cfg.Budgets, s, r.set.Logger.Named("budgets"))
 		if err != nil {
 			return err
+		}
+		if id := r.cfg.Budgets.LiveFeed; id != nil {
+			if enf.feed, err = livefeed.FromHost(host, *id); err != nil {
+				return fmt.Errorf("budgets.live_feed: %w", err)
+			}
 		}
 		enf.start(ctx)
 		r.proxy.enforcer, r.emitter.enforcer = enf, enf

@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -60,6 +62,26 @@ func TestProxyEnforcesABudget(t *testing.T) {
 		t.Fatalf("create budget: %d %s", code, raw)
 	}
 	time.Sleep(time.Second) // the proxy reads budgets every 200 ms here
+	// Refusals on the live stream, as they happen.
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	req, _ := http.NewRequestWithContext(sctx, "GET", "http://"+col.api+"/api/v1/stream?kinds=budget", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", err, resp)
+	}
+	defer resp.Body.Close()
+	var streamed atomic.Int64
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok && strings.Contains(data, `"action":"block"`) {
+				streamed.Add(1)
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond) // subscribed once its first frame is out
 
 	counting := &countingTransport{}
 	defer counting.rt.CloseIdleConnections()
@@ -107,5 +129,8 @@ func TestProxyEnforcesABudget(t *testing.T) {
 	}
 	if _, err := col.waitForCount("SELECT count() FROM nexus.budget_events WHERE action = 'block'", strconv.FormatInt(refused.Load(), 10), 10*time.Second); err != nil {
 		t.Fatalf("refusals stored: %v\n%s", err, col.out)
+	}
+	if n := streamed.Load(); n != refused.Load() {
+		t.Fatalf("%d refusals on the live stream, %d refused", n, refused.Load())
 	}
 }
