@@ -2,36 +2,22 @@ package apiproxyreceiver
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/budgetevents"
 	"github.com/nexus-otel/nexus/internal/pricing"
+	"github.com/nexus-otel/nexus/internal/sdkload"
 	"github.com/nexus-otel/nexus/internal/spend"
 	"github.com/nexus-otel/nexus/internal/spendguard"
 	"github.com/nexus-otel/nexus/internal/storetest"
 )
-
-// countingTransport counts the requests an SDK sends, retries included.
-type countingTransport struct {
-	n  atomic.Int64
-	rt http.Transport
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return c.rt.RoundTrip(r)
-}
 
 // Fifty streamed calls at once through the official OpenAI SDK against a
 // blocking budget of $0.01, each able to cost about $0.001: what they
@@ -73,54 +59,24 @@ func TestBlockingBudgetHoldsUnderConcurrency(t *testing.T) {
 	u[pricing.InputTokens], u[pricing.OutputTokens] = 150, 1500
 	one := decimal.New(int64(cat.Price("openai", "gpt-4o-mini", "", "", time.Now(), &u).Cost), -pricing.Scale)
 
-	counting := &countingTransport{}
-	// Connections dialled for calls another connection served stay new
-	// on the proxy's side, which its shutdown waits 5 s for: closed first.
-	t.Cleanup(counting.rt.CloseIdleConnections)
-	client := openai.NewClient(option.WithBaseURL(tp.url+"/openai/v1"), option.WithAPIKey("sk-app"),
-		option.WithHTTPClient(&http.Client{Transport: counting}))
-	var wg sync.WaitGroup
-	var passed, refused atomic.Int64
-	errs := make(chan error, 50)
-	for range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
-				Model: openai.ChatModel("gpt-4o-mini"), Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")},
-				MaxTokens: openai.Int(1600),
-			})
-			for stream.Next() {
-			}
-			var apiErr *openai.Error
-			switch err := stream.Err(); {
-			case err == nil:
-				passed.Add(1)
-			case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusPaymentRequired && apiErr.Type == "budget_exceeded":
-				refused.Add(1)
-			default:
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	out := sdkload.Stream(ctx, tp.url+"/openai/v1", 50, "gpt-4o-mini", 1600)
+	for _, err := range out.Other {
 		t.Errorf("neither passed nor refused by the budget: %v", err)
 	}
-	spent := one.Mul(decimal.NewFromInt(passed.Load()))
-	t.Logf("%d passed ($%s each, $%s in all), %d refused", passed.Load(), one, spent, refused.Load())
+	passed, refused := out.Passed, out.Refused
+	spent := one.Mul(decimal.NewFromInt(passed))
+	t.Logf("%d passed ($%s each, $%s in all), %d refused", passed, one, spent, refused)
 	if spent.GreaterThan(decimal.RequireFromString("0.01")) {
-		t.Fatalf("overshoot: %d calls cost $%s of a $0.01 budget", passed.Load(), spent)
+		t.Fatalf("overshoot: %d calls cost $%s of a $0.01 budget", passed, spent)
 	}
-	if passed.Load() == 0 || refused.Load() == 0 || passed.Load()+refused.Load() != 50 {
-		t.Fatalf("%d passed, %d refused", passed.Load(), refused.Load())
+	if passed == 0 || refused == 0 || passed+refused != 50 {
+		t.Fatalf("%d passed, %d refused", passed, refused)
 	}
-	if n := counting.n.Load(); n != 50 {
+	if n := out.Sent; n != 50 {
 		t.Fatalf("the SDK sent %d requests for 50 calls: it retried a refusal", n)
 	}
-	if n := reached.Load(); n != passed.Load() {
-		t.Fatalf("the provider saw %d calls, %d passed", n, passed.Load())
+	if n := reached.Load(); n != passed {
+		t.Fatalf("the provider saw %d calls, %d passed", n, passed)
 	}
 	// Reservations are settled as the emitter reads the answers.
 	var st []spendguard.Status
@@ -136,12 +92,12 @@ func TestBlockingBudgetHoldsUnderConcurrency(t *testing.T) {
 	var page budgetevents.Page
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if page, err = budgetevents.List(ctx, s, "", st[0].BudgetID, time.Now().Add(-time.Minute), time.Now().Add(time.Minute), 0, 100); err == nil &&
-			page.Total == refused.Load() {
+			page.Total == refused {
 			break
 		}
 	}
-	if page.Total != refused.Load() || page.Events[0].Action != budgetevents.Block || page.Events[0].Model != "gpt-4o-mini" {
-		t.Fatalf("stored events: %d (%v), %d refused; first %+v", page.Total, err, refused.Load(), page.Events)
+	if page.Total != refused || page.Events[0].Action != budgetevents.Block || page.Events[0].Model != "gpt-4o-mini" {
+		t.Fatalf("stored events: %d (%v), %d refused; first %+v", page.Total, err, refused, page.Events)
 	}
 }
 

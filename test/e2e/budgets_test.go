@@ -3,31 +3,18 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"github.com/shopspring/decimal"
+
+	"github.com/nexus-otel/nexus/internal/sdkload"
 )
-
-// countingTransport counts the requests the SDK sends, retries included.
-type countingTransport struct {
-	n  atomic.Int64
-	rt http.Transport
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return c.rt.RoundTrip(r)
-}
 
 // TestProxyEnforcesABudget runs configs/proxy.yaml: with a blocking budget
 // of $0.01 on OpenAI and 50 concurrent streamed calls through the official
@@ -83,40 +70,19 @@ func TestProxyEnforcesABudget(t *testing.T) {
 	}()
 	time.Sleep(200 * time.Millisecond) // subscribed once its first frame is out
 
-	counting := &countingTransport{}
-	defer counting.rt.CloseIdleConnections()
-	client := openai.NewClient(option.WithBaseURL("http://"+col.proxy+"/openai/v1"), option.WithAPIKey("sk-app"),
-		option.WithHTTPClient(&http.Client{Transport: counting}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
-	var passed, refused atomic.Int64
-	for range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
-				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")}, MaxTokens: openai.Int(1600)})
-			for stream.Next() {
-			}
-			var apiErr *openai.Error
-			switch err := stream.Err(); {
-			case err == nil:
-				passed.Add(1)
-			case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusPaymentRequired && apiErr.Type == "budget_exceeded":
-				refused.Add(1)
-			default:
-				t.Errorf("neither passed nor refused by the budget: %v", err)
-			}
-		}()
+	out := sdkload.Stream(ctx, "http://"+col.proxy+"/openai/v1", 50, "gpt-4o-mini", 1600)
+	for _, err := range out.Other {
+		t.Errorf("neither passed nor refused by the budget: %v", err)
 	}
-	wg.Wait()
-	t.Logf("%d passed, %d refused, %d requests sent", passed.Load(), refused.Load(), counting.n.Load())
-	if passed.Load() == 0 || refused.Load() == 0 || counting.n.Load() != 50 || reached.Load() != passed.Load() {
+	passed, refused := out.Passed, out.Refused
+	t.Logf("%d passed, %d refused, %d requests sent", passed, refused, out.Sent)
+	if passed == 0 || refused == 0 || out.Sent != 50 || reached.Load() != passed {
 		t.Fatalf("%d passed, %d refused, %d requests sent (a retry?), %d reached the provider\n%s",
-			passed.Load(), refused.Load(), counting.n.Load(), reached.Load(), col.out)
+			passed, refused, out.Sent, reached.Load(), col.out)
 	}
-	if _, err := col.waitForCount("SELECT count() FROM nexus.api_calls", strconv.FormatInt(passed.Load(), 10), 10*time.Second); err != nil {
+	if _, err := col.waitForCount("SELECT count() FROM nexus.api_calls", strconv.FormatInt(passed, 10), 10*time.Second); err != nil {
 		t.Fatalf("%v\n%s", err, col.out)
 	}
 	spent, err := col.query("SELECT sum(cost_usd) FROM nexus.api_calls")
@@ -127,10 +93,10 @@ func TestProxyEnforcesABudget(t *testing.T) {
 	if d, err := decimal.NewFromString(spent); err != nil || d.GreaterThan(decimal.RequireFromString("0.01")) {
 		t.Fatalf("spent $%s of a $0.01 budget (%v)", spent, err)
 	}
-	if _, err := col.waitForCount("SELECT count() FROM nexus.budget_events WHERE action = 'block'", strconv.FormatInt(refused.Load(), 10), 10*time.Second); err != nil {
+	if _, err := col.waitForCount("SELECT count() FROM nexus.budget_events WHERE action = 'block'", strconv.FormatInt(refused, 10), 10*time.Second); err != nil {
 		t.Fatalf("refusals stored: %v\n%s", err, col.out)
 	}
-	if n := streamed.Load(); n != refused.Load() {
-		t.Fatalf("%d refusals on the live stream, %d refused", n, refused.Load())
+	if n := streamed.Load(); n != refused {
+		t.Fatalf("%d refusals on the live stream, %d refused", n, refused)
 	}
 }
