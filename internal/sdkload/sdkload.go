@@ -59,7 +59,7 @@ func Stream(ctx context.Context, baseURL string, n int, model string, maxTokens 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: openai.ChatModel(model),
+			stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: model,
 				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello")}, MaxTokens: openai.Int(maxTokens)})
 			for stream.Next() {
 			}
