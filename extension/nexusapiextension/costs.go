@@ -77,12 +77,10 @@ func (a *api) costTimeseries(w http.ResponseWriter, r *http.Request) *APIError {
 	if err := joinErrors(fErr, pErr, gErr, sErr); err != nil {
 		return err
 	}
-	ts, err := a.spend.CostTimeseries(r.Context(), f.filter(), groupBy, step)
+	ts, total, err := a.spend.CostTimeseries(r.Context(), f.filter(), groupBy, step, int(pg.offset()), pg.Limit)
 	if err != nil {
 		return a.costError(r, "cost timeseries", "from", err)
 	}
-	total := len(ts.Series)
-	ts.Series = paginate(ts.Series, pg)
 	writeData(w, http.StatusOK, ts, pg.of(int64(total)))
 	return nil
 }

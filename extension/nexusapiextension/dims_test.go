@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nexus-otel/nexus/internal/budgetevents"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/privacy"
 )
@@ -189,6 +190,13 @@ func TestPersonalData(t *testing.T) {
 			t.Errorf("DELETE %q: %d", q, e.status)
 		}
 	}
+	// Two of u1's calls the proxy warned about.
+	if err := budgetevents.Write(context.Background(), ta.store, []budgetevents.Event{
+		{At: time.Now().Add(-time.Hour), BudgetID: "bud_1", Action: budgetevents.Warn, Provider: "openai", User: "u1"},
+		{At: time.Now().Add(-time.Minute), BudgetID: "bud_1", Action: budgetevents.Warn, Provider: "openai", User: "u1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	e := ta.do("GET", "/api/v1/personal-data?user=u1", ta.admin, nil)
 	var exp struct {
 		User   string                      `json:"user"`
@@ -196,13 +204,13 @@ func TestPersonalData(t *testing.T) {
 	}
 	e.decode(t, &exp)
 	if e.status != 200 || exp.User != "u1" || len(exp.Tables["api_calls"]) != 2 || len(exp.Tables["api_calls_user_1h"]) != 2 ||
-		len(exp.Tables["api_calls_user_1d"]) != 2 {
+		len(exp.Tables["api_calls_user_1d"]) != 2 || len(exp.Tables["budget_events"]) != 2 {
 		t.Fatalf("export: %d %+v", e.status, exp)
 	}
 	e = ta.do("DELETE", "/api/v1/personal-data?user=u1", ta.admin, nil)
 	var del privacy.Deletion
 	e.decode(t, &del)
-	if e.status != 200 || len(del.Tables) != 4 {
+	if e.status != 200 || len(del.Tables) != 5 {
 		t.Fatalf("delete: %d %+v", e.status, del)
 	}
 	for _, tc := range del.Tables {
@@ -212,7 +220,7 @@ func TestPersonalData(t *testing.T) {
 	}
 	e = ta.do("GET", "/api/v1/personal-data?user=u1", ta.admin, nil)
 	e.decode(t, &exp)
-	for _, table := range []string{"api_calls", "api_calls_by_user", "api_calls_user_1h", "api_calls_user_1d"} {
+	for _, table := range []string{"api_calls", "api_calls_by_user", "api_calls_user_1h", "api_calls_user_1d", "budget_events"} {
 		if len(exp.Tables[table]) != 0 {
 			t.Errorf("after deletion, %s: %+v", table, exp)
 		}

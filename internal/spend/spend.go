@@ -76,6 +76,12 @@ type costRow struct {
 // uses. A range the store can no longer answer exactly is a
 // *schema.NotKeptError.
 func (s *Service) costsBy(ctx context.Context, f schema.Filter, keys []string, group string, maxGrain int, tz string) ([]costRow, error) {
+	return s.costsIn(ctx, f, keys, group, maxGrain, tz, nil)
+}
+
+// costsIn is costsBy over the calls whose group value (a customer or a
+// user) is one of members; nil members: every call.
+func (s *Service) costsIn(ctx context.Context, f schema.Filter, keys []string, group string, maxGrain int, tz string, members []string) ([]costRow, error) {
 	horizon := schema.RetentionOf(s.store).Horizons(time.Now())
 	segs, ok := schema.CoverFamily(schema.FamilyOf(f.Scope, group), f.From, f.To, maxGrain, horizon)
 	if !ok {
@@ -86,7 +92,9 @@ func (s *Service) costsBy(ctx context.Context, f schema.Filter, keys []string, g
 	if tag, ok := schema.IsTagGroup(group); ok {
 		opts.GroupTag = tag
 	}
-	if dim, value := batchDim(f.Scope, group); dim != "" {
+	if members != nil {
+		opts.Members, params["members"] = group, schema.StringArrayParam(members)
+	} else if dim, value := batchDim(f.Scope, group); dim != "" {
 		return s.batchedCosts(ctx, f.Scope, segs, f.From, keys, opts, params, dim, value)
 	}
 	src := schema.CostSource(s.store, f.Scope, segs, f.From, opts, params)
