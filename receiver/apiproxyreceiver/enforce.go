@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/nexus-otel/nexus/internal/budgetevents"
@@ -57,8 +55,7 @@ func (p *proxy) enforce(w http.ResponseWriter, r *http.Request, c *call) bool {
 	p.enforcer.record(gc, worst, d)
 	if d.Refused != nil {
 		c.rejected = true
-		p.rejected.Add(r.Context(), 1, metric.WithAttributes(
-			attribute.String("provider", c.rt.name), attribute.String("reason", "budget_exceeded")))
+		p.countRefusal(c.rt, "budget_exceeded")
 		p.logger.Info("call refused by a budget", zap.String("provider", c.rt.name), zap.String("tenant", tenant),
 			zap.String("budget", d.Refused.BudgetID), zap.String("remaining_usd", d.Refused.Remaining.String()),
 			zap.String("worst_case_usd", worst.String()))

@@ -314,9 +314,14 @@ func (p *proxy) finish(c *call, done func(error)) {
 }
 
 func (p *proxy) refuse(w http.ResponseWriter, rt *route, e *proxyError) {
-	p.rejected.Add(context.Background(), 1, metric.WithAttributes(
-		attribute.String("provider", rt.name), attribute.String("reason", e.code)))
+	p.countRefusal(rt, e.code)
 	e.write(w)
+}
+
+// countRefusal counts a call the proxy answered itself, by why.
+func (p *proxy) countRefusal(rt *route, reason string) {
+	p.rejected.Add(context.Background(), 1, metric.WithAttributes(
+		attribute.String("provider", rt.name), attribute.String("reason", reason)))
 }
 
 func tooLarge(limit int64) *proxyError {
