@@ -144,7 +144,7 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 	if err := a.spend.CheckBudgets(ctx); err != nil {
 		return fmt.Errorf("nexusapi: %w", err)
 	}
-	if a.console, err = console.New(); err != nil {
+	if a.console, err = console.New(a.hasSession); err != nil {
 		return fmt.Errorf("nexusapi: console: %w", err)
 	}
 	a.routes()

@@ -150,6 +150,18 @@ func (a *api) authenticateSession(r *http.Request, secret string) (apiKey, princ
 	return k, p, nil
 }
 
+// hasSession tells the console whether r comes with a live session of an
+// active person, so that a page can send everyone else to sign in first.
+// When the store cannot say, the page is served: its own reads show why.
+func (a *api) hasSession(r *http.Request) bool {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" || a.sessions == nil {
+		return false
+	}
+	_, _, aerr := a.authenticateSession(r, c.Value)
+	return aerr == nil || aerr.Status != http.StatusUnauthorized
+}
+
 // sessionTenant is the tenant a signed-in person's request is about: the
 // X-Nexus-Tenant header (or the stream's tenant parameter), else their default tenant, else the first they
 // have a role in (the default tenant for an installation admin).

@@ -18,6 +18,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 )
@@ -39,6 +40,8 @@ type page struct {
 	Path, Title, Template string
 	// Nav puts the page in the navigation.
 	Nav bool
+	// Public pages are served without a session (signing in).
+	Public bool
 }
 
 // pages are the console's pages, in the navigation's order.
@@ -51,7 +54,7 @@ var pages = []page{
 	{Path: "/providers", Title: "Providers", Template: "providers.html", Nav: true},
 	{Path: "/insights", Title: "Insights", Template: "insights.html", Nav: true},
 	{Path: "/admin", Title: "Admin", Template: "admin.html", Nav: true},
-	{Path: "/sign-in", Title: "Sign in", Template: "signin.html"},
+	{Path: "/sign-in", Title: "Sign in", Template: "signin.html", Public: true},
 }
 
 // Console serves the pages and their assets.
@@ -66,11 +69,18 @@ type Console struct {
 	// plain are the assets by their unversioned path (/assets/name.ext):
 	// the URLs that modules import one another by, revalidated each time.
 	plain map[string][]byte
+	// signedIn tells whether a request comes with a live session; nil
+	// serves every page to anyone (their data still needs the API).
+	signedIn func(*http.Request) bool
 }
 
-// New parses the pages and indexes the assets.
-func New() (*Console, error) {
-	c := &Console{pages: map[string]*template.Template{}, assets: map[string][]byte{}, urls: map[string]string{}, plain: map[string][]byte{}}
+// New parses the pages and indexes the assets. A page other than signing
+// in, asked for by a request signedIn refuses, is answered with a
+// redirect to the sign-in page (and back after): the person never sees
+// an empty shell first, and the browser makes one navigation, not two.
+func New(signedIn func(*http.Request) bool) (*Console, error) {
+	c := &Console{pages: map[string]*template.Template{}, assets: map[string][]byte{}, urls: map[string]string{}, plain: map[string][]byte{},
+		signedIn: signedIn}
 	err := fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -159,6 +169,11 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if q.Path == r.URL.Path {
 			p = q
 		}
+	}
+	if !p.Public && c.signedIn != nil && !c.signedIn(r) {
+		h.Set("Cache-Control", "no-store")
+		http.Redirect(w, r, "/sign-in?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, view{Page: p, Nav: pages}); err != nil {

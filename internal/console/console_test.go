@@ -13,7 +13,7 @@ import (
 // style; every asset a page names is served, under a versioned URL that
 // may be cached for ever; what is not a page is 404.
 func TestPagesAndAssets(t *testing.T) {
-	c, err := New()
+	c, err := New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,5 +64,43 @@ func TestPagesAndAssets(t *testing.T) {
 		if resp, _ := get(p); resp.StatusCode != 404 {
 			t.Errorf("%s: %d", p, resp.StatusCode)
 		}
+	}
+}
+
+// Without a session, a page answers with a redirect to signing in that
+// brings the person back to the page and query they asked for; the
+// sign-in page and the assets are served to anyone.
+func TestPagesRedirectWithoutSession(t *testing.T) {
+	c, err := New(func(r *http.Request) bool { return r.Header.Get("X-Test-Session") == "yes" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path, session string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("X-Test-Session", session)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get("/costs?group_by=model&from=2026-01-01", "no"); resp.StatusCode != http.StatusSeeOther ||
+		resp.Header.Get("Location") != "/sign-in?next=%2Fcosts%3Fgroup_by%3Dmodel%26from%3D2026-01-01" ||
+		resp.Header.Get("Content-Security-Policy") != ContentSecurityPolicy {
+		t.Fatalf("page without a session: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp := get("/costs", "yes"); resp.StatusCode != 200 {
+		t.Fatalf("page with a session: %d", resp.StatusCode)
+	}
+	if resp := get("/sign-in", "no"); resp.StatusCode != 200 {
+		t.Fatalf("sign-in without a session: %d", resp.StatusCode)
+	}
+	if resp := get("/assets/api.js", "no"); resp.StatusCode != 200 {
+		t.Fatalf("asset without a session: %d", resp.StatusCode)
 	}
 }
