@@ -135,8 +135,8 @@ func callRows(td ptrace.Traces, w window) []row {
 						start.AsTime(), dur, service, env, call.Provider, call.Operation, call.Model,
 						call.RequestModel, span.Name(), call.ServerAddress, call.HTTPMethod, uint16(min(max(call.HTTPStatus, 0), 65535)), status,
 						call.ErrorClass, call.ErrorType, uint64(call.InputTokens), uint64(call.OutputTokens), uint64(call.CachedInputTokens),
-						uint64(call.CacheWriteTokens), uint64(call.ReasoningTokens), usageUnits(&call),
-						c.usd, c.status, c.reason, c.version, c.costReason, float32(c.score), c.anomaly,
+						uint64(call.CacheWriteTokens), uint64(call.ReasoningTokens), apicall.UsageUnits(&call),
+						c.usd, c.status, c.reason, c.version, c.costReason, call.ServiceTier, float32(c.score), c.anomaly,
 						traceID, spanID,
 						d.customer, d.user, d.team, d.feature, d.tags,
 						tenant,
@@ -206,25 +206,6 @@ func costOf(attrs pcommon.Map) cost {
 		c.anomaly = v.Bool()
 	}
 	return c
-}
-
-// usageUnits holds the non-token usage of a call (nil when there is none).
-func usageUnits(c *apicall.Call) map[string]uint64 {
-	var m map[string]uint64
-	add := func(k string, v int64) {
-		if v > 0 {
-			if m == nil {
-				m = make(map[string]uint64, 2)
-			}
-			m[k] = uint64(v)
-		}
-	}
-	add("results", c.Results)
-	add("pages", c.Pages)
-	add("sms_segments", c.SMSSegments)
-	add("voice_seconds", c.VoiceSeconds)
-	add("credits", c.Credits)
-	return m
 }
 
 // dimensions is who a call was made for, as the cost processor resolved it.

@@ -78,7 +78,7 @@ func exporterRows(n int, at time.Time) [][]any {
 			reqModel, p.op + " " + model, p.host, "POST", httpStatus, status,
 			errClass, errType, in, out, in / 4,
 			uint64(0), out / 10, units,
-			usd, costStatus, unpriced, version, "", float32(rng.Float64()), i%97 == 0,
+			usd, costStatus, unpriced, version, "", "", float32(rng.Float64()), i%97 == 0,
 			hex.EncodeToString(tid[:]), hex.EncodeToString(sid[:]),
 			fmt.Sprintf("cus_%d", i%1000), fmt.Sprintf("usr_%d", i%5000), "growth", "search", map[string]string(nil),
 			fmt.Sprintf("tenant-%d", i%3),

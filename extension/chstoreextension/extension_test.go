@@ -104,11 +104,14 @@ func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
 		}
 		names = append(names, n)
 	}
-	if strings.Join(names, ",") != "alert_events,alert_rules,api_calls,api_calls_1d,api_calls_1d_mv,api_calls_1h,api_calls_1h_mv,api_calls_1m,api_calls_1m_mv,"+
+	if strings.Join(names, ",") != "alert_events,alert_rules,"+
+		"api_call_corrections,api_call_corrections_1d_mv,api_call_corrections_1h_mv,api_call_corrections_1m_mv,api_call_corrections_customer_1d_mv,"+
+		"api_call_corrections_customer_1h_mv,api_call_corrections_tag_1d_mv,api_call_corrections_user_1d_mv,api_call_corrections_user_1h_mv,"+
+		"api_calls,api_calls_1d,api_calls_1d_mv,api_calls_1h,api_calls_1h_mv,api_calls_1m,api_calls_1m_mv,"+
 		"api_calls_by_customer,api_calls_by_customer_mv,api_calls_by_user,api_calls_by_user_mv,"+
 		"api_calls_customer_1d,api_calls_customer_1d_mv,api_calls_customer_1h,api_calls_customer_1h_mv,api_calls_tag_1d,api_calls_tag_1d_mv,"+
 		"api_calls_user_1d,api_calls_user_1d_mv,api_calls_user_1h,api_calls_user_1h_mv,"+
-		"api_keys,audit_log,budget_events,budgets,cost_reconciliation,ingest_keys,provider_credentials,provider_gauges,provider_health,provider_usage,schema_migrations,sessions,tenants,users" {
+		"api_keys,audit_log,budget_events,budgets,cost_reconciliation,ingest_keys,price_syncs,prices,provider_credentials,provider_gauges,provider_health,provider_usage,schema_migrations,sessions,tenants,users" {
 		t.Fatalf("tables: %v", names)
 	}
 }

@@ -52,7 +52,7 @@ func loadMigrations(db, cluster string) ([]migration, error) {
 	if cluster != "" {
 		vars.OnCluster = "ON CLUSTER " + quoteIdent(cluster)
 	}
-	funcs := template.FuncMap{"engine": vars.engine, "rollup": vars.rollup, "dedupWindow": vars.dedupWindow,
+	funcs := template.FuncMap{"engine": vars.engine, "rollup": vars.rollup, "correction": vars.correction, "dedupWindow": vars.dedupWindow,
 		"rollupSums": func() string { return rollupSums }, "recent": vars.recent,
 		"recentColumns": func() string { return recentColumns }}
 	var out []migration
@@ -148,6 +148,52 @@ func (v schemaVars) dedupWindow() string {
 // year it never happened. The exporter refuses such calls; the WHERE keeps
 // them out of the rollups should one reach api_calls another way.
 func (v schemaVars) rollup(bucket string, keys ...string) string {
+	return v.fold("api_calls", callSums, bucket, keys...)
+}
+
+// correction renders the SELECT of a view that folds re-pricing corrections
+// (api_call_corrections, 0018) into a rollup, with the keys rollup takes:
+// each correction row moves the rollup's cost by its difference and its
+// unpriced count by -1, 0 or +1, and nothing else (no call, no token, an
+// empty latency state).
+func (v schemaVars) correction(bucket string, keys ...string) string {
+	return v.fold("api_call_corrections", correctionSums, bucket, keys...)
+}
+
+// callSums are what a call adds to a rollup.
+const callSums = "    count() AS calls,\n" +
+	"    countIf(status = 'error') AS errors,\n" +
+	"    countIf(cost_status = 'unpriced') AS unpriced,\n" +
+	"    countIf(is_anomaly) AS anomalies,\n" +
+	"    sum(input_tokens) AS input_tokens,\n" +
+	"    sum(cached_input_tokens) AS cached_input_tokens,\n" +
+	"    sum(cache_write_input_tokens) AS cache_write_input_tokens,\n" +
+	"    sum(output_tokens) AS output_tokens,\n" +
+	"    sum(reasoning_tokens) AS reasoning_tokens,\n" +
+	"    sum(ifNull(cost_usd, toDecimal64(0, 12))) AS cost_usd,\n" +
+	"    sum(duration_ns) AS duration_ns_sum,\n" +
+	"    quantileTDigestState(toFloat64(duration_ns) / 1e6) AS latency_ms\n"
+
+// correctionSums are what a correction adds. The counts are UInt64 sums,
+// so a -1 is stored as its two's complement: sums wrap modulo 2^64, and the
+// total of a count that a correction lowered is exact whenever it is not
+// negative, which it never is (a call is counted unpriced before it can be
+// corrected).
+const correctionSums = "    toUInt64(0) AS calls,\n" +
+	"    toUInt64(0) AS errors,\n" +
+	"    toUInt64(sum(unpriced_delta)) AS unpriced,\n" +
+	"    toUInt64(0) AS anomalies,\n" +
+	"    toUInt64(0) AS input_tokens,\n" +
+	"    toUInt64(0) AS cached_input_tokens,\n" +
+	"    toUInt64(0) AS cache_write_input_tokens,\n" +
+	"    toUInt64(0) AS output_tokens,\n" +
+	"    toUInt64(0) AS reasoning_tokens,\n" +
+	"    sum(cost_delta) AS cost_usd,\n" +
+	"    toUInt64(0) AS duration_ns_sum,\n" +
+	"    quantileTDigestStateIf(toFloat64(0), 0) AS latency_ms\n"
+
+// fold renders a rollup view's SELECT over source with sums.
+func (v schemaVars) fold(source, sums, bucket string, keys ...string) string {
 	if len(keys) == 0 {
 		keys = []string{"provider", "model", "operation", "service", "environment"}
 	}
@@ -159,20 +205,8 @@ func (v schemaVars) rollup(bucket string, keys ...string) string {
 	if arrayJoin != "" {
 		selected = strings.Replace(selected, "tag_value", "tags[tag_key] AS tag_value", 1)
 	}
-	return "SELECT " + bucket + "(timestamp) AS ts, " + selected + ",\n" +
-		"    count() AS calls,\n" +
-		"    countIf(status = 'error') AS errors,\n" +
-		"    countIf(cost_status = 'unpriced') AS unpriced,\n" +
-		"    countIf(is_anomaly) AS anomalies,\n" +
-		"    sum(input_tokens) AS input_tokens,\n" +
-		"    sum(cached_input_tokens) AS cached_input_tokens,\n" +
-		"    sum(cache_write_input_tokens) AS cache_write_input_tokens,\n" +
-		"    sum(output_tokens) AS output_tokens,\n" +
-		"    sum(reasoning_tokens) AS reasoning_tokens,\n" +
-		"    sum(ifNull(cost_usd, toDecimal64(0, 12))) AS cost_usd,\n" +
-		"    sum(duration_ns) AS duration_ns_sum,\n" +
-		"    quantileTDigestState(toFloat64(duration_ns) / 1e6) AS latency_ms\n" +
-		"FROM " + v.DB + ".api_calls" + arrayJoin + "\n" +
+	return "SELECT " + bucket + "(timestamp) AS ts, " + selected + ",\n" + sums +
+		"FROM " + v.DB + "." + source + arrayJoin + "\n" +
 		"WHERE timestamp >= toDateTime64('1970-01-01 00:00:00', 9, 'UTC') AND timestamp < toDateTime64('2106-02-07 06:28:16', 9, 'UTC')\n" +
 		"GROUP BY ts, " + strings.Join(keys, ", ")
 }

@@ -42,6 +42,8 @@ type RetentionConfig struct {
 	// What the proxy did about budgets, call by call; holds who a call
 	// was for.
 	BudgetEvents time.Duration `mapstructure:"budget_events"`
+	// Each run of a price sync (its health on /providers).
+	PriceSyncs time.Duration `mapstructure:"price_syncs"`
 	// The audit trail is evidence: nothing deletes an entry before this.
 	AuditLog time.Duration `mapstructure:"audit_log"`
 	// Sessions leave this long after they expired.
@@ -79,14 +81,15 @@ func defaultRetention() RetentionConfig {
 		AuditLog:     730 * day,
 		Sessions:     30 * day,
 		BudgetEvents: 365 * day,
+		PriceSyncs:   90 * day,
 	}
 }
 
 // keptForever are the tables without retention: configuration (keys,
-// budgets, rules) and the migration record. Deleting their old rows would
+// budgets, rules, price lists) and the migration record. Deleting their old rows would
 // revoke keys, drop budgets or re-run migrations, not age out history.
 var keptForever = []string{"api_keys", "budgets", "alert_rules", "schema_migrations", "tenants", "ingest_keys",
-	"users", "provider_credentials"}
+	"users", "provider_credentials", "prices"}
 
 // ttlTarget is one table under a retention setting.
 type ttlTarget struct {
@@ -125,6 +128,7 @@ func (r RetentionConfig) targets() []ttlTarget {
 		dt64("provider_health", "ts", r.ProviderHealth),
 		dt64("alert_events", "at", r.AlertEvents),
 		dt64("budget_events", "timestamp", r.BudgetEvents),
+		dt64("price_syncs", "at", r.PriceSyncs),
 		dt64("audit_log", "at", r.AuditLog),
 		dt64("sessions", "expires_at", r.Sessions),
 	}

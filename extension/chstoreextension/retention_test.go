@@ -162,7 +162,7 @@ func TestRetentionConfig(t *testing.T) {
 		APICallsCustomer1d: 9600 * time.Hour, APICallsUser1d: 9600 * time.Hour, APICallsTag1d: 9600 * time.Hour,
 		APICallsCustomer1h: 768 * time.Hour, APICallsUser1h: 768 * time.Hour, APICallsByCustomer: 768 * time.Hour, APICallsByUser: 768 * time.Hour, AuditLog: 730 * day, Sessions: 30 * day,
 		ProviderUsage: 17520 * time.Hour, ProviderGauges: 2160 * time.Hour, ProviderHealth: 2160 * time.Hour,
-		AlertEvents: 8760 * time.Hour, BudgetEvents: 8760 * time.Hour}); cfg.Retention != want {
+		AlertEvents: 8760 * time.Hour, BudgetEvents: 8760 * time.Hour, PriceSyncs: 2160 * time.Hour}); cfg.Retention != want {
 		t.Fatalf("default retention: %+v, want %+v", cfg.Retention, want)
 	}
 	cfg, err = loadConfig(t, "retention")
@@ -172,7 +172,7 @@ func TestRetentionConfig(t *testing.T) {
 	want := RetentionConfig{APICalls: 30 * day, APICalls1m: 7 * day, APICalls1h: 90 * day, APICalls1d: 0,
 		APICallsCustomer1d: 60 * day, APICallsUser1d: 30 * day, APICallsTag1d: 90 * day,
 		APICallsCustomer1h: 7 * day, APICallsUser1h: 7 * day, APICallsByCustomer: 7 * day, APICallsByUser: 3 * day, ProviderUsage: 0, ProviderGauges: 14 * day, ProviderHealth: 14 * day, AlertEvents: 2 * 365 * day,
-		BudgetEvents: 30 * day, AuditLog: 365 * day, Sessions: 7 * day}
+		BudgetEvents: 30 * day, PriceSyncs: 7 * day, AuditLog: 365 * day, Sessions: 7 * day}
 	if cfg.Retention != want {
 		t.Fatalf("retention: %+v, want %+v", cfg.Retention, want)
 	}

@@ -98,7 +98,7 @@ func TestTenantStatementsOnTheRealSchema(t *testing.T) {
 			table = table[:strings.Index(table, "`")]
 			want := "tenant = 'acme'"
 			switch table {
-			case "api_keys", "ingest_keys", "schema_migrations", "users", "sessions", "provider_credentials", "audit_log":
+			case "api_keys", "ingest_keys", "schema_migrations", "users", "sessions", "provider_credentials", "audit_log", "price_syncs":
 				want = "0"
 			case "tenants":
 				want = "id = 'acme'"

@@ -23,6 +23,7 @@ import (
 	"github.com/nexus-otel/nexus/internal/insights"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/metrics"
+	"github.com/nexus-otel/nexus/internal/pricebook"
 	"github.com/nexus-otel/nexus/internal/privacy"
 	"github.com/nexus-otel/nexus/internal/providerstatus"
 	"github.com/nexus-otel/nexus/internal/sessions"
@@ -95,6 +96,11 @@ type api struct {
 	credentials *credentials.Store
 	// console is the dashboard in the browser, served beside /api/.
 	console *console.Console
+	// Prices (prices.go): the cost processor's catalogs when it hands
+	// them over, else the extension's own over the built-in catalog.
+	priceExchange pricebook.Exchange
+	ownPricesOnce sync.Once
+	ownPrices     *pricebook.Watcher
 }
 
 func newAPI(cfg *Config, set extension.Settings) *api {
@@ -214,6 +220,7 @@ func (a *api) routes() {
 	a.userRoutes()
 	a.auditRoutes()
 	a.credentialRoutes()
+	a.priceRoutes()
 	// A key like the rest of /api/ (README, openapi.json's info); not a
 	// store read, so outside the read budget like a write.
 	a.handle("GET /api/v1/openapi.json", roleViewer, routeWrite, a.serveOpenAPI)

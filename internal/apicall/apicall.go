@@ -11,6 +11,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -48,12 +49,22 @@ type Call struct {
 	CachedInputTokens int64
 	CacheWriteTokens  int64
 	ReasoningTokens   int64
+	// Audio and image tokens are parts of InputTokens and OutputTokens,
+	// priced on their own.
+	InputAudioTokens  int64
+	OutputAudioTokens int64
+	InputImageTokens  int64
+	OutputImageTokens int64
 	Results           int64 // Exa
 	Pages             int64 // Exa
 	SMSSegments       int64 // Twilio
 	VoiceSeconds      int64 // Twilio
 	Credits           int64 // Apollo
 	Country           string
+	// ServiceTier is the tier the call was served at (else asked for), as
+	// sent, at most MaxServiceTierBytes: "" and default are the standard
+	// prices.
+	ServiceTier string
 
 	// ReportedCost is the cost the provider reported, as the span carries it
 	// (a double or a decimal string), when HasReportedCost.
@@ -137,6 +148,11 @@ func (r *Reader) FromAttributes(attrs pcommon.Map, failed bool) (c Call, ok bool
 	c.CachedInputTokens = Count(attrs, semconv.AttrCacheReadToken)
 	c.CacheWriteTokens = Count(attrs, semconv.AttrCacheWriteTok)
 	c.ReasoningTokens = Count(attrs, semconv.AttrReasoningTok, semconv.AttrReasoningTok1)
+	c.InputAudioTokens = Count(attrs, semconv.AttrInputAudioTokens)
+	c.OutputAudioTokens = Count(attrs, semconv.AttrOutputAudioTokens)
+	c.InputImageTokens = Count(attrs, semconv.AttrInputImageTokens)
+	c.OutputImageTokens = Count(attrs, semconv.AttrOutputImageTokens)
+	c.ServiceTier = BoundServiceTier(str(attrs, semconv.AttrOpenAIResponseServiceTier, semconv.AttrOpenAIRequestServiceTier))
 	c.Results = Count(attrs, semconv.AttrExaResults)
 	c.Pages = Count(attrs, semconv.AttrExaPages)
 	c.SMSSegments = Count(attrs, semconv.AttrTwilioSegments)
@@ -201,6 +217,25 @@ func hostOf(raw string) string {
 func Resource(res pcommon.Resource) (service, environment string) {
 	attrs := res.Attributes()
 	return str(attrs, semconv.AttrServiceName), str(attrs, semconv.AttrDeploymentEnv, semconv.AttrDeploymentEnv0)
+}
+
+// MaxServiceTierBytes bounds a service tier: tier names are short words, and
+// the value is stored per call, so a sender's long text must not be.
+const MaxServiceTierBytes = 32
+
+// BoundServiceTier trims a tier and cuts it to MaxServiceTierBytes at a
+// character boundary. A cut name is no known tier, so the call stays
+// unpriced.
+func BoundServiceTier(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= MaxServiceTierBytes {
+		return s
+	}
+	n := MaxServiceTierBytes
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // str returns the first of keys present, as a string.

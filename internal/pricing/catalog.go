@@ -2,9 +2,12 @@
 // allocation-free cost computation the cost processor runs for every call.
 //
 // Money is integer pico-USD (1e-12 USD), never a float. A call whose price is
-// not known is Unpriced, never $0. Cached and cache-write input tokens are a
-// subset of input tokens, reasoning tokens a subset of output tokens, and are
-// never counted twice.
+// not known is Unpriced, never $0. Cached, cache-write, audio and image
+// input tokens are parts of the input tokens, reasoning, audio and image
+// output tokens parts of the output tokens, and are never counted twice; a
+// part the list has no price for leaves the call Unpriced rather than
+// priced as text. A service tier (OpenAI batch, flex) multiplies the token
+// cost exactly; one the catalog does not know leaves the call Unpriced.
 //
 // The catalog (catalog.yaml, embedded) is a list of price lists, each for
 // one model or operation and effective from a date: a call is priced by the
@@ -21,6 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -46,14 +50,19 @@ import (
 // Apollo is priced in credits: an entry with an Operation gives the Credits
 // one call to that endpoint consumes, and the entry without an Operation
 // gives the USD price of one credit (prices: {credit: "…"}).
+//
+// Brackets price calls by how much of one unit they used (Exa: a search
+// returning 26–100 results costs more per request than one returning up
+// to 25): Prices hold below the first bracket.
 type Entry struct {
-	Provider  string            `mapstructure:"provider" yaml:"provider"`
-	Model     string            `mapstructure:"model" yaml:"model,omitempty"`
-	Operation string            `mapstructure:"operation" yaml:"operation,omitempty"`
-	Country   string            `mapstructure:"country" yaml:"country,omitempty"`
-	Effective string            `mapstructure:"effective" yaml:"effective"`
-	Prices    map[string]string `mapstructure:"prices" yaml:"prices,omitempty"`
-	Credits   string            `mapstructure:"credits" yaml:"credits,omitempty"`
+	Provider  string            `mapstructure:"provider" yaml:"provider" json:"provider"`
+	Model     string            `mapstructure:"model" yaml:"model,omitempty" json:"model,omitempty"`
+	Operation string            `mapstructure:"operation" yaml:"operation,omitempty" json:"operation,omitempty"`
+	Country   string            `mapstructure:"country" yaml:"country,omitempty" json:"country,omitempty"`
+	Effective string            `mapstructure:"effective" yaml:"effective" json:"effective"`
+	Prices    map[string]string `mapstructure:"prices" yaml:"prices,omitempty" json:"prices,omitempty"`
+	Credits   string            `mapstructure:"credits" yaml:"credits,omitempty" json:"credits,omitempty"`
+	Brackets  []Bracket         `mapstructure:"brackets" yaml:"brackets,omitempty" json:"brackets,omitempty"`
 }
 
 // Overrides are the processor config's changes to the built-in catalog.
@@ -197,15 +206,11 @@ func overridesHash(norm []normEntry, rate string) string {
 	h := sha256.New()
 	for _, e := range norm {
 		fmt.Fprintf(h, "%s|%s|%s|%s|%s|%s|", e.Provider, e.Model, e.Operation, e.Country, e.Effective, e.Credits)
-		units := make([]string, 0, len(e.Prices))
-		for u := range e.Prices {
-			units = append(units, u)
-		}
-		sort.Strings(units)
-		for _, u := range units {
-			// Hash the value, not the text: "2.5" and "2.50" are one price.
-			m, _ := ParseMoney(e.Prices[u])
-			fmt.Fprintf(h, "%s=%d,", u, m)
+		hashPrices(h, e.Prices)
+		for _, b := range e.Brackets {
+			fmt.Fprintf(h, "[%s %d-%d ", b.Unit, b.From, b.To)
+			hashPrices(h, b.Prices)
+			h.Write([]byte{']'})
 		}
 		h.Write([]byte{'\n'})
 	}
@@ -214,6 +219,19 @@ func overridesHash(norm []normEntry, rate string) string {
 		fmt.Fprintf(h, "apollo_usd_per_credit=%d\n", m)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:4])
+}
+
+func hashPrices(h io.Writer, prices map[string]string) {
+	units := make([]string, 0, len(prices))
+	for u := range prices {
+		units = append(units, u)
+	}
+	sort.Strings(units)
+	for _, u := range units {
+		// Hash the value, not the text: "2.5" and "2.50" are one price.
+		m, _ := ParseMoney(prices[u])
+		fmt.Fprintf(h, "%s=%d,", u, m)
+	}
 }
 
 // provIdx indexes a catalog's providers (its schemes and tables).
@@ -240,10 +258,11 @@ func (c *Catalog) providerIndex(s string) (provIdx, bool) {
 type priceList struct {
 	eff        int64  // unix seconds of 00:00 UTC on the effective date
 	date       string // effective date, YYYY-MM-DD
-	priced     uint16 // bit u set when p[u] is a price
+	priced     uint32 // bit u set when p[u] is a price
 	p          [NumUnits]Money
 	credits    Money // Apollo endpoint: credits per call, in 1e-12 credits
 	hasCredits bool
+	brackets   []bracket
 }
 
 func (pl *priceList) has(u Unit) bool { return pl.priced&(1<<u) != 0 }
@@ -365,40 +384,14 @@ func (c *Catalog) normalizeEntry(e Entry, path string) (normEntry, error) {
 		}
 	}
 
-	// Prices, in unit order so that errors come out in a stable order.
-	units := make([]string, 0, len(e.Prices))
-	for u := range e.Prices {
-		units = append(units, u)
+	var perrs []error
+	n.Prices, n.list.priced, perrs = parsePrices(e.Prices, &n.list.p, path+".prices")
+	errs = append(errs, perrs...)
+	n.Brackets, n.list.brackets, perrs = parseBrackets(e.Brackets, path+".brackets")
+	errs = append(errs, perrs...)
+	if len(n.Brackets) > 0 && ok && sc.Credits {
+		bad("brackets are not used for %s prices", sc.Name)
 	}
-	sort.Slice(units, func(i, j int) bool {
-		ui, oki := ParseUnit(units[i])
-		uj, okj := ParseUnit(units[j])
-		if oki != okj {
-			return oki
-		}
-		if oki && ui != uj {
-			return ui < uj
-		}
-		return units[i] < units[j]
-	})
-	prices := make(map[string]string, len(e.Prices))
-	for _, name := range units {
-		text := e.Prices[name]
-		u, okU := ParseUnit(name)
-		if !okU {
-			errs = append(errs, fmt.Errorf("%s.prices.%s: unknown unit (one of %s)", path, name, strings.Join(unitNames[:], ", ")))
-			continue
-		}
-		m, err := parsePrice(text)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s.prices.%s: %w", path, name, err))
-			continue
-		}
-		n.list.p[u] = m
-		n.list.priced |= 1 << u
-		prices[name] = trimSpace(text)
-	}
-	n.Prices = prices
 
 	if ok && sc.Credits {
 		if n.Operation == "" { // the USD price of one credit
@@ -424,7 +417,8 @@ func (c *Catalog) normalizeEntry(e Entry, path string) (normEntry, error) {
 		if n.Credits != "" {
 			bad("credits is only used for %s endpoints", c.names(func(s scheme) bool { return s.Credits }))
 		}
-		if len(e.Prices) == 0 {
+		// Without a known provider, what the list must hold is unknown.
+		if len(e.Prices) == 0 && ok {
 			bad("no prices")
 		}
 	}
@@ -432,24 +426,6 @@ func (c *Catalog) normalizeEntry(e Entry, path string) (normEntry, error) {
 		return normEntry{}, errors.Join(errs...)
 	}
 	return n, nil
-}
-
-// parsePrice reads a non-negative price (or credit count) no larger than
-// MaxCost. Token prices are per 1,000,000 tokens in pico-USD, so they may
-// have up to 12 fractional digits: the per-token price (up to 18 fractional
-// digits of USD) is never rounded, only a call's total is.
-func parsePrice(s string) (Money, error) {
-	m, err := ParseMoney(s)
-	if err != nil {
-		return 0, err
-	}
-	if m < 0 {
-		return 0, fmt.Errorf("negative price %q", s)
-	}
-	if m > MaxCost {
-		return 0, fmt.Errorf("price %q is out of range (at most %s)", s, MaxCost)
-	}
-	return m, nil
 }
 
 type dupKey struct {

@@ -89,7 +89,7 @@ func TestOverridesVersion(t *testing.T) {
 	}
 	b, _ := base.With(o("2.50"))
 	d, _ := base.With(o("2.6"))
-	if !strings.HasPrefix(a.Version(), "2026-11-26+cfg.") || len(a.Version()) != len("2026-11-26+cfg.")+8 {
+	if !strings.HasPrefix(a.Version(), "2026-12-07+cfg.") || len(a.Version()) != len("2026-12-07+cfg.")+8 {
 		t.Errorf("version %q", a.Version())
 	}
 	if a.Version() != b.Version() {

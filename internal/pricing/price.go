@@ -19,6 +19,12 @@ const (
 	ReasonNegativeUsage   = "negative usage quantity"
 	ReasonOverflow        = "cost out of range"
 	ReasonNoCreditRate    = "no usd price per apollo credit"
+	ReasonUnknownTier     = "unknown service tier"
+	ReasonBeyondBrackets  = "quantity beyond the priced brackets"
+	// ReasonCachedMedia: a call reported cached input tokens and audio or
+	// image input tokens. Whether the cached tokens are text or media is
+	// not reported, so pricing both would count some tokens twice.
+	ReasonCachedMedia = "cached tokens of an audio or image call not split"
 )
 
 // Result is the outcome of pricing one call.
@@ -49,7 +55,9 @@ type detail struct {
 	qty                     int64
 	s                       *series
 	freeVariant             bool
-	byOperation             bool // the provider is priced per operation
+	byOperation             bool   // the provider is priced per operation
+	tier                    string // the call's service tier, as asked
+	tiers                   *scheme
 }
 
 // Detail explains the result in a sentence, e.g. "no catalog entry for
@@ -100,6 +108,22 @@ func (r Result) Detail() string {
 		return fmt.Sprintf("negative %s quantity %d for %s", d.unit, d.qty, subject)
 	case ReasonOverflow:
 		return fmt.Sprintf("cost of a call to %s exceeds %s USD", subject, MaxCost)
+	case ReasonUnknownTier:
+		tiers := "none"
+		if d.tiers != nil {
+			tiers = d.tiers.tierNames()
+		}
+		return fmt.Sprintf("unknown service tier %q for %s (priced tiers: %s)", d.tier, subject, tiers)
+	case ReasonBeyondBrackets:
+		end := ""
+		if d.s != nil {
+			if pl := d.s.at(d.at); pl != nil && len(pl.brackets) > 0 {
+				end = fmt.Sprintf(" (its prices end at %d)", pl.brackets[len(pl.brackets)-1].to)
+			}
+		}
+		return fmt.Sprintf("%s %s (prices effective %s) has no price for %d %s%s", r.Provider, r.Model, r.Effective, d.qty, d.unit, end)
+	case ReasonCachedMedia:
+		return fmt.Sprintf("%s %s: %d cached input tokens beside audio or image input tokens, not told apart", r.Provider, r.Model, d.qty)
 	case ReasonNoCreditRate:
 		return fmt.Sprintf("no USD price per %s credit in effect at %s (set apollo_usd_per_credit)", d.provider, date)
 	}
@@ -109,32 +133,49 @@ func (r Result) Detail() string {
 var zeroUsage Usage
 
 // Price prices one call to provider at time at from its usage u (nil: no
-// usage). model names the model (OpenAI, OpenRouter), operation the
-// operation (Exa, Twilio, Apollo), country the destination (Twilio).
+// usage) at the standard service tier. model names the model (OpenAI,
+// OpenRouter), operation the operation (Exa, Twilio, Apollo), country the
+// destination (Twilio).
 //
 // It does not allocate when the names fit in 128 bytes.
 //
-// Token prices: uncached input = input − cached − cache_write, uncached
-// output = output − reasoning; reasoning tokens take the reasoning price when
-// the list has one, else the output price. When cached + cache_write exceed
-// input (or reasoning exceeds output) the reported total is taken to be too
-// low: the larger parts are charged in full and the remainder is 0 — never
-// negative, and never more than what was reported used. A token kind the
-// call used with no price in the list makes the call Unpriced (naming the
-// unit), as does a negative quantity.
+// Token prices: uncached text input = input − cached − cache_write −
+// input audio − input image, text output = output − reasoning − output
+// audio − output image; reasoning tokens take the reasoning price when the
+// list has one, else the output price. Audio and image tokens take their
+// own prices, never the text price: a list without them leaves a call that
+// used them Unpriced, as a list without a cached price does a call with
+// cached tokens. When the parts exceed the total the reported total is
+// taken to be too low: the parts are charged in full and the remainder is
+// 0 — never negative, and never more than what was reported used. A token
+// kind the call used with no price in the list makes the call Unpriced
+// (naming the unit), as does a negative quantity, and so do cached tokens
+// beside audio or image input tokens (ReasonCachedMedia: the cached tokens
+// could be either).
 //
 // Per-call units (request, page, result, sms_segment, voice_minute) are
 // charged when the list prices them; quantities of units an operation's list
-// does not price are not billed by that operation.
+// does not price are not billed by that operation. A list's brackets
+// replace its prices for calls with that much of a unit (Exa results).
 //
 // Arithmetic is exact: Σ tokens × price-per-1M-tokens (pico-USD) in 128 bits,
-// divided by 1,000,000 once and rounded half to even to the pico-USD, plus
-// Σ quantity × unit price. A call with zero usage of a known model costs
-// $0: whether a failed call was billed at all is its caller's to settle
-// first (the cost processor's refused rule). A cost above MaxCost is
-// Unpriced (overflow).
+// times the service tier's multiplier, divided by 1,000,000 (and the
+// multiplier's scale) once and rounded half to even to the pico-USD, plus Σ
+// quantity × unit price. A call with zero usage of a known model costs $0:
+// whether a failed call was billed at all is its caller's to settle first
+// (the cost processor's refused rule). A cost above MaxCost is Unpriced
+// (overflow).
 func (c *Catalog) Price(prov, model, operation, country string, at time.Time, u *Usage) Result {
-	r := Result{d: detail{provider: prov, name: model, at: at.Unix()}}
+	return c.PriceTier(prov, model, operation, country, "", at, u)
+}
+
+// PriceTier is Price at a service tier (OpenAI's service_tier, or batch).
+// "", "default", "auto" and "standard" are the list prices; a tier the
+// provider's scheme has a multiplier for scales the call's token cost; any
+// other tier leaves the call Unpriced (ReasonUnknownTier), never priced as
+// standard.
+func (c *Catalog) PriceTier(prov, model, operation, country, tier string, at time.Time, u *Usage) Result {
+	r := Result{d: detail{provider: prov, name: model, at: at.Unix(), tier: tier}}
 	pi, ok := c.providerIndex(prov)
 	if !ok {
 		r.Reason = ReasonUnknownProvider
@@ -154,8 +195,14 @@ func (c *Catalog) Price(prov, model, operation, country string, at time.Time, u 
 			return r
 		}
 	}
+	var tb [32]byte
+	tierName := lowerInto(tb[:], tier)
 	if sc.Credits {
 		r.d.name = operation
+		if !standardTier(tierName) {
+			r.Reason, r.d.tiers = ReasonUnknownTier, sc
+			return r
+		}
 		return c.priceCredits(pi, r, u)
 	}
 
@@ -197,7 +244,28 @@ func (c *Catalog) Price(prov, model, operation, country string, at time.Time, u 
 		return r
 	}
 	r.Effective = pl.date
-	cost, reason, unit, qty := pl.cost(u)
+	var mult Money // 0: the list prices
+	if !standardTier(tierName) {
+		m, ok := c.schemes[pricedAs].tiers[string(tierName)]
+		if !ok {
+			r.Reason, r.d.tiers = ReasonUnknownTier, &c.schemes[pricedAs]
+			return r
+		}
+		mult = m
+	}
+	var merged priceList
+	if len(pl.brackets) > 0 {
+		b, beyond := pl.bracketFor(u)
+		if beyond {
+			r.Reason, r.d.unit, r.d.qty = ReasonBeyondBrackets, pl.brackets[0].unit, u[pl.brackets[0].unit]
+			return r
+		}
+		if b != nil {
+			merged = pl.with(b)
+			pl = &merged
+		}
+	}
+	cost, reason, unit, qty := pl.cost(u, mult)
 	if reason != "" {
 		r.Reason, r.d.unit, r.d.qty = reason, unit, qty
 		return r
@@ -321,33 +389,37 @@ func (c *Catalog) creditRateAt(pi provIdx, t int64) (Money, string, bool) {
 	return pl.p[Credits], pl.date, true
 }
 
-// cost prices u with the list. It returns a reason when it cannot.
-func (pl *priceList) cost(u *Usage) (Money, string, Unit, int64) {
+// cost prices u with the list, the token part times mult (pico-units; 0:
+// ×1). It returns a reason when it cannot.
+func (pl *priceList) cost(u *Usage, mult Money) (Money, string, Unit, int64) {
 	in, cached, cw := uint64(u[InputTokens]), uint64(u[CachedInputTokens]), uint64(u[CacheWriteTokens])
-	var uncached uint64
-	if sub := cached + cw; in > sub { // cached+cw < 2^64: both are below 2^63
-		uncached = in - sub
+	audioIn, imageIn := uint64(u[InputAudioTokens]), uint64(u[InputImageTokens])
+	if cached+cw > 0 && audioIn+imageIn > 0 { // each below 2^63: no wrap
+		return 0, ReasonCachedMedia, CachedInputTokens, int64(cached + cw)
 	}
+	uncached := rest(in, cached, cw, audioIn, imageIn)
 	out, reasoning := uint64(u[OutputTokens]), uint64(u[ReasoningTokens])
-	var plain uint64
-	if out > reasoning {
-		plain = out - reasoning
-	}
+	audioOut, imageOut := uint64(u[OutputAudioTokens]), uint64(u[OutputImageTokens])
+	plain := rest(out, reasoning, audioOut, imageOut)
 	reasoningUnit := ReasoningTokens
 	if !pl.has(ReasoningTokens) {
 		reasoningUnit = OutputTokens // reasoning tokens are output tokens
 	}
-	parts := [5]struct {
+	parts := [9]struct {
 		qty       uint64
 		unit, use Unit // the quantity's unit, the price's unit
 	}{
 		{uncached, InputTokens, InputTokens},
 		{cached, CachedInputTokens, CachedInputTokens},
 		{cw, CacheWriteTokens, CacheWriteTokens},
+		{audioIn, InputAudioTokens, InputAudioTokens},
+		{imageIn, InputImageTokens, InputImageTokens},
 		{plain, OutputTokens, OutputTokens},
 		{reasoning, ReasoningTokens, reasoningUnit},
+		{audioOut, OutputAudioTokens, OutputAudioTokens},
+		{imageOut, OutputImageTokens, OutputImageTokens},
 	}
-	// Σ qty × price < 5 × 2^63 × 2^60 < 2^126: the 128-bit sum cannot wrap.
+	// Σ qty × price < 9 × 2^63 × 2^60 < 2^127: the 128-bit sum cannot wrap.
 	var hi, lo uint64
 	for _, p := range parts {
 		if p.qty == 0 {
@@ -361,7 +433,13 @@ func (pl *priceList) cost(u *Usage) (Money, string, Unit, int64) {
 		lo, carry = bits.Add64(lo, l, 0)
 		hi, _ = bits.Add64(hi, h, carry)
 	}
-	total, ok := divRound(hi, lo, 1_000_000)
+	var total uint64
+	var ok bool
+	if mult == 0 {
+		total, ok = divRound(hi, lo, 1_000_000)
+	} else {
+		total, ok = mulDivRound(hi, lo, uint64(mult), 1_000_000*pow10Scale)
+	}
 	if !ok {
 		return 0, ReasonOverflow, 0, 0
 	}
@@ -381,23 +459,6 @@ func (pl *priceList) cost(u *Usage) (Money, string, Unit, int64) {
 		return 0, ReasonOverflow, 0, 0
 	}
 	return Money(total), "", 0, 0
-}
-
-// divRound returns (hi,lo) / d rounded half to even, and false when the
-// quotient does not fit in 64 bits.
-func divRound(hi, lo, d uint64) (uint64, bool) {
-	if hi >= d {
-		return 0, false
-	}
-	q, rem := bits.Div64(hi, lo, d)
-	// rem < d < 2^63 for our divisors, so 2*rem does not wrap.
-	if twice := 2 * rem; twice > d || twice == d && q&1 == 1 {
-		q++
-		if q == 0 {
-			return 0, false
-		}
-	}
-	return q, true
 }
 
 // lowerInto copies s, trimmed and ASCII-lowercased, into buf. Names longer

@@ -3,10 +3,11 @@ package pricing
 // Unit is a billed quantity of a call.
 //
 // Token units are priced per 1,000,000 tokens in the catalog; every other
-// unit is priced per unit. CachedInputTokens and CacheWriteTokens are part of
-// InputTokens, ReasoningTokens part of OutputTokens (as in the OpenAI,
-// OpenRouter and OpenTelemetry GenAI usage fields): Price never counts them
-// twice.
+// unit is priced per unit. CachedInputTokens, CacheWriteTokens,
+// InputAudioTokens and InputImageTokens are part of InputTokens;
+// ReasoningTokens, OutputAudioTokens and OutputImageTokens part of
+// OutputTokens (as in the OpenAI, OpenRouter and OpenTelemetry GenAI usage
+// fields): Price never counts them twice.
 type Unit uint8
 
 // Units.
@@ -16,6 +17,10 @@ const (
 	CacheWriteTokens              // input tokens written to the prompt cache
 	OutputTokens                  // all output tokens, reasoning included
 	ReasoningTokens               // output tokens spent on reasoning
+	InputAudioTokens              // input tokens that are audio
+	OutputAudioTokens             // output tokens that are audio
+	InputImageTokens              // input tokens that are images (gpt-image-1)
+	OutputImageTokens             // output tokens that are images (gpt-image-1)
 	Requests                      // calls
 	Pages                         // pages of content (Exa /contents)
 	Results                       // results returned (Exa)
@@ -31,6 +36,10 @@ var unitNames = [NumUnits]string{
 	CacheWriteTokens:  "cache_write_tokens",
 	OutputTokens:      "output_tokens",
 	ReasoningTokens:   "reasoning_tokens",
+	InputAudioTokens:  "input_audio_tokens",
+	OutputAudioTokens: "output_audio_tokens",
+	InputImageTokens:  "input_image_tokens",
+	OutputImageTokens: "output_image_tokens",
 	Requests:          "request",
 	Pages:             "page",
 	Results:           "result",
@@ -48,11 +57,12 @@ func (u Unit) String() string {
 }
 
 // PerMillion reports whether the unit is priced per 1,000,000 (token units).
-func (u Unit) PerMillion() bool { return u <= ReasoningTokens }
+func (u Unit) PerMillion() bool { return u <= OutputImageTokens }
 
 // ParseUnit reads a unit name: input_tokens, cached_input_tokens,
-// cache_write_tokens, output_tokens, reasoning_tokens, request, page,
-// result, sms_segment, voice_minute or credit.
+// cache_write_tokens, output_tokens, reasoning_tokens, input_audio_tokens,
+// output_audio_tokens, input_image_tokens, output_image_tokens, request,
+// page, result, sms_segment, voice_minute or credit.
 func ParseUnit(s string) (Unit, bool) {
 	for u, n := range unitNames {
 		if s == n {

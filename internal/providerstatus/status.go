@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/nexus-otel/nexus/internal/pricebook"
 	provider "github.com/nexus-otel/nexus/internal/providers"
 	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/store"
@@ -102,6 +103,9 @@ type Status struct {
 	RateLimits       []RateLimit `json:"rateLimits"`
 	Balances         []Gauge     `json:"balances"`
 	Spend            Spend       `json:"spend"`
+	// PriceSync is how the sync of the provider's published prices is
+	// doing (OpenRouter's model list), when it has run.
+	PriceSync *pricebook.SyncHealth `json:"priceSync,omitempty"`
 }
 
 // List is every known provider's status at now, as tenant's rows tell it
@@ -129,6 +133,15 @@ func (s *Service) List(ctx context.Context, tenant string, now time.Time) ([]*St
 	}
 	if err := s.readBilled(ctx, tenant, byName, today, month); err != nil {
 		return nil, fmt.Errorf("read provider billed cost: %w", err)
+	}
+	if st := byName[pricebook.SourceOpenRouter]; st != nil {
+		h, ok, err := pricebook.Health(ctx, s.store, pricebook.SourceOpenRouter)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			st.PriceSync = &h
+		}
 	}
 	return out, nil
 }

@@ -21,6 +21,21 @@ const (
 	AttrReasoningTok1  = "gen_ai.usage.reasoning_tokens" // OpenLIT and others
 	AttrUsageCost      = "gen_ai.usage.cost"             // OpenLIT; USD, as reported by the provider
 
+	// Audio and image tokens: parts of the input and output tokens that
+	// are priced on their own (OpenAI audio models, gpt-image-1). No
+	// semantic convention names them yet; the apiproxy receiver writes
+	// these and instrumentations can set them the same way.
+	AttrInputAudioTokens  = "gen_ai.usage.input_audio_tokens"
+	AttrOutputAudioTokens = "gen_ai.usage.output_audio_tokens"
+	AttrInputImageTokens  = "gen_ai.usage.input_image_tokens"
+	AttrOutputImageTokens = "gen_ai.usage.output_image_tokens"
+	// The service tier asked for and the one served (OpenAI's
+	// service_tier: default, flex, priority; "batch" for Batch API calls),
+	// as the OpenTelemetry GenAI conventions name them. The served tier
+	// wins.
+	AttrOpenAIRequestServiceTier  = "openai.request.service_tier"
+	AttrOpenAIResponseServiceTier = "openai.response.service_tier"
+
 	// Usage and reported cost of the non-GenAI providers. No semantic
 	// convention covers them; the apiproxy receiver emits these names and
 	// instrumentations can set them the same way.

@@ -11,7 +11,7 @@ var (
 		"request_model", "span_name", "server_address", "http_method", "http_status", "status",
 		"error_class", "error_type", "input_tokens", "output_tokens", "cached_input_tokens",
 		"cache_write_input_tokens", "reasoning_tokens", "usage_units",
-		"cost_usd", "cost_status", "unpriced_reason", "pricing_version", "cost_reason", "anomaly_score", "is_anomaly",
+		"cost_usd", "cost_status", "unpriced_reason", "pricing_version", "cost_reason", "service_tier", "anomaly_score", "is_anomaly",
 		"trace_id", "span_id",
 		"customer", "user", "team", "feature", "tags",
 		"tenant",

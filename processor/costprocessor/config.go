@@ -27,7 +27,8 @@ type Config struct {
 	LiveFeed *component.ID `mapstructure:"live_feed"`
 	// Attribution says where each call's customer, user, team, feature and
 	// tags are read from (attribution.go).
-	Attribution AttributionConfig `mapstructure:"attribution"`
+	Attribution AttributionConfig `mapstructure:"attribution"` // Prices are the price lists changed at run time (prices.go).
+	Prices      PricesConfig      `mapstructure:"prices"`
 }
 
 // Validate checks the configuration; each error names its key.
@@ -53,6 +54,9 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("anomaly: %w", err))
 	}
 	if err := cfg.Attribution.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := cfg.Prices.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	// Building the catalog checks every override; a malformed entry stops

@@ -29,7 +29,7 @@ func NewFactory() processor.Factory {
 }
 
 func createDefaultConfig() component.Config {
-	return &Config{Anomaly: anomaly.DefaultConfig(), Attribution: defaultAttribution()}
+	return &Config{Anomaly: anomaly.DefaultConfig(), Attribution: defaultAttribution(), Prices: defaultPrices()}
 }
 
 var capabilities = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true})

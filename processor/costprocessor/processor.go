@@ -23,7 +23,6 @@ import (
 	"github.com/nexus-otel/nexus/internal/livefeed"
 	"github.com/nexus-otel/nexus/internal/pricing"
 	"github.com/nexus-otel/nexus/internal/providers"
-	"github.com/nexus-otel/nexus/internal/providers/provider"
 	"github.com/nexus-otel/nexus/internal/schema"
 	"github.com/nexus-otel/nexus/internal/semconv"
 )
@@ -34,8 +33,7 @@ import (
 // series' baseline learns from every call, wherever it was seen.
 type state struct {
 	reader   apicall.Reader
-	catalog  *pricing.Catalog
-	version  string
+	prices   *prices
 	detector *anomaly.Detector
 	attr     *attributor
 
@@ -59,19 +57,18 @@ func newState(cfg *Config, logger *zap.Logger) (*state, error) {
 	}
 	s := &state{
 		reader:   apicall.Reader{Hosts: cfg.Hosts, Routes: cfg.Routes},
-		catalog:  catalog,
-		version:  catalog.Version(),
+		prices:   &prices{base: catalog, cfg: cfg.Prices, logger: logger},
 		detector: anomaly.New(cfg.Anomaly),
 		attr:     newAttributor(&cfg.Attribution),
 		liveID:   cfg.LiveFeed,
 	}
-	logger.Info("pricing catalog loaded", zap.String("version", s.version))
+	logger.Info("pricing catalog loaded", zap.String("version", catalog.Version()))
 	return s, nil
 }
 
 func (s *state) start(host component.Host) error {
 	s.startOnce.Do(func() {
-		if s.liveID == nil {
+		if s.startErr = s.prices.start(host); s.startErr != nil || s.liveID == nil {
 			return
 		}
 		feed, err := livefeed.FromHost(host, *s.liveID)
@@ -153,6 +150,8 @@ func (p *costProcessor) start(_ context.Context, host component.Host) error {
 // tally counts a batch's outcomes so that telemetry costs one Add per batch,
 // not per span.
 type tally struct {
+	// catalog prices the batch: its tenant's, read once per batch.
+	catalog   *pricing.Catalog
 	byStatus  [4]int64
 	anomalies int64
 	truncated [numDims]int64
@@ -187,8 +186,8 @@ func tenantOf(ctx context.Context) string {
 }
 
 func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
-	var t tally
 	tenant := tenantOf(ctx)
+	t := tally{catalog: p.prices.catalog(tenant)}
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -226,8 +225,8 @@ func (p *costProcessor) processTraces(ctx context.Context, td ptrace.Traces) (pt
 }
 
 func (p *costProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
-	var t tally
 	tenant := tenantOf(ctx)
+	t := tally{catalog: p.prices.catalog(tenant)}
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -272,7 +271,7 @@ type outcome struct {
 // process prices and scores one call and writes the outcome on its
 // attributes, where the nexus exporter (or any other) reads it.
 func (p *costProcessor) process(t *tally, attrs pcommon.Map, call *apicall.Call, service string, at time.Time, latency int64) outcome {
-	res := p.price(call, at)
+	res := p.price(t.catalog, call, at)
 	t.byStatus[statusIndex(res.Status)]++
 
 	var cost int64 = -1
@@ -306,7 +305,7 @@ func (p *costProcessor) process(t *tally, attrs pcommon.Map, call *apicall.Call,
 	}
 	// Stale values from a re-processed span go.
 	if res.Status == pricing.Computed {
-		attrs.PutStr(semconv.AttrPricingVersion, p.version)
+		attrs.PutStr(semconv.AttrPricingVersion, t.catalog.Version())
 	} else {
 		attrs.Remove(semconv.AttrPricingVersion)
 	}
@@ -353,8 +352,8 @@ func (p *costProcessor) publish(call *apicall.Call, out outcome, tenant string, 
 
 // price takes the provider-reported cost when the span carries one, else
 // settles a failed call the provider did not bill (unbilled), else prices
-// the usage from the catalog.
-func (p *costProcessor) price(call *apicall.Call, at time.Time) pricing.Result {
+// the usage from cat, as re-pricing a stored call does (apicall.PriceUsage).
+func (p *costProcessor) price(cat *pricing.Catalog, call *apicall.Call, at time.Time) pricing.Result {
 	if call.HasReportedCost {
 		if m, ok := reportedMoney(call.ReportedCost); ok {
 			return pricing.Result{Cost: m, Status: pricing.Reported}
@@ -367,35 +366,13 @@ func (p *costProcessor) price(call *apicall.Call, at time.Time) pricing.Result {
 		// Providers that bill tokens are excluded: no tokens reported is
 		// no $0.
 		if d, _ := providers.Lookup(call.Provider); res.Status == pricing.Unpriced && d != nil && !d.Billing.ByTokens {
-			if free := p.priceUsage(call, at); free.Status == pricing.Computed && free.Cost == 0 {
+			if free := apicall.PriceUsage(cat, call, at); free.Status == pricing.Computed && free.Cost == 0 {
 				return free
 			}
 		}
 		return res
 	}
-	return p.priceUsage(call, at)
-}
-
-// priceUsage prices the call's usage from the catalog.
-func (p *costProcessor) priceUsage(call *apicall.Call, at time.Time) pricing.Result {
-	var u pricing.Usage
-	u[pricing.InputTokens] = call.InputTokens
-	u[pricing.CachedInputTokens] = call.CachedInputTokens
-	u[pricing.CacheWriteTokens] = call.CacheWriteTokens
-	u[pricing.OutputTokens] = call.OutputTokens
-	u[pricing.ReasoningTokens] = call.ReasoningTokens
-	u[pricing.Pages] = call.Pages
-	u[pricing.Results] = call.Results
-	u[pricing.Credits] = call.Credits
-	// What else is billed (a request, SMS segments, voice minutes) is the
-	// provider's rule.
-	if d, ok := providers.Lookup(call.Provider); ok && d.Billing.Units != nil {
-		billed := provider.Billed{Operation: call.Operation, SMSSegments: call.SMSSegments, VoiceSeconds: call.VoiceSeconds}
-		if reason := d.Billing.Units(billed, &u); reason != "" {
-			return pricing.Result{Status: pricing.Unpriced, Reason: reason}
-		}
-	}
-	return p.catalog.Price(call.Provider, call.Model, call.Operation, call.Country, at, &u)
+	return apicall.PriceUsage(cat, call, at)
 }
 
 // reportedMoney reads a provider-reported cost: a decimal string (Exa,

@@ -54,5 +54,5 @@ func catalogVersion(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.version
+	return p.prices.catalog("default").Version()
 }

@@ -63,10 +63,11 @@ func (m *stateMap) acquire(key stateKey, create func() (*state, error)) (*state,
 		once.Do(func() {
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			// The state holds nothing that needs closing (the live feed
-			// belongs to its extension): forgetting it is enough.
+			// The last processor stops the state's price refresh and
+			// sync (the live feed belongs to its extension).
 			if e.refs--; e.refs == 0 {
 				delete(m.states, key)
+				e.prices.shutdown()
 			}
 		})
 		return nil

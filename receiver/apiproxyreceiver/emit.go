@@ -279,6 +279,13 @@ func buildSpan(span ptrace.Span, c *call, res *result) {
 			if res.reasoning > 0 {
 				attrs.PutInt(semconv.AttrReasoningTok, res.reasoning)
 			}
+			putMediaTokens(attrs, res)
+		}
+		if res.tier != "" {
+			attrs.PutStr(semconv.AttrOpenAIResponseServiceTier, res.tier)
+		}
+		if res.requestTier != "" {
+			attrs.PutStr(semconv.AttrOpenAIRequestServiceTier, res.requestTier)
 		}
 		if res.cost != "" {
 			// gen_ai.usage.cost is what instrumentations write (a double);

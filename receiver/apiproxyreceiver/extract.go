@@ -7,11 +7,16 @@ import (
 	"compress/zlib"
 	"encoding/json"
 	"io"
+	"strings"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/nexus-otel/nexus/internal/apicall"
 	"github.com/nexus-otel/nexus/internal/providers/provider"
+	"github.com/nexus-otel/nexus/internal/semconv"
 )
 
 // What became of reading usage from a response, in the nexus.proxy.usage
@@ -38,6 +43,9 @@ type respDoc struct {
 	Error    json.RawMessage `json:"error"`
 	Code     json.RawMessage `json:"code"`
 	Response *respDoc        `json:"response"`
+	// ServiceTier is the tier OpenAI served the call at (default, flex,
+	// priority); Chat Completions and the Responses API both state it.
+	ServiceTier string `json:"service_tier"`
 	// Tag names the error of an error body whose error is a message (Exa:
 	// {"error":"…","tag":"NO_MORE_CREDITS"}).
 	Tag string `json:"tag"`
@@ -61,10 +69,15 @@ type usageDoc struct {
 	Cost                    json.RawMessage `json:"cost"`
 }
 
+// tokenDetails are the parts of the input or output tokens: cached,
+// cache-write and reasoning tokens, and the audio (Chat Completions audio
+// models) and image (gpt-image-1) tokens priced on their own.
 type tokenDetails struct {
-	CachedTokens     int64 `json:"cached_tokens"`
-	CacheWriteTokens int64 `json:"cache_write_tokens"`
-	ReasoningTokens  int64 `json:"reasoning_tokens"`
+	CachedTokens     int64  `json:"cached_tokens"`
+	CacheWriteTokens int64  `json:"cache_write_tokens"`
+	ReasoningTokens  int64  `json:"reasoning_tokens"`
+	AudioTokens      int64  `json:"audio_tokens"`
+	ImageTokens      *int64 `json:"image_tokens"`
 }
 
 // result is what a call's bodies said.
@@ -75,6 +88,9 @@ type result struct {
 
 	hasTokens                                       bool
 	input, output, cacheRead, cacheWrite, reasoning int64
+	audioIn, audioOut, imageIn, imageOut            int64
+	imageOutStated                                  bool                    // the output tokens were split by modality
+	tier, requestTier                               string                  // service tier served and asked for
 	cost                                            string                  // OpenRouter usage.cost, exact decimal
 	extra                                           provider.ResponseReader // the provider's own fields; nil when it has none
 	bodyErrType                                     string
@@ -90,12 +106,22 @@ const maxInflated = 64 << 20
 // extract reads a finished call's bodies. It runs on the emitter, off the
 // request path.
 func extract(c *call, maxParsed int) result {
+	res := extractBodies(c, maxParsed)
+	if isImagesAPI(c.path) && res.hasTokens && !res.imageOutStated {
+		// The images API's output tokens are the images it made.
+		res.imageOut = res.output
+	}
+	res.tier, res.requestTier = apicall.BoundServiceTier(res.tier), apicall.BoundServiceTier(res.requestTier)
+	return res
+}
+
+func extractBodies(c *call, maxParsed int) result {
 	res := result{}
 	if c.rt.newResponse != nil {
 		res.extra = c.rt.newResponse()
 	}
 	if c.req != nil && c.req.capture.max > 0 {
-		res.requestModel = requestModel(&c.req.capture)
+		res.requestModel, res.requestTier = requestFields(&c.req.capture)
 	}
 	if c.status == 0 || c.upgraded {
 		res.usage = usageIncomplete
@@ -214,6 +240,9 @@ func readJSONBody(c *capture, res *result) {
 		provider.ValueAfter(c.head, `"usage"`, true, &doc.Usage)
 	}
 	provider.ValueAfter(c.head, `"error"`, false, &doc.Error)
+	if !provider.ValueAfter(tail, `"service_tier"`, true, &doc.ServiceTier) {
+		provider.ValueAfter(c.head, `"service_tier"`, false, &doc.ServiceTier)
+	}
 	apply(&doc, res)
 	if res.extra != nil {
 		res.extra.ReadPartial(c.head, tail)
@@ -304,6 +333,9 @@ func apply(doc *respDoc, res *result) {
 	if doc.ID != "" && res.id == "" {
 		res.id = doc.ID
 	}
+	if doc.ServiceTier != "" {
+		res.tier = doc.ServiceTier
+	}
 	for _, ch := range doc.Choices {
 		if ch.FinishReason != nil && *ch.FinishReason != "" {
 			res.addFinish(*ch.FinishReason)
@@ -320,9 +352,17 @@ func apply(doc *respDoc, res *result) {
 		}
 		if d := firstDetails(u.PromptTokensDetails, u.InputTokensDetails); d != nil {
 			res.cacheRead, res.cacheWrite = max(d.CachedTokens, 0), max(d.CacheWriteTokens, 0)
+			res.audioIn = max(d.AudioTokens, 0)
+			if d.ImageTokens != nil {
+				res.imageIn = max(*d.ImageTokens, 0)
+			}
 		}
 		if d := firstDetails(u.CompletionTokensDetails, u.OutputTokensDetails); d != nil {
 			res.reasoning = max(d.ReasoningTokens, 0)
+			res.audioOut = max(d.AudioTokens, 0)
+			if d.ImageTokens != nil {
+				res.imageOut, res.imageOutStated = max(*d.ImageTokens, 0), true
+			}
 		}
 		if s, ok := provider.DecimalText(u.Cost); ok {
 			res.cost = s
@@ -394,20 +434,48 @@ func docErrorType(doc *respDoc) string {
 	return ""
 }
 
-// requestModel reads the model a request asked for.
-func requestModel(c *capture) string {
+// requestFields reads the model and the service tier a request asked for.
+func requestFields(c *capture) (model, tier string) {
 	var req struct {
-		Model string `json:"model"`
+		Model       string `json:"model"`
+		ServiceTier string `json:"service_tier"`
 	}
 	if c.complete() {
 		if err := json.Unmarshal(c.head, &req); err != nil && !provider.IsTypeError(err) {
-			return ""
+			return "", ""
 		}
-		return req.Model
+		return req.Model, req.ServiceTier
 	}
-	var m string
-	if provider.ValueAfter(c.head, `"model"`, false, &m) || provider.ValueAfter(c.tailBytes(), `"model"`, true, &m) {
-		return m
+	if !provider.ValueAfter(c.head, `"model"`, false, &model) {
+		provider.ValueAfter(c.tailBytes(), `"model"`, true, &model)
 	}
-	return ""
+	if !provider.ValueAfter(c.head, `"service_tier"`, false, &tier) {
+		provider.ValueAfter(c.tailBytes(), `"service_tier"`, true, &tier)
+	}
+	return model, tier
+}
+
+// isImagesAPI: OpenAI's images endpoints (generations, edits), whose
+// output tokens are image tokens.
+func isImagesAPI(path string) bool {
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	return strings.Contains(path, "/images/")
+}
+
+// putMediaTokens writes the audio and image parts of a GenAI call's
+// tokens, priced on their own.
+func putMediaTokens(attrs pcommon.Map, res *result) {
+	for _, kv := range [...]struct {
+		key string
+		n   int64
+	}{
+		{semconv.AttrInputAudioTokens, res.audioIn}, {semconv.AttrOutputAudioTokens, res.audioOut},
+		{semconv.AttrInputImageTokens, res.imageIn}, {semconv.AttrOutputImageTokens, res.imageOut},
+	} {
+		if kv.n > 0 {
+			attrs.PutInt(kv.key, kv.n)
+		}
+	}
 }

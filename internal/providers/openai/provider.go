@@ -37,5 +37,8 @@ func routes() []provider.Route {
 		{Provider: Name, Pattern: "responses", Operation: "chat"},
 		{Provider: Name, Pattern: "completions", Operation: "text_completion"},
 		{Provider: Name, Pattern: "embeddings", Operation: "embeddings"},
+		// gpt-image-1 bills text and image tokens like a chat model.
+		{Provider: Name, Pattern: "images/generations", Operation: "generate_content"},
+		{Provider: Name, Pattern: "images/edits", Operation: "generate_content"},
 	}
 }
