@@ -40,15 +40,15 @@ type PricesConfig struct {
 // OpenRouterSyncConfig configures the sync of OpenRouter's model list
 // (GET {endpoint}/models, no key).
 type OpenRouterSyncConfig struct {
-	Enabled  bool          `mapstructure:"enabled"`
+	Enabled bool `mapstructure:"enabled"`
+	// Endpoint is OpenRouter's API base URL; empty is the public one.
 	Endpoint string        `mapstructure:"endpoint"`
 	Interval time.Duration `mapstructure:"interval"`
 	Timeout  time.Duration `mapstructure:"timeout"`
 }
 
 func defaultPrices() PricesConfig {
-	return PricesConfig{Refresh: 2 * time.Second, OpenRouterSync: OpenRouterSyncConfig{
-		Endpoint: "https://openrouter.ai/api/v1", Interval: 6 * time.Hour, Timeout: 30 * time.Second}}
+	return PricesConfig{Refresh: 2 * time.Second, OpenRouterSync: OpenRouterSyncConfig{Interval: 6 * time.Hour, Timeout: 30 * time.Second}}
 }
 
 func (c *PricesConfig) validate() error {
@@ -61,7 +61,7 @@ func (c *PricesConfig) validate() error {
 		if c.Store == nil {
 			errs = append(errs, errors.New("prices.openrouter_sync: needs prices.store (the synced lists are stored there)"))
 		}
-		if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if u, err := url.Parse(s.Endpoint); s.Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 			errs = append(errs, fmt.Errorf("prices.openrouter_sync.endpoint: %q is not an http(s) URL", s.Endpoint))
 		}
 		if s.Interval < time.Minute {

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nexus-otel/nexus/internal/providers/providertest"
 )
 
 var (
@@ -209,7 +211,10 @@ func (c *collector) run(extraArgs ...string) {
 	args := append([]string{"--config", c.config}, extraArgs...)
 	c.cmd = exec.Command(binary(c.tb), args...)
 	c.cmd.Dir = c.tb.TempDir()
-	c.cmd.Env = append(append(os.Environ(), "NEXUS_DATA_DIR="+c.dataDir), c.env...)
+	// OpenRouter's price sync reads a local stand-in unless a test names
+	// another: no test reaches the internet (later values win).
+	c.cmd.Env = append(append(os.Environ(), "NEXUS_DATA_DIR="+c.dataDir,
+		"NEXUS_OPENROUTER_BASE_URL="+providertest.New(c.tb).Base("openrouter")), c.env...)
 	c.out = &syncBuffer{}
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	if err := c.cmd.Start(); err != nil {
