@@ -164,7 +164,9 @@ func TestRepriceMovesEveryTotalExactly(t *testing.T) {
 	calls = append(calls,
 		storetest.Call{At: at, Provider: "openai", Model: "gpt-4o-mini", Input: 10, Output: 10, Cost: "0.5", Tenant: "acme", Customer: "cust-a"},
 		storetest.Call{At: at, Provider: "openai", Model: "acme-llm-1", Input: 1000, Output: 500, Tenant: "globex"},
-		storetest.Call{At: at, Provider: "openrouter", Model: "acme-llm-1", Input: 1000, Output: 500, Tenant: "acme"})
+		storetest.Call{At: at, Provider: "openrouter", Model: "acme-llm-1", Input: 1000, Output: 500, Tenant: "acme"},
+		// Failed: whether it was billed was decided when it was seen.
+		storetest.Call{At: at, Provider: "openai", Model: "acme-llm-1", Input: 1000, Output: 500, Tenant: "acme", Status: "error"})
 	storetest.SeedCalls(t, s, calls...)
 	before := totals(t, s, scalar)
 
@@ -199,7 +201,7 @@ func TestRepriceMovesEveryTotalExactly(t *testing.T) {
 			t.Errorf("%s: cost %s → %s moved %s, want %s", tb, b[0], a[0], moved, want)
 		}
 		// Only the three re-priced calls carry a tag.
-		if wb, wa := map[bool]string{true: "3", false: "4"}[tb == "api_calls_tag_1d"], map[bool]string{true: "0", false: "1"}[tb == "api_calls_tag_1d"]; b[1] != wb || a[1] != wa {
+		if wb, wa := map[bool]string{true: "3", false: "5"}[tb == "api_calls_tag_1d"], map[bool]string{true: "0", false: "2"}[tb == "api_calls_tag_1d"]; b[1] != wb || a[1] != wa {
 			t.Errorf("%s: unpriced %s → %s, want %s → %s", tb, b[1], a[1], wb, wa)
 		}
 	}

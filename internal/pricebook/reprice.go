@@ -34,7 +34,11 @@ import (
 // interrupted between the two and run again finds the same calls at their
 // old cost, writes the same corrections (dropped as a retry) and updates
 // the rows. Reported costs are the provider's word and refused calls a
-// known $0: neither is re-priced.
+// known $0: neither is re-priced, nor is a failed call (whether it was
+// billed was decided when it was seen, from what the row no longer holds).
+// Twilio's destination country is not stored: a re-priced Twilio call gets
+// its operation's default price (Twilio reports its prices; this matters
+// only for calls whose report never came).
 
 // RepriceRequest is which calls to re-price: a tenant's calls in
 // [From, To), narrowed by the non-empty fields.
@@ -95,8 +99,7 @@ func Reprice(ctx context.Context, s store.Store, cat *pricing.Catalog, tenant st
 	res.Examined = len(calls)
 	var todo []repriced
 	for _, c := range calls {
-		switch {
-		case c.ambiguous:
+		if c.ambiguous {
 			res.Skipped++
 			continue
 		}
@@ -190,7 +193,9 @@ func readRepriceable(ctx context.Context, s store.Store, tenant string, req Repr
 	params := store.Params{"tenant": tenant, "from": req.From.UTC().Format("2006-01-02 15:04:05.000000000"),
 		"to": req.To.UTC().Format("2006-01-02 15:04:05.000000000")}
 	where := []string{"tenant = {tenant:String}", "timestamp >= {from:DateTime64(9, 'UTC')}", "timestamp < {to:DateTime64(9, 'UTC')}",
-		"cost_status IN ('unpriced', 'computed')"}
+		// A failed call's cost is settled by whether the provider performed
+		// it, which the stored row no longer tells: it keeps its cost.
+		"cost_status IN ('unpriced', 'computed')", "status != 'error'"}
 	for col, v := range map[string]string{"provider": req.Provider, "model": req.Model, "service": req.Service, "customer": req.Customer,
 		"user": req.User, "team": req.Team, "feature": req.Feature} {
 		if v != "" {
@@ -245,7 +250,7 @@ func readRepriceable(ctx context.Context, s store.Store, tenant string, req Repr
 // the recent calls by customer and user, which keep no trace or span id.
 const (
 	callKey   = "cityHash64(trace_id, span_id, timestamp, tenant)"
-	recentKey = "cityHash64(timestamp, tenant, provider, model, operation, service, input_tokens, output_tokens, duration_ns)"
+	recentKey = "cityHash64(timestamp, tenant, provider, model, operation, service, status, cost_status, input_tokens, output_tokens, duration_ns)"
 )
 
 // correct writes one chunk's corrections, then updates its rows.
