@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -14,26 +13,7 @@ import (
 // apiGet calls the built binary's REST API and decodes the envelope's data.
 func apiGet(t *testing.T, col *collector, key, path string, data any) int {
 	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+col.api+path, nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Success bool            `json:"success"`
-		Data    json.RawMessage `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	if env.Success && data != nil {
-		if err := json.Unmarshal(env.Data, data); err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-	}
-	return resp.StatusCode
+	return apiData(t, col, "GET", key, path, nil, data)
 }
 
 // TestAPIOverTheDistribution runs the binary with configs/local.yaml and an

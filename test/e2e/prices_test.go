@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,33 +9,6 @@ import (
 
 	"github.com/shopspring/decimal"
 )
-
-// apiPost sends body to the built binary's REST API and decodes the
-// envelope's data.
-func apiPost(t *testing.T, col *collector, key, path string, body, data any) int {
-	t.Helper()
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", "http://"+col.api+path, bytes.NewReader(raw))
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Success bool            `json:"success"`
-		Data    json.RawMessage `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		t.Fatalf("POST %s: %v", path, err)
-	}
-	if env.Success && data != nil {
-		if err := json.Unmarshal(env.Data, data); err != nil {
-			t.Fatalf("POST %s: %v", path, err)
-		}
-	}
-	return resp.StatusCode
-}
 
 // houseSpan is the README's span for a model no catalog knows.
 func houseSpan(t *testing.T, spanID string) []byte {
@@ -86,7 +57,7 @@ func TestPricesAtRunTime(t *testing.T) {
 	const one = "0.002016"
 	price := map[string]any{"provider": "openai", "model": "house-model-9", "effective": "2026-01-01",
 		"prices": map[string]string{"input_tokens": "2", "cached_input_tokens": "1", "output_tokens": "8"}}
-	if code := apiPost(t, col, key, "/api/v1/prices", price, nil); code != 201 {
+	if code := apiData(t, col, "POST", key, "/api/v1/prices", price, nil); code != 201 {
 		t.Fatalf("add price: HTTP %d", code)
 	}
 	added := time.Now()
@@ -119,7 +90,7 @@ func TestPricesAtRunTime(t *testing.T) {
 		Moved    string `json:"movedUsd"`
 	}
 	to := time.Now().UTC().Add(time.Minute).Truncate(time.Second)
-	if code := apiPost(t, col, key, "/api/v1/prices/reprice", map[string]string{"from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339),
+	if code := apiData(t, col, "POST", key, "/api/v1/prices/reprice", map[string]string{"from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339),
 		"model": "house-model-9"}, &res); code != 200 || res.Repriced != unpricedLeft {
 		t.Fatalf("reprice: HTTP %d %+v (%d unpriced)", code, res, unpricedLeft)
 	}
@@ -170,4 +141,3 @@ func TestPricesAtRunTime(t *testing.T) {
 		t.Fatalf("synced list: HTTP %d %+v", code, listed)
 	}
 }
-
