@@ -172,6 +172,7 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 	}
 	// --- end alerting ---
 	a.startKeyRefresh()
+	a.startBudgetAudit() // budgetaudit.go: stops on a.closing, waited for by a.wg
 	a.server = srv
 	a.wg.Add(1)
 	go func() {

@@ -209,6 +209,17 @@ func (w *peopleWorld) auditedWrites() map[string]func() auditedWrite {
 			return auditedWrite{c: admin, method: "DELETE", path: "/api/v1/personal-data?user=u1", tenant: def, action: "personal-data.delete",
 				resourceType: "personal-data", resourceID: "-"}
 		},
+		"POST /api/v1/prices": func() auditedWrite {
+			return auditedWrite{c: editor, method: "POST", path: "/api/v1/prices", body: map[string]any{"provider": "openai", "model": "audit-model",
+				"effective": "2031-01-01", "prices": map[string]string{"input_tokens": "1", "output_tokens": "2"}}, tenant: def, action: "prices.create",
+				resourceType: "prices", resourceID: "openai/audit-model@2031-01-01", afterField: "version"}
+		},
+		"POST /api/v1/prices/reprice": func() auditedWrite {
+			now := time.Now().UTC()
+			return auditedWrite{c: editorSession, method: "POST", path: "/api/v1/prices/reprice", body: map[string]string{
+				"from": now.Add(-time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339)}, tenant: def, action: "prices.reprice",
+				resourceType: "prices", resourceID: "-", afterField: "pricingVersion"}
+		},
 		"POST /api/v1/budgets": func() auditedWrite {
 			return auditedWrite{c: editor, method: "POST", path: "/api/v1/budgets", body: w.budgetBody(), tenant: def, action: "budgets.create",
 				resourceType: "budgets", afterField: "name"}

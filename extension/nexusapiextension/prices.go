@@ -111,6 +111,14 @@ func (a *api) listPrices(w http.ResponseWriter, r *http.Request) *APIError {
 
 func matches(want, got string) bool { return want == "" || want == got }
 
+// countryOf is a list's country as its audit resource id shows it.
+func countryOf(c string) string {
+	if c == "" {
+		return ""
+	}
+	return ":" + c
+}
+
 // priceInput is a list added through the API.
 type priceInput struct {
 	pricing.Entry
@@ -138,6 +146,7 @@ func (a *api) addPrice(w http.ResponseWriter, r *http.Request) *APIError {
 	if err != nil {
 		return a.domainError(r, "add price list", err)
 	}
+	noteAudit(r, "prices", l.Provider+"/"+l.Model+l.Operation+countryOf(l.Country)+"@"+l.Effective, nil, nil)
 	if err := watcher.Refresh(r.Context()); err != nil {
 		a.logger.Warn("price lists not read again after a list was added", zap.String("request_id", requestID(r)), zap.Error(err))
 	}
