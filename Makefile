@@ -11,6 +11,8 @@ BIN := bin/otelcol-nexus
 ENGINE := .engine/libchdb.so
 CONFIG ?= configs/local.yaml
 GENERATED := main.go main_others.go main_windows.go components.go
+# Go modules of their own under deploy/, tested by make test.
+DEPLOY_MODULES := deploy/image
 
 .PHONY: all engine build run test test-unit test-e2e lint vet generate check-generated bench fmt clean
 
@@ -70,6 +72,10 @@ test: build chromium axe
 	@# machine to themselves, not two cores shared with the browser tests.
 	NEXUS_BIN=$(abspath $(BIN)) NEXUS_CHROMIUM=$(CHROMIUM) NEXUS_AXE=$(abspath .cache/axe/axe.min.js) go test -count=1 -timeout 30m ./test/e2e/
 	cd $(DIST_DIR) && go vet ./...
+	@# The deploy modules (their own go.mod: the image builder, the Helm
+	@# chart's tests): the image's test runs the quickstart from its root
+	@# file system under unshare and chroot, as root.
+	for m in $(DEPLOY_MODULES); do (cd $$m && go vet ./... && ../../$(LINT) run ./... && go test -count=1 -timeout 15m ./...) || exit 1; done
 
 ## lint: golangci-lint, pinned in tools/go.mod, with the linters .golangci.yml
 ## chooses and explains. Built once into bin/ from the Go module proxy.
@@ -83,6 +89,16 @@ lint: $(LINT)
 vet:
 	go vet ./...
 	cd $(DIST_DIR) && go vet ./...
+	for m in $(DEPLOY_MODULES); do (cd $$m && go vet ./...) || exit 1; done
+
+## image: the container image, built without a daemon (deploy/image):
+## bin/nexus-image.tar (docker/podman load) and the OCI layout
+## bin/nexus-image-oci; prints its size and files. deploy/docker/Dockerfile
+## builds the same with a daemon.
+.PHONY: image
+image: build
+	cd deploy/image && go build -ldflags='-s -w' -o ../../bin/nexus-healthcheck ./cmd/nexus-healthcheck
+	cd deploy/image && go run ./cmd/nexus-image -repo ../..
 
 ## bench: throughput and latency figures quoted in the README. The crash
 ## benchmark runs once (~3 min: 150 s of load under SIGKILLs, then checks).
