@@ -2,7 +2,8 @@
 // with its own validation and measurement), the evaluator that turns
 // measurements into events (ok → pending → firing → resolved, announced
 // once per state change), the events and their delivery log, and the
-// wiring to the notification channels. It knows nothing of HTTP: it
+// wiring to the notification channels. Rules run on an interval; those
+// measured from calls also run as their calls are stored (live.go). It knows nothing of HTTP: it
 // returns domain errors (*ValidationError, ErrNotFound, ErrConflict) for
 // the API to map.
 package alerting

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -64,22 +65,41 @@ type evaluator struct {
 	// (deliver), so that nothing a rule's author wrote runs under it.
 	out []pendingEvent
 
+	// callRules tells whether an enabled call rule exists: only then does
+	// live evaluation (live.go) watch the feed. rulesChanged wakes the
+	// loop when a rule is written.
+	callRules    atomic.Bool
+	rulesChanged chan struct{}
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
 func newEvaluator(en *Engine) *evaluator {
 	return &evaluator{en: en, states: map[string]map[string]*instState{},
-		rules: map[string]*Rule{}, failing: map[string]string{}}
+		rules: map[string]*Rule{}, failing: map[string]string{}, rulesChanged: make(chan struct{}, 1)}
+}
+
+// ruleWritten tells the loop a rule changed, without waiting.
+func (e *evaluator) ruleWritten() {
+	select {
+	case e.rulesChanged <- struct{}{}:
+	default:
+	}
 }
 
 func (e *evaluator) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel, e.done = cancel, make(chan struct{})
+	l := newLive(e)
 	go func() {
 		defer close(e.done)
+		defer l.close()
 		t := time.NewTicker(e.en.cfg.Interval)
 		defer t.Stop()
+		l.reload(ctx)
+		// One goroutine runs the ticks and the early evaluations, so that
+		// one evaluation's events are delivered before the next decides.
 		for {
 			select {
 			case <-ctx.Done():
@@ -88,6 +108,13 @@ func (e *evaluator) start() {
 				// The clock now, not the tick's: a tick that waited
 				// behind a slow evaluation must not measure the past.
 				e.evaluateAt(ctx, time.Now())
+				l.refresh()
+			case <-l.watch.C:
+				l.called()
+			case <-l.timer.C:
+				l.due(ctx)
+			case <-e.rulesChanged:
+				l.reload(ctx)
 			}
 		}
 	}()
@@ -165,6 +192,7 @@ func (e *evaluator) decide(ctx context.Context, now time.Time) []pendingEvent {
 		e.en.logger.Warn("cannot read alert rules; evaluation skipped", zap.Error(err))
 		return nil
 	}
+	e.callRules.Store(hasCallRules(rules))
 	live := make(map[string]bool, len(rules))
 	for _, r := range rules {
 		live[r.ID] = true

@@ -163,6 +163,9 @@ func (en *Engine) writeRule(ctx context.Context, r *Rule) error {
 		return fmt.Errorf("insert alert_rules row: %w", err)
 	}
 	r.version = v
+	if en.eval != nil {
+		en.eval.ruleWritten()
+	}
 	return nil
 }
 

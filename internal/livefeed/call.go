@@ -1,7 +1,5 @@
 package livefeed
 
-import "encoding/json"
-
 // Call is the summary of one priced call on the live stream; its fields
 // are named as in the API's /calls resource.
 type Call struct {
@@ -41,10 +39,10 @@ type Tokens struct {
 	Reasoning   int64 `json:"reasoning,omitempty"`
 }
 
-// CallEvent encodes c as a call event.
+// CallEvent makes c a call event. It is encoded at publish, and only if
+// a subscriber takes it (watchers read Call): c must not change after.
 func CallEvent(c *Call) Event {
-	data, _ := json.Marshal(c) // a struct of strings and numbers always encodes
-	return Event{Kind: KindCall, Data: data, Labels: Labels{Tenant: c.Tenant, Provider: c.Provider, Model: c.Model,
+	return Event{Kind: KindCall, call: c, Labels: Labels{Tenant: c.Tenant, Provider: c.Provider, Model: c.Model,
 		Operation: c.Operation, Service: c.Service, Environment: c.Environment,
 		Customer: c.Customer, User: c.User, Team: c.Team, Feature: c.Feature}}
 }

@@ -9,6 +9,7 @@
 package livefeed
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -43,10 +44,17 @@ type Event struct {
 	ID     uint64
 	Kind   string
 	Labels Labels
-	Data   []byte
+	// Data is nil for a call event (CallEvent) that reached watchers
+	// only: it is encoded at publish when a subscriber takes it.
+	Data []byte
 
+	call  *Call  // a call event's call, encoded into Data on demand
 	frame []byte // the SSE frame, rendered once at publish for every reader
 }
+
+// Call is the call of an event made by CallEvent, nil for other events.
+// Nobody may modify it.
+func (e *Event) Call() *Call { return e.call }
 
 // Frame is the event as a Server-Sent Events frame. Alert events carry
 // their id, so that a reconnecting client can resume after it; call
@@ -54,6 +62,9 @@ type Event struct {
 func (e *Event) Frame() []byte { return e.frame }
 
 func (e *Event) render() {
+	if e.Data == nil && e.call != nil {
+		e.Data, _ = json.Marshal(e.call) // a struct of strings and numbers always encodes
+	}
 	b := make([]byte, 0, len(e.Data)+len(e.Kind)+48)
 	if e.ID != 0 {
 		b = append(b, "id: "...)
@@ -72,6 +83,10 @@ type Hub struct {
 	mu     sync.RWMutex
 	subs   map[*Subscription]struct{}
 	active atomic.Int64
+	// watchers are in-process consumers (watch.go); armed counts those
+	// that want events now.
+	watchers map[*Watcher]struct{}
+	armed    atomic.Int64
 
 	// Alert ids are the publish time in microseconds (or the last id + 1
 	// when that is not larger), so that they keep increasing across
@@ -83,19 +98,21 @@ type Hub struct {
 
 // NewHub returns a hub keeping the last replay alert events for resume.
 func NewHub(replay int) *Hub {
-	return &Hub{subs: map[*Subscription]struct{}{}, keep: replay}
+	return &Hub{subs: map[*Subscription]struct{}{}, watchers: map[*Watcher]struct{}{}, keep: replay}
 }
 
-// Subscribers is how many readers are subscribed.
+// Subscribers is how many readers are subscribed (watchers are not
+// readers: they are not counted).
 func (h *Hub) Subscribers() int { return int(h.active.Load()) }
 
-// Active reports whether anyone is subscribed: publishers skip building
-// events nobody would read.
-func (h *Hub) Active() bool { return h.active.Load() > 0 }
+// Active reports whether anyone wants events now, a subscriber or an armed
+// watcher: publishers skip building events nobody would read.
+func (h *Hub) Active() bool { return h.active.Load() > 0 || h.armed.Load() > 0 }
 
-// Publish sends e to every matching subscriber without waiting. Alert
-// events get the next id and are kept for replay; the id is returned.
-// Subscribers share the one event: nobody may modify it.
+// Publish sends e to every matching subscriber and armed watcher without
+// waiting. Alert events get the next id and are kept for replay; the id
+// is returned. A call event is encoded only when a subscriber takes it.
+// Readers share the one event: nobody may modify it.
 func (h *Hub) Publish(ev Event) uint64 {
 	e := &ev
 	if e.Kind == KindAlert {
@@ -108,11 +125,17 @@ func (h *Hub) Publish(ev Event) uint64 {
 		}
 		e.render()
 		h.mu.Unlock()
-	} else {
-		e.render()
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	if e.frame == nil && len(h.subs) > 0 {
+		// Under the lock: a subscriber that arrives meanwhile still gets a
+		// rendered event, and with nobody but watchers, nothing is encoded.
+		e.render()
+	}
+	if h.armed.Load() > 0 {
+		h.toWatchers(e)
+	}
 	for s := range h.subs {
 		if s.match != nil && !s.match(e) {
 			continue

@@ -86,3 +86,53 @@ func TestFrames(t *testing.T) {
 		t.Fatalf("call frame %q", got)
 	}
 }
+
+// A watcher makes the hub active only while armed, receives one event per
+// Arm, is not a subscriber, and gets call events unencoded unless a
+// subscriber takes them too.
+func TestWatcherArming(t *testing.T) {
+	h := NewHub(1)
+	w := h.Watch(KindCall)
+	defer w.Close()
+	c := &Call{Provider: "openai", Status: "error"}
+	h.Publish(CallEvent(c))
+	if h.Active() || len(w.C) != 0 {
+		t.Fatalf("a disarmed watcher: active %v, received %d", h.Active(), len(w.C))
+	}
+	w.Arm()
+	w.Arm() // twice counts once
+	if !h.Active() || h.Subscribers() != 0 || !w.Armed() {
+		t.Fatalf("armed: active %v, subscribers %d", h.Active(), h.Subscribers())
+	}
+	h.Publish(Event{Kind: KindAlert, Data: []byte("a")}) // another kind
+	h.Publish(CallEvent(c))
+	h.Publish(CallEvent(c)) // after the first: not wanted
+	if h.Active() || w.Armed() || len(w.C) != 1 {
+		t.Fatalf("after one call: active %v, armed %v, queued %d", h.Active(), w.Armed(), len(w.C))
+	}
+	if e := <-w.C; e.Call() != c || e.Data != nil || e.Frame() != nil {
+		t.Fatalf("watched call: %+v", e)
+	}
+	// With a subscriber the same event is encoded, once, for both.
+	s, _ := h.Subscribe(2, nil, 0)
+	w.Arm()
+	h.Publish(CallEvent(c))
+	if got, want := string((<-s.C).Frame()), "event: call\ndata: {"; len(got) < len(want) || got[:len(want)] != want {
+		t.Fatalf("subscriber frame %q", got)
+	}
+	if e := <-w.C; len(e.Data) == 0 || e.Call() != c {
+		t.Fatalf("watcher next to a subscriber: %+v", e)
+	}
+	s.Close()
+	w.Arm()
+	w.Disarm()
+	if h.Active() {
+		t.Fatal("active with the watcher disarmed")
+	}
+	w.Arm()
+	w.Close()
+	w.Arm() // after Close: nothing
+	if h.Active() || w.Armed() {
+		t.Fatal("a closed watcher keeps the hub active")
+	}
+}
