@@ -35,6 +35,8 @@ type Service struct {
 	readTimeout time.Duration
 	reads       singleflight.Group // identical cost reads in flight share one query
 	batches     batcher            // reads differing only by customer (or user) share one too
+	days        dayCache           // closed days' buckets (cache.go)
+	prints      printer            // their fingerprints, read fresh per request (fingerprint.go)
 	// budgetWrites serialises the read-check-write of budget changes: the
 	// table cannot enforce unique names, so two concurrent creates must not
 	// both pass the check.
@@ -94,10 +96,17 @@ func (s *Service) costsIn(ctx context.Context, f schema.Filter, keys []string, g
 	}
 	if members != nil {
 		opts.Members, params["members"] = group, schema.StringArrayParam(members)
-	} else if dim, value := batchDim(f.Scope, group); dim != "" {
+		return s.engineCosts(ctx, f.Scope, segs, f.From, keys, opts, params)
+	}
+	if dim, value := batchDim(f.Scope, group); dim != "" {
 		return s.batchedCosts(ctx, f.Scope, segs, f.From, keys, opts, params, dim, value)
 	}
-	src := schema.CostSource(s.store, f.Scope, segs, f.From, opts, params)
+	return s.cachedCosts(ctx, f.Scope, segs, f.From, keys, opts, tz)
+}
+
+// costQuery renders the read of segs within scope grouped by keys.
+func (s *Service) costQuery(scope schema.Scope, segs []schema.Segment, at time.Time, keys []string, opts schema.SourceOpts, params store.Params) string {
+	src := schema.CostSource(s.store, scope, segs, at, opts, params)
 	sel := make([]string, 0, len(keys)+len(schema.CostSums))
 	names := make([]string, len(keys))
 	for i, k := range keys {
@@ -109,6 +118,20 @@ func (s *Service) costsIn(ctx context.Context, f schema.Filter, keys []string, g
 	if len(keys) > 0 {
 		q += " GROUP BY " + strings.Join(names, ", ")
 	}
+	return q
+}
+
+// engineCostsDirect reads segs from the engine, unshared.
+func (s *Service) engineCostsDirect(ctx context.Context, scope schema.Scope, segs []schema.Segment, at time.Time,
+	keys []string, opts schema.SourceOpts, params store.Params) ([]costRow, error) {
+	return s.queryCosts(ctx, s.costQuery(scope, segs, at, keys, opts, params), params, len(keys))
+}
+
+// engineCosts reads segs from the engine, shared with identical reads in
+// flight.
+func (s *Service) engineCosts(ctx context.Context, scope schema.Scope, segs []schema.Segment, at time.Time,
+	keys []string, opts schema.SourceOpts, params store.Params) ([]costRow, error) {
+	q := s.costQuery(scope, segs, at, keys, opts, params)
 	// Identical reads in flight at once — a dashboard open on many
 	// screens, a burst of clients — share one query: the engine spends
 	// ~2 ms planning even a tiny aggregation, so fifty copies would queue

@@ -1,0 +1,253 @@
+package spend
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nexus-otel/nexus/internal/pricebook"
+	"github.com/nexus-otel/nexus/internal/pricing"
+	"github.com/nexus-otel/nexus/internal/schema"
+	"github.com/nexus-otel/nexus/internal/store"
+	"github.com/nexus-otel/nexus/internal/storetest"
+)
+
+// rawSummary is the truth a summary by provider must equal: the raw calls
+// of tenant in [from, to), summed by the engine in one read.
+func rawSummary(t *testing.T, s store.Store, tenant string, from, to time.Time) string {
+	t.Helper()
+	return rawSummaryOf(t, s, schema.Scope{Tenant: tenant}, from, to)
+}
+
+// rawSummaryOf is rawSummary of a tenant's customer (scope.Customer "":
+// every call).
+func rawSummaryOf(t *testing.T, s store.Store, scope schema.Scope, from, to time.Time) string {
+	t.Helper()
+	tenant := scope.Tenant
+	rows, err := s.Query(t.Context(), "SELECT provider, toString(sum(ifNull(cost_usd, toDecimal64(0, 12)))), count(), countIf(cost_status = 'unpriced') FROM "+
+		schema.Table(s, schema.TableCalls)+" WHERE tenant = {tenant:String} AND timestamp >= {from:DateTime64(9, 'UTC')} AND timestamp < {to:DateTime64(9, 'UTC')}"+
+		" AND ({customer:String} = '' OR customer = {customer:String}) GROUP BY provider ORDER BY provider",
+		store.Params{"tenant": tenant, "customer": scope.Customer,
+			"from": from.UTC().Format("2006-01-02 15:04:05.000000000"), "to": to.UTC().Format("2006-01-02 15:04:05.000000000")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p, cost string
+		var n, unpriced uint64
+		if err := rows.Scan(&p, &cost, &n, &unpriced); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s:%s/%d/%d", p, strings.TrimRight(strings.TrimRight(cost, "0"), "."), n, unpriced))
+	}
+	return strings.Join(out, " ")
+}
+
+func summaryText(t *testing.T, svc *Service, tenant string, from, to time.Time) string {
+	t.Helper()
+	return summaryOf(t, svc, schema.Scope{Tenant: tenant}, from, to)
+}
+
+func summaryOf(t *testing.T, svc *Service, scope schema.Scope, from, to time.Time) string {
+	t.Helper()
+	g, err := svc.Summary(t.Context(), schema.Filter{Scope: scope, From: from, To: to}, "provider")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(g, func(i, j int) bool { return g[i].Group < g[j].Group })
+	var out []string
+	for _, c := range g {
+		cost := c.Cost
+		if cost == "0" {
+			cost = ""
+		}
+		out = append(out, fmt.Sprintf("%s:%s/%d/%d", c.Group, cost, c.Calls, c.Unpriced))
+	}
+	return strings.Join(out, " ")
+}
+
+// Closed days are answered from memory once read, and the answers stay
+// those of the raw calls for ranges starting anywhere (whole days, hours,
+// minutes, seconds); a late call on a closed day is in the next answer.
+func TestClosedDaysCachedExactAndLateData(t *testing.T) {
+	s, _ := storetest.Start(t, "spend_cache_late")
+	svc := New(s, time.UTC, 10*time.Second)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	var calls []storetest.Call
+	for i := range 120 {
+		calls = append(calls, storetest.Call{At: today.Add(-6 * 24 * time.Hour).Add(time.Duration(i) * 73 * time.Minute),
+			Provider: []string{"openai", "exa", "twilio"}[i%3], Model: "m", Cost: fmt.Sprintf("0.%03d000000001", i+1)})
+	}
+	storetest.SeedCalls(t, s, calls...)
+	to := time.Now().UTC()
+	starts := []time.Time{today.AddDate(0, 0, -6), today.AddDate(0, 0, -5).Add(7 * time.Hour), today.AddDate(0, 0, -5).Add(7*time.Hour + 13*time.Minute),
+		today.AddDate(0, 0, -4).Add(3*time.Hour + 5*time.Minute + 7*time.Second), today.AddDate(0, 0, -1).Add(23 * time.Hour)}
+	for round := range 2 {
+		for _, from := range starts {
+			if got, want := summaryText(t, svc, schema.DefaultTenant, from, to), rawSummary(t, s, schema.DefaultTenant, from, to); got != want {
+				t.Fatalf("round %d from %s: %s, raw calls %s", round, from, got, want)
+			}
+		}
+	}
+	kept := map[time.Time]string{}
+	for _, from := range starts {
+		kept[from] = summaryText(t, svc, schema.DefaultTenant, from, to)
+	}
+	st := svc.CacheStats()
+	if st.Hits == 0 || st.Misses == 0 || st.Rows == 0 {
+		t.Fatalf("second round not from memory: %+v", st)
+	}
+	// Late data: a call stored now, four days back.
+	storetest.SeedCalls(t, s, storetest.Call{At: today.AddDate(0, 0, -4).Add(5 * time.Hour), Provider: "exa", Model: "m", Cost: "7.000000000003"})
+	for _, from := range starts[:4] {
+		if got, want := summaryText(t, svc, schema.DefaultTenant, from, to), rawSummary(t, s, schema.DefaultTenant, from, to); got != want || got == kept[from] {
+			t.Fatalf("after a late call, from %s: %s, raw calls %s", from, got, want)
+		}
+	}
+}
+
+// A re-price of calls on a closed day moves the next summary by exactly
+// what it moved, though the day was read (and kept) before.
+func TestClosedDaysRepriced(t *testing.T) {
+	s, _ := storetest.Start(t, "spend_cache_reprice")
+	ctx := context.Background()
+	svc := New(s, time.UTC, 10*time.Second)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	at := today.AddDate(0, 0, -2).Add(10 * time.Hour)
+	var calls []storetest.Call
+	for i := range 3 {
+		calls = append(calls, storetest.Call{At: at.Add(time.Duration(i) * time.Minute), Provider: "openai", Model: "acme-llm-1",
+			Input: 1000 + uint64(i), Output: 500, Tenant: "acme", Customer: fmt.Sprintf("c%d", i)})
+	}
+	calls = append(calls, storetest.Call{At: at, Provider: "exa", Model: "search", Cost: "0.005", Tenant: "acme"})
+	storetest.SeedCalls(t, s, calls...)
+	from, to := today.AddDate(0, 0, -3), time.Now().UTC()
+	c1 := schema.Scope{Tenant: "acme", Customer: "c1"}
+	// Twice: the second from memory (checked below by the hit count).
+	c1Before := summaryOf(t, svc, c1, from.Add(90*time.Minute), to)
+	if c1Before != summaryOf(t, svc, c1, from.Add(90*time.Minute), to) || c1Before != rawSummaryOf(t, s, c1, from.Add(90*time.Minute), to) {
+		t.Fatalf("c1 before: %s, raw %s", c1Before, rawSummaryOf(t, s, c1, from.Add(90*time.Minute), to))
+	}
+	before := summaryText(t, svc, "acme", from, to)
+	if want := rawSummary(t, s, "acme", from, to); before != want || !strings.Contains(before, "openai:/3/3") {
+		t.Fatalf("before: %s, raw %s", before, want)
+	}
+	base, err := pricing.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pricebook.NewWatcher(base, s, nil)
+	if _, err := pricebook.Add(ctx, s, w.Catalog("acme"), "acme", "usr_1", pricebook.AddRequest{Entry: pricing.Entry{Provider: "openai",
+		Model: "acme-llm-1", Effective: "2026-01-01", Prices: map[string]string{"input_tokens": "1.000000000001", "output_tokens": "2"}}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := pricebook.Reprice(ctx, s, w.Catalog("acme"), "acme", pricebook.RepriceRequest{From: from, To: to, Provider: "openai"})
+	if err != nil || res.Repriced != 3 {
+		t.Fatalf("reprice: %+v %v", res, err)
+	}
+	after := summaryText(t, svc, "acme", from, to)
+	if want := rawSummary(t, s, "acme", from, to); after != want || after == before || !strings.Contains(after, "/3/0") {
+		t.Fatalf("after re-pricing: %s, raw %s (before %s)", after, want, before)
+	}
+	// The customer's closed days were kept as one entry: the re-price
+	// reaches it too.
+	c1After := summaryOf(t, svc, c1, from.Add(90*time.Minute), to)
+	if want := rawSummaryOf(t, s, c1, from.Add(90*time.Minute), to); c1After != want || c1After == c1Before {
+		t.Fatalf("c1 after re-pricing: %s, raw %s (before %s)", c1After, want, c1Before)
+	}
+	if st := svc.CacheStats(); st.Hits == 0 {
+		t.Fatalf("nothing answered from memory: %+v", st)
+	}
+}
+
+// A customer's month read through the batched path keeps its closed days
+// per customer: concurrent customers stay exact, the second round is
+// from memory, and a late call of one customer on a closed day is in its
+// next answer and in no one else's.
+func TestClosedDaysPerCustomer(t *testing.T) {
+	s, _ := storetest.Start(t, "spend_cache_customers")
+	svc := New(s, time.UTC, 10*time.Second)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	var calls []storetest.Call
+	for i := range 300 {
+		calls = append(calls, storetest.Call{At: today.AddDate(0, 0, -8).Add(time.Duration(i) * 43 * time.Minute),
+			Provider: []string{"openai", "exa"}[i%2], Model: "m", Cost: fmt.Sprintf("0.%03d", i+1), Customer: fmt.Sprintf("c%d", i%12)})
+	}
+	storetest.SeedCalls(t, s, calls...)
+	from, to := time.Now().UTC().AddDate(0, 0, -7), time.Now().UTC()
+	ask := func(round int) map[string]string {
+		out := map[string]string{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range 12 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sc := schema.Scope{Tenant: schema.DefaultTenant, Customer: fmt.Sprintf("c%d", i)}
+				got, want := summaryOf(t, svc, sc, from, to), rawSummaryOf(t, s, sc, from, to)
+				if got != want {
+					t.Errorf("round %d c%d: %s, raw %s", round, i, got, want)
+				}
+				mu.Lock()
+				out[sc.Customer] = got
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		return out
+	}
+	first := ask(0)
+	ask(1)
+	if st := svc.CacheStats(); st.Hits < 12 {
+		t.Fatalf("second round not from memory: %+v", st)
+	}
+	storetest.SeedCalls(t, s, storetest.Call{At: today.AddDate(0, 0, -3).Add(time.Hour), Provider: "exa", Model: "m", Cost: "1.5", Customer: "c5"})
+	third := ask(2)
+	for c, v := range third {
+		if changed := v != first[c]; changed != (c == "c5") {
+			t.Errorf("%s after c5's late call: %s, before %s", c, v, first[c])
+		}
+	}
+}
+
+// The cache holds no more rows than its limit, whatever is asked, and
+// answers stay exact as entries are dropped.
+func TestClosedDaysCacheBounded(t *testing.T) {
+	s, _ := storetest.Start(t, "spend_cache_bounded")
+	svc := New(s, time.UTC, 10*time.Second)
+	svc.days.limit = 40
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	var calls []storetest.Call
+	for i := range 200 {
+		calls = append(calls, storetest.Call{At: today.AddDate(0, 0, -10).Add(time.Duration(i) * 71 * time.Minute),
+			Provider: fmt.Sprintf("p%d", i%7), Model: "m", Service: fmt.Sprintf("svc%d", i%5), Cost: fmt.Sprintf("0.%03d", i+1)})
+	}
+	storetest.SeedCalls(t, s, calls...)
+	to := time.Now().UTC()
+	for i := range 30 {
+		from := today.AddDate(0, 0, -10).Add(time.Duration(i*5) * time.Hour)
+		if got, want := summaryText(t, svc, schema.DefaultTenant, from, to), rawSummary(t, s, schema.DefaultTenant, from, to); got != want {
+			t.Fatalf("from %s: %s, raw %s", from, got, want)
+		}
+		for _, svcName := range []string{"svc1", "svc3"} {
+			if _, err := svc.Summary(t.Context(), schema.Filter{Scope: schema.Scope{Tenant: schema.DefaultTenant, Service: svcName}, From: from, To: to}, "model"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st := svc.CacheStats(); st.Rows > 40 {
+			t.Fatalf("cache holds %d rows, limit 40", st.Rows)
+		}
+	}
+	if st := svc.CacheStats(); st.Rows == 0 || st.Hits == 0 {
+		t.Fatalf("nothing kept: %+v", st)
+	}
+}
