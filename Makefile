@@ -12,7 +12,7 @@ ENGINE := .engine/libchdb.so
 CONFIG ?= configs/local.yaml
 GENERATED := main.go main_others.go main_windows.go components.go
 # Go modules of their own under deploy/, tested by make test.
-DEPLOY_MODULES := deploy/image
+DEPLOY_MODULES := deploy/image deploy/helm
 
 .PHONY: all engine build run test test-unit test-e2e lint vet generate check-generated bench fmt clean
 
