@@ -30,7 +30,11 @@ func (a *api) alertRoutes() {
 // It runs last in Start, so that nothing after it can fail and leave the
 // evaluator running.
 func (a *api) startAlerting(ctx context.Context, host component.Host) error {
-	en, err := alerting.New(alerting.Settings{Config: a.cfg.Alerting, Store: a.store, Logger: a.logger,
+	cfg := a.cfg.Alerting.Config
+	// Under an election this engine only serves and streams; the leader
+	// evaluates through an engine of its own (alerts_leader.go).
+	cfg.Evaluate = a.evaluatesAlone()
+	en, err := alerting.New(alerting.Settings{Config: cfg, Store: a.store, Logger: a.logger,
 		Telemetry: a.set.TelemetrySettings, Host: host, Feed: a.feed, Spend: spendReader{a.spend},
 		Redact: a.cfg.Providers.Redact})
 	if err != nil {
@@ -39,13 +43,20 @@ func (a *api) startAlerting(ctx context.Context, host component.Host) error {
 	if err := en.Start(ctx); err != nil {
 		return err
 	}
+	if a.elects() {
+		if err := a.startElection(); err != nil {
+			_ = en.Shutdown(ctx)
+			return err
+		}
+	}
 	a.alerts = en
 	return nil
 }
 
 // stopAlerting stops the engine, giving queued notifications until ctx
-// ends.
+// ends; a leader first stops its term and gives up the Lease.
 func (a *api) stopAlerting(ctx context.Context) error {
+	a.stopElection()
 	if a.alerts == nil {
 		return nil
 	}

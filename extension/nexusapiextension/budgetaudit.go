@@ -32,8 +32,8 @@ const (
 // Shutdown waits for it with a.wg; Start calls this after the last step
 // that can fail, so a started copy always has a server to shut down.
 func (a *api) startBudgetAudit() {
-	if !a.cfg.Alerting.Evaluate {
-		return
+	if !a.evaluatesAlone() {
+		return // none, or the elected leader's (alerts_leader.go)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.wg.Add(2)

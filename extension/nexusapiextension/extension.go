@@ -83,6 +83,9 @@ type api struct {
 	wg        sync.WaitGroup
 	// alerts is the alert rules, evaluator and notifications (alerts.go).
 	alerts *alerting.Engine
+	// leading is the election of the evaluating collector, when
+	// alerting.leader_election chooses one (alerts_leader.go).
+	leading *alertLeadership
 	// registered is every pattern on mux, with its role (openapi.go).
 	registered []registeredRoute
 	// People (principal.go, auth.go, users.go): who signs in, their
