@@ -103,8 +103,9 @@ image: build
 ## bench: throughput and latency figures quoted in the README. The crash
 ## benchmark runs once (~3 min: 150 s of load under SIGKILLs, then checks).
 bench: build
-	NEXUS_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -skip CrashRecovery -benchmem -benchtime 3x ./test/e2e/
+	NEXUS_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -skip 'CrashRecovery|CollectorMemory' -benchmem -benchtime 3x ./test/e2e/
 	NEXUS_BIN=$(abspath $(BIN)) go test -run '^$$' -bench CrashRecovery -benchtime 1x -timeout 20m -v ./test/e2e/
+	NEXUS_BIN=$(abspath $(BIN)) go test -run '^$$' -bench CollectorMemory -benchtime 1x -timeout 20m -v ./test/e2e/
 	go test -run '^$$' -bench . -skip 'CustomerSummary50Clients|ConsolePageLoads' -benchmem ./internal/... ./processor/... ./receiver/... ./exporter/... ./extension/...
 	$(MAKE) bench-customers
 	$(MAKE) bench-console

@@ -56,11 +56,58 @@ func (e *valueWriter) str(s string) {
 func (e *valueWriter) rows(rows []row) {
 	e.uint(uint64(len(rows)))
 	for _, r := range rows {
-		e.uint(uint64(len(r.vals)))
-		for _, v := range r.vals {
-			e.value(v)
+		if r.enc != nil {
+			_, _ = e.w.Write(r.enc)
+			continue
 		}
+		e.row(r.vals)
 	}
+}
+
+func (e *valueWriter) row(vals []any) {
+	e.uint(uint64(len(vals)))
+	for _, v := range vals {
+		e.value(v)
+	}
+}
+
+// encodeRows sets each row's enc to its encoding, all in one buffer. A
+// block is encoded twice, for its token and for the insert journal (and
+// its halves again when bisected): encoding each row once makes those
+// copies of bytes, not walks of every value.
+func encodeRows(rows []row) {
+	if len(rows) == 0 {
+		return
+	}
+	sw := &sliceWriter{b: make([]byte, 0, len(rows)*encodedRowGuess)}
+	w := valueWriter{w: sw}
+	ends := make([]int, len(rows))
+	for i, r := range rows {
+		w.row(r.vals)
+		ends[i] = len(sw.b)
+	}
+	start := 0
+	for i := range rows {
+		rows[i].enc = sw.b[start:ends[i]:ends[i]]
+		start = ends[i]
+	}
+}
+
+// encodedRowGuess is about the encoded size of an api_calls row (37
+// tagged values), so that a block's buffer is allocated once.
+const encodedRowGuess = 512
+
+// sliceWriter appends to a byte slice; it never fails.
+type sliceWriter struct{ b []byte }
+
+func (s *sliceWriter) Write(p []byte) (int, error) {
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *sliceWriter) WriteString(p string) (int, error) {
+	s.b = append(s.b, p...)
+	return len(p), nil
 }
 
 // value writes one value. A type not listed falls back to its printed

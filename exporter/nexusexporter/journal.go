@@ -90,6 +90,11 @@ func (j *journal) begin(ctx context.Context, t *tableSpec, token string, rows []
 		return -1, ctx.Err()
 	}
 	var buf bytes.Buffer
+	size := 256
+	for _, r := range rows {
+		size += len(r.enc)
+	}
+	buf.Grow(size)
 	w := valueWriter{w: &buf}
 	w.str(journalVersion)
 	w.str(t.name)

@@ -51,7 +51,7 @@ func (p *pushReport) refuse(table string, r row, why reason, err error) {
 	}
 	p.refused[refusalKey{table, why}]++
 	if len(p.examples) < refusalExamples {
-		ex := fmt.Sprintf("%s %s: %s at %s", table, why, r.what, r.at.UTC().Format(time.RFC3339Nano))
+		ex := fmt.Sprintf("%s %s: %s at %s", table, why, r.describe(), r.at.UTC().Format(time.RFC3339Nano))
 		if err != nil {
 			ex += ": " + err.Error()
 		}

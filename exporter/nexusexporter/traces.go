@@ -130,7 +130,6 @@ func callRows(td ptrace.Traces, w window) []row {
 				rows = append(rows, row{
 					at:      start.AsTime(),
 					refused: w.checkSpan(start, end),
-					what:    "trace " + traceID + " span " + spanID,
 					vals: []any{
 						start.AsTime(), dur, service, env, call.Provider, call.Operation, call.Model,
 						call.RequestModel, span.Name(), call.ServerAddress, call.HTTPMethod, uint16(min(max(call.HTTPStatus, 0), 65535)), status,

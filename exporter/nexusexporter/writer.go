@@ -31,8 +31,21 @@ type row struct {
 	at   time.Time // the time the table is partitioned by
 	// refused is set when the row was judged unfit before sending.
 	refused reason
-	// what identifies the row in logs (trace and span id, metric name).
+	// what identifies the row in logs (a metric's name); for a call it is
+	// left empty and describe names it by its ids, only when logged.
 	what string
+	// enc is vals encoded (encodeRows), nil until then.
+	enc []byte
+}
+
+// describe names r in logs: what, or for a call its trace and span ids.
+func (r row) describe() string {
+	if r.what != "" || len(r.vals) != len(apiCallsColumns) {
+		return r.what
+	}
+	trace, _ := r.vals[apiCallsIdentity.trace].(string)
+	span, _ := r.vals[apiCallsIdentity.span].(string)
+	return "trace " + trace + " span " + span
 }
 
 // maxBisections bounds the inserts one push spends isolating refused rows,
@@ -59,6 +72,7 @@ func (e *nexusExporter) write(ctx context.Context, t *tableSpec, rows []row, rep
 		return err
 	}
 	for _, g := range groupByBlock(rows) {
+		encodeRows(g.rows)
 		// The token covers the rows refused by time too: whether a row
 		// near the edge of the window is accepted can change between
 		// attempts, and the block must keep its name across them.

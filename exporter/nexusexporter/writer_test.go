@@ -1,6 +1,7 @@
 package nexusexporter
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +93,25 @@ func TestGroupByBlock(t *testing.T) {
 	}
 	if r := groups[2].rows; !r[0].at.Equal(day(12, 1).at) || !r[1].at.Equal(day(12, 31).at) {
 		t.Fatal("rows of a block keep their order")
+	}
+}
+
+// TestRefusedCallNamedByItsIDs: a refused call is logged by its trace and
+// span ids, built only when it is logged.
+func TestRefusedCallNamedByItsIDs(t *testing.T) {
+	rows := callRows(calls(2, recent()), newWindow(time.Now(), 0, time.Minute))
+	if len(rows) != 2 {
+		t.Fatalf("%d rows, want 2", len(rows))
+	}
+	if got, want := rows[1].describe(), "trace 01000100000000000000000000000000 span 0200010000000000"; got != want {
+		t.Fatalf("described as %q, want %q", got, want)
+	}
+	var rep pushReport
+	rep.refuse("api_calls", rows[1], reasonInvalid, nil)
+	if len(rep.examples) != 1 || !strings.Contains(rep.examples[0], "span 0200010000000000") {
+		t.Fatalf("refusal logged as %q", rep.examples)
+	}
+	if got := (row{what: "openai.usage of openai", vals: []any{"x"}}).describe(); got != "openai.usage of openai" {
+		t.Fatalf("metric row described as %q", got)
 	}
 }

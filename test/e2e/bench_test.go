@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -43,19 +45,55 @@ func benchRequest(n int, seq int) ptraceotlp.ExportRequest {
 	return ptraceotlp.NewExportRequestFromTraces(td)
 }
 
+// restamp makes req request number seq: trace ids unique across the run
+// (up to 2^32 requests of up to 65,536 spans) and calls that start now, as
+// a live sender's do. (Calls all sharing one start time would make every
+// look-up of stored calls read every row stored so far.)
+func restamp(req ptraceotlp.ExportRequest, seq int) {
+	spans := req.Traces().ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	now := time.Now()
+	for i := range spans.Len() {
+		s := spans.At(i)
+		s.SetTraceID(pcommon.TraceID([16]byte{byte(seq >> 24), byte(seq >> 16), byte(seq >> 8), byte(seq), byte(i >> 8), byte(i), 0xbe}))
+		took := s.EndTimestamp() - s.StartTimestamp()
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
+		s.SetEndTimestamp(s.StartTimestamp() + took)
+	}
+}
+
 // BenchmarkOTLPToQueryable measures spans/s from OTLP/gRPC in to rows
 // queryable in the embedded store, through the built binary running
 // configs/local.yaml (memory_limiter → cost → nexus exporter: persistent
 // queue, batched as it is read → chDB). Each iteration sends `total` spans from
 // `senders` concurrent clients and stops the clock when count() sees them.
+//
+// Beside spans/s it reports, measured in the same run once the collector is
+// idle, the engine's own streaming-insert rate for the same rows in the
+// exporter's block size (raw-rows/s, see rawInsertRate) and the ratio of
+// the two (of-raw). NEXUS_BENCH_SPANS sets total (to load the collector
+// long enough for a profile); NEXUS_BENCH_PPROF=<file> turns on the pprof
+// extension and writes a 30 s CPU profile of the collector, taken while
+// the first iteration's load runs, to that file.
 func BenchmarkOTLPToQueryable(b *testing.B) {
 	const (
-		total    = 300_000
-		perReq   = 1_000
-		senders  = 4
-		requests = total / perReq
+		perReq  = 1_000
+		senders = 4
 	)
+	total := 300_000
+	if v := os.Getenv("NEXUS_BENCH_SPANS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < perReq {
+			b.Fatalf("NEXUS_BENCH_SPANS=%q: want a count of at least %d", v, perReq)
+		}
+		total = n / perReq * perReq
+	}
+	requests := total / perReq
 	col := newCollector(b, b.TempDir())
+	profile := os.Getenv("NEXUS_BENCH_PPROF")
+	var pprofAddr string
+	if profile != "" {
+		pprofAddr = withPprof(b, col)
+	}
 	col.start()
 	conn, err := grpc.NewClient(col.otlpGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -63,7 +101,9 @@ func BenchmarkOTLPToQueryable(b *testing.B) {
 	}
 	defer conn.Close()
 	client := ptraceotlp.NewGRPCClient(conn)
-	reqs := make([]ptraceotlp.ExportRequest, 8)
+	// One request per sender, given new trace ids before each send: the
+	// exporter stores a span once, so a request sent again would count once.
+	reqs := make([]ptraceotlp.ExportRequest, senders)
 	for i := range reqs {
 		reqs[i] = benchRequest(perReq, i)
 	}
@@ -71,8 +111,17 @@ func BenchmarkOTLPToQueryable(b *testing.B) {
 	sent := 0
 	var elapsed time.Duration
 	b.ResetTimer()
-	for range b.N {
+	profiled := make(chan error, 1)
+	var cpu time.Duration
+	for i := range b.N {
 		began := time.Now()
+		cpuBefore, err := cpuTime(col.cmd.Process.Pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 && profile != "" {
+			go func() { profiled <- cpuProfile(pprofAddr, profile, 30) }()
+		}
 		var wg sync.WaitGroup
 		errs := make(chan error, senders)
 		for w := range senders {
@@ -80,7 +129,8 @@ func BenchmarkOTLPToQueryable(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				for r := w; r < requests; r += senders {
-					if _, err := client.Export(ctx, reqs[r%len(reqs)]); err != nil {
+					restamp(reqs[w], sent/perReq+r)
+					if _, err := client.Export(ctx, reqs[w]); err != nil {
 						errs <- err
 						return
 					}
@@ -93,10 +143,28 @@ func BenchmarkOTLPToQueryable(b *testing.B) {
 			b.Fatal(err)
 		}
 		sent += total
-		if _, err := col.waitForCount("SELECT count() FROM nexus.api_calls", fmt.Sprint(sent), 120*time.Second); err != nil {
+		if _, err := col.waitForCount("SELECT count() FROM nexus.api_calls", fmt.Sprint(sent), 120*time.Second+time.Duration(total/5_000)*time.Second); err != nil {
 			b.Fatalf("%v\n%s", err, col.out)
 		}
 		elapsed += time.Since(began)
+		cpuAfter, err := cpuTime(col.cmd.Process.Pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu += cpuAfter - cpuBefore
 	}
-	b.ReportMetric(float64(sent)/elapsed.Seconds(), "spans/s")
+	rate := float64(sent) / elapsed.Seconds()
+	b.StopTimer()
+	if profile != "" {
+		if err := <-profiled; err != nil {
+			b.Fatal(err)
+		}
+	}
+	raw := rawInsertRate(b, min(total, 300_000), exporterBatch)
+	b.ReportMetric(rate, "spans/s")
+	b.ReportMetric(raw, "raw-rows/s")
+	b.ReportMetric(rate/raw, "of-raw")
+	// The collector's CPU (all threads, the engine's too) per span: what
+	// the machine must supply, whatever else runs on it.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(sent), "cpu-µs/span")
 }
