@@ -205,6 +205,8 @@ func (a *api) reprice(w http.ResponseWriter, r *http.Request) *APIError {
 		return a.domainError(r, "re-price calls", err)
 	}
 	noteAudit(r, "prices", "", nil, res)
+	// The closed days it moved are read again by the next cost read.
+	a.spend.Forget(tenant)
 	a.logger.Info("calls re-priced", zap.String("request_id", requestID(r)), zap.String("tenant", tenant), zap.Int("repriced", res.Repriced),
 		zap.String("moved_usd", res.Moved.String()), zap.String("pricing_version", res.Version))
 	writeData(w, http.StatusOK, res, nil)

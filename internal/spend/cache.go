@@ -146,15 +146,7 @@ func cacheable(seg schema.Segment, closed time.Time) bool {
 // summed per key exactly.
 func (s *Service) cachedCosts(ctx context.Context, scope schema.Scope, segs []schema.Segment, at time.Time,
 	keys []string, opts schema.SourceOpts, tz string) ([]costRow, error) {
-	closed := time.Now().UTC().Truncate(24 * time.Hour)
-	var open, closedSegs []schema.Segment
-	for _, seg := range segs {
-		if cacheable(seg, closed) {
-			closedSegs = append(closedSegs, seg)
-		} else {
-			open = append(open, seg)
-		}
-	}
+	open, closedSegs := splitClosed(segs)
 	if len(closedSegs) == 0 || s.days.off {
 		return s.engineCosts(ctx, scope, segs, at, keys, opts, store.Params{"tz": tz})
 	}
@@ -354,4 +346,18 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// splitClosed parts segs into those the cache may answer (whole UTC days
+// before today) and the rest.
+func splitClosed(segs []schema.Segment) (open, closed []schema.Segment) {
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	for _, seg := range segs {
+		if cacheable(seg, today) {
+			closed = append(closed, seg)
+		} else {
+			open = append(open, seg)
+		}
+	}
+	return open, closed
 }

@@ -26,15 +26,7 @@ import (
 // batchedRead), its closed days from memory where kept.
 func (s *Service) batchedCosts(ctx context.Context, scope schema.Scope, segs []schema.Segment, at time.Time,
 	keys []string, opts schema.SourceOpts, params store.Params, dim, value string) ([]costRow, error) {
-	closed := time.Now().UTC().Truncate(24 * time.Hour)
-	var open, closedSegs []schema.Segment
-	for _, seg := range segs {
-		if cacheable(seg, closed) {
-			closedSegs = append(closedSegs, seg)
-		} else {
-			open = append(open, seg)
-		}
-	}
+	open, closedSegs := splitClosed(segs)
 	if len(closedSegs) == 0 || s.days.off {
 		return s.batchedRead(ctx, scope, segs, at, keys, opts, params, dim, value, "")
 	}

@@ -27,12 +27,12 @@ import (
 // keep the old split; a per-(tenant, day) write counter fed by views
 // (migration 0020, see the README) would close that.
 //
-// Freshness: a request uses only a fingerprint read that started after it
-// arrived, so it never misses a write that completed before it (a re-price
-// answered, then a summary asked, sees the new figures). Concurrent
-// requests of a tenant share one read: a request joins the read gathering
-// while one runs, as the batcher does (batch.go), and waits at most for
-// two.
+// Freshness: a request uses a fingerprint read that started after it
+// arrived, or one that completed less than printFresh ago: a write through
+// another process (late data) is seen at most that late, and a re-price
+// through this one at once (Forget). Concurrent requests of a tenant share
+// one read: a request joins the read gathering while one runs, as the
+// batcher does (batch.go), and waits at most for two.
 
 // fingerprintSQL reads a day's sums and its two weightings: primes near 10^6, so that a
 // weighted cost stays far inside Decimal(38, 12).
@@ -40,10 +40,19 @@ const fingerprintSQL = "SELECT toString(toUnixTimestamp(ts)) AS d, toString(sum(
 	"toString(sum(cost_usd * (cityHash64(provider, model, operation, service, environment, team, feature) % 1000003 + 1))), " +
 	"toString(sum(unpriced * (cityHash64(feature, team, environment, service, operation, model, provider) % 999983 + 1)))"
 
+// printFresh is how long a completed read answers requests that arrive
+// after it started: a dashboard's fifty panels asking at once share one
+// read instead of queueing behind one each. A write elsewhere (late data
+// from another collector) is then seen up to printFresh late; a re-price
+// through this process forgets the tenant's reads at once (Forget).
+const printFresh = 500 * time.Millisecond
+
 // printer reads fingerprints, one read per tenant at a time.
 type printer struct {
 	mu      sync.Mutex
 	tenants map[string]*printQueue
+	// last is each tenant's latest completed read.
+	last map[string]*printWave
 }
 
 type printQueue struct {
@@ -54,6 +63,7 @@ type printQueue struct {
 // request joining it before it starts.
 type printWave struct {
 	from, to time.Time
+	started  time.Time
 	done     chan struct{}
 	prints   map[int64]string
 	err      error
@@ -65,7 +75,11 @@ type printWave struct {
 func (p *printer) read(ctx context.Context, s *Service, tenant string, from, to time.Time) (map[int64]string, error) {
 	p.mu.Lock()
 	if p.tenants == nil {
-		p.tenants = map[string]*printQueue{}
+		p.tenants, p.last = map[string]*printQueue{}, map[string]*printWave{}
+	}
+	if l := p.last[tenant]; l != nil && l.err == nil && time.Since(l.started) < printFresh && !from.Before(l.from) && !to.After(l.to) {
+		p.mu.Unlock()
+		return l.prints, nil
 	}
 	q, running := p.tenants[tenant]
 	if !running {
@@ -96,18 +110,31 @@ func (p *printer) launch(s *Service, tenant string, q *printQueue, w *printWave)
 	for w != nil {
 		p.mu.Lock()
 		from, to := w.from, w.to
+		w.started = time.Now()
 		p.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), s.readTimeout)
 		w.prints, w.err = s.readPrints(ctx, tenant, from, to)
 		cancel()
 		close(w.done)
 		p.mu.Lock()
+		if w.err == nil {
+			p.last[tenant] = w
+		}
 		w, q.next = q.next, nil
 		if w == nil {
 			delete(p.tenants, tenant)
 		}
 		p.mu.Unlock()
 	}
+}
+
+// Forget drops tenant's fingerprints read so far: the next cost read
+// reads them again (called once a re-price through this process is done,
+// so that the next answer holds it).
+func (s *Service) Forget(tenant string) {
+	s.prints.mu.Lock()
+	delete(s.prints.last, tenant)
+	s.prints.mu.Unlock()
 }
 
 func (s *Service) readPrints(ctx context.Context, tenant string, from, to time.Time) (map[int64]string, error) {

@@ -36,7 +36,7 @@ type Service struct {
 	reads       singleflight.Group // identical cost reads in flight share one query
 	batches     batcher            // reads differing only by customer (or user) share one too
 	days        dayCache           // closed days' buckets (cache.go)
-	prints      printer            // their fingerprints, read fresh per request (fingerprint.go)
+	prints      printer            // their fingerprints, shared by requests at most printFresh apart (fingerprint.go)
 	// budgetWrites serialises the read-check-write of budget changes: the
 	// table cannot enforce unique names, so two concurrent creates must not
 	// both pass the check.
