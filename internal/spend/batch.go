@@ -35,11 +35,10 @@ func batchDim(scope schema.Scope, group string) (string, string) {
 	return "", ""
 }
 
-// batchedRead is costsBy for a read scoped to one value of dim, run
-// together with the concurrent reads of the same query for other values;
-// batch, when not "", further separates batches (a fingerprint).
-func (s *Service) batchedRead(ctx context.Context, scope schema.Scope, segs []schema.Segment, at time.Time,
-	keys []string, opts schema.SourceOpts, params store.Params, dim, value, batch string) ([]costRow, error) {
+// batchedCosts is costsBy for a read scoped to one value of dim, run
+// together with the concurrent reads of the same query for other values.
+func (s *Service) batchedCosts(ctx context.Context, scope schema.Scope, segs []schema.Segment, at time.Time,
+	keys []string, opts schema.SourceOpts, params store.Params, dim, value string) ([]costRow, error) {
 	*scope.Field(dim) = ""
 	opts.Members = dim
 	src := schema.CostSource(s.store, scope, segs, at, opts, params)
@@ -55,9 +54,6 @@ func (s *Service) batchedRead(ctx context.Context, scope schema.Scope, segs []sc
 	key.WriteString(q)
 	for _, k := range slices.Sorted(maps.Keys(params)) {
 		key.WriteString("\x00" + k + "=" + params[k])
-	}
-	if batch != "" {
-		key.WriteString("\x00batch=" + batch)
 	}
 	return s.batches.do(ctx, key.String(), value, func(members []string) (map[string][]costRow, error) {
 		// Detached from the callers: the others still wait for it.

@@ -77,14 +77,6 @@ func (s *Service) CacheStats() CacheStats {
 	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Rows: c.rows}
 }
 
-// has tells whether key is kept, under any fingerprint.
-func (c *dayCache) has(key string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.byKey[key]
-	return ok
-}
-
 func (c *dayCache) get(key, fp string) (*dayEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -173,59 +172,6 @@ func TestClosedDaysRepriced(t *testing.T) {
 	}
 }
 
-// A customer's month read through the batched path keeps its closed days
-// per customer: concurrent customers stay exact, the second round is
-// from memory, and a late call of one customer on a closed day is in its
-// next answer and in no one else's.
-func TestClosedDaysPerCustomer(t *testing.T) {
-	s, _ := storetest.Start(t, "spend_cache_customers")
-	svc := New(s, time.UTC, 10*time.Second)
-	today := time.Now().UTC().Truncate(24 * time.Hour)
-	var calls []storetest.Call
-	for i := range 300 {
-		calls = append(calls, storetest.Call{At: today.AddDate(0, 0, -8).Add(time.Duration(i) * 43 * time.Minute),
-			Provider: []string{"openai", "exa"}[i%2], Model: "m", Cost: fmt.Sprintf("0.%03d", i+1), Customer: fmt.Sprintf("c%d", i%12)})
-	}
-	storetest.SeedCalls(t, s, calls...)
-	from, to := time.Now().UTC().AddDate(0, 0, -7), time.Now().UTC()
-	ask := func(round int) map[string]string {
-		out := map[string]string{}
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for i := range 12 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sc := schema.Scope{Tenant: schema.DefaultTenant, Customer: fmt.Sprintf("c%d", i)}
-				got, want := summaryOf(t, svc, sc, from, to), rawSummaryOf(t, s, sc, from, to)
-				if got != want {
-					t.Errorf("round %d c%d: %s, raw %s", round, i, got, want)
-				}
-				mu.Lock()
-				out[sc.Customer] = got
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
-		return out
-	}
-	first := ask(0)
-	ask(1)
-	if st := svc.CacheStats(); st.Hits < 12 {
-		t.Fatalf("second round not from memory: %+v", st)
-	}
-	storetest.SeedCalls(t, s, storetest.Call{At: today.AddDate(0, 0, -3).Add(time.Hour), Provider: "exa", Model: "m", Cost: "1.5", Customer: "c5"})
-	time.Sleep(printFresh)
-	third := ask(2)
-	for c, v := range third {
-		if changed := v != first[c]; changed != (c == "c5") {
-			t.Errorf("%s after c5's late call: %s, before %s", c, v, first[c])
-		}
-	}
-}
-
-// The cache holds no more rows than its limit, whatever is asked, and
-// answers stay exact as entries are dropped.
 func TestClosedDaysCacheBounded(t *testing.T) {
 	s, _ := storetest.Start(t, "spend_cache_bounded")
 	svc := New(s, time.UTC, 10*time.Second)
