@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/shopspring/decimal"
 
 	"github.com/nexus-otel/nexus/internal/browsertest"
-	"github.com/nexus-otel/nexus/internal/budgetevents"
 	"github.com/nexus-otel/nexus/internal/livefeed"
 )
 
@@ -115,91 +113,6 @@ func (ta *testAPI) person(email string, tenantRoles ...string) {
 func signInBrowser(t *testing.T, ctx context.Context, base, email, password string) {
 	t.Helper()
 	browsertest.SignIn(t, ctx, base, email, password)
-}
-
-// An editor creates a budget in the console: a refused amount is shown at
-// its field, a good one appears in the list with its status; a viewer
-// sees no editor and the server refuses the write the page never offers.
-func TestConsoleBudgets(t *testing.T) {
-	ta := startAPI(t, freshDB("console_budgets"), nil)
-	ta.person("ed@example.com", "default", roleEditor)
-	ta.person("vi@example.com", "default", roleViewer)
-	ctx := browserContext(t)
-	signInBrowser(t, ctx, ta.base, "ed@example.com", consolePassword)
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(ta.base+"/budgets"),
-		chromedp.WaitVisible(chromedp.CSS("#new-budget")),
-		chromedp.SendKeys(chromedp.CSS("#b-name"), "OpenAI monthly"),
-		chromedp.SendKeys(chromedp.CSS("#b-amount"), "a lot"),
-		chromedp.SendKeys(chromedp.CSS("#b-provider"), "openai"),
-		chromedp.Click(chromedp.CSS("#new-budget button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(`#b-amount[aria-invalid="true"]`)),
-	); err != nil {
-		t.Fatal(err)
-	}
-	msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#b-amountUsd-error")))
-	if err != nil || msg == "" {
-		t.Fatalf("amount refusal at its field: %q %v", msg, err)
-	}
-	browsertest.CheckAccessibility(t, ctx, "/budgets (refused amount)")
-	// The person selects the refused amount and types another.
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { document.getElementById("b-amount").value = ""; return true })()`, chromedp.EvalAsValue)); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS("#b-amount"), "250"),
-		chromedp.Click(chromedp.CSS("#new-budget button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#budgets li .spent")),
-	); err != nil {
-		t.Fatal(err)
-	}
-	spent, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#budgets li .spent")))
-	if err != nil || !strings.Contains(spent, "of $250 this month") {
-		t.Fatalf("budget shown: %q %v", spent, err)
-	}
-	browsertest.CheckAccessibility(t, ctx, "/budgets")
-	var list []struct{ Name, Action string }
-	ta.do("GET", "/api/v1/budgets", ta.admin, nil).decode(t, &list)
-	if len(list) != 1 || list[0].Name != "OpenAI monthly" || list[0].Action != "notify" {
-		t.Fatalf("stored budgets: %+v", list)
-	}
-	// A blocking budget whose scope no call matches is kept, and the
-	// person is told.
-	if err := chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS("#b-name"), "Typo cap"),
-		chromedp.SendKeys(chromedp.CSS("#b-amount"), "5"),
-		chromedp.SendKeys(chromedp.CSS("#b-provider"), "opnai"),
-		chromedp.SetValue(chromedp.CSS("#b-action"), "block"),
-		chromedp.Click(chromedp.CSS("#new-budget button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#b-warning")),
-	); err != nil {
-		t.Fatal(err)
-	}
-	warned, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#b-warning")))
-	if err != nil || !strings.Contains(warned, "no call of the last 30 days matches") {
-		t.Fatalf("warning shown: %q %v", warned, err)
-	}
-	ta.do("GET", "/api/v1/budgets", ta.admin, nil).decode(t, &list)
-	if len(list) != 2 || list[1].Action != "block" {
-		t.Fatalf("stored budgets: %+v", list)
-	}
-
-	// The viewer: the list, no editor, and the write refused by the server.
-	vctx := browserContext(t)
-	signInBrowser(t, vctx, ta.base, "vi@example.com", consolePassword)
-	if err := chromedp.Do(vctx, chromedp.Navigate(ta.base+"/budgets"), chromedp.WaitVisible(chromedp.CSS("#budgets li")),
-		chromedp.WaitNotVisible(chromedp.CSS("#editor"))); err != nil {
-		t.Fatal(err)
-	}
-	status, err := chromedp.Run(vctx, chromedp.Evaluate[float64](`(async () => {
-		const s = await (await fetch("/api/v1/auth/session")).json();
-		const r = await fetch("/api/v1/budgets", {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": s.data.csrfToken},
-			body: JSON.stringify({name: "sneaky", period: "monthly", amountUsd: "1"})});
-		return r.status;
-	})()`, chromedp.EvalAsValue, chromedp.EvalAwaitPromise))
-	if err != nil || status != 403 {
-		t.Fatalf("viewer's write: %v %v", status, err)
-	}
 }
 
 // An editor sees a firing alert on the console and acknowledges it; the
@@ -393,34 +306,4 @@ func TestConsoleCalls(t *testing.T) {
 		t.Fatalf("detail %q %v", d, err)
 	}
 	browsertest.CheckAccessibility(t, ctx, "/calls")
-}
-
-// A blocking budget's refusals, as the proxy stores them, show under it
-// on the budgets page with their count.
-func TestConsoleBudgetEvents(t *testing.T) {
-	ta := startAPI(t, freshDB("console_budget_events"), nil)
-	var b struct{ ID string }
-	ta.do("POST", "/api/v1/budgets", ta.key("editor"), map[string]any{"name": "cap", "period": "monthly", "amountUsd": "1",
-		"action": "block"}).decode(t, &b)
-	var evs []budgetevents.Event
-	for i := range 3 {
-		evs = append(evs, budgetevents.Event{Tenant: "default", At: time.Now().Add(-time.Duration(i+1) * time.Minute), BudgetID: b.ID,
-			BudgetName: "cap", Action: budgetevents.Block, Provider: "openai", Model: "gpt-4o", Customer: "acme",
-			WorstCaseUSD: decimal.RequireFromString("0.0125"), RemainingUSD: decimal.RequireFromString("0.004")})
-	}
-	if err := budgetevents.Write(context.Background(), ta.store, evs); err != nil {
-		t.Fatal(err)
-	}
-	ctx := browserContext(t)
-	signInBrowser(t, ctx, ta.base, "admin@localhost", testAdminPassword)
-	if err := chromedp.Do(ctx, chromedp.Navigate(ta.base+"/budgets"),
-		chromedp.WaitReady(chromedp.CSS(`.budget-events[data-state="ready"]`)),
-		chromedp.Click(chromedp.CSS(".budget-events summary"))); err != nil {
-		t.Fatal(err)
-	}
-	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".budget-events")))
-	if err != nil || !strings.Contains(text, "Calls refused, last 24 h: 3") || !strings.Contains(text, "openai gpt-4o for acme: could cost $0.0125, $0.004 left") {
-		t.Fatalf("events shown: %q %v", text, err)
-	}
-	browsertest.CheckAccessibility(t, ctx, "/budgets (events)")
 }

@@ -17,3 +17,16 @@ export function budgetLine(b, s) {
     " (" + s.percentUsed + "%), forecast $" + s.forecast + (s.forecastExceedsAmount ? " — over the amount" : "");
   return p;
 }
+
+// scopeDims are a scope's dimensions in the order a person reads them:
+// who spends first, then where the calls go.
+export const scopeDims = ["customer", "user", "team", "feature", "provider", "model", "service", "environment"];
+
+// scopeWords says which calls a budget counts: "customer acme, provider
+// openai", or "everything".
+export function scopeWords(scope) {
+  const s = scope || {};
+  const parts = scopeDims.filter((d) => s[d]).map((d) => d + " " + s[d]);
+  if (s.tag) parts.push("tag " + s.tag.key + "=" + s.tag.value);
+  return parts.join(", ") || "everything";
+}
