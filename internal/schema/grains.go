@@ -109,6 +109,22 @@ func CoverFamily(fam Family, from, to time.Time, maxGrain int, horizon Horizons)
 	return append([]Segment{{Grain: GrainRaw, From: from, To: to, Family: older}}, out...), true
 }
 
+// CoverMembers is CoverFamily for a read of a few of the family's values
+// (one customer's month, or the customers of a page): when the family's
+// recent raw calls reach back to from, the whole range is one read of
+// them. There one customer's month is one range of the key, a few
+// granules for all but the busiest customers, while every further table
+// a read touches costs fixed work (planning, index analysis of each part)
+// that a day rollup plus its edges would pay three times. A read of every
+// value (a group by customer) still takes the rollups: there the raw
+// calls are the whole table.
+func CoverMembers(fam Family, from, to time.Time, maxGrain int, horizon Horizons) ([]Segment, bool) {
+	if recent := fam.Table(GrainRaw); recent != "" && from.Before(to) && !horizon.OfTable(recent).After(from) {
+		return []Segment{{Grain: GrainRaw, From: from, To: to, Family: fam}}, true
+	}
+	return CoverFamily(fam, from, to, maxGrain, horizon)
+}
+
 // edgeOf covers [from, to), an edge of a segment of grain g. The partial
 // days at the ends of a customer's or user's range are read from the
 // family's recent raw calls in one piece when those reach back that far:

@@ -146,3 +146,26 @@ func TestCoverFamily(t *testing.T) {
 		t.Error("raw family past the raw retention")
 	}
 }
+
+// A read of one customer's (or a few customers') range is one read of
+// their recent raw calls while those reach back to its start, and the
+// rollups once they do not.
+func TestCoverMembers(t *testing.T) {
+	from, to := ts("2026-10-05T10:30:00Z"), ts("2026-11-04T11:45:00Z")
+	got, ok := CoverMembers(FamilyUser, from, to, GrainDay, Horizons{})
+	if !ok || len(got) != 1 || got[0] != (Segment{GrainRaw, from, to, FamilyUser}) || got[0].Table() != TableCallsByUser {
+		t.Errorf("within the recent calls: %v %+v", ok, got)
+	}
+	var h Horizons
+	h[tableIndex(TableCallsByCustomer)] = ts("2026-10-05T10:30:00.000000001Z")
+	got, ok = CoverMembers(FamilyCustomer, from, to, GrainDay, h)
+	if !ok || len(got) != 5 || got[3].Table() != TableCallsCustomer1d || got[3].Grain != GrainDay || got[0].Table() != TableCalls {
+		t.Errorf("past the recent calls' horizon, the rollups: %v %+v", ok, got)
+	}
+	if got, _ := CoverMembers(FamilyCalls, from, to, GrainDay, Horizons{}); len(got) != 5 || got[2].Table() != TableCalls1d {
+		t.Errorf("a family without recent raw calls: %+v", got)
+	}
+	if got, ok := CoverMembers(FamilyCustomer, to, to, GrainDay, Horizons{}); !ok || len(got) != 0 {
+		t.Errorf("empty range: %+v", got)
+	}
+}
