@@ -39,8 +39,15 @@ const engineProfileDir = "nexus-engine-profile"
 // WriteEngineProfile writes the engine profile for limits into dataDir and
 // returns the connection argument that loads it. Pass it to every engine
 // connection the process opens: only the first one's counts, the others
-// ignore it.
+// ignore it. The engine's memory keeps its own defaults (see
+// WriteEngineProfileWith).
 func WriteEngineProfile(dataDir string, limits Limits) (string, error) {
+	return WriteEngineProfileWith(dataDir, limits, EngineMemory{})
+}
+
+// WriteEngineProfileWith is WriteEngineProfile with the engine's memory
+// bounded by mem.
+func WriteEngineProfileWith(dataDir string, limits Limits, mem EngineMemory) (string, error) {
 	limits = limits.WithDefaults()
 	dir, err := filepath.Abs(filepath.Join(dataDir, engineProfileDir))
 	if err != nil {
@@ -54,11 +61,71 @@ func WriteEngineProfile(dataDir string, limits Limits) (string, error) {
 	if err := os.WriteFile(users, []byte(usersXML(limits)), 0o640); err != nil {
 		return "", fmt.Errorf("write the engine profile: %w", err)
 	}
-	cfg := "<clickhouse>\n  <users_config>" + xmlEscape(users) + "</users_config>\n</clickhouse>\n"
-	if err := os.WriteFile(config, []byte(cfg), 0o640); err != nil {
+	if err := os.WriteFile(config, []byte(configXML(users, mem)), 0o640); err != nil {
 		return "", fmt.Errorf("write the engine profile: %w", err)
 	}
 	return "--config-file=" + config, nil
+}
+
+// EngineMemory bounds the engine's memory, for the whole process. The
+// collector's memory_limiter cannot see it: it watches the Go heap, and
+// the engine allocates outside it.
+type EngineMemory struct {
+	// MaxServerMemory is the engine's hard limit (max_server_memory_usage):
+	// an allocation that would take the engine's tracked memory past it
+	// fails its statement with MEMORY_LIMIT_EXCEEDED (241), which a
+	// writer retries. The caches are sized from it (ServerSettings). 0
+	// leaves the engine's defaults: 90 % of the machine's memory, and
+	// caches of up to 5 GiB each.
+	MaxServerMemory int64
+}
+
+// ServerSettings are the engine's server settings that bound its memory,
+// in the order they are written: the limit, then caches that hold
+// fractions of it (each filled by the reads that use it, and kept until
+// the cache is full), so that caches alone never reach the limit and
+// leave the most of it to inserts, merges and queries. Merges are not
+// started past half of it (merges_mutations_memory_usage_soft_limit).
+// Every value is one the engine reads back in system.server_settings.
+func (m EngineMemory) ServerSettings() [][2]string {
+	if m.MaxServerMemory <= 0 {
+		return nil
+	}
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	limit := m.MaxServerMemory
+	return [][2]string{
+		{"max_server_memory_usage", n(limit)},
+		{"merges_mutations_memory_usage_soft_limit", n(limit / 2)},
+		{"mark_cache_size", n(limit / 8)},
+		{"primary_index_cache_size", n(limit / 16)},
+		{"index_mark_cache_size", n(limit / 32)},
+		{"query_condition_cache_size", n(limit / 32)},
+		{"compiled_expression_cache_size", n(limit / 32)},
+		// Off, as by default; written so that no engine upgrade turns
+		// them on unbounded.
+		{"uncompressed_cache_size", "0"},
+		{"index_uncompressed_cache_size", "0"},
+		// Files kept mapped (reads use mmap only past
+		// min_bytes_to_use_mmap_io, off by default): their pages count in
+		// the process's RSS.
+		{"mmap_cache_size", "128"},
+	}
+}
+
+// configXML is the engine's config.xml: the users file and mem's bounds.
+func configXML(users string, mem EngineMemory) string {
+	var b strings.Builder
+	b.WriteString("<clickhouse>\n  <users_config>" + xmlEscape(users) + "</users_config>\n")
+	for _, s := range mem.ServerSettings() {
+		fmt.Fprintf(&b, "  <%s>%s</%s>\n", s[0], s[1], s[0])
+	}
+	if mem.MaxServerMemory > 0 {
+		// The query cache is used only by statements that ask for it
+		// (use_query_cache); bounded all the same.
+		fmt.Fprintf(&b, "  <query_cache><max_size_in_bytes>%d</max_size_in_bytes></query_cache>\n", mem.MaxServerMemory/32)
+	}
+	b.WriteString("</clickhouse>\n")
+	return b.String()
 }
 
 // usersXML mirrors chDB's built-in user (EmbeddedServer::setupUsers) and
