@@ -1,4 +1,4 @@
-import { api, showError, fieldErrors } from "./api.js";
+import { api, showError, fieldErrors, button } from "./api.js";
 
 // The rules of the Alerts page: listed for everyone, created and edited by
 // editors, with the API's refusals shown at the fields. Rules from the
@@ -10,16 +10,6 @@ function scopeText(s) {
   const parts = Object.entries(s || {}).filter(([, v]) => v && typeof v === "string").map(([k, v]) => k + "=" + v);
   if (s && s.tag) parts.push("tag." + s.tag.key + "=" + s.tag.value);
   return parts.join(", ") || "everything";
-}
-
-function button(text, label, onClick, cls) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  b.setAttribute("aria-label", label);
-  if (cls) b.className = cls;
-  b.addEventListener("click", onClick);
-  return b;
 }
 
 function fill(form, r) {

@@ -212,3 +212,15 @@ export function addDecimals(values) {
   const out = (s.slice(0, -scale) + "." + s.slice(-scale)).replace(/0+$/, "").replace(/\.$/, "");
   return (neg ? "-" : "") + out;
 }
+
+// button is a button that does onClick, labelled for assistive technology
+// (label says what it acts on: "Delete budget Acme").
+export function button(text, label, onClick, cls) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.setAttribute("aria-label", label);
+  if (cls) b.className = cls;
+  b.addEventListener("click", onClick);
+  return b;
+}

@@ -1,4 +1,4 @@
-import { api, apiEnvelope, session, showError, fieldErrors, when } from "./api.js";
+import { api, apiEnvelope, session, showError, fieldErrors, when, button } from "./api.js";
 import { budgetMeter, budgetLine, scopeDims, scopeWords } from "./budgetview.js";
 
 // The Budgets page: listed for everyone, created, edited and deleted by
@@ -28,16 +28,6 @@ function eventsOf(b) {
     box.dataset.state = "ready";
   }).catch((err) => { sum.textContent = "Events could not be read: " + err.message; });
   return box;
-}
-
-function button(text, label, onClick, cls) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  b.setAttribute("aria-label", label);
-  if (cls) b.className = cls;
-  b.addEventListener("click", onClick);
-  return b;
 }
 
 // fill puts budget b in the form to edit it, or empties the form for a
