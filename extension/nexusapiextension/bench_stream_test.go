@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,8 +28,15 @@ import (
 )
 
 // streamLoadEnv hands the client process of BenchmarkStream10kClients its
-// work: "base key clients calls".
+// work: "leg base key clients calls path".
 const streamLoadEnv = "NEXUS_STREAM_LOAD"
+
+// streamProfileEnv, when set to a path prefix, has each leg of
+// BenchmarkStream10kClients write the CPU profile of its delivery (from the
+// first event to the clients' result), the server's as prefix-leg-server.pprof
+// and the clients' as prefix-leg-clients.pprof: a whole-run -cpuprofile
+// mixes the legs and is dominated by the 10,000 connects.
+const streamProfileEnv = "NEXUS_STREAM_CPUPROFILE"
 
 // BenchmarkStream10kClients holds 10,000 concurrent /stream connections
 // and measures, for every client and call, the time from the call's
@@ -36,6 +44,12 @@ const streamLoadEnv = "NEXUS_STREAM_LOAD"
 // processor at that instant) to the client having read and decoded it. The
 // clients run in a child process: one process cannot hold both ends of
 // 10,000 connections within the open-file limit.
+//
+// The same client process then reads the same number of events from two
+// floors in this binary (bench_stream_floor_test.go), so that every figure
+// has a same-run baseline: what plain net/http with write + Flush, and a
+// taken-over connection written directly (Nexus's own write path), deliver
+// on this machine with nothing of Nexus in between.
 func BenchmarkStream10kClients(b *testing.B) {
 	const clients, calls = 10_000, 20
 	ta := startAPI(b, "bench_stream", func(c *Config) {
@@ -44,52 +58,110 @@ func BenchmarkStream10kClients(b *testing.B) {
 		c.Stream.MaxPerKey, c.Stream.MaxTotal = 1<<20, 1<<20
 	})
 	proc := startLiveProcessor(b, ta)
-	for range b.N {
-		child := exec.Command(os.Args[0], "-test.run=^$")
-		child.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d %d", streamLoadEnv, ta.base, ta.admin, clients, calls))
-		child.Stderr = os.Stderr
-		out, err := child.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := child.Start(); err != nil {
-			b.Fatal(err)
-		}
-		lines := bufio.NewScanner(out)
-		if !lines.Scan() || lines.Text() != "READY" {
-			b.Fatalf("client process: %q", lines.Text())
-		}
-		for deadline := time.Now().Add(time.Minute); ta.api.feed.Subscribers() < clients; time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				b.Fatalf("%d of %d streams subscribed", ta.api.feed.Subscribers(), clients)
-			}
-		}
-		// Four calls a second, each handed over the instant its span ends:
-		// every call is fanned out to all clients before the next arrives,
-		// so the figure is one call's delivery, not a queue's.
-		for range calls {
+	nexus := streamLeg{
+		name: "nexus", base: ta.base, key: ta.admin, path: "/api/v1/stream?kinds=call&provider=openai",
+		subscribed: ta.api.feed.Subscribers,
+		publish: func() {
 			if err := proc.ConsumeTraces(context.Background(), chatSpan("openai", "gpt-4o-mini", 1000, 500)); err != nil {
 				b.Fatal(err)
 			}
-			time.Sleep(250 * time.Millisecond)
-		}
-		if !lines.Scan() {
-			b.Fatal("client process ended without a result")
-		}
-		var res streamLoadResult
-		if err := json.Unmarshal(lines.Bytes(), &res); err != nil {
-			b.Fatalf("client result %q: %v", lines.Text(), err)
-		}
-		_ = child.Wait()
-		b.Logf("client process CPU: user %s, system %s", child.ProcessState.UserTime(), child.ProcessState.SystemTime())
-		if res.Received != clients*calls {
-			b.Fatalf("clients received %d of %d call events", res.Received, clients*calls)
-		}
+		},
+	}
+	for range b.N {
+		res := nexus.run(b, clients, calls)
 		b.ReportMetric(res.P50, "p50-ms")
 		b.ReportMetric(res.P95, "p95-ms")
 		b.ReportMetric(res.P99, "p99-ms")
+		for _, raw := range []bool{false, true} {
+			f := startStreamFloor(b, raw)
+			res := f.leg(ta.admin).run(b, clients, calls)
+			f.stop()
+			prefix := "floor"
+			if raw {
+				prefix = "rawfloor"
+			}
+			b.ReportMetric(res.P50, prefix+"-p50-ms")
+			b.ReportMetric(res.P95, prefix+"-p95-ms")
+			b.ReportMetric(res.P99, prefix+"-p99-ms")
+		}
 		b.ReportMetric(float64(clients), "clients")
 	}
+}
+
+// streamLeg is one server the client process is run against.
+type streamLeg struct {
+	name, base, key, path string
+	subscribed            func() int
+	publish               func() // hands over one call, timed from its start
+}
+
+// run connects the clients to the leg's server, publishes calls four a
+// second and returns what the clients measured.
+func (l streamLeg) run(b *testing.B, clients, calls int) streamLoadResult {
+	b.Helper()
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %s %d %d %s", streamLoadEnv, l.name, l.base, l.key, clients, calls, l.path))
+	child.Stderr = os.Stderr
+	out, err := child.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || lines.Text() != "READY" {
+		b.Fatalf("%s: client process: %q", l.name, lines.Text())
+	}
+	for deadline := time.Now().Add(time.Minute); l.subscribed() < clients; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%s: %d of %d streams subscribed", l.name, l.subscribed(), clients)
+		}
+	}
+	stopProfile := startLegProfile(b, l.name+"-server")
+	// Four calls a second, each handed over the instant its span ends:
+	// every call is fanned out to all clients before the next arrives,
+	// so the figure is one call's delivery, not a queue's.
+	for range calls {
+		l.publish()
+		time.Sleep(250 * time.Millisecond)
+	}
+	if !lines.Scan() {
+		b.Fatalf("%s: client process ended without a result", l.name)
+	}
+	stopProfile()
+	var res streamLoadResult
+	if err := json.Unmarshal(lines.Bytes(), &res); err != nil {
+		b.Fatalf("%s: client result %q: %v", l.name, lines.Text(), err)
+	}
+	_ = child.Wait()
+	b.Logf("%s: client process CPU: user %s, system %s; p50 %.1f p95 %.1f p99 %.1f ms",
+		l.name, child.ProcessState.UserTime(), child.ProcessState.SystemTime(), res.P50, res.P95, res.P99)
+	if res.Received != clients*calls {
+		b.Fatalf("%s: clients received %d of %d call events", l.name, res.Received, clients*calls)
+	}
+	return res
+}
+
+// startLegProfile starts a CPU profile named for the leg when
+// streamProfileEnv asks for one; the returned func stops it.
+func startLegProfile(tb testing.TB, name string) func() {
+	prefix := os.Getenv(streamProfileEnv)
+	if prefix == "" {
+		return func() {}
+	}
+	f, err := os.Create(prefix + "-" + name + ".pprof")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		// -cpuprofile holds the profiler: that profile covers the run.
+		tb.Logf("%s: no leg profile: %v", name, err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }
 }
 
 // streamLoadResult is what the client process reports.
@@ -101,9 +173,9 @@ type streamLoadResult struct {
 // streamLoadClients is the client process: it connects the clients, says
 // READY, reads calls events on each, and prints the latency percentiles.
 func streamLoadClients(spec string) int {
-	var base, key string
+	var leg, base, key, path string
 	var clients, calls int
-	if _, err := fmt.Sscanf(spec, "%s %s %d %d", &base, &key, &clients, &calls); err != nil {
+	if _, err := fmt.Sscanf(spec, "%s %s %s %d %d %s", &leg, &base, &key, &clients, &calls, &path); err != nil {
 		fmt.Fprintln(os.Stderr, "bad", streamLoadEnv, err)
 		return 2
 	}
@@ -120,7 +192,7 @@ func streamLoadClients(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	request := "GET /api/v1/stream?kinds=call&provider=openai HTTP/1.1\r\nHost: " + u.Host +
+	request := "GET " + path + " HTTP/1.1\r\nHost: " + u.Host +
 		"\r\nAuthorization: Bearer " + key + "\r\nAccept: text/event-stream\r\n\r\n"
 	var (
 		mu        sync.Mutex
@@ -136,7 +208,7 @@ func streamLoadClients(spec string) int {
 		go func() {
 			defer finished.Done()
 			sem <- struct{}{}
-			ready := false
+			answered, ready := false, false
 			fail := func(err error) {
 				if !ready {
 					<-sem
@@ -164,10 +236,12 @@ func streamLoadClients(spec string) int {
 				}
 				chunk := string(buf[:n])
 				if !ready {
-					if !strings.HasPrefix(chunk, "HTTP/1.1 200") {
+					// The head and the first frame may come in separate reads.
+					if !answered && !strings.HasPrefix(chunk, "HTTP/1.1 200") {
 						fail(fmt.Errorf("answer %.40q", chunk))
 						return
 					}
+					answered = true
 					if strings.Contains(chunk, ": connected") {
 						ready = true
 						<-sem
@@ -199,12 +273,19 @@ func streamLoadClients(spec string) int {
 	default:
 	}
 	fmt.Println("READY")
+	stopProfile := func() {}
+	if prefix := os.Getenv(streamProfileEnv); prefix != "" {
+		if f, err := os.Create(prefix + "-" + leg + "-clients.pprof"); err == nil && pprof.StartCPUProfile(f) == nil {
+			stopProfile = func() { pprof.StopCPUProfile(); _ = f.Close() }
+		}
+	}
 	done := make(chan struct{})
 	go func() { finished.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(2 * time.Minute):
 	}
+	stopProfile()
 	mu.Lock()
 	defer mu.Unlock()
 	slices.Sort(latencies)

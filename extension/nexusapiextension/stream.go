@@ -68,25 +68,7 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 	if details != nil {
 		return badRequest("invalid stream request", details...)
 	}
-	match := func(e *livefeed.Event) bool {
-		l := e.Labels
-		tenant := l.Tenant
-		if tenant == "" {
-			tenant = schema.DefaultTenant
-		}
-		// Another tenant's event never reaches this stream, whatever else
-		// it matches.
-		return tenant == scope.Tenant && kinds[e.Kind] &&
-			(scope.Provider == "" || l.Provider == scope.Provider) &&
-			(scope.Model == "" || l.Model == scope.Model) &&
-			(scope.Operation == "" || l.Operation == scope.Operation) &&
-			(scope.Service == "" || l.Service == scope.Service) &&
-			(scope.Environment == "" || l.Environment == scope.Environment) &&
-			(scope.Customer == "" || l.Customer == scope.Customer) &&
-			(scope.User == "" || l.User == scope.User) &&
-			(scope.Team == "" || l.Team == scope.Team) &&
-			(scope.Feature == "" || l.Feature == scope.Feature)
-	}
+	filter := streamFilter{scope: scope.Scope, call: kinds[livefeed.KindCall], alert: kinds[livefeed.KindAlert], budget: kinds[livefeed.KindBudget]}
 	// Registered before anything is held for it: past the caps it is a
 	// 429 like any other. The registry ends it (cancel) when its key is
 	// revoked.
@@ -98,7 +80,8 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 		return apiErr
 	}
 	defer a.streams.close(reg)
-	sub, missed := a.feed.Subscribe(streamBuffer, match, after)
+	// Streams with the same filter are matched once per event.
+	sub, missed := a.feed.SubscribeShared(streamBuffer, filter, filter.match, after)
 	defer sub.Close()
 
 	out, err := openStream(w, requestID(r), cancel)
@@ -156,6 +139,43 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) *APIError {
 			}
 		}
 	}
+}
+
+// streamFilter is what a stream shows: its match depends on nothing
+// else, so that streams with equal filters can share one match per event.
+type streamFilter struct {
+	scope               schema.Scope
+	call, alert, budget bool
+}
+
+func (f streamFilter) match(e *livefeed.Event) bool {
+	l := e.Labels
+	tenant := l.Tenant
+	if tenant == "" {
+		tenant = schema.DefaultTenant
+	}
+	var kind bool
+	switch e.Kind {
+	case livefeed.KindCall:
+		kind = f.call
+	case livefeed.KindAlert:
+		kind = f.alert
+	case livefeed.KindBudget:
+		kind = f.budget
+	}
+	s := f.scope
+	// Another tenant's event never reaches this stream, whatever else it
+	// matches.
+	return tenant == s.Tenant && kind &&
+		(s.Provider == "" || l.Provider == s.Provider) &&
+		(s.Model == "" || l.Model == s.Model) &&
+		(s.Operation == "" || l.Operation == s.Operation) &&
+		(s.Service == "" || l.Service == s.Service) &&
+		(s.Environment == "" || l.Environment == s.Environment) &&
+		(s.Customer == "" || l.Customer == s.Customer) &&
+		(s.User == "" || l.User == s.User) &&
+		(s.Team == "" || l.Team == s.Team) &&
+		(s.Feature == "" || l.Feature == s.Feature)
 }
 
 // sseConn is an open stream. Over HTTP/1.1 the connection is taken over

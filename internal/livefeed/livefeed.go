@@ -80,8 +80,11 @@ func (e *Event) render() {
 
 // Hub fans events out to subscribers.
 type Hub struct {
-	mu     sync.RWMutex
-	subs   map[*Subscription]struct{}
+	mu sync.RWMutex
+	// groups holds the subscribers by filter: readers that share a key
+	// (SubscribeShared) are matched once per event, not once each, which
+	// with thousands of streams on the same filter is most of a publish.
+	groups map[any]*group
 	active atomic.Int64
 	// watchers are in-process consumers (watch.go); armed counts those
 	// that want events now.
@@ -98,7 +101,7 @@ type Hub struct {
 
 // NewHub returns a hub keeping the last replay alert events for resume.
 func NewHub(replay int) *Hub {
-	return &Hub{subs: map[*Subscription]struct{}{}, watchers: map[*Watcher]struct{}{}, keep: replay}
+	return &Hub{groups: map[any]*group{}, watchers: map[*Watcher]struct{}{}, keep: replay}
 }
 
 // Subscribers is how many readers are subscribed (watchers are not
@@ -128,7 +131,7 @@ func (h *Hub) Publish(ev Event) uint64 {
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	if e.frame == nil && len(h.subs) > 0 {
+	if e.frame == nil && len(h.groups) > 0 {
 		// Under the lock: a subscriber that arrives meanwhile still gets a
 		// rendered event, and with nobody but watchers, nothing is encoded.
 		e.render()
@@ -136,24 +139,39 @@ func (h *Hub) Publish(ev Event) uint64 {
 	if h.armed.Load() > 0 {
 		h.toWatchers(e)
 	}
-	for s := range h.subs {
-		if s.match != nil && !s.match(e) {
+	for _, g := range h.groups {
+		if g.match != nil && !g.match(e) {
 			continue
 		}
-		select {
-		case s.c <- e:
-		default:
-			s.dropped.Add(1)
+		// Each publish starts the group at another reader, so that none
+		// is always served last.
+		n := len(g.subs)
+		first := int(g.next.Add(1) % uint64(n))
+		for i := range n {
+			s := g.subs[(first+i)%n]
+			select {
+			case s.c <- e:
+			default:
+				s.dropped.Add(1)
+			}
 		}
 	}
 	return e.ID
+}
+
+// group is the subscribers of one filter.
+type group struct {
+	match func(*Event) bool
+	subs  []*Subscription
+	next  atomic.Uint64 // publishes under the read lock are concurrent
 }
 
 // Subscription receives events on C until closed.
 type Subscription struct {
 	C       <-chan *Event
 	c       chan *Event
-	match   func(*Event) bool
+	key     any // of its group in the hub
+	idx     int // in its group's subs
 	dropped atomic.Uint64
 	hub     *Hub
 	once    sync.Once
@@ -166,9 +184,17 @@ func (s *Subscription) Dropped() uint64 { return s.dropped.Swap(0) }
 // Close stops delivery.
 func (s *Subscription) Close() {
 	s.once.Do(func() {
-		s.hub.mu.Lock()
-		delete(s.hub.subs, s)
-		s.hub.mu.Unlock()
+		h := s.hub
+		h.mu.Lock()
+		g := h.groups[s.key]
+		last := len(g.subs) - 1
+		g.subs[s.idx], g.subs[last].idx = g.subs[last], s.idx
+		g.subs[last] = nil
+		g.subs = g.subs[:last]
+		if last == 0 {
+			delete(h.groups, s.key)
+		}
+		h.mu.Unlock()
 		s.hub.active.Add(-1)
 	})
 }
@@ -179,10 +205,29 @@ func (s *Subscription) Close() {
 // sends before anything from C (an event may then arrive twice; readers
 // skip ids they have sent).
 func (h *Hub) Subscribe(buffer int, match func(*Event) bool, after uint64) (*Subscription, []*Event) {
+	return h.SubscribeShared(buffer, nil, match, after)
+}
+
+// SubscribeShared is Subscribe for a reader whose filter is key: readers
+// with equal keys (==) are matched once per event, with the match of the
+// first of them, so their match funcs must accept the same events (make
+// match a function of key alone). A nil key shares with nobody. key must
+// be comparable.
+func (h *Hub) SubscribeShared(buffer int, key any, match func(*Event) bool, after uint64) (*Subscription, []*Event) {
 	c := make(chan *Event, buffer)
-	s := &Subscription{C: c, c: c, match: match, hub: h}
+	s := &Subscription{C: c, c: c, hub: h}
+	if key == nil {
+		key = s
+	}
+	s.key = key
 	h.mu.Lock()
-	h.subs[s] = struct{}{}
+	g := h.groups[key]
+	if g == nil {
+		g = &group{match: match}
+		h.groups[key] = g
+	}
+	s.idx = len(g.subs)
+	g.subs = append(g.subs, s)
 	var missed []*Event
 	if after > 0 {
 		for _, e := range h.replay {

@@ -136,3 +136,40 @@ func TestWatcherArming(t *testing.T) {
 		t.Fatal("a closed watcher keeps the hub active")
 	}
 }
+
+func TestSharedFilters(t *testing.T) {
+	h := NewHub(10)
+	calls := 0
+	openai := func(e *Event) bool { calls++; return e.Labels.Provider == "openai" }
+	subs := make([]*Subscription, 5)
+	for i := range subs {
+		buffer := 8
+		if i == 4 {
+			buffer = 1 // a slow reader in a group loses its own events only
+		}
+		subs[i], _ = h.SubscribeShared(buffer, "openai", openai, 0)
+	}
+	exa, _ := h.SubscribeShared(8, "exa", func(e *Event) bool { return e.Labels.Provider == "exa" }, 0)
+	subs[1].Close() // from the middle of its group
+	for _, p := range []string{"openai", "exa", "openai"} {
+		h.Publish(Event{Kind: KindCall, Labels: Labels{Provider: p}, Data: []byte(p)})
+	}
+	if calls != 3 {
+		t.Fatalf("the shared filter ran %d times for 3 events, want 3", calls)
+	}
+	// Reader 1 left before the events; reader 4 holds one of two.
+	for i, want := range []int{2, 0, 2, 2, 1} {
+		if len(subs[i].C) != want {
+			t.Fatalf("reader %d got %d events, want %d", i, len(subs[i].C), want)
+		}
+	}
+	if len(exa.C) != 1 || subs[4].Dropped() != 1 || subs[0].Dropped() != 0 {
+		t.Fatalf("exa got %d; slow reader dropped %d", len(exa.C), subs[4].Dropped())
+	}
+	for _, s := range append(subs, exa) {
+		s.Close()
+	}
+	if h.Active() || len(h.groups) != 0 {
+		t.Fatalf("active %v, %d groups left after every reader closed", h.Active(), len(h.groups))
+	}
+}
