@@ -85,8 +85,9 @@ type EmbeddedConfig struct {
 	// ReadConnections is how many reads (Query) may run at once, on
 	// connections of their own: a read never makes a write wait.
 	ReadConnections int `mapstructure:"read_connections"`
-	// MaxMemory bounds the engine's memory, in bytes (0: the default,
-	// DefaultEmbeddedMaxMemory). The engine enforces it on everything it
+	// MaxMemory bounds the engine's memory, in bytes (0: the engine's own
+	// bound, 90 % of the memory the machine or container has, with caches
+	// of up to 5 GiB each). The engine enforces it on everything it
 	// allocates, caches, merges, inserts and queries alike: a statement
 	// that would go past it fails with MEMORY_LIMIT_EXCEEDED (an insert is
 	// retried by the exporter), and its caches are sized from it. The
@@ -96,22 +97,15 @@ type EmbeddedConfig struct {
 	MaxMemory int64 `mapstructure:"max_memory"`
 }
 
-// DefaultEmbeddedMaxMemory is embedded.max_memory when it is not set: one
-// read at its own limit (http.max_memory_usage, 2 GiB by default), or a
-// busy collector's inserts and merges with a month's back-fill, fit.
-const DefaultEmbeddedMaxMemory int64 = 2 << 30
-
 // minEmbeddedMaxMemory is below what the engine needs to start, migrate
 // and insert a batch.
 const minEmbeddedMaxMemory int64 = 128 << 20
 
-// maxMemory is MaxMemory with its default.
-func (c EmbeddedConfig) maxMemory() int64 {
-	if c.MaxMemory == 0 {
-		return DefaultEmbeddedMaxMemory
-	}
-	return c.MaxMemory
-}
+// A bound is not set by default: one statement's memory grows with the
+// data it covers (a back-fill's aggregation of a month of calls by
+// customer took past 2 GiB at 10 M calls), so a bound fit for one store
+// fails another's migrations. Set it where the collector shares memory
+// with other processes (a container), above http.max_memory_usage.
 
 // RemoteConfig configures a ClickHouse server or cluster.
 type RemoteConfig struct {
@@ -203,8 +197,8 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("embedded.read_connections: must be at least 1, got %d", cfg.Embedded.ReadConnections))
 	}
 	if m := cfg.Embedded.MaxMemory; m != 0 && m < minEmbeddedMaxMemory {
-		errs = append(errs, fmt.Errorf("embedded.max_memory: must be 0 (the default, %d) or at least %d bytes (128 MiB), got %d",
-			DefaultEmbeddedMaxMemory, minEmbeddedMaxMemory, m))
+		errs = append(errs, fmt.Errorf("embedded.max_memory: must be 0 (the engine's own bound) or at least %d bytes (128 MiB), got %d",
+			minEmbeddedMaxMemory, m))
 	}
 	if cfg.MaxQueryTime < time.Second || cfg.MaxQueryTime > maxQueryTimeCeiling {
 		errs = append(errs, fmt.Errorf("max_query_time: must be between 1s and %v, got %v", maxQueryTimeCeiling, cfg.MaxQueryTime))

@@ -58,7 +58,7 @@ func openEmbedded(cfg *Config) (*embeddedStore, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
-	profile, err := chhttp.WriteEngineProfileWith(dir, cfg.httpLimits(), chhttp.EngineMemory{MaxServerMemory: cfg.Embedded.maxMemory()})
+	profile, err := chhttp.WriteEngineProfileWith(dir, cfg.httpLimits(), chhttp.EngineMemory{MaxServerMemory: cfg.Embedded.MaxMemory})
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store in %s: %w", dir, err)
 	}

@@ -15,15 +15,15 @@ func TestEmbeddedMaxMemoryConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Embedded.maxMemory() != DefaultEmbeddedMaxMemory {
-		t.Errorf("default embedded.max_memory: %d, want %d", cfg.Embedded.maxMemory(), DefaultEmbeddedMaxMemory)
+	if cfg.Embedded.MaxMemory != 0 {
+		t.Errorf("default embedded.max_memory: %d, want 0 (the engine's own)", cfg.Embedded.MaxMemory)
 	}
 	cfg, err = loadConfig(t, "embedded_max_memory")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Embedded.maxMemory() != 768<<20 {
-		t.Errorf("embedded.max_memory: %d, want 768 MiB", cfg.Embedded.maxMemory())
+	if cfg.Embedded.MaxMemory != 768<<20 {
+		t.Errorf("embedded.max_memory: %d, want 768 MiB", cfg.Embedded.MaxMemory)
 	}
 	if _, err := loadConfig(t, "bad_max_memory"); err == nil || !strings.Contains(err.Error(), "embedded.max_memory: must be 0") {
 		t.Errorf("1 MiB: %v", err)
