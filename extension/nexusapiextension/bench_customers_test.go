@@ -8,8 +8,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,6 +121,7 @@ func BenchmarkCustomerSummary50Clients(b *testing.B) {
 		b.ResetTimer()
 		cached := ta.api.spend.CacheStats()
 		for range b.N {
+			stopProfile := profileWindow(b, b.Name())
 			var mu sync.Mutex
 			var lat []time.Duration
 			var wg sync.WaitGroup
@@ -138,6 +144,7 @@ func BenchmarkCustomerSummary50Clients(b *testing.B) {
 				}()
 			}
 			wg.Wait()
+			stopProfile()
 			reportLatencies(b, lat, time.Since(start))
 		}
 		// Closed days answered from memory (internal/spend cache.go).
@@ -193,6 +200,36 @@ func BenchmarkCustomerSummary50Clients(b *testing.B) {
 // (reads.max_concurrent and max_per_key): see the README's performance
 // section for how it was chosen.
 const benchReads = 50
+
+// profileWindow profiles the process's CPU from now until the returned
+// func is called, when NEXUS_BENCH_CPUPROFILE names a file prefix (the
+// seeding before a load would swamp a whole-run -cpuprofile), and reports
+// the process's CPU use over the window as a share of the machine's cores.
+func profileWindow(b *testing.B, name string) func() {
+	var before syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	began := time.Now()
+	var f *os.File
+	if prefix := os.Getenv("NEXUS_BENCH_CPUPROFILE"); prefix != "" {
+		var err error
+		if f, err = os.Create(prefix + strings.ReplaceAll(name, "/", "_") + ".cpu"); err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return func() {
+		if f != nil {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}
+		var after syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+		b.ReportMetric(float64(cpu)/float64(time.Since(began))/float64(runtime.NumCPU())*100, "cpu-%")
+	}
+}
 
 func reportLatencies(b *testing.B, lat []time.Duration, took time.Duration) {
 	if len(lat) == 0 {
