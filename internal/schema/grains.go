@@ -109,8 +109,8 @@ func CoverFamily(fam Family, from, to time.Time, maxGrain int, horizon Horizons)
 	return append([]Segment{{Grain: GrainRaw, From: from, To: to, Family: older}}, out...), true
 }
 
-// CoverMembers is CoverFamily for a read of a few of the family's values
-// (one customer's month, or the customers of a page): when the family's
+// CoverMembers is CoverFamily for a read of one of the family's values
+// (one customer's month, batched with other customers'): when the family's
 // recent raw calls reach back to from, the whole range is one read of
 // them. There one customer's month is one range of the key, a few
 // granules for all but the busiest customers, while every further table

@@ -85,8 +85,11 @@ func (s *Service) costsBy(ctx context.Context, f schema.Filter, keys []string, g
 // user) is one of members; nil members: every call.
 func (s *Service) costsIn(ctx context.Context, f schema.Filter, keys []string, group string, maxGrain int, tz string, members []string) ([]costRow, error) {
 	horizon := schema.RetentionOf(s.store).Horizons(time.Now())
+	// One customer's (or user's) month is a few rows of the recent raw
+	// calls; a page of members is usually the biggest spenders, whose raw
+	// calls are most of the table: that read keeps the rollups.
 	cover := schema.CoverFamily
-	if dim, _ := batchDim(f.Scope, group); dim != "" || members != nil {
+	if dim, _ := batchDim(f.Scope, group); dim != "" && members == nil {
 		cover = schema.CoverMembers
 	}
 	segs, ok := cover(schema.FamilyOf(f.Scope, group), f.From, f.To, maxGrain, horizon)
