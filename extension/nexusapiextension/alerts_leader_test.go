@@ -78,7 +78,7 @@ func TestAlertLeaderHandover(t *testing.T) {
 			c.Alerting.Rules = []AlertRuleConfig{{ID: "keys", Name: "Key refused", Kind: kindKeyInvalid, Channels: []string{"hook"}}}
 			le := &c.Alerting.LeaderElection
 			le.Mode, le.Namespace, le.Identity = leader.ModeKubernetes, "nexus", id
-			le.LeaseDuration, le.RenewDeadline, le.RetryPeriod = time.Second, 500*time.Millisecond, 100*time.Millisecond
+			le.LeaseDuration, le.RenewDeadline, le.RetryPeriod = 3*time.Second, 1200*time.Millisecond, 200*time.Millisecond
 		}
 	}
 	a := startCandidateAPI(t, s, host, client, candidate("collector-a"))

@@ -55,6 +55,10 @@ type Config struct {
 	RetryPeriod time.Duration `mapstructure:"retry_period"`
 }
 
+// leaseResolution is how finely candidates see a Lease's renew time:
+// client-go compares the record as JSON, with times to the second.
+const leaseResolution = time.Second
+
 // NewDefaultConfig elects nobody; when kubernetes is chosen, the timings
 // are client-go's usual ones.
 func NewDefaultConfig() Config {
@@ -94,6 +98,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("renew_deadline: must be positive and shorter than lease_duration, so that a leader stops before another starts"))
 	case c.RetryPeriod <= 0 || float64(c.RenewDeadline) <= jitterFactor*float64(c.RetryPeriod):
 		errs = append(errs, errors.New("retry_period: must be positive and under renew_deadline/1.2, so that a renewal can be retried"))
+	case c.LeaseDuration < c.RenewDeadline+c.RetryPeriod+leaseResolution:
+		// Candidates compare the Lease's times to the second, so a
+		// follower may see a renewal up to a second late and count the
+		// lease from then: the leader must have stopped by then.
+		errs = append(errs, errors.New("lease_duration: must be at least renew_deadline + retry_period + 1s, so that a leader that cannot renew stops before another can start"))
 	}
 	return errors.Join(errs...)
 }
