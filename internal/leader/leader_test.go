@@ -258,7 +258,9 @@ func TestLeaderConfigValidate(t *testing.T) {
 		{func(c *Config) { c.RenewDeadline = 0 }, "renew_deadline:"},
 		{func(c *Config) { c.RetryPeriod = 9 * time.Second }, "retry_period:"},
 		{func(c *Config) { c.RetryPeriod = -time.Second }, "retry_period:"},
-		{func(c *Config) { c.LeaseDuration, c.RenewDeadline, c.RetryPeriod = 3*time.Second, 2*time.Second, time.Second / 2 }, "lease_duration:"},
+		{func(c *Config) {
+			c.LeaseDuration, c.RenewDeadline, c.RetryPeriod = 3*time.Second, 2*time.Second, time.Second/2
+		}, "lease_duration:"},
 	} {
 		c := k
 		tc.change(&c)
