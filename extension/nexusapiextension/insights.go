@@ -40,7 +40,12 @@ func (a *api) insightRecommendations(w http.ResponseWriter, r *http.Request) *AP
 	if err := joinErrors(fErr, pErr, kErr); err != nil {
 		return err
 	}
-	out, err := a.insights.Recommendations(r.Context(), f.filter(), kinds)
+	read := a.insights.Recommendations
+	if q := r.URL.Query(); q.Get("from") == "" && q.Get("to") == "" {
+		// The last 30 days: a month's advice is reused for a minute.
+		read = a.insights.RecentRecommendations
+	}
+	out, err := read(r.Context(), f.filter(), kinds)
 	if err != nil {
 		return a.domainError(r, "recommendations", err)
 	}

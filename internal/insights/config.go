@@ -29,6 +29,11 @@ type Config struct {
 	ApolloCredits ApolloCreditsConfig `mapstructure:"apollo_credits"`
 	// Keys flags configured providers with no traffic or failing checks.
 	Keys KeysConfig `mapstructure:"keys"`
+	// RecentFor is how long the answer of a read without a range (the
+	// last 30 days) is reused for the same tenant, scope and kinds: the
+	// console asks it on every visit, and a month's advice does not move
+	// in a minute. 0 computes every read.
+	RecentFor time.Duration `mapstructure:"recent_for"`
 }
 
 // RightSizingConfig: calls on Models' keys whose operation is one of
@@ -103,6 +108,7 @@ func DefaultConfig() Config {
 		TwilioSegments: TwilioSegmentsConfig{MaxSegmentsPerMessage: 1.5},
 		ApolloCredits:  ApolloCreditsConfig{ExhaustionWithin: 30 * 24 * time.Hour},
 		Keys:           KeysConfig{FailingFor: 48 * time.Hour},
+		RecentFor:      time.Minute,
 	}
 }
 
@@ -194,6 +200,9 @@ func (c *Config) ValidateUnder(prefix string) error {
 	}
 	if c.Keys.FailingFor <= 0 {
 		bad("keys.failing_for", "must be positive")
+	}
+	if c.RecentFor < 0 || c.RecentFor > time.Hour {
+		bad("recent_for", "must be between 0 (compute every read) and 1h")
 	}
 	return errors.Join(errs...)
 }

@@ -29,12 +29,15 @@ type Service struct {
 	// configured tells whether a provider has credentials here: only
 	// those can have an idle key.
 	configured func(provider string) bool
+	// recent reuses the answers of reads without a range (recent.go).
+	recent recentMemo
+	now    func() time.Time
 }
 
 // New is a Service over s with the thresholds of cfg; configured says which
 // providers have credentials configured.
 func New(s store.Store, cfg *Config, configured func(provider string) bool) *Service {
-	return &Service{store: s, cfg: cfg, configured: configured}
+	return &Service{store: s, cfg: cfg, configured: configured, now: time.Now}
 }
 
 // money renders an exact amount, without trailing zeros.
