@@ -21,7 +21,10 @@ func TestRecentRecommendationsReusedForRecentFor(t *testing.T) {
 	var mu sync.Mutex
 	svc.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
-	month := func() schema.Filter { now := svc.now(); return schema.Filter{From: now.Add(-30 * 24 * time.Hour), To: now} }
+	month := func() schema.Filter {
+		now := svc.now()
+		return schema.Filter{From: now.Add(-30 * 24 * time.Hour), To: now}
+	}
 	idle := func(r Recommendations) bool {
 		for _, rec := range r.Recommendations {
 			if rec.ID == kindIdleKey+":exa" {
