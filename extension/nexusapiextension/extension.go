@@ -191,6 +191,9 @@ func (a *api) Start(ctx context.Context, host component.Host) error {
 func (a *api) Shutdown(ctx context.Context) error {
 	a.closeOnce.Do(func() { close(a.closing) })
 	a.stopKeyRefresh()
+	if a.insights != nil {
+		a.insights.Close()
+	}
 	// --- alerting (alerts.go) ---
 	alertErr := a.stopAlerting(ctx)
 	// --- end alerting ---

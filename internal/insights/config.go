@@ -30,9 +30,11 @@ type Config struct {
 	// Keys flags configured providers with no traffic or failing checks.
 	Keys KeysConfig `mapstructure:"keys"`
 	// RecentFor is how long the answer of a read without a range (the
-	// last 30 days) is reused for the same tenant, scope and kinds: the
-	// console asks it on every visit, and a month's advice does not move
-	// in a minute. 0 computes every read.
+	// last 30 days) is reused as it is for the same tenant, scope and
+	// kinds: the console asks it on every visit, and a month's advice
+	// does not move in a minute. An older answer, up to an hour, is
+	// served while a new one is computed in the background. 0 computes
+	// every read.
 	RecentFor time.Duration `mapstructure:"recent_for"`
 }
 

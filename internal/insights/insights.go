@@ -37,7 +37,9 @@ type Service struct {
 // New is a Service over s with the thresholds of cfg; configured says which
 // providers have credentials configured.
 func New(s store.Store, cfg *Config, configured func(provider string) bool) *Service {
-	return &Service{store: s, cfg: cfg, configured: configured, now: time.Now}
+	svc := &Service{store: s, cfg: cfg, configured: configured, now: time.Now}
+	svc.recent.bgCtx, svc.recent.stop = context.WithCancel(context.Background())
+	return svc
 }
 
 // money renders an exact amount, without trailing zeros.
