@@ -24,8 +24,13 @@ var ID = component.MustNewID(chstoreextension.TypeStr)
 var dataDir string
 
 // Main wraps testing.M.Run with a data directory for the test binary; call
-// it from TestMain.
+// it from TestMain. NEXUS_STORETEST_DIR names a data directory to use and keep instead:
+// a benchmark's seeded store then outlives the run, for the next.
 func Main(m *testing.M) {
+	if dir := os.Getenv("NEXUS_STORETEST_DIR"); dir != "" {
+		dataDir = dir
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "nexus-storetest")
 	if err != nil {
 		panic(err)
