@@ -3,6 +3,7 @@ package nexusapiextension
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -114,4 +115,60 @@ func BenchmarkCostSummary50Clients(b *testing.B) {
 	// Fifty clients each asking over a different range (from shifted by
 	// i hours): nothing to share, every request is its own query.
 	b.Run("distinct", func(b *testing.B) { load(b, func(i int) time.Duration { return time.Duration(i) * time.Hour }) })
+	// Two floors, same run, same fifty clients: one HTTP round trip to the
+	// API that asks nothing (GET /healthz), and one statement through the
+	// store's read connections that reads nothing (SELECT 1, no HTTP).
+	// What the shared question costs beyond them is Nexus's.
+	floor := func(b *testing.B, one func() error) {
+		for range b.N {
+			var mu sync.Mutex
+			var lat []time.Duration
+			var wg sync.WaitGroup
+			for range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range perClient {
+						start := time.Now()
+						if err := one(); err != nil {
+							b.Error(err)
+							return
+						}
+						mu.Lock()
+						lat = append(lat, time.Since(start))
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2])/float64(time.Millisecond), "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*95/100])/float64(time.Millisecond), "p95-ms")
+		}
+	}
+	b.Run("floor-http", func(b *testing.B) {
+		floor(b, func() error {
+			resp, err := client.Get(ta.base + "/healthz")
+			if err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("healthz: HTTP %d", resp.StatusCode)
+			}
+			return nil
+		})
+	})
+	b.Run("floor-engine", func(b *testing.B) {
+		floor(b, func() error {
+			rows, err := ta.store.Query(ctx, "SELECT 1", nil)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+			}
+			return rows.Close()
+		})
+	})
 }
