@@ -367,12 +367,16 @@ func (cs *Store) open(r row) (map[string]string, error) {
 	return values, nil
 }
 
-// Fingerprint sums up the table in one cheap aggregate: any write adds a
-// version, which changes the count and the hash sum, so pollers read All
-// again only when it changed.
+// Fingerprint sums up the table's latest version of each credential in
+// one cheap aggregate: any write that takes effect adds a newer version,
+// which changes the sum, so pollers read All again only when it changed.
+// Over the latest versions only, not every row: the engine's merges drop
+// superseded versions in the background, which must not look like a
+// write.
 func (cs *Store) Fingerprint(ctx context.Context) (string, error) {
-	q := "SELECT concat(toString(count()), '/', toString(max(version)), '/', toString(sum(cityHash64(tenant, provider, kek_id, version)))) FROM " +
-		schema.Table(cs.store, table)
+	q := "SELECT concat(toString(count()), '/', toString(max(v)), '/', toString(sum(cityHash64(tenant, provider, k, v)))) FROM " +
+		"(SELECT tenant, provider, argMax(kek_id, version) AS k, max(version) AS v FROM " + schema.Table(cs.store, table) +
+		" GROUP BY tenant, provider)"
 	rows, err := cs.store.Query(ctx, q, nil)
 	if err != nil {
 		return "", fmt.Errorf("read provider credentials' versions: %w", err)
