@@ -122,28 +122,12 @@ func BenchmarkCustomerSummary50Clients(b *testing.B) {
 		cached := ta.api.spend.CacheStats()
 		for range b.N {
 			stopProfile := profileWindow(b, b.Name())
-			var mu sync.Mutex
-			var lat []time.Duration
-			var wg sync.WaitGroup
-			start := time.Now()
-			for i := range clients {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					r := rand.New(rand.NewPCG(uint64(i), 7))
-					for range perClient {
-						t0 := time.Now()
-						if err := ask(customer(r)); err != nil {
-							b.Error(err)
-							return
-						}
-						mu.Lock()
-						lat = append(lat, time.Since(t0))
-						mu.Unlock()
-					}
-				}()
+			rngs := make([]*rand.Rand, clients)
+			for i := range rngs {
+				rngs[i] = rand.New(rand.NewPCG(uint64(i), 7))
 			}
-			wg.Wait()
+			start := time.Now()
+			lat := runClients(b, clients, perClient, func(i int) error { return ask(customer(rngs[i])) })
 			stopProfile()
 			reportLatencies(b, lat, time.Since(start))
 		}
@@ -229,6 +213,33 @@ func profileWindow(b *testing.B, name string) func() {
 		cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
 		b.ReportMetric(float64(cpu)/float64(time.Since(began))/float64(runtime.NumCPU())*100, "cpu-%")
 	}
+}
+
+// runClients runs clients goroutines, each calling one perClient times
+// with its index, and returns every call's latency (the calls that
+// failed are reported and end their client).
+func runClients(b *testing.B, clients, perClient int, one func(client int) error) []time.Duration {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range perClient {
+				t0 := time.Now()
+				if err := one(i); err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(t0))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return lat
 }
 
 func reportLatencies(b *testing.B, lat []time.Duration, took time.Duration) {

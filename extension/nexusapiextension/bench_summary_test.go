@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -81,22 +80,7 @@ func BenchmarkCostSummary50Clients(b *testing.B) {
 		b.ResetTimer()
 		cached := ta.api.spend.CacheStats()
 		for range b.N {
-			var mu sync.Mutex
-			var lat []time.Duration
-			var wg sync.WaitGroup
-			for i := range clients {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for range perClient {
-						took := ask(b, shiftOf(i))
-						mu.Lock()
-						lat = append(lat, took)
-						mu.Unlock()
-					}
-				}()
-			}
-			wg.Wait()
+			lat := runClients(b, clients, perClient, func(i int) error { ask(b, shiftOf(i)); return nil })
 			slices.Sort(lat)
 			pct := func(p float64) float64 {
 				return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))]) / float64(time.Millisecond)
@@ -121,26 +105,7 @@ func BenchmarkCostSummary50Clients(b *testing.B) {
 	// What the shared question costs beyond them is Nexus's.
 	floor := func(b *testing.B, one func() error) {
 		for range b.N {
-			var mu sync.Mutex
-			var lat []time.Duration
-			var wg sync.WaitGroup
-			for range clients {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for range perClient {
-						start := time.Now()
-						if err := one(); err != nil {
-							b.Error(err)
-							return
-						}
-						mu.Lock()
-						lat = append(lat, time.Since(start))
-						mu.Unlock()
-					}
-				}()
-			}
-			wg.Wait()
+			lat := runClients(b, clients, perClient, func(int) error { return one() })
 			slices.Sort(lat)
 			b.ReportMetric(float64(lat[len(lat)/2])/float64(time.Millisecond), "p50-ms")
 			b.ReportMetric(float64(lat[len(lat)*95/100])/float64(time.Millisecond), "p95-ms")

@@ -99,6 +99,18 @@ func (c *candidate) stop(t *testing.T) {
 	}
 }
 
+// startedAfterStop checks that second's term began after first's ended.
+func startedAfterStop(t *testing.T, first, second *candidate) {
+	t.Helper()
+	second.mu.Lock()
+	defer second.mu.Unlock()
+	first.mu.Lock()
+	defer first.mu.Unlock()
+	if !second.started.After(first.stopped) {
+		t.Errorf("%s started at %s, before %s stopped at %s", second.id, second.started, first.id, first.stopped)
+	}
+}
+
 func waitFor(t *testing.T, d time.Duration, what string, f func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
@@ -145,13 +157,7 @@ func TestLeaderOneAtATimeAndHandoverOnCancel(t *testing.T) {
 	// The lease was given up: the other takes over at its next try, well
 	// within the lease duration.
 	took := waitFor(t, testLease, "takeover after the leader stopped", second.leading.Load)
-	second.mu.Lock()
-	first.mu.Lock()
-	if !second.started.After(first.stopped) {
-		t.Errorf("%s started at %s, before %s stopped at %s", second.id, second.started, first.id, first.stopped)
-	}
-	first.mu.Unlock()
-	second.mu.Unlock()
+	startedAfterStop(t, first, second)
 	t.Logf("takeover after a release: %s", took)
 }
 
@@ -188,13 +194,7 @@ func TestLeaderStopsWhenItCannotRenew(t *testing.T) {
 	if took < testLease-leaseResolution-2*testRetry || took > testLease+testRenew+4*testRetry {
 		t.Fatalf("takeover %s after the leader lost the API; lease %s", took, testLease)
 	}
-	second.mu.Lock()
-	first.mu.Lock()
-	if !second.started.After(first.stopped) {
-		t.Errorf("%s started at %s, before %s stopped at %s", second.id, second.started, first.id, first.stopped)
-	}
-	first.mu.Unlock()
-	second.mu.Unlock()
+	startedAfterStop(t, first, second)
 	if first.starts.Load() != 1 {
 		t.Fatalf("%s started %d times; it cannot write the lease", first.id, first.starts.Load())
 	}
