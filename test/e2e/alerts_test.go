@@ -38,7 +38,7 @@ type endpoint struct {
 	path string
 }
 
-func newEndpoint(t *testing.T, path string) *endpoint {
+func newEndpoint(tb testing.TB, path string) *endpoint {
 	e := &endpoint{path: path}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -53,7 +53,7 @@ func newEndpoint(t *testing.T, path string) *endpoint {
 		}
 		w.WriteHeader(http.StatusOK)
 	}))
-	t.Cleanup(e.srv.Close)
+	tb.Cleanup(e.srv.Close)
 	return e
 }
 
@@ -113,17 +113,17 @@ func (m *mailbox) all() []received {
 	return append([]received(nil), m.got...)
 }
 
-func startMailbox(t *testing.T) (*mailbox, int) {
+func startMailbox(tb testing.TB) (*mailbox, int) {
 	m := &mailbox{}
 	srv := gosmtp.NewServer(m)
 	srv.Domain, srv.AllowInsecureAuth = "localhost", true
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	tb.Cleanup(func() { _ = srv.Close() })
 	return m, l.Addr().(*net.TCPAddr).Port
 }
 
@@ -152,18 +152,24 @@ func chatSpans(n int, failed bool) []byte {
  "scopeSpans":[{"scope":{"name":"alerts-e2e"},"spans":[` + strings.Join(spans, ",") + `]}]}]}`)
 }
 
-// TestAlertDeliveredOnEveryChannel drives the whole path through the built
-// binary with the default evaluation interval: failing calls over OTLP →
-// cost processor → store → the error-rate rule fires → one notification on
-// each of email, Slack, Discord, Twilio SMS and a signed webhook (local
-// servers), and in-app; calls recover → one resolved notification each.
-func TestAlertDeliveredOnEveryChannel(t *testing.T) {
-	slack, discord := newEndpoint(t, "/services/T0/B0/x"), newEndpoint(t, "/api/webhooks/1/token")
-	twilio, hook := newEndpoint(t, ""), newEndpoint(t, "/nexus")
-	mail, smtpPort := startMailbox(t)
-	secret := []byte("0123456789abcdef0123456789abcdef")
-	const key = "nxs_e2e_alerts_key_0123456789abcdefghijklmnop"
+// alertSinks are a local endpoint for each notification channel.
+type alertSinks struct {
+	slack, discord, twilio, hook *endpoint
+	mail                         *mailbox
+	smtpPort                     int
+	secret                       []byte
+}
 
+func startAlertSinks(tb testing.TB) *alertSinks {
+	s := &alertSinks{slack: newEndpoint(tb, "/services/T0/B0/x"), discord: newEndpoint(tb, "/api/webhooks/1/token"),
+		twilio: newEndpoint(tb, ""), hook: newEndpoint(tb, "/nexus"), secret: []byte("0123456789abcdef0123456789abcdef")}
+	s.mail, s.smtpPort = startMailbox(tb)
+	return s
+}
+
+// configFile writes the config that sends an error-rate rule over service
+// checkout to every sink (and in-app): a file for --config.
+func (s *alertSinks) configFile(tb testing.TB) string {
 	extra := fmt.Sprintf(`
 extensions:
   nexusapi:
@@ -194,49 +200,76 @@ extensions:
           min_calls: 5
           severity: critical
           channels: [mail, slack, discord, sms, hook, inapp]
-`, smtpPort, slack.url(), discord.url(), twilio.url(), hook.url(), "whsec_"+base64.StdEncoding.EncodeToString(secret))
-	extraPath := filepath.Join(t.TempDir(), "alerts.yaml")
-	if err := os.WriteFile(extraPath, []byte(extra), 0o600); err != nil {
-		t.Fatal(err)
+`, s.smtpPort, s.slack.url(), s.discord.url(), s.twilio.url(), s.hook.url(), "whsec_"+base64.StdEncoding.EncodeToString(s.secret))
+	path := filepath.Join(tb.TempDir(), "alerts.yaml")
+	if err := os.WriteFile(path, []byte(extra), 0o600); err != nil {
+		tb.Fatal(err)
 	}
+	return path
+}
+
+func (s *alertSinks) channels() map[string]func() []received {
+	return map[string]func() []received{"email": s.mail.all, "slack": s.slack.all, "discord": s.discord.all, "twilio": s.twilio.all, "webhook": s.hook.all}
+}
+
+// waitAll waits until every channel has received n notifications.
+func (s *alertSinks) waitAll(tb testing.TB, col *collector, n int, within time.Duration) {
+	tb.Helper()
+	channels := s.channels()
+	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+		done := true
+		for _, all := range channels {
+			done = done && len(all()) >= n
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			counts := map[string]int{}
+			for name, all := range channels {
+				counts[name] = len(all())
+			}
+			tb.Fatalf("after %s: deliveries %v, want %d each\n%s", within, counts, n, col.out)
+		}
+	}
+}
+
+// slowest is how long after sent the last channel got its first
+// notification.
+func (s *alertSinks) slowest(tb testing.TB, sent time.Time) time.Duration {
+	latest := time.Duration(0)
+	for name, all := range s.channels() {
+		took := all()[0].at.Sub(sent)
+		tb.Logf("%s notified %s after the failing spans were accepted", name, took.Round(time.Millisecond))
+		latest = max(latest, took)
+	}
+	return latest
+}
+
+// TestAlertDeliveredOnEveryChannel drives the whole path through the built
+// binary with the default evaluation interval: failing calls over OTLP →
+// cost processor → store → the error-rate rule fires → one notification on
+// each of email, Slack, Discord, Twilio SMS and a signed webhook (local
+// servers), and in-app; calls recover → one resolved notification each.
+func TestAlertDeliveredOnEveryChannel(t *testing.T) {
+	const key = "nxs_e2e_alerts_key_0123456789abcdefghijklmnop"
+	sinks := startAlertSinks(t)
+	slack, discord, twilio, hook, mail, secret := sinks.slack, sinks.discord, sinks.twilio, sinks.hook, sinks.mail, sinks.secret
 	col := newCollector(t, t.TempDir())
 	col.env = []string{"NEXUS_ADMIN_KEY=" + key}
-	col.start("--config", extraPath)
+	col.start("--config", sinks.configFile(t))
 
 	if code := postJSON(t, col, chatSpans(10, true)); code != http.StatusOK {
 		t.Fatalf("failing spans: HTTP %d", code)
 	}
 	sent := time.Now()
-	channels := map[string]func() []received{"email": mail.all, "slack": slack.all, "discord": discord.all, "twilio": twilio.all, "webhook": hook.all}
-	waitAll := func(n int, within time.Duration) {
-		t.Helper()
-		for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
-			done := true
-			for _, all := range channels {
-				done = done && len(all()) >= n
-			}
-			if done {
-				return
-			}
-			if time.Now().After(deadline) {
-				counts := map[string]int{}
-				for name, all := range channels {
-					counts[name] = len(all())
-				}
-				t.Fatalf("after %s: deliveries %v, want %d each\n%s", within, counts, n, col.out)
-			}
-		}
-	}
+	channels := sinks.channels()
+	waitAll := func(n int, within time.Duration) { t.Helper(); sinks.waitAll(t, col, n, within) }
 	waitAll(1, 30*time.Second)
 	// Ingest → delivery: an error-rate rule is evaluated as its calls are
 	// stored (live evaluation), not at the next 10 s tick: the exporter's
 	// batching (~0.25 s), a sweep and the evaluation must stay under 2 s.
-	latest := time.Duration(0)
-	for name, all := range channels {
-		took := all()[0].at.Sub(sent)
-		t.Logf("%s notified %s after the failing spans were accepted", name, took.Round(time.Millisecond))
-		latest = max(latest, took)
-	}
+	latest := sinks.slowest(t, sent)
 	if latest > 2*time.Second {
 		t.Fatalf("slowest notification after %s, want under 2 s", latest)
 	}

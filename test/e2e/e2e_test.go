@@ -268,11 +268,11 @@ func TestRestartKeepsDataAndRefusesSecondProcess(t *testing.T) {
 	}
 }
 
-func postJSON(t *testing.T, col *collector, body []byte) int {
-	t.Helper()
+func postJSON(tb testing.TB, col *collector, body []byte) int {
+	tb.Helper()
 	resp, err := http.Post("http://"+col.otlpHTTP+"/v1/traces", "application/json", bytes.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	resp.Body.Close()
 	return resp.StatusCode
