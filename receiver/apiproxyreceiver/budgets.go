@@ -219,40 +219,30 @@ func tenantOf(info client.Info) string {
 	return schema.DefaultTenant
 }
 
-// requestLimits are the request fields that bound a call's cost.
-type requestLimits struct {
-	Model               string `json:"model"`
-	MaxTokens           *int64 `json:"max_tokens"`
-	MaxCompletionTokens *int64 `json:"max_completion_tokens"`
-	MaxOutputTokens     *int64 `json:"max_output_tokens"`
-	N                   *int64 `json:"n"`
-}
-
 // worstCase is the most a call with this body can cost: every byte of the
 // body an input token (a token is at least one byte of its text, and the
 // JSON around it only adds bytes), and its output limit (or the default)
 // for each choice it asks for, at the catalog's price now. What the
-// catalog cannot price reserves UnpricedWorstCaseUSD.
-func (e *enforcer) worstCase(provider string, body []byte) (decimal.Decimal, string) {
-	var lim requestLimits
-	_ = json.Unmarshal(body, &lim) // a body that is not JSON has no limits: the defaults hold
+// catalog cannot price reserves UnpricedWorstCaseUSD. A body that is not
+// JSON has no limits: the defaults hold.
+func (e *enforcer) worstCase(provider string, req *requestDoc, body []byte) decimal.Decimal {
 	out := e.cfg.DefaultMaxOutputTokens
-	for _, v := range []*int64{lim.MaxCompletionTokens, lim.MaxOutputTokens, lim.MaxTokens} {
-		if v != nil && *v > 0 {
-			out = *v
+	for _, v := range [...]int64{req.maxCompletionTokens, req.maxOutputTokens, req.maxTokens} {
+		if v > 0 {
+			out = v
 			break
 		}
 	}
-	if lim.N != nil && *lim.N > 1 && *lim.N <= 128 {
-		out *= *lim.N
+	if req.n > 1 && req.n <= 128 {
+		out *= req.n
 	}
 	var u pricing.Usage
 	u[pricing.InputTokens], u[pricing.OutputTokens] = int64(len(body)), out
-	r := e.catalog.Price(provider, lim.Model, "", "", time.Now(), &u)
+	r := e.catalog.Price(provider, req.model, "", "", time.Now(), &u)
 	if r.Status != pricing.Computed {
-		return e.unpriced, lim.Model
+		return e.unpriced
 	}
-	return decimal.New(int64(r.Cost), -pricing.Scale), lim.Model
+	return decimal.New(int64(r.Cost), -pricing.Scale)
 }
 
 // actualCost is what a finished call cost as far as the proxy can tell:

@@ -35,8 +35,13 @@ func (p *proxy) enforce(w http.ResponseWriter, r *http.Request, c *call) bool {
 	}
 	var body []byte
 	if c.req != nil {
-		var err error
-		body, err = io.ReadAll(c.req)
+		buf := bytes.NewBuffer(nil)
+		if r.ContentLength > 0 && r.ContentLength <= p.maxBody {
+			// Read in one piece rather than grown through copies.
+			buf.Grow(int(r.ContentLength) + 1)
+		}
+		_, err := buf.ReadFrom(c.req)
+		body = buf.Bytes()
 		if err != nil {
 			if errors.Is(err, errBodyTooLarge) {
 				c.rejected = true
@@ -49,7 +54,10 @@ func (p *proxy) enforce(w http.ResponseWriter, r *http.Request, c *call) bool {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	worst, model := p.enforcer.worstCase(c.rt.name, body)
+	req, _ := parseRequest(body)
+	// The emitter reads the model and tier from here, not again.
+	c.reqDoc = &req
+	worst, model := p.enforcer.worstCase(c.rt.name, &req, body), req.model
 	gc := guardCall(tenant, c.rt.name, model, c.service, &c.who)
 	d, res := p.enforcer.guard.Reserve(gc, worst)
 	p.enforcer.record(gc, worst, d)

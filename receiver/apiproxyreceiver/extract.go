@@ -120,7 +120,10 @@ func extractBodies(c *call, maxParsed int) result {
 	if c.rt.newResponse != nil {
 		res.extra = c.rt.newResponse()
 	}
-	if c.req != nil && c.req.capture.max > 0 {
+	switch {
+	case c.reqDoc != nil && c.rt.genAI:
+		res.requestModel, res.requestTier = c.reqDoc.model, c.reqDoc.tier
+	case c.req != nil && c.req.capture.max > 0:
 		res.requestModel, res.requestTier = requestFields(&c.req.capture)
 	}
 	if c.status == 0 || c.upgraded {
@@ -436,15 +439,9 @@ func docErrorType(doc *respDoc) string {
 
 // requestFields reads the model and the service tier a request asked for.
 func requestFields(c *capture) (model, tier string) {
-	var req struct {
-		Model       string `json:"model"`
-		ServiceTier string `json:"service_tier"`
-	}
 	if c.complete() {
-		if err := json.Unmarshal(c.head, &req); err != nil && !provider.IsTypeError(err) {
-			return "", ""
-		}
-		return req.Model, req.ServiceTier
+		req, _ := parseRequest(c.head)
+		return req.model, req.tier
 	}
 	if !provider.ValueAfter(c.head, `"model"`, false, &model) {
 		provider.ValueAfter(c.tailBytes(), `"model"`, true, &model)

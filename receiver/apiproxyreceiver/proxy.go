@@ -80,6 +80,9 @@ type call struct {
 	inBody atomic.Bool // the timer is watching the response body, not the headers
 
 	req *reqBody
+	// reqDoc is the request body read whole before it was forwarded (to
+	// check budgets); nil when it was not.
+	reqDoc *requestDoc
 	// hold is the call's reservation on its budgets; nil when unguarded.
 	hold *hold
 
