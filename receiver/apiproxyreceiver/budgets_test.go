@@ -124,6 +124,13 @@ func TestWarningBudgetTellsWhatIsLeft(t *testing.T) {
 	if err != nil || !left.LessThan(decimal.NewFromInt(5)) || !left.GreaterThan(decimal.RequireFromString("4.99")) {
 		t.Fatalf("remaining %q (%v): want $5 less this call's worst case", resp.Header.Get(headerBudgetRemaining), err)
 	}
+	// A body nested 8 million deep is forwarded under the defaults (the
+	// provider judges it): reading it once overflowed the budget check's
+	// stack, which ended the collector.
+	resp, body = do(t, rawClient(), "POST", tp.url+"/openai/v1/chat/completions", `{"model":"gpt-4o-mini","x":`+strings.Repeat("[", 8<<20), nil)
+	if resp.StatusCode != 200 || resp.Header.Get(headerBudget) != b.ID {
+		t.Fatalf("deep body: %d %.200s", resp.StatusCode, body)
+	}
 }
 
 func TestBudgetsConfigRefusals(t *testing.T) {

@@ -1,6 +1,7 @@
 package apiproxyreceiver
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -25,7 +26,7 @@ type requestDoc struct {
 // ~680 (the budget check reads it on the request path).
 func parseRequest(body []byte) (requestDoc, bool) {
 	var d requestDoc
-	if !gjson.ValidBytes(body) {
+	if tooDeep(body) || !gjson.ValidBytes(body) {
 		return d, false
 	}
 	top := gjson.ParseBytes(body)
@@ -50,6 +51,39 @@ func parseRequest(body []byte) (requestDoc, bool) {
 		return true
 	})
 	return d, true
+}
+
+// maxDepth bounds how deeply a body read here may nest. gjson validates by
+// recursion, one call per level: a body of a few million "[" would overflow
+// the goroutine's stack, a fatal error that ends the collector, not a
+// panic. It is encoding/json's own limit, so what it refused is refused
+// alike (the defaults hold).
+const maxDepth = 10_000
+
+// tooDeep reports whether body nests deeper than maxDepth. Counting the
+// brackets first (a vectorised scan) spares real requests, which have far
+// fewer, the walk that tells brackets in strings from the others.
+func tooDeep(body []byte) bool {
+	if bytes.Count(body, []byte{'['})+bytes.Count(body, []byte{'{'}) <= maxDepth {
+		return false
+	}
+	depth, inString := 0, false
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case inString && c == '\\':
+			i++ // the escaped character, a quote included
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[' || c == '{':
+			if depth++; depth > maxDepth {
+				return true
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return false
 }
 
 // setString takes a string value; a value of another type leaves dst.

@@ -45,6 +45,28 @@ func TestParseRequest(t *testing.T) {
 	}
 }
 
+// A body nested past maxDepth is not read — the defaults hold — and does
+// not overflow the stack: before the bound, 8 MiB of "[" ended the process.
+func TestParseRequestBoundsDepth(t *testing.T) {
+	if _, ok := parseRequest([]byte(`{"model":"gpt-4o","max_tokens":5,"x":` + strings.Repeat("[", 8<<20))); ok {
+		t.Fatal("read a body nested 8 million deep")
+	}
+	nested := func(depth int) []byte { // the object is one level
+		return []byte(`{"model":"gpt-4o","x":` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`)
+	}
+	if _, ok := parseRequest(nested(maxDepth + 1)); ok {
+		t.Fatal("read a body nested one past the bound")
+	}
+	if d, ok := parseRequest(nested(maxDepth)); !ok || d.model != "gpt-4o" {
+		t.Fatalf("a body nested to the bound: %+v %v", d, ok)
+	}
+	// Brackets in strings, escaped quotes among them, are text.
+	text := `{"model":"gpt-4o","messages":[{"role":"user","content":"` + strings.Repeat(`[{\"`, maxDepth) + `"}]}`
+	if d, ok := parseRequest([]byte(text)); !ok || d.model != "gpt-4o" {
+		t.Fatalf("brackets in a string: %+v %v", d, ok)
+	}
+}
+
 // The reservation is priced from the limits the provider will read: a key
 // only encoding/json's case folding takes ("Max_Tokens") cannot shrink a
 // caller's own reservation.
